@@ -1,0 +1,45 @@
+# ka-top. `make run` and `make test` install whatever is missing first (apt packages, npm deps, tracefs).
+SHELL := /bin/bash
+NATIVE_SRC := $(wildcard src/native/*.c)
+NATIVE_BIN := $(patsubst src/native/%.c,dist/bin/%,$(NATIVE_SRC))
+TS_SRC := $(shell find src -name '*.ts' -o -name '*.tsx')
+CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
+
+.PHONY: all setup build run test unit bench lint clean
+
+all: build
+
+setup:
+	@scripts/setup.sh all
+
+node_modules/.package-lock.json: package-lock.json
+	@scripts/setup.sh node
+
+dist/.built: $(TS_SRC) tsconfig.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.json
+	@chmod +x dist/cli/main.js
+	@touch $@
+
+dist/bin/%: src/native/%.c
+	@mkdir -p dist/bin
+	$(CC) $(CFLAGS) -o $@ $<
+
+build: dist/.built $(NATIVE_BIN)
+
+run: setup build
+	node dist/cli/main.js $(ARGS)
+
+test: setup build
+	npx vitest run $(TESTS)
+
+unit: build
+	npx vitest run test/unit $(TESTS)
+
+bench: setup build
+	node scripts/bench/run.mjs $(ARGS)
+
+lint: node_modules/.package-lock.json
+	npx tsc -p tsconfig.test.json --noEmit
+
+clean:
+	rm -rf dist

@@ -1,0 +1,65 @@
+// Command registry. Each command lives in its own module and is loaded lazily, so `ka-top snapshot` never
+// pays for ink/React and a helper command cannot break another.
+import { readFileSync } from 'node:fs';
+import { packagePath } from '../sources/exec.js';
+
+/** Bad arguments: reported as one line on stderr with exit code 2. */
+export class UsageError extends Error {}
+
+type CommandFn = (argv: string[]) => Promise<number>;
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandFn>;
+}
+
+export const COMMANDS: Record<string, CommandEntry> = {
+  snapshot: {
+    summary: 'dump every TCP connection with its keepalive state (table, json)',
+    load: async () => (await import('./snapshot.js')).snapshotCommand,
+  },
+  doctor: {
+    summary: 'say what ka-top can and cannot see on this host, and why',
+    load: async () => (await import('./doctor.js')).doctorCommand,
+  },
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function mainHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: ka-top [command] [options]',
+    '',
+    'Live TCP connection inspector: effective keepalive settings, keepalive timers and probes, and resets with',
+    'their causes, per connection and attributed to the owning process.',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    '',
+    'Run `ka-top <command> --help` for its options. Most views need root (sudo) to see every process.',
+  ].join('\n');
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(mainHelp() + '\n');
+    return 0;
+  }
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  if (first === undefined || first.startsWith('-')) {
+    // Until the TUI exists, the default view is a snapshot table.
+    return (await COMMANDS.snapshot!.load())(argv);
+  }
+  const entry = COMMANDS[first];
+  if (!entry) throw new UsageError(`unknown command '${first}' (see ka-top --help)`);
+  return (await entry.load())(rest);
+}
