@@ -1,0 +1,146 @@
+// Keepalive arithmetic, mirroring tcp_keepalive_timer() in net/ipv4/tcp_timer.c:
+//   idle = min(now - lrcvtime, now - rcv_tstamp)            (ss: min(lastrcv, lastack))
+//   if idle >= keepalive_time:
+//     die if (user_timeout && idle >= user_timeout && probes_out > 0) || (!user_timeout && probes_out >= probes)
+//     else send a probe, probes_out++, re-arm in keepalive_intvl
+//   else re-arm in keepalive_time - idle
+// Every derived figure assumes the worst case: the peer stays silent from now on.
+import type { KeepaliveSource, KeepaliveView, NetnsSysctl, SockOpts, SsTimer, TcpState } from './types.js';
+
+export interface KeepaliveInput {
+  state: TcpState;
+  opts: SockOpts | null;
+  /** Why `opts` is null, in words. */
+  optsReason: string | null;
+  sysctl: NetnsSysctl | null;
+  timer: SsTimer | null;
+  lastrcvMs: number | null;
+  lastackMs: number | null;
+}
+
+/** States in which the keepalive timer can probe (tcp_keepalive_timer bails out of LISTEN/CLOSE and others). */
+const PROBING_STATES: ReadonlySet<TcpState> = new Set(['ESTAB', 'CLOSE-WAIT', 'FIN-WAIT-1', 'CLOSING', 'LAST-ACK']);
+
+function fieldSource(value: number, sysctlValue: number | undefined): KeepaliveSource {
+  if (sysctlValue === undefined) return 'unknown';
+  return value === sysctlValue ? 'sysctl' : 'socket';
+}
+
+/** Time the receive side has been idle as the kernel counts it, or null when ss gave neither figure. */
+export function keepaliveIdleMs(lastrcvMs: number | null, lastackMs: number | null): number | null {
+  if (lastrcvMs === null) return lastackMs;
+  if (lastackMs === null) return lastrcvMs;
+  return Math.min(lastrcvMs, lastackMs);
+}
+
+export interface GiveUpInput {
+  idleSec: number;
+  intervalSec: number;
+  probes: number;
+  userTimeoutMs: number;
+  /** Receive-side idle time now. */
+  idleMs: number;
+  /** The armed keepalive timer, if visible. */
+  timer: { remainingMs: number; probesOutstanding: number } | null;
+}
+
+export interface GiveUp {
+  nextProbeInMs: number;
+  deadInMs: number;
+  rule: 'probes' | 'user_timeout';
+}
+
+/**
+ * When the next probe goes out and when the kernel gives up, if nothing more is received.
+ * With TCP_USER_TIMEOUT set, the probe count is ignored: the connection dies at the first timer fire where
+ * idle >= user timeout and at least one probe is outstanding.
+ */
+export function giveUp(k: GiveUpInput): GiveUp {
+  const idleTimeMs = k.idleSec * 1000;
+  const intvlMs = k.intervalSec * 1000;
+  const outstanding = k.timer?.probesOutstanding ?? 0;
+  // With probes out, the armed timer's expiry is the next probe (or the kill). Before the first probe the
+  // timer may fire early (re-check of idleness) and re-arm for the rest of keepalive_time.
+  const untilIdle = Math.max(0, idleTimeMs - k.idleMs);
+  const nextProbeInMs = outstanding > 0 ? (k.timer?.remainingMs ?? 0) : Math.max(k.timer?.remainingMs ?? 0, untilIdle);
+
+  if (k.userTimeoutMs > 0) {
+    // Fires happen at nextProbeInMs + j*intvl. A fire can kill only once a probe is out (j >= 1 when none is yet).
+    const firstKillable = outstanding > 0 ? 0 : 1;
+    const needed = k.userTimeoutMs - (k.idleMs + nextProbeInMs);
+    const j = Math.max(firstKillable, intvlMs > 0 ? Math.ceil(Math.max(0, needed) / intvlMs) : firstKillable);
+    return { nextProbeInMs, deadInMs: nextProbeInMs + j * intvlMs, rule: 'user_timeout' };
+  }
+  const remainingProbes = Math.max(0, k.probes - outstanding);
+  return { nextProbeInMs, deadInMs: nextProbeInMs + remainingProbes * intvlMs, rule: 'probes' };
+}
+
+export function keepaliveView(input: KeepaliveInput): KeepaliveView {
+  const { opts, sysctl } = input;
+  const timer =
+    input.timer?.kind === 'keepalive'
+      ? { remainingMs: input.timer.remainingMs, probesOutstanding: input.timer.count }
+      : null;
+  const unknownSources = { idle: 'unknown', interval: 'unknown', probes: 'unknown' } as const;
+
+  if (!opts) {
+    return {
+      enabled: null,
+      idleSec: null,
+      intervalSec: null,
+      probes: null,
+      source: 'unknown',
+      sources: { ...unknownSources },
+      reason: input.optsReason ?? 'socket options not readable',
+      timer,
+      nextProbeInMs: null,
+      deadInMs: null,
+      giveUpRule: null,
+      estimated: false,
+    };
+  }
+
+  const sources = {
+    idle: fieldSource(opts.keepIdleSec, sysctl?.tcp_keepalive_time),
+    interval: fieldSource(opts.keepIntvlSec, sysctl?.tcp_keepalive_intvl),
+    probes: fieldSource(opts.keepCnt, sysctl?.tcp_keepalive_probes),
+  };
+  const all = [sources.idle, sources.interval, sources.probes];
+  const source: KeepaliveSource = all.includes('socket') ? 'socket' : all.includes('unknown') ? 'unknown' : 'sysctl';
+
+  let nextProbeInMs: number | null = null;
+  let deadInMs: number | null = null;
+  let giveUpRule: KeepaliveView['giveUpRule'] = null;
+  let estimated = false;
+  const idleMs = keepaliveIdleMs(input.lastrcvMs, input.lastackMs);
+  if (opts.keepalive && PROBING_STATES.has(input.state) && idleMs !== null) {
+    // ss hides the keepalive timer while a retransmit or zero-window-probe timer is pending: estimate then.
+    estimated = timer === null;
+    const g = giveUp({
+      idleSec: opts.keepIdleSec,
+      intervalSec: opts.keepIntvlSec,
+      probes: opts.keepCnt,
+      userTimeoutMs: opts.userTimeoutMs,
+      idleMs,
+      timer,
+    });
+    nextProbeInMs = g.nextProbeInMs;
+    deadInMs = g.deadInMs;
+    giveUpRule = g.rule;
+  }
+
+  return {
+    enabled: opts.keepalive,
+    idleSec: opts.keepIdleSec,
+    intervalSec: opts.keepIntvlSec,
+    probes: opts.keepCnt,
+    source,
+    sources,
+    reason: source === 'unknown' ? 'namespace sysctl not readable' : null,
+    timer,
+    nextProbeInMs,
+    deadInMs,
+    giveUpRule,
+    estimated,
+  };
+}
