@@ -197,3 +197,20 @@ export interface Connection {
   queues: { recv: number; send: number };
   tcp: TcpInfo;
 }
+
+/** One TCP socket fd found by the owner scan (ka-sockinfo), with its options when they could be read. */
+export interface ScannedSocket {
+  pid: number;
+  fd: number;
+  inode: number;
+  opts: SockOpts | null;
+  /** errno name when the options could not be read (EPERM without root, ESRCH when the process exited). */
+  error: string | null;
+}
+
+export interface SockScan {
+  sockets: ScannedSocket[];
+  /** Processes whose fds could not be read (not root). */
+  deniedPids: number;
+  elapsedUs: number;
+}

@@ -1,0 +1,30 @@
+// Connection filters shared by snapshot, watch and the TUI's command-line options.
+import { TCP_STATES, type Connection, type TcpState } from './types.js';
+
+export interface ConnectionFilter {
+  ports?: number[];
+  pids?: number[];
+  comms?: string[];
+  states?: TcpState[];
+  keepalive?: 'on' | 'off';
+  /** Namespace inodes or names. */
+  netns?: string[];
+}
+
+export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
+  if (f.ports?.length && !f.ports.includes(c.local.port) && !f.ports.includes(c.peer.port)) return false;
+  if (f.pids?.length && !c.processes.some((p) => f.pids!.includes(p.pid))) return false;
+  if (f.comms?.length && !c.processes.some((p) => f.comms!.includes(p.comm))) return false;
+  if (f.states?.length && !f.states.includes(c.state)) return false;
+  if (f.keepalive && (c.keepalive.enabled === true) !== (f.keepalive === 'on')) return false;
+  if (f.netns?.length && !f.netns.some((n) => n === String(c.netns.inode) || n === c.netns.name)) return false;
+  return true;
+}
+
+/** Accepts ss's names and the kernel's (ESTABLISHED, TIME_WAIT…), case-insensitive. */
+export function parseState(text: string): TcpState | null {
+  const t = text.toUpperCase().replace(/_/g, '-');
+  const alias: Record<string, TcpState> = { ESTABLISHED: 'ESTAB', CLOSE: 'UNCONN', 'SYN-RECEIVED': 'SYN-RECV' };
+  const s = alias[t] ?? t;
+  return (TCP_STATES as readonly string[]).includes(s) ? (s as TcpState) : null;
+}

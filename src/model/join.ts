@@ -1,0 +1,102 @@
+// The join: ss records (per namespace) + owners from /proc/<pid>/fd + socket options + namespace sysctls
+// -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
+import { keepaliveView } from './keepalive.js';
+import type {
+  Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket,
+} from './types.js';
+
+export interface NetnsSockets {
+  inode: number;
+  name: string | null;
+  container: ContainerRef | null;
+  sysctl: NetnsSysctl | null;
+  sockets: SsSocket[];
+}
+
+export interface OwnedSocket {
+  owners: SocketOwner[];
+  opts: SockOpts | null;
+  /** Why `opts` is null (EPERM, process gone…), from the first owner tried. */
+  optsError: string | null;
+}
+
+export interface JoinInput {
+  namespaces: NetnsSockets[];
+  /** By socket inode. */
+  owned: ReadonlyMap<number, OwnedSocket>;
+  /** False when /proc/<pid>/fd of other users' processes could not be read (not root). */
+  ownersComplete: boolean;
+}
+
+function endpointKey(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+export function connectionId(netns: number, s: Pick<SsSocket, 'cookie' | 'local' | 'peer'>): string {
+  return s.cookie ? `${netns}:${s.cookie}` : `${netns}:${endpointKey(s.local)}-${endpointKey(s.peer)}`;
+}
+
+function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersComplete: boolean): string | null {
+  if (owned?.opts) return null;
+  if (owned?.optsError) {
+    return owned.optsError === 'EPERM' || owned.optsError === 'EACCES'
+      ? 'not permitted to read socket options (needs root)'
+      : owned.optsError === 'ESRCH' || owned.optsError === 'EBADF'
+        ? 'owner exited while being read'
+        : `socket options not readable (${owned.optsError})`;
+  }
+  if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return `${s.state} has no socket options`;
+  if (s.inode === 0) return 'no socket inode (orphaned)';
+  return ownersComplete ? 'no owning process (orphaned or closing)' : 'owner not visible (needs root)';
+}
+
+export function joinConnections(input: JoinInput): Connection[] {
+  const out: Connection[] = [];
+  for (const ns of input.namespaces) {
+    for (const s of ns.sockets) {
+      const owned = s.inode ? input.owned.get(s.inode) : undefined;
+      const owners = owned ? [...owned.owners].sort((a, b) => a.pid - b.pid) : [];
+      const primary = owners[0];
+      const opts = owned?.opts ?? null;
+      out.push({
+        id: connectionId(ns.inode, s),
+        state: s.state,
+        local: s.local,
+        peer: s.peer,
+        netns: { inode: ns.inode, name: ns.name, container: ns.container },
+        inode: s.inode,
+        cookie: s.cookie,
+        uid: s.uid,
+        cgroup: s.cgroup,
+        process: primary
+          ? {
+              pid: primary.pid,
+              comm: primary.comm,
+              cmdline: primary.cmdline,
+              uid: primary.uid,
+              user: primary.user,
+              fd: primary.fd,
+              container: primary.container,
+            }
+          : null,
+        processes: owners,
+        keepalive: keepaliveView({
+          state: s.state,
+          opts,
+          optsReason: optsReason(s, owned, input.ownersComplete),
+          sysctl: ns.sysctl,
+          timer: s.timer,
+          lastrcvMs: s.info.lastrcvMs,
+          lastackMs: s.info.lastackMs,
+        }),
+        userTimeoutMs: opts ? opts.userTimeoutMs : null,
+        linger: opts ? { enabled: opts.lingerOn, seconds: opts.lingerSec } : null,
+        idleMs: { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
+        timer: s.timer,
+        queues: { recv: s.recvQ, send: s.sendQ },
+        tcp: s.info,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+// Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
+} from '../parse/procfs.js';
+import type { ProcessInfo } from '../model/types.js';
+
+function readOr(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null; // the process exited, or we may not read it: both are normal here
+  }
+}
+
+function netnsInode(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
+export function listPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** A network namespace and a path through which it can be entered (nsenter --net=PATH). */
+export interface NetnsRef {
+  inode: number;
+  path: string;
+  name: string | null;
+  self: boolean;
+  /** One process living in it, to read its container from (null for a named namespace with no process). */
+  samplePid: number | null;
+}
+
+/** Every network namespace on the host: those of running processes plus named ones under /run/netns. */
+export function listNetns(): NetnsRef[] {
+  const selfInode = netnsInode('/proc/self/ns/net');
+  const byInode = new Map<number, NetnsRef>();
+  for (const pid of listPids()) {
+    const path = `/proc/${pid}/ns/net`;
+    const inode = netnsInode(path);
+    if (inode === null || byInode.has(inode)) continue;
+    byInode.set(inode, { inode, path, name: null, self: inode === selfInode, samplePid: pid });
+  }
+  let named: string[] = [];
+  try {
+    named = readdirSync('/run/netns');
+  } catch {
+    // no named namespaces
+  }
+  for (const name of named) {
+    const path = `/run/netns/${name}`;
+    const inode = netnsInode(path);
+    if (inode === null) continue;
+    const known = byInode.get(inode);
+    if (known) {
+      known.name = name;
+      known.path = path; // a named path outlives any single process
+    } else {
+      byInode.set(inode, { inode, path, name, self: inode === selfInode, samplePid: null });
+    }
+  }
+  if (selfInode !== null && !byInode.has(selfInode)) {
+    byInode.set(selfInode, { inode: selfInode, path: '/proc/self/ns/net', name: null, self: true, samplePid: process.pid });
+  }
+  return [...byInode.values()].sort((a, b) => Number(b.self) - Number(a.self) || a.inode - b.inode);
+}
+
+/**
+ * Process facts, cached by (pid, start time) so a refresh re-reads only processes it has not seen; a reused pid
+ * has another start time and is read afresh.
+ */
+export class ProcessReader {
+  private cache = new Map<number, { start: number; info: ProcessInfo }>();
+  private users: Map<number, string> | null = null;
+
+  read(pid: number): ProcessInfo | null {
+    const stat = readOr(`/proc/${pid}/stat`);
+    const start = stat === null ? null : parseStartTime(stat);
+    if (start === null) {
+      this.cache.delete(pid);
+      return null;
+    }
+    const hit = this.cache.get(pid);
+    if (hit && hit.start === start) return hit.info;
+    const comm = (readOr(`/proc/${pid}/comm`) ?? '').replace(/\n$/, '');
+    const status = readOr(`/proc/${pid}/status`);
+    const uid = status === null ? null : parseStatusUid(status);
+    const cgroup = parseCgroupPath(readOr(`/proc/${pid}/cgroup`) ?? '');
+    const info: ProcessInfo = {
+      pid,
+      comm,
+      cmdline: parseCmdline(readOr(`/proc/${pid}/cmdline`) ?? ''),
+      uid,
+      user: uid === null ? null : this.userName(uid),
+      cgroup,
+      container: containerFromCgroup(cgroup),
+      netns: netnsInode(`/proc/${pid}/ns/net`),
+    };
+    this.cache.set(pid, { start, info });
+    return info;
+  }
+
+  /** Drops cached processes that are not in `alive`. */
+  prune(alive: ReadonlySet<number>): void {
+    for (const pid of this.cache.keys()) if (!alive.has(pid)) this.cache.delete(pid);
+  }
+
+  private userName(uid: number): string | null {
+    this.users ??= parsePasswd(readOr('/etc/passwd') ?? '');
+    return this.users.get(uid) ?? null;
+  }
+}
+
+/** Host-level facts for the snapshot header. */
+export function hostFacts(): { hostname: string; kernel: string } {
+  return {
+    hostname: (readOr('/proc/sys/kernel/hostname') ?? '').trim(),
+    kernel: (readOr('/proc/sys/kernel/osrelease') ?? '').trim(),
+  };
+}
