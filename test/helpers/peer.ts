@@ -1,0 +1,105 @@
+// Test helper around dist/bin/ka-peer: spawn it (optionally inside a network namespace) and wait for its lines.
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { nativeBinary, start } from '../../src/sources/exec.js';
+
+export interface Peer {
+  pid: number;
+  child: ChildProcess;
+  /** Every stdout line so far. */
+  lines: string[];
+  /** stderr so far, for failure messages. */
+  stderr: () => string;
+  /**
+   * Resolves with the first stdout line matching `re` that no earlier waitFor consumed (already printed lines count).
+   * Rejects on timeout or when ka-peer exits first.
+   */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+  /** SIGTERM, then SIGKILL after 2 s; resolves with the exit code (null when killed by a signal). */
+  stop: () => Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+const live = new Set<Peer>();
+
+export function startPeer(args: string[], opts: { netns?: string } = {}): Promise<Peer> {
+  const bin = nativeBinary('ka-peer');
+  // `ip netns exec` execs the command after setns, so the child's pid is ka-peer's pid.
+  const child = opts.netns ? start('ip', ['netns', 'exec', opts.netns, bin, ...args]) : start(bin, args);
+  const lines: string[] = [];
+  const consumed = new Set<number>();
+  let err = '';
+  let exitCode: number | null | undefined;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    lines.push(l);
+    wake();
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => {
+      exitCode = code;
+      live.delete(peer);
+      // Let readline deliver the last lines before waiters give up.
+      setImmediate(() => {
+        wake();
+        resolve(code);
+      });
+    });
+  });
+
+  const waitFor = (re: RegExp, timeoutMs = 5000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        for (let i = 0; i < lines.length; i++) {
+          if (consumed.has(i)) continue;
+          const m = lines[i]!.match(re);
+          if (m) {
+            consumed.add(i);
+            done();
+            resolve(m);
+            return;
+          }
+        }
+        if (exitCode !== undefined) {
+          done();
+          reject(new Error(`ka-peer exited (${exitCode}) before ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timeout waiting for ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const stop = async () => {
+    if (exitCode === undefined) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(killer);
+    }
+    return exitCode ?? null;
+  };
+
+  const peer: Peer = { pid: child.pid ?? -1, child, lines, stderr: () => err, waitFor, stop, exited };
+  live.add(peer);
+  return new Promise((resolve, reject) => {
+    child.once('spawn', () => resolve(peer));
+    child.once('error', reject);
+  });
+}
+
+/** Stops every peer still running (for afterAll). */
+export async function stopAllPeers(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
+}
