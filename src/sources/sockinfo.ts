@@ -1,0 +1,120 @@
+// Owner scan and per-socket options through dist/bin/ka-sockinfo (pidfd_getfd + getsockopt), one-shot or as a
+// long-running incremental daemon for the refresh loop; and the keepalive sysctls of network namespaces.
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { ScannedSocket, SockScan } from '../model/types.js';
+import {
+  applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult,
+} from '../parse/sockinfo.js';
+import { nativeBinary, run, start } from './exec.js';
+
+export class SockinfoError extends Error {}
+
+const HELPER = 'ka-sockinfo';
+
+function failure(what: string, r: { code: number | null; signal: string | null; stderr: string }): SockinfoError {
+  const why = r.stderr.trim().split('\n')[0] || `exit ${r.code ?? r.signal}`;
+  return new SockinfoError(`${HELPER} ${what} failed: ${why}`);
+}
+
+/** One full scan of every process's TCP socket fds. */
+export async function scanSockets(): Promise<SockScan> {
+  const r = await run(nativeBinary(HELPER), ['scan'], { timeoutMs: 60_000 });
+  if (r.code !== 0) throw failure('scan', r);
+  return parseSockScan(r.stdout);
+}
+
+/** Keepalive sysctls as seen from inside each namespace (paths like /proc/<pid>/ns/net or /run/netns/NAME). */
+export async function readNetnsSysctls(paths: string[]): Promise<Map<string, NetnsSysctlResult>> {
+  if (paths.length === 0) return new Map();
+  const r = await run(nativeBinary(HELPER), ['sysctl', ...paths], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw failure('sysctl', r);
+  return parseNetnsSysctls(r.stdout);
+}
+
+interface Pending {
+  /** True for the line that ends this command's answer. */
+  last: (line: string) => boolean;
+  lines: string[];
+  resolve: (lines: string[]) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * `ka-sockinfo serve`: after the first scan, a refresh costs only readdir + readlink per fd, and only new or
+ * changed sockets are read with getsockopt. Commands are answered in order; the child never outlives us.
+ */
+export class SockinfoDaemon {
+  private child: ChildProcess | null = null;
+  private readonly current = new Map<string, ScannedSocket>();
+  private readonly queue: Pending[] = [];
+  private stderr = '';
+  private readonly killOnExit = () => this.child?.kill('SIGKILL');
+
+  start(): void {
+    if (this.child) return;
+    const child = start(nativeBinary(HELPER), ['serve']);
+    this.child = child;
+    process.on('exit', this.killOnExit);
+    child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4096)));
+    child.stdin!.on('error', () => {}); // reported through 'exit' instead
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const p = this.queue[0];
+      if (!p) return;
+      p.lines.push(line);
+      if (p.last(line)) {
+        this.queue.shift();
+        p.resolve(p.lines);
+      }
+    });
+    const gone = (why: string) => {
+      if (this.child !== child) return;
+      this.child = null;
+      process.off('exit', this.killOnExit);
+      const err = new SockinfoError(`${HELPER} serve ${why}${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+      for (const p of this.queue.splice(0)) p.reject(err);
+    };
+    child.on('error', (e) => gone(`could not start (${e.message})`));
+    child.on('exit', (code, signal) => gone(`exited (${code ?? signal})`));
+  }
+
+  private send(cmd: string, last: (line: string) => boolean): Promise<string[]> {
+    const child = this.child;
+    if (!child) return Promise.reject(new SockinfoError(`${HELPER} serve is not running`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ last, lines: [], resolve, reject });
+      child.stdin!.write(`${cmd}\n`);
+    });
+  }
+
+  /** Rescans and returns the full current set (the helper sends only the changes). */
+  async scan(): Promise<SockScan> {
+    const lines = await this.send('scan', (l) => l.startsWith('. '));
+    const summary = applySockinfoDiff(this.current, lines);
+    if (!summary) throw new SockinfoError(`${HELPER} serve: scan answer without summary`);
+    return { sockets: [...this.current.values()], deniedPids: summary.denied, elapsedUs: summary.elapsedUs };
+  }
+
+  /** The next scan re-reads (and re-reports) these sockets' options, e.g. after a traced setsockopt. */
+  async reread(inodes: readonly number[]): Promise<void> {
+    if (inodes.length === 0) return;
+    await this.send(`reread ${inodes.join(' ')}`, (l) => l.startsWith('ok ') || l.startsWith('error'));
+  }
+
+  /** Forgets everything: the next scan reads every socket again. */
+  async full(): Promise<void> {
+    await this.send('full', (l) => l.startsWith('ok ') || l.startsWith('error'));
+    this.current.clear();
+  }
+
+  /** Ends the helper (EOF on stdin, SIGKILL if it does not exit within 1 s). */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin!.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
