@@ -3,8 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../sources/exec.js';
 
-/** Bad arguments: reported as one line on stderr with exit code 2. */
-export class UsageError extends Error {}
+/** An expected failure: reported as one line on stderr (no stack) with its exit code. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+/** Bad arguments: exit code 2. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
 
 type CommandFn = (argv: string[]) => Promise<number>;
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
-import { UsageError, runCommand } from './commands.js';
+import { CliError, runCommand } from './commands.js';
 
 runCommand(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (err instanceof CliError) {
       process.stderr.write(`ka-top: ${err.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = err.exitCode;
     } else {
       process.stderr.write(`ka-top: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
       process.exitCode = 1;

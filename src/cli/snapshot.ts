@@ -1,5 +1,81 @@
-// Placeholder until the snapshot command lands (keeps the build green for parallel work).
-export async function snapshotCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('ka-top: snapshot is not built yet\n');
-  return 1;
+// `ka-top snapshot`: one complete, truthful dump of every TCP connection (table or JSON).
+import { matchesFilter } from '../model/filter.js';
+import { collectInventory } from '../engine/inventory.js';
+import { writeFileAtomic } from '../output/atomic-write.js';
+import { renderTable } from '../output/table.js';
+import { SNAPSHOT_SCHEMA, summarize, toJson, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
+import { detectCapabilities } from '../sources/capabilities.js';
+import { liveSources } from '../sources/live.js';
+import { hostFacts } from '../sources/procfs.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
+import { CliError, UsageError, version } from './commands.js';
+
+export const SNAPSHOT_HELP = [
+  'Usage: ka-top snapshot [options]',
+  '',
+  'Dumps every TCP connection of every network namespace with its owner, effective keepalive settings',
+  '(socket option or namespace sysctl), keepalive timer, outstanding probes and idle times.',
+  '',
+  'Options:',
+  '  --format table|json  output form (default: table on a terminal, json otherwise)',
+  '  --output FILE        write to FILE atomically, mode 0600 (default: stdout)',
+  ...FILTER_HELP,
+  '  -h, --help           this help',
+  '',
+  'JSON follows schema/snapshot.schema.json (`schema` field: ' + SNAPSHOT_SCHEMA + ').',
+  'Run as root to see every process, socket option and namespace; without root ka-top says what it cannot see.',
+].join('\n');
+
+export async function buildSnapshot(filter: Parameters<typeof matchesFilter>[1]): Promise<SnapshotDocument> {
+  const netnsFilter = filter.netns?.length
+    ? (ns: { inode: number; name: string | null }) => filter.netns!.some((n) => n === String(ns.inode) || n === ns.name)
+    : undefined;
+  const inv = await collectInventory(liveSources(), { netns: netnsFilter });
+  const capabilities = await detectCapabilities(inv.sockoptReads);
+  const own = inv.namespaces.find((n) => n.self);
+  const connections = inv.connections.filter((c) => matchesFilter(c, filter));
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    takenAt: inv.takenAt,
+    kaTopVersion: version(),
+    host: hostFacts(),
+    sysctl: own?.sysctl ?? null,
+    capabilities,
+    namespaces: inv.namespaces,
+    summary: summarize(connections),
+    ...(Object.keys(filter).length ? { filters: filter } : {}),
+    warnings: warningsFor(capabilities, inv.namespaces, inv.ownersComplete, inv.parseErrors),
+    connections,
+  };
+}
+
+export async function snapshotCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    ...FILTER_OPTIONS,
+    format: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(SNAPSHOT_HELP + '\n');
+    return 0;
+  }
+  const format = values.format ?? (process.stdout.isTTY && !values.output ? 'table' : 'json');
+  if (format !== 'table' && format !== 'json') throw new UsageError(`invalid --format '${format}': expected table or json`);
+  const filter = filterFromArgs(values);
+
+  const doc = await buildSnapshot(filter);
+  const text = format === 'json' ? toJson(doc) : renderTable(doc);
+  if (values.output) {
+    try {
+      writeFileAtomic(values.output, text);
+    } catch (e) {
+      throw new CliError(`cannot write ${values.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stderr.write(`ka-top: wrote ${doc.connections.length} connections to ${values.output}\n`);
+  } else {
+    process.stdout.write(text);
+  }
+  for (const w of doc.warnings) if (format === 'json' || values.output) process.stderr.write(`ka-top: warning: ${w}\n`);
+  return 0;
 }

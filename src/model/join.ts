@@ -91,7 +91,10 @@ export function joinConnections(input: JoinInput): Connection[] {
         }),
         userTimeoutMs: opts ? opts.userTimeoutMs : null,
         linger: opts ? { enabled: opts.lingerOn, seconds: opts.lingerSec } : null,
-        idleMs: { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
+        // A listener's tcp_info idle figures are meaningless (no data flows on it)
+        idleMs: s.state === 'LISTEN'
+          ? { send: null, recv: null, ack: null }
+          : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
         timer: s.timer,
         queues: { recv: s.recvQ, send: s.sendQ },
         tcp: s.info,

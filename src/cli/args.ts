@@ -1,0 +1,72 @@
+// Argument parsing shared by the commands: node's parseArgs, with every mistake turned into a one-line UsageError.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './commands.js';
+import { parseState, type ConnectionFilter } from '../model/filter.js';
+import type { TcpState } from '../model/types.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const FILTER_OPTIONS = {
+  port: { type: 'string', multiple: true },
+  pid: { type: 'string', multiple: true },
+  comm: { type: 'string', multiple: true },
+  state: { type: 'string', multiple: true },
+  keepalive: { type: 'string' },
+  netns: { type: 'string', multiple: true },
+} as const satisfies Options;
+
+export const FILTER_HELP = [
+  '  --port N[,N…]        connections with this local or peer port (repeatable)',
+  '  --pid N[,N…]         connections owned by this process',
+  '  --comm NAME[,…]      connections owned by a process with this name',
+  '  --state S[,S…]       ESTAB, LISTEN, TIME-WAIT… (ss names; ESTABLISHED, TIME_WAIT also accepted)',
+  '  --keepalive on|off   keepalive enabled or not',
+  '  --netns INODE|NAME   only this network namespace (repeatable)',
+];
+
+export function parse<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (e) {
+    // parseArgs messages are already one line; drop its hint about '--' which does not apply here
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/ To specify a positional.*$/, ''));
+  }
+}
+
+function list(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+export function positiveInt(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new UsageError(`invalid ${what} '${text}': expected an integer from 1 to ${max}`);
+  }
+  return Number(text);
+}
+
+export function filterFromArgs(values: {
+  port?: string[]; pid?: string[]; comm?: string[]; state?: string[]; keepalive?: string; netns?: string[];
+}): ConnectionFilter {
+  const f: ConnectionFilter = {};
+  const ports = list(values.port).map((p) => positiveInt(p, '--port', 65535));
+  if (ports.length) f.ports = ports;
+  const pids = list(values.pid).map((p) => positiveInt(p, '--pid'));
+  if (pids.length) f.pids = pids;
+  const comms = list(values.comm);
+  if (comms.length) f.comms = comms;
+  const states = list(values.state).map((s) => {
+    const st = parseState(s);
+    if (!st) throw new UsageError(`invalid --state '${s}': expected an ss state such as ESTAB, LISTEN, TIME-WAIT`);
+    return st;
+  });
+  if (states.length) f.states = states as TcpState[];
+  if (values.keepalive !== undefined) {
+    if (values.keepalive !== 'on' && values.keepalive !== 'off') {
+      throw new UsageError(`invalid --keepalive '${values.keepalive}': expected on or off`);
+    }
+    f.keepalive = values.keepalive;
+  }
+  const netns = list(values.netns);
+  if (netns.length) f.netns = netns;
+  return f;
+}

@@ -1,0 +1,123 @@
+// Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
+// OS input comes through `InventorySources`, so the same pipeline runs on live input or on a recording.
+import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
+import { parseSsOutput } from '../parse/ss.js';
+import type { Connection, NetnsInfo, NetnsSysctl, ProcessInfo, SockScan, SsSocket } from '../model/types.js';
+import type { NetnsRef } from '../sources/procfs.js';
+
+export interface InventorySources {
+  listNetns(): Promise<NetnsRef[]>;
+  /** Raw ss output for one namespace; rejects with a one-line reason. */
+  dumpSockets(ns: NetnsRef): Promise<string>;
+  /** Keepalive sysctls by namespace inode, or a reason string. */
+  readSysctls(refs: NetnsRef[]): Promise<Map<number, NetnsSysctl | string>>;
+  scanSockets(): Promise<SockScan>;
+  processInfo(pid: number): Promise<ProcessInfo | null>;
+}
+
+export interface Inventory {
+  takenAt: string;
+  namespaces: NetnsInfo[];
+  connections: Connection[];
+  /** False when other users' processes could not be scanned: some owners are missing. */
+  ownersComplete: boolean;
+  /** How the socket-option reads went (for the pidfd_getfd capability). */
+  sockoptReads: { ok: number; errors: string[] };
+  /** Lines ss printed that could not be parsed (never silently dropped). */
+  parseErrors: string[];
+  timings: { totalMs: number; dumpMs: number; scanMs: number; joinMs: number };
+}
+
+export interface CollectOptions {
+  /** Only these namespaces (inode or name). */
+  netns?: (ns: NetnsRef) => boolean;
+  /** Bound on concurrent ss processes (one per namespace). */
+  concurrency?: number;
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function collectInventory(src: InventorySources, opts: CollectOptions = {}): Promise<Inventory> {
+  const t0 = performance.now();
+  const refs = (await src.listNetns()).filter(opts.netns ?? (() => true));
+
+  let dumpMs = 0;
+  let scanMs = 0;
+  const dumps = mapLimited(refs, opts.concurrency ?? 4, async (ns) => {
+    try {
+      return { ok: true as const, text: await src.dumpSockets(ns) };
+    } catch (e) {
+      return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
+    }
+  }).finally(() => (dumpMs = performance.now() - t0));
+  const scan = src.scanSockets().finally(() => (scanMs = performance.now() - t0));
+  const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, src.readSysctls(refs)]);
+
+  const t1 = performance.now();
+  const owned = new Map<number, OwnedSocket>();
+  for (const s of scanned.sockets) {
+    const info = await src.processInfo(s.pid);
+    if (!info) continue; // exited since the scan
+    let entry = owned.get(s.inode);
+    if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
+    entry.owners.push({ ...info, fd: s.fd });
+    if (s.opts && !entry.opts) {
+      entry.opts = s.opts;
+      entry.optsError = null;
+    } else if (!s.opts && !entry.opts && !entry.optsError) {
+      entry.optsError = s.error;
+    }
+  }
+
+  const parseErrors: string[] = [];
+  const namespaces: NetnsInfo[] = [];
+  const joined: NetnsSockets[] = [];
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
+    const dump = dumped[i]!;
+    const sysctl = sysctls.get(ref.inode);
+    const sample = ref.samplePid === null ? null : await src.processInfo(ref.samplePid);
+    const container = sample?.container ?? null;
+    const errors = [dump.ok ? null : dump.error, typeof sysctl === 'string' ? `sysctl: ${sysctl}` : null].filter(Boolean);
+    namespaces.push({
+      inode: ref.inode,
+      name: ref.name,
+      container,
+      self: ref.self,
+      sysctl: typeof sysctl === 'object' ? sysctl : null,
+      error: errors.length ? errors.join('; ') : null,
+    });
+    let sockets: SsSocket[] = [];
+    if (dump.ok) {
+      const parsed = parseSsOutput(dump.text);
+      sockets = parsed.sockets;
+      for (const e of parsed.errors) parseErrors.push(`netns ${ref.inode} line ${e.line}: ${e.message}`);
+    }
+    joined.push({ inode: ref.inode, name: ref.name, container, sysctl: namespaces[i]!.sysctl, sockets });
+  }
+  const connections = joinConnections({ namespaces: joined, owned, ownersComplete: scanned.deniedPids === 0 });
+  const t2 = performance.now();
+  return {
+    takenAt: new Date().toISOString(),
+    namespaces,
+    connections,
+    ownersComplete: scanned.deniedPids === 0,
+    sockoptReads: {
+      ok: scanned.sockets.filter((s) => s.opts).length,
+      errors: [...new Set(scanned.sockets.flatMap((s) => (s.opts || !s.error ? [] : [s.error])))],
+    },
+    parseErrors,
+    timings: { totalMs: t2 - t0, dumpMs, scanMs, joinMs: t2 - t1 },
+  };
+}

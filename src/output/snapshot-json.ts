@@ -1,0 +1,55 @@
+// The snapshot document (schema/snapshot.schema.json). Kept apart from the UI: watch, the TUI's `e` key and
+// `snapshot` all build it here.
+import type { Capabilities } from '../model/capabilities.js';
+import type { ConnectionFilter } from '../model/filter.js';
+import type { Connection, NetnsInfo, NetnsSysctl, TcpState } from '../model/types.js';
+
+export const SNAPSHOT_SCHEMA = 'ka-top/snapshot/v1';
+
+export interface SnapshotSummary {
+  connections: number;
+  byState: Partial<Record<TcpState, number>>;
+  keepalive: { on: number; off: number; unknown: number; probing: number };
+}
+
+export interface SnapshotDocument {
+  schema: typeof SNAPSHOT_SCHEMA;
+  takenAt: string;
+  kaTopVersion: string;
+  host: { hostname: string; kernel: string };
+  sysctl: NetnsSysctl | null;
+  capabilities: Capabilities;
+  namespaces: NetnsInfo[];
+  summary: SnapshotSummary;
+  filters?: ConnectionFilter;
+  warnings: string[];
+  connections: Connection[];
+}
+
+export function summarize(connections: readonly Connection[]): SnapshotSummary {
+  const byState: Partial<Record<TcpState, number>> = {};
+  const keepalive = { on: 0, off: 0, unknown: 0, probing: 0 };
+  for (const c of connections) {
+    byState[c.state] = (byState[c.state] ?? 0) + 1;
+    if (c.keepalive.enabled === true) keepalive.on++;
+    else if (c.keepalive.enabled === false) keepalive.off++;
+    else keepalive.unknown++;
+    if ((c.keepalive.timer?.probesOutstanding ?? 0) > 0) keepalive.probing++;
+  }
+  return { connections: connections.length, byState, keepalive };
+}
+
+/** What ka-top could not see, in words, for the top of every output. */
+export function warningsFor(caps: Capabilities, namespaces: readonly NetnsInfo[], ownersComplete: boolean, parseErrors: readonly string[]): string[] {
+  const w: string[] = [];
+  if (!caps.root.available) w.push(`not root: ${caps.root.detail}`);
+  if (!ownersComplete) w.push('owners of some sockets are missing: other users\' processes could not be read (needs root)');
+  for (const ns of namespaces) if (ns.error) w.push(`netns ${ns.name ?? ns.inode}: ${ns.error}`);
+  for (const e of parseErrors.slice(0, 20)) w.push(`unparsed ss line: ${e}`);
+  if (parseErrors.length > 20) w.push(`… and ${parseErrors.length - 20} more unparsed ss lines`);
+  return w;
+}
+
+export function toJson(doc: unknown): string {
+  return JSON.stringify(doc, null, 2) + '\n';
+}

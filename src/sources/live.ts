@@ -1,0 +1,35 @@
+// The live OS behind InventorySources: ss per namespace, the ka-sockinfo owner scan, /proc for processes.
+import type { InventorySources } from '../engine/inventory.js';
+import type { NetnsSysctl } from '../model/types.js';
+import { ProcessReader, listNetns, readOwnSysctls } from './procfs.js';
+import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
+import { dumpSockets } from './ss.js';
+
+export interface LiveOptions {
+  /** Use a long-running incremental scanner (the TUI and watch refresh loops); close() it when done. */
+  daemon?: SockinfoDaemon;
+}
+
+export function liveSources(opts: LiveOptions = {}): InventorySources {
+  const processes = new ProcessReader();
+  const root = process.getuid?.() === 0;
+  return {
+    listNetns: async () => (root ? listNetns() : listNetns().filter((n) => n.self)),
+    dumpSockets,
+    async readSysctls(refs) {
+      const out = new Map<number, NetnsSysctl | string>();
+      const others = refs.filter((r) => !r.self);
+      for (const r of refs.filter((x) => x.self)) out.set(r.inode, readOwnSysctls());
+      if (others.length) {
+        const read = await readNetnsSysctls(others.map((r) => r.path)).catch((e: Error) => e);
+        for (const r of others) {
+          const v = read instanceof Error ? { error: read.message } : read.get(r.path) ?? { error: 'not read' };
+          out.set(r.inode, 'error' in v ? v.error : v.sysctl);
+        }
+      }
+      return out;
+    },
+    scanSockets: () => (opts.daemon ? opts.daemon.scan() : scanSockets()),
+    processInfo: async (pid) => processes.read(pid),
+  };
+}
