@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import {
   containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
 } from '../parse/procfs.js';
-import type { ProcessInfo } from '../model/types.js';
+import type { NetnsSysctl, ProcessInfo } from '../model/types.js';
 
 function readOr(path: string): string | null {
   try {
@@ -126,4 +126,19 @@ export function hostFacts(): { hostname: string; kernel: string } {
     hostname: (readOr('/proc/sys/kernel/hostname') ?? '').trim(),
     kernel: (readOr('/proc/sys/kernel/osrelease') ?? '').trim(),
   };
+}
+
+export const SYSCTL_NAMES = [
+  'tcp_keepalive_time', 'tcp_keepalive_intvl', 'tcp_keepalive_probes', 'tcp_retries2', 'tcp_fin_timeout',
+] as const;
+
+/** Keepalive sysctls of ka-top's own namespace (readable without root). */
+export function readOwnSysctls(): NetnsSysctl | string {
+  const out: Partial<NetnsSysctl> = {};
+  for (const name of SYSCTL_NAMES) {
+    const text = readOr(`/proc/sys/net/ipv4/${name}`);
+    if (text === null) return `cannot read /proc/sys/net/ipv4/${name}`;
+    out[name] = Number(text.trim());
+  }
+  return out as NetnsSysctl;
 }
