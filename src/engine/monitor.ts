@@ -1,0 +1,130 @@
+// The sampling loop: refreshes the inventory on an interval that adapts to its own cost, and keeps the state the
+// TUI and watch render (new/closed rows, per-connection activity from the event stream).
+import type { Capabilities } from '../model/capabilities.js';
+import type { Connection } from '../model/types.js';
+import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
+
+/** How long a new or closed row stays highlighted. */
+export const HIGHLIGHT_MS = 3000;
+
+export interface ClosedConnection {
+  connection: Connection;
+  closedAt: number;
+}
+
+export interface MonitorState {
+  inventory: Inventory | null;
+  capabilities: Capabilities | null;
+  /** Connection id -> when it first appeared (ms epoch), for rows seen within HIGHLIGHT_MS. */
+  fresh: ReadonlyMap<string, number>;
+  /** Connections gone in the last HIGHLIGHT_MS. */
+  closed: readonly ClosedConnection[];
+  /** Current refresh interval and the cost of the last refresh. */
+  refresh: { intervalMs: number; lastCostMs: number; count: number; error: string | null };
+}
+
+export interface MonitorOptions {
+  sources: InventorySources;
+  /** Fastest refresh; slowed down when a refresh costs more than a quarter of it. */
+  intervalMs?: number;
+  capabilities?: (inv: Inventory) => Promise<Capabilities>;
+  now?: () => number;
+}
+
+/** Next delay: never spend more than ~25% of the time refreshing. */
+export function adaptiveInterval(baseMs: number, lastCostMs: number): number {
+  return Math.max(baseMs, Math.ceil((lastCostMs * 4) / 100) * 100);
+}
+
+export class Monitor {
+  private current: MonitorState = {
+    inventory: null,
+    capabilities: null,
+    fresh: new Map(),
+    closed: [],
+    refresh: { intervalMs: 0, lastCostMs: 0, count: 0, error: null },
+  };
+  private listeners = new Set<(s: MonitorState) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly baseMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: MonitorOptions) {
+    this.baseMs = opts.intervalMs ?? 2000;
+    this.now = opts.now ?? Date.now;
+    this.current.refresh.intervalMs = this.baseMs;
+  }
+
+  get state(): MonitorState {
+    return this.current;
+  }
+
+  subscribe(fn: (s: MonitorState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Runs the first refresh now, then keeps refreshing until stop(). */
+  async start(): Promise<void> {
+    await this.refreshOnce();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async refreshOnce(): Promise<MonitorState> {
+    const t0 = performance.now();
+    try {
+      const inv = await collectInventory(this.opts.sources);
+      const caps = this.opts.capabilities ? await this.opts.capabilities(inv) : this.current.capabilities;
+      this.apply(inv, caps, performance.now() - t0);
+    } catch (e) {
+      this.update({ refresh: { ...this.current.refresh, error: e instanceof Error ? e.message : String(e) } });
+    }
+    return this.current;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.refreshOnce().then(() => this.schedule());
+    }, this.current.refresh.intervalMs);
+    this.timer.unref?.();
+  }
+
+  private apply(inv: Inventory, caps: Capabilities | null, costMs: number): void {
+    const now = this.now();
+    const prev = this.current.inventory;
+    const fresh = new Map<string, number>();
+    for (const [id, at] of this.current.fresh) if (now - at < HIGHLIGHT_MS) fresh.set(id, at);
+    const closed = this.current.closed.filter((c) => now - c.closedAt < HIGHLIGHT_MS);
+    if (prev) {
+      const before = new Map(prev.connections.map((c) => [c.id, c]));
+      const after = new Set(inv.connections.map((c) => c.id));
+      for (const c of inv.connections) if (!before.has(c.id)) fresh.set(c.id, now);
+      for (const [id, c] of before) if (!after.has(id)) closed.push({ connection: c, closedAt: now });
+    }
+    this.update({
+      inventory: inv,
+      capabilities: caps,
+      fresh,
+      closed,
+      refresh: {
+        intervalMs: adaptiveInterval(this.baseMs, costMs),
+        lastCostMs: costMs,
+        count: this.current.refresh.count + 1,
+        error: null,
+      },
+    });
+  }
+
+  private update(patch: Partial<MonitorState>): void {
+    this.current = { ...this.current, ...patch };
+    for (const fn of this.listeners) fn(this.current);
+  }
+}
