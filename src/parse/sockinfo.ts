@@ -84,16 +84,29 @@ export function socketKey(pid: number, fd: number): string {
   return `${pid}:${fd}`;
 }
 
-/** Applies the lines of one `serve` scan to the current set (keyed by socketKey); returns the scan's summary. */
-export function applySockinfoDiff(current: Map<string, ScannedSocket>, lines: readonly string[]): ScanSummary | null {
-  let summary: ScanSummary | null = null;
+export interface SockinfoDiff {
+  summary: ScanSummary | null;
+  /** New, replaced or re-read sockets, in output order. */
+  changed: ScannedSocket[];
+  gone: Array<{ pid: number; fd: number }>;
+}
+
+/** Applies the lines of one `serve` scan to the current set (keyed by socketKey). */
+export function applySockinfoDiff(current: Map<string, ScannedSocket>, lines: readonly string[]): SockinfoDiff {
+  const diff: SockinfoDiff = { summary: null, changed: [], gone: [] };
   for (const line of lines) {
     const p = parseSockinfoLine(line);
-    if (p?.kind === 'socket') current.set(socketKey(p.socket.pid, p.socket.fd), p.socket);
-    else if (p?.kind === 'gone') current.delete(socketKey(p.pid, p.fd));
-    else if (p?.kind === 'summary') summary = p.summary;
+    if (p?.kind === 'socket') {
+      current.set(socketKey(p.socket.pid, p.socket.fd), p.socket);
+      diff.changed.push(p.socket);
+    } else if (p?.kind === 'gone') {
+      current.delete(socketKey(p.pid, p.fd));
+      diff.gone.push({ pid: p.pid, fd: p.fd });
+    } else if (p?.kind === 'summary') {
+      diff.summary = p.summary;
+    }
   }
-  return summary;
+  return diff;
 }
 
 export type NetnsSysctlResult = { inode: number; sysctl: NetnsSysctl } | { error: string };

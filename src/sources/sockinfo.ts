@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ScannedSocket, SockScan } from '../model/types.js';
 import {
-  applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult,
+  applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult, type SockinfoDiff,
 } from '../parse/sockinfo.js';
 import { nativeBinary, run, start } from './exec.js';
 
@@ -49,6 +49,8 @@ export class SockinfoDaemon {
   private readonly current = new Map<string, ScannedSocket>();
   private readonly queue: Pending[] = [];
   private stderr = '';
+  /** What the last scan changed: lets a caller skip work when nothing did. */
+  lastDiff: SockinfoDiff = { summary: null, changed: [], gone: [] };
   private readonly killOnExit = () => this.child?.kill('SIGKILL');
 
   start(): void {
@@ -90,7 +92,9 @@ export class SockinfoDaemon {
   /** Rescans and returns the full current set (the helper sends only the changes). */
   async scan(): Promise<SockScan> {
     const lines = await this.send('scan', (l) => l.startsWith('. '));
-    const summary = applySockinfoDiff(this.current, lines);
+    const diff = applySockinfoDiff(this.current, lines);
+    const summary = diff.summary;
+    this.lastDiff = diff;
     if (!summary) throw new SockinfoError(`${HELPER} serve: scan answer without summary`);
     return { sockets: [...this.current.values()], deniedPids: summary.denied, elapsedUs: summary.elapsedUs };
   }

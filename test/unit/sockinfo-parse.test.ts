@@ -36,8 +36,10 @@ describe('ka-sockinfo parsing', () => {
     const cur = new Map<string, ScannedSocket>();
     applySockinfoDiff(cur, SCAN.replace('#', '. 1').split('\n'));
     expect(cur.size).toBe(3);
-    const sum = applySockinfoDiff(cur, ['- 900 7', 'S 8408 4 30000 0 7200 75 9 0 0 0', '. 2 pids=91 denied=0 sockets=2 elapsed_us=10']);
-    expect(sum).toEqual({ seq: 2, pids: 91, denied: 0, sockets: 2, elapsedUs: 10 });
+    const diff = applySockinfoDiff(cur, ['- 900 7', 'S 8408 4 30000 0 7200 75 9 0 0 0', '. 2 pids=91 denied=0 sockets=2 elapsed_us=10']);
+    expect(diff.summary).toEqual({ seq: 2, pids: 91, denied: 0, sockets: 2, elapsedUs: 10 });
+    expect(diff.gone).toEqual([{ pid: 900, fd: 7 }]);
+    expect(diff.changed.map((s) => s.inode)).toEqual([30000]);
     expect([...cur.keys()].sort()).toEqual([socketKey(8408, 4), socketKey(8417, 3)]);
     expect(cur.get(socketKey(8408, 4))!.inode).toBe(30000);
   });

@@ -1,0 +1,198 @@
+// ka-sockinfo against real sockets made by ka-peer: options read back exactly through pidfd_getfd, owners in
+// other namespaces, shared sockets, processes exiting mid-scan, the incremental daemon and per-netns sysctls.
+import { readFileSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScannedSocket, SockScan } from '../../src/model/types.js';
+import { nativeBinary, run, start } from '../../src/sources/exec.js';
+import { readNetnsSysctls, scanSockets, SockinfoDaemon } from '../../src/sources/sockinfo.js';
+import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
+
+const NS = `kat-sockinfo-${process.pid}`;
+const NS_SYSCTL = `kat-sockinfo-sc-${process.pid}`;
+
+async function ip(...args: string[]) {
+  const r = await run('ip', args);
+  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+}
+
+beforeAll(async () => {
+  for (const ns of [NS, NS_SYSCTL]) {
+    await ip('netns', 'add', ns);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  }
+});
+
+afterAll(async () => {
+  await stopAllPeers();
+  for (const ns of [NS, NS_SYSCTL]) await run('ip', ['netns', 'del', ns]);
+});
+
+async function server(extra: string[] = [], netns?: string) {
+  const peer = await startPeer(['server', '--listen', '127.0.0.1:0', ...extra], { netns });
+  return { peer, port: Number((await peer.waitFor(/^LISTEN \S+ (\d+) /))[1]) };
+}
+
+/** Starts a client and returns it with the fd and local port of its (first) connection. */
+async function client(port: number, extra: string[] = [], netns?: string) {
+  const peer = await startPeer(['client', '--connect', `127.0.0.1:${port}`, ...extra], { netns });
+  const m = await peer.waitFor(/^CONN \S+ (\d+) \S+ \d+ fd=(\d+) pid=(\d+)$/);
+  return { peer, lport: Number(m[1]), fd: Number(m[2]) };
+}
+
+function find(scan: SockScan, pid: number, fd: number): ScannedSocket {
+  const s = scan.sockets.find((x) => x.pid === pid && x.fd === fd);
+  if (!s) throw new Error(`no socket for pid ${pid} fd ${fd} among ${scan.sockets.length}`);
+  return s;
+}
+
+const hostSysctl = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8'));
+
+describe('ka-sockinfo scan', () => {
+  it('reads keepalive, idle/intvl/cnt, user timeout and linger exactly as the owner set them', async () => {
+    const { port } = await server(['--mode', 'sink']);
+    const plain = await client(port);
+    const ka = await client(port, ['--keepidle', '17', '--keepintvl', '4', '--keepcnt', '6']);
+    const ut = await client(port, ['--keepalive', '--user-timeout', '4321']);
+    const rst = await client(port, ['--linger', '0']);
+    const l5 = await client(port, ['--linger', '5']);
+    const scan = await scanSockets();
+    expect(scan.elapsedUs).toBeGreaterThan(0);
+
+    const p = find(scan, plain.peer.pid, plain.fd);
+    expect(p.error).toBeNull();
+    expect(p.opts).toEqual({
+      keepalive: false, keepIdleSec: hostSysctl('tcp_keepalive_time'), keepIntvlSec: hostSysctl('tcp_keepalive_intvl'),
+      keepCnt: hostSysctl('tcp_keepalive_probes'), userTimeoutMs: 0, lingerOn: false, lingerSec: 0,
+    });
+    expect(find(scan, ka.peer.pid, ka.fd).opts).toMatchObject({ keepalive: true, keepIdleSec: 17, keepIntvlSec: 4, keepCnt: 6 });
+    expect(find(scan, ut.peer.pid, ut.fd).opts).toMatchObject({ keepalive: true, userTimeoutMs: 4321 });
+    expect(find(scan, rst.peer.pid, rst.fd).opts).toMatchObject({ lingerOn: true, lingerSec: 0 });
+    expect(find(scan, l5.peer.pid, l5.fd).opts).toMatchObject({ lingerOn: true, lingerSec: 5 });
+    // The copy closed by the scan did not close the owner's connection.
+    expect((await run('ss', ['-Htn', 'state', 'established', `sport = :${ka.lport}`])).stdout).toContain(`${ka.lport}`);
+  });
+
+  it('reports a socket shared by two processes for both pids', async () => {
+    const { port } = await server();
+    const c = await client(port, ['--fork-share', '--keepidle', '23']);
+    const child = Number((await c.peer.waitFor(/^SHARED pid=(\d+)$/))[1]);
+    const scan = await scanSockets();
+    const a = find(scan, c.peer.pid, c.fd);
+    const b = find(scan, child, c.fd);
+    expect(b.inode).toBe(a.inode);
+    expect(b.opts?.keepIdleSec).toBe(23);
+  });
+
+  it('attributes a socket owned by a process in another network namespace', async () => {
+    const { port } = await server([], NS);
+    const c = await client(port, ['--keepidle', '77'], NS);
+    const ss = await run('ip', ['netns', 'exec', NS, 'ss', '-HtneO', 'state', 'established', `sport = :${c.lport}`]);
+    const ino = Number(/ino:(\d+)/.exec(ss.stdout)?.[1]);
+    expect(ino).toBeGreaterThan(0);
+    const s = find(await scanSockets(), c.peer.pid, c.fd);
+    expect(s.inode).toBe(ino);
+    expect(s.opts?.keepIdleSec).toBe(77);
+  });
+
+  it('succeeds while processes with sockets come and go', async () => {
+    const { port } = await server();
+    let running = true;
+    let spawned = 0;
+    const churn = (async () => {
+      // 200 short-lived clients, 8 at a time, each exiting on its own after a few ms.
+      while (running && spawned < 200) {
+        const batch = Array.from({ length: 8 }, () => {
+          spawned++;
+          return run(nativeBinary('ka-peer'), ['client', '--connect', `127.0.0.1:${port}`, '--conns', '3', '--duration', '15']);
+        });
+        await Promise.all(batch);
+      }
+    })();
+    let scans = 0;
+    while (spawned < 200) {
+      const r = await run(nativeBinary('ka-sockinfo'), ['scan']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^# pids=\d+ denied=0 sockets=\d+ elapsed_us=\d+$/m);
+      scans++;
+    }
+    running = false;
+    await churn;
+    expect(scans).toBeGreaterThan(2);
+  });
+});
+
+describe('ka-sockinfo serve (SockinfoDaemon)', () => {
+  it('reports diffs, gone sockets, rereads and full rescans, and leaves no child behind', async () => {
+    const d = new SockinfoDaemon();
+    d.start();
+    try {
+      const { peer: srv, port } = await server();
+      const stay = await client(port, ['--keepidle', '31']);
+      const first = await d.scan();
+      expect(find(first, stay.peer.pid, stay.fd).opts?.keepIdleSec).toBe(31);
+
+      const ours = (pids: number[]) => (s: { pid: number }) => pids.includes(s.pid);
+      const brief: Peer = (await client(port, ['--close-after', '400'])).peer;
+      const second = await d.scan();
+      // Only the new connection (client side + accepted side) is reported; the unchanged one is not.
+      const changed = d.lastDiff.changed.filter(ours([stay.peer.pid, brief.pid, srv.pid]));
+      expect(changed.map((s) => s.pid).sort()).toEqual([brief.pid, srv.pid].sort());
+      expect(second.sockets.filter(ours([stay.peer.pid])).length).toBe(1);
+
+      await brief.waitFor(/^CLOSED /);
+      await brief.exited; // the client exits once its only connection ended
+      await new Promise((r) => setTimeout(r, 100)); // let the server see the FIN and close its side
+      const third = await d.scan();
+      expect(d.lastDiff.gone.filter(ours([brief.pid]))).toHaveLength(1);
+      expect(third.sockets.filter(ours([brief.pid]))).toHaveLength(0);
+
+      const ino = find(third, stay.peer.pid, stay.fd).inode;
+      await d.scan();
+      expect(d.lastDiff.changed.filter((s) => s.inode === ino)).toHaveLength(0);
+      await d.reread([ino]);
+      await d.scan();
+      expect(d.lastDiff.changed.filter((s) => s.inode === ino)).toHaveLength(1);
+
+      await d.full();
+      const all = await d.scan();
+      expect(d.lastDiff.changed.length).toBe(all.sockets.length);
+      expect(find(all, stay.peer.pid, stay.fd).opts?.keepIdleSec).toBe(31);
+    } finally {
+      await d.close();
+    }
+    const left = await run('pgrep', ['-x', 'ka-sockinfo', '-P', String(process.pid)]);
+    expect(left.stdout.trim()).toBe('');
+    await expect(d.scan()).rejects.toThrow(/not running/);
+  });
+
+  it('answers an unknown command without dying', async () => {
+    const child = start(nativeBinary('ka-sockinfo'), ['serve']);
+    const out: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    child.stdin!.end('bogus\nscan\n');
+    expect(await code).toBe(0);
+    expect(Buffer.concat(out).toString()).toMatch(/^error unknown command\n[\s\S]*^\. 1 pids=/m);
+  });
+});
+
+describe('ka-sockinfo sysctl', () => {
+  it('reads the keepalive sysctls inside a namespace, not the host ones', async () => {
+    const set = await run('ip', ['netns', 'exec', NS_SYSCTL, 'sysctl', '-w', 'net.ipv4.tcp_keepalive_time=123']);
+    expect(set.code, set.stderr).toBe(0);
+    const nsPath = `/run/netns/${NS_SYSCTL}`;
+    const m = await readNetnsSysctls([nsPath, '/proc/self/ns/net', '/nonexistent/ns']);
+    expect(m.get(nsPath)).toMatchObject({ inode: statSync(nsPath).ino, sysctl: { tcp_keepalive_time: 123 } });
+    expect(m.get('/proc/self/ns/net')).toEqual({
+      inode: statSync('/proc/self/ns/net').ino,
+      sysctl: {
+        tcp_keepalive_time: hostSysctl('tcp_keepalive_time'), tcp_keepalive_intvl: hostSysctl('tcp_keepalive_intvl'),
+        tcp_keepalive_probes: hostSysctl('tcp_keepalive_probes'), tcp_retries2: hostSysctl('tcp_retries2'),
+        tcp_fin_timeout: hostSysctl('tcp_fin_timeout'),
+      },
+    });
+    expect(hostSysctl('tcp_keepalive_time')).not.toBe(123);
+    expect(m.get('/nonexistent/ns')).toEqual({ error: 'ENOENT' });
+  });
+});
