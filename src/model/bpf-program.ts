@@ -60,7 +60,9 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
   const sockVars = o
     ? [
         `  $net = *(uint64*)($sk + ${o.sock_skc_net});`,
-        `  $ns = $net != 0 ? *(uint32*)($net + ${o.net_ns_inum}) : (uint32)0;`,
+        // A read through a null pointer just yields 0 (probe_read fails); bpftrace 0.17 miscompiles a ternary
+        // assignment inside an if block, so none is used for reads.
+        `  $ns = *(uint32*)($net + ${o.net_ns_inum});`,
         `  $ck = *(uint64*)($sk + ${o.sock_skc_cookie});`,
         `  $lf = *(uint64*)($sk + ${o.sock_skc_flags});`,
         `  $lt = *(uint64*)($sk + ${o.sock_sk_lingertime});`,
@@ -157,8 +159,8 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
       p('  } else {');
       // No full socket: the netns is the one of the device the offending segment came in on.
       p(`    $dev = *(uint64*)((uint64)${a}skbaddr + ${o.skb_dev});`);
-      p(`    $dnet = $dev != 0 ? *(uint64*)($dev + ${o.netdev_nd_net}) : (uint64)0;`);
-      p(`    $ns = $dnet != 0 ? *(uint32*)($dnet + ${o.net_ns_inum}) : (uint32)0;`);
+      p(`    $dnet = *(uint64*)($dev + ${o.netdev_nd_net});`);
+      p(`    $ns = *(uint32*)($dnet + ${o.net_ns_inum});`);
       p('  }');
     } else {
       missing.push(`reset attribution by netns/cookie: ${host.offsets.reason ?? 'offsets unknown'}`);
