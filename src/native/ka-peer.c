@@ -66,6 +66,7 @@ static struct opts O;
 static struct conn *g_conns;
 static size_t g_nconns, g_capconns;
 static int g_listen_fd = -1;
+static int64_t g_accept_paused_until; // after EMFILE: the listener stays readable, so stop polling it a while
 static size_t g_connecting;
 
 static void on_signal(int sig) {
@@ -323,6 +324,8 @@ static void opened(struct conn *c, int64_t now) {
 // Ends a connection: prints CLOSED and, for a reconnecting client, schedules the next attempt.
 static void finish(struct conn *c, const char *reason, int64_t now) {
   printf("CLOSED %u %u %s\n", c->lport, c->pport, reason);
+  // With --linger SEC > 0 and unsent data this close blocks up to SEC seconds even on a non-blocking socket:
+  // that is what SO_LINGER does, and what the lab wants to show.
   close(c->fd);
   c->fd = -1;
   if (O.role == ROLE_CLIENT && O.reconnect) {
@@ -486,8 +489,12 @@ static void accept_all(int64_t now) {
   for (;;) {
     int fd = accept4(g_listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-        fprintf(stderr, "ka-peer: accept: %s\n", strerror(errno)); // e.g. EMFILE: keep serving the others
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        fprintf(stderr, "ka-peer: accept: %s (pausing accepts for 100 ms)\n", strerror(errno));
+        g_accept_paused_until = now + 100;
+      } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+        fprintf(stderr, "ka-peer: accept: %s\n", strerror(errno));
+      }
       return;
     }
     apply_sockopts(fd);
@@ -548,7 +555,11 @@ static int run_peer(const sigset_t *waitmask, int64_t end) {
       }
     }
     bool alive = false;
-    if (g_listen_fd >= 0) pfd[n++] = (struct pollfd){.fd = g_listen_fd, .events = POLLIN};
+    if (g_listen_fd >= 0) {
+      bool paused = g_accept_paused_until > now;
+      if (paused && g_accept_paused_until < next) next = g_accept_paused_until;
+      pfd[n++] = (struct pollfd){.fd = paused ? -1 : g_listen_fd, .events = POLLIN};
+    }
     for (size_t i = 0; i < g_nconns; i++) {
       struct conn *c = &g_conns[i];
       if (c->state != C_FREE) alive = true;
@@ -561,7 +572,7 @@ static int run_peer(const sigset_t *waitmask, int64_t end) {
     now = now_ms();
     size_t off = 0;
     if (g_listen_fd >= 0) {
-      if (pfd[0].revents) accept_all(now);
+      if (pfd[0].fd >= 0 && pfd[0].revents) accept_all(now);
       off = 1;
     }
     size_t limit = n - off; // slots added by accept_all have no pollfd yet
