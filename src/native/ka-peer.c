@@ -241,15 +241,17 @@ static uint16_t addr_str(const struct sockaddr_storage *ss, char *buf, size_t le
   return ntohs(a->sin_port);
 }
 
-// Prints CONN for a freshly established socket and remembers its ports for the CLOSED line.
-static void announce(struct conn *c) {
+// Prints CONN for a freshly established socket and remembers its ports for the CLOSED line. `peer` is the
+// address accept4 returned: a connection reset while still queued has one, but getpeername says ENOTCONN.
+static void announce(struct conn *c, const struct sockaddr_storage *peer) {
   struct sockaddr_storage l, p;
   socklen_t ll = sizeof l, pl = sizeof p;
   char la[INET6_ADDRSTRLEN] = "?", pa[INET6_ADDRSTRLEN] = "?";
   memset(&l, 0, sizeof l);
   memset(&p, 0, sizeof p);
   getsockname(c->fd, (struct sockaddr *)&l, &ll);
-  getpeername(c->fd, (struct sockaddr *)&p, &pl);
+  if (peer) p = *peer;
+  else getpeername(c->fd, (struct sockaddr *)&p, &pl);
   c->lport = addr_str(&l, la, sizeof la);
   c->pport = addr_str(&p, pa, sizeof pa);
   printf("CONN %s %u %s %u fd=%d pid=%d\n", la, c->lport, pa, c->pport, c->fd, (int)getpid());
@@ -309,9 +311,9 @@ static bool send_line(struct conn *c, const char *text, int *err) {
 }
 
 // Called once a socket is established (accepted or connect completed).
-static void opened(struct conn *c, int64_t now) {
+static void opened(struct conn *c, const struct sockaddr_storage *peer, int64_t now) {
   c->state = C_OPEN;
-  announce(c);
+  announce(c, peer);
   if (O.fork_share) fork_share(c->fd);
   c->close_at = O.close_after_ms >= 0 ? now + O.close_after_ms : 0;
   c->next_send = now; // stream: the first line goes out at once
@@ -348,7 +350,7 @@ static void start_connect(struct conn *c, int64_t now) {
   c->fd = fd;
   c->lport = c->pport = 0;
   if (connect(fd, (struct sockaddr *)&O.addr, O.addrlen) == 0) {
-    opened(c, now);
+    opened(c, NULL, now);
   } else if (errno == EINPROGRESS) {
     c->state = C_CONNECTING;
     g_connecting++;
@@ -390,7 +392,7 @@ static void service(struct conn *c, short rev, int64_t now) {
       c->retry_at = now + O.every_ms;
       return;
     }
-    opened(c, now);
+    opened(c, NULL, now);
     return;
   }
   if (rev & POLLERR) {
@@ -487,7 +489,9 @@ static void setup_listener(void) {
 
 static void accept_all(int64_t now) {
   for (;;) {
-    int fd = accept4(g_listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    int fd = accept4(g_listen_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         fprintf(stderr, "ka-peer: accept: %s (pausing accepts for 100 ms)\n", strerror(errno));
@@ -500,7 +504,7 @@ static void accept_all(int64_t now) {
     apply_sockopts(fd);
     struct conn *c = new_slot();
     c->fd = fd;
-    opened(c, now);
+    opened(c, &peer, now);
   }
 }
 
@@ -612,7 +616,7 @@ static int run_checker(const sigset_t *waitmask, int64_t end) {
         printf("FAILED %s %u %s\n", a, port, errname(err));
         close(c.fd);
       } else {
-        announce(&c);
+        announce(&c, NULL);
         if (O.send_text) send_line(&c, O.send_text, &err);
         struct linger l = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);

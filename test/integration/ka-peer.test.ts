@@ -50,6 +50,14 @@ describe('ka-peer', () => {
     await ck.waitFor(new RegExp(`^CLOSED ${m[1]} ${port} rst$`));
     await peer.waitFor(new RegExp(`^CLOSED ${port} ${m[1]} ECONNRESET$`));
     expect(await ck.exited).toBe(0);
+
+    // Reset while still in the accept queue (server stopped): CONN/CLOSED still name the peer port.
+    process.kill(peer.pid, 'SIGSTOP');
+    const ck2 = await startPeer(['checker', '--connect', `127.0.0.1:${port}`, '--every', '50', '--count', '1']);
+    const m2 = await ck2.waitFor(/^CLOSED (\d+) \d+ rst$/);
+    process.kill(peer.pid, 'SIGCONT');
+    await peer.waitFor(new RegExp(`^CONN \\S+ ${port} \\S+ ${m2[1]} `));
+    await peer.waitFor(new RegExp(`^CLOSED ${port} ${m2[1]} ECONNRESET$`));
   });
 
   it('--close-after with --linger 0 resets; unread data on close resets too', async () => {
