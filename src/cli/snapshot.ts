@@ -6,7 +6,7 @@ import { renderTable } from '../output/table.js';
 import { SNAPSHOT_SCHEMA, summarize, toJson, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
 import { detectCapabilities } from '../sources/capabilities.js';
 import { liveSources } from '../sources/live.js';
-import { hostFacts } from '../sources/procfs.js';
+import { hostFacts, readOwnSysctls } from '../sources/procfs.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
 import { CliError, UsageError, version } from './commands.js';
 
@@ -32,14 +32,14 @@ export async function buildSnapshot(filter: Parameters<typeof matchesFilter>[1])
     : undefined;
   const inv = await collectInventory(liveSources(), { netns: netnsFilter });
   const capabilities = await detectCapabilities(inv.sockoptReads);
-  const own = inv.namespaces.find((n) => n.self);
+  const ownSysctl = readOwnSysctls();
   const connections = inv.connections.filter((c) => matchesFilter(c, filter));
   return {
     schema: SNAPSHOT_SCHEMA,
     takenAt: inv.takenAt,
     kaTopVersion: version(),
     host: hostFacts(),
-    sysctl: own?.sysctl ?? null,
+    sysctl: typeof ownSysctl === 'string' ? null : ownSysctl,
     capabilities,
     namespaces: inv.namespaces,
     summary: summarize(connections),

@@ -1,5 +1,5 @@
 // The readable form of a snapshot: a header (host, sysctls, what ka-top cannot see) and one row per connection.
-import type { Connection } from '../model/types.js';
+import type { Connection, NetnsSysctl } from '../model/types.js';
 import { formatDuration, formatEndpoint, formatKeepalive, formatOwner } from './format.js';
 import type { SnapshotDocument } from './snapshot-json.js';
 
@@ -38,14 +38,22 @@ export function renderRows(connections: readonly Connection[], columns: Column[]
   return [line(columns.map((c) => c.title)), ...cells.map(line)];
 }
 
+export function formatSysctl(s: NetnsSysctl | null): string {
+  return s
+    ? `tcp_keepalive_time=${s.tcp_keepalive_time}s intvl=${s.tcp_keepalive_intvl}s probes=${s.tcp_keepalive_probes} tcp_retries2=${s.tcp_retries2} tcp_fin_timeout=${s.tcp_fin_timeout}s`
+    : 'unreadable';
+}
+
 export function renderTable(doc: SnapshotDocument): string {
-  const s = doc.sysctl;
+  const own = formatSysctl(doc.sysctl);
   const k = doc.summary.keepalive;
   const head = [
     `ka-top ${doc.kaTopVersion} — ${doc.host.hostname} (kernel ${doc.host.kernel}) — ${doc.takenAt}`,
-    s
-      ? `sysctl: tcp_keepalive_time=${s.tcp_keepalive_time}s intvl=${s.tcp_keepalive_intvl}s probes=${s.tcp_keepalive_probes} tcp_retries2=${s.tcp_retries2} tcp_fin_timeout=${s.tcp_fin_timeout}s`
-      : 'sysctl: unreadable',
+    `sysctl: ${own}`,
+    // namespaces whose defaults differ from ka-top's own
+    ...doc.namespaces
+      .filter((n) => !n.self && n.sysctl && formatSysctl(n.sysctl) !== own)
+      .map((n) => `sysctl of netns ${n.name ?? n.container?.id ?? n.inode}: ${formatSysctl(n.sysctl)}`),
     `${doc.summary.connections} connections in ${doc.namespaces.length} namespace(s); keepalive on ${k.on}, off ${k.off}, unknown ${k.unknown}; probing now ${k.probing}`,
     ...doc.warnings.map((w) => `warning: ${w}`),
     'KEEPALIVE is idle/interval/probes; * marks a value set on the socket (else the namespace sysctl).',

@@ -1,0 +1,10 @@
+// JSON Schema validation of ka-top's published schemas (draft 2020-12).
+import Ajv2020 from 'ajv/dist/2020.js';
+import { loadSchema } from './cli.js';
+
+export async function schemaValidator(name: string): Promise<(doc: unknown) => string[]> {
+  // `format` annotations are documentation here; ajv-formats is not a dependency.
+  const ajv = new Ajv2020({ allErrors: true, strict: true, validateFormats: false });
+  const validate = ajv.compile(await loadSchema(name));
+  return (doc) => (validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
+}

@@ -1,0 +1,211 @@
+// `ka-top snapshot` against real sockets in real network namespaces: every figure must match what was set.
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delNetnsPrefix, makePair, sysctlIn, type Pair } from '../../src/lab/topology.js';
+import type { Connection } from '../../src/model/types.js';
+import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
+import { runCli } from '../helpers/cli.js';
+import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
+import { schemaValidator } from '../helpers/schema.js';
+
+const PREFIX = 'kat-snap-';
+let pair: Pair;
+let validate: (doc: unknown) => string[];
+
+interface Conn { peer: Peer; lport: number; pid: number }
+const conns: Record<string, Conn> = {};
+
+async function client(name: string, args: string[], port = 7000, v6 = false): Promise<void> {
+  const addr = v6 ? `[${pair.serverAddr6}]:${port}` : `${pair.serverAddr}:${port}`;
+  const peer = await startPeer(['client', '--connect', addr, ...args], { netns: pair.client });
+  const m = await peer.waitFor(/^CONN \S+ (\d+) \S+ \d+ fd=\d+ pid=(\d+)/, 10_000);
+  conns[name] = { peer, lport: Number(m[1]), pid: Number(m[2]) };
+}
+
+async function snapshot(args: string[]): Promise<SnapshotDocument> {
+  const r = await runCli(['snapshot', '--format', 'json', ...args]);
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout) as SnapshotDocument;
+  expect(validate(doc)).toEqual([]);
+  return doc;
+}
+
+function byLocalPort(doc: SnapshotDocument, port: number): Connection {
+  const c = doc.connections.find((x) => x.local.port === port && x.state === 'ESTAB');
+  if (!c) throw new Error(`no ESTAB connection from local port ${port} in ${doc.connections.length} connections`);
+  return c;
+}
+
+beforeAll(async () => {
+  validate = await schemaValidator('snapshot.schema.json');
+  await delNetnsPrefix(PREFIX);
+  pair = await makePair(PREFIX, 40);
+  // this namespace's own default differs from the host's: a keepalive socket without overrides must show it
+  await sysctlIn(pair.client, 'net.ipv4.tcp_keepalive_time', 321);
+  const server = await startPeer(['server', '--listen', `${pair.serverAddr}:7000`, '--mode', 'hold'], { netns: pair.server });
+  await server.waitFor(/^LISTEN/);
+  const server6 = await startPeer(['server', '--listen', `[${pair.serverAddr6}]:7006`, '--mode', 'hold'], { netns: pair.server });
+  await server6.waitFor(/^LISTEN/);
+  await client('off', []);
+  await client('custom', ['--keepidle', '41', '--keepintvl', '7', '--keepcnt', '4']);
+  await client('nsdefault', ['--keepalive']);
+  await client('usertimeout', ['--keepalive', '--user-timeout', '12345']);
+  await client('linger0', ['--linger', '0']);
+  await client('linger5', ['--linger', '5']);
+  await client('shared', ['--keepidle', '99', '--fork-share']);
+  await conns.shared!.peer.waitFor(/^SHARED pid=\d+/);
+  await client('v6', ['--keepidle', '55'], 7006, true);
+  await client('timewait', ['--close-after', '100']);
+  await conns.timewait!.peer.waitFor(/^CLOSED/);
+}, 60_000);
+
+afterAll(async () => {
+  await stopAllPeers();
+  await delNetnsPrefix(PREFIX);
+});
+
+describe('ka-top snapshot (root, real namespaces)', () => {
+  let doc: SnapshotDocument;
+  beforeAll(async () => {
+    doc = await snapshot(['--netns', pair.client]);
+  });
+
+  it('covers only the requested namespace and reads its own sysctls', () => {
+    const ns = doc.namespaces.find((n) => n.name === pair.client);
+    expect(ns?.sysctl?.tcp_keepalive_time).toBe(321);
+    expect(new Set(doc.connections.map((c) => c.netns.name))).toEqual(new Set([pair.client]));
+    expect(Number.isNaN(Date.parse(doc.takenAt))).toBe(false);
+  });
+
+  it('reports keepalive off', () => {
+    const c = byLocalPort(doc, conns.off!.lport);
+    expect(c.keepalive.enabled).toBe(false);
+    expect(c.keepalive.timer).toBeNull();
+    expect(c.process?.pid).toBe(conns.off!.pid);
+    expect(c.process?.comm).toBe('ka-peer');
+  });
+
+  it('reads TCP_KEEPIDLE/INTVL/CNT set on the socket, marked as socket', () => {
+    const c = byLocalPort(doc, conns.custom!.lport);
+    expect(c.keepalive).toMatchObject({ enabled: true, idleSec: 41, intervalSec: 7, probes: 4, source: 'socket' });
+    expect(c.keepalive.sources).toEqual({ idle: 'socket', interval: 'socket', probes: 'socket' });
+    expect(c.keepalive.timer?.probesOutstanding).toBe(0);
+    expect(c.keepalive.timer!.remainingMs).toBeLessThanOrEqual(41_000);
+    expect(c.keepalive.deadInMs).toBeGreaterThan(c.keepalive.nextProbeInMs! + 4 * 7000 - 1);
+  });
+
+  it('attributes the namespace default when nothing is set on the socket', () => {
+    const c = byLocalPort(doc, conns.nsdefault!.lport);
+    expect(c.keepalive).toMatchObject({ enabled: true, idleSec: 321, source: 'sysctl' });
+  });
+
+  it('reads TCP_USER_TIMEOUT and uses it as the give-up rule', () => {
+    const c = byLocalPort(doc, conns.usertimeout!.lport);
+    expect(c.userTimeoutMs).toBe(12345);
+    expect(c.keepalive.giveUpRule).toBe('user_timeout');
+  });
+
+  it('reads SO_LINGER', () => {
+    expect(byLocalPort(doc, conns.linger0!.lport).linger).toEqual({ enabled: true, seconds: 0 });
+    expect(byLocalPort(doc, conns.linger5!.lport).linger).toEqual({ enabled: true, seconds: 5 });
+    expect(byLocalPort(doc, conns.off!.lport).linger).toEqual({ enabled: false, seconds: 0 });
+  });
+
+  it('lists every process sharing a socket', () => {
+    const c = byLocalPort(doc, conns.shared!.lport);
+    expect(c.processes.map((p) => p.pid)).toHaveLength(2);
+    expect(c.processes.map((p) => p.pid)).toContain(conns.shared!.pid);
+    expect(c.keepalive.idleSec).toBe(99);
+  });
+
+  it('handles IPv6', () => {
+    const c = byLocalPort(doc, conns.v6!.lport);
+    expect(c.local.address).toBe(pair.clientAddr6);
+    expect(c.peer).toEqual({ address: pair.serverAddr6, port: 7006 });
+    expect(c.keepalive.idleSec).toBe(55);
+  });
+
+  it('shows TIME-WAIT without an owner and says why options are unknown', () => {
+    const c = doc.connections.find((x) => x.state === 'TIME-WAIT' && x.local.port === conns.timewait!.lport);
+    expect(c).toBeDefined();
+    expect(c!.process).toBeNull();
+    expect(c!.keepalive.source).toBe('unknown');
+    expect(c!.keepalive.reason).toMatch(/TIME-WAIT/);
+    expect(c!.timer?.kind).toBe('timewait');
+  });
+
+  it('attributes the server side in the other namespace to the server process', async () => {
+    const srv = await snapshot(['--netns', pair.server, '--port', '7000']);
+    const accepted = srv.connections.find((c) => c.peer.port === conns.custom!.lport);
+    expect(accepted?.process?.comm).toBe('ka-peer');
+    expect(accepted?.netns.name).toBe(pair.server);
+    expect(srv.connections.every((c) => c.local.port === 7000 || c.peer.port === 7000)).toBe(true);
+  });
+
+  it('filters by pid, state and keepalive', async () => {
+    const d = await snapshot(['--netns', pair.client, '--pid', String(conns.custom!.pid), '--state', 'established', '--keepalive', 'on']);
+    expect(d.connections).toHaveLength(1);
+    expect(d.filters).toMatchObject({ pids: [conns.custom!.pid], states: ['ESTAB'], keepalive: 'on' });
+  });
+});
+
+describe('ka-top snapshot edge paths', () => {
+  it('survives processes exiting while it reads them', async () => {
+    const churn = [];
+    for (let i = 0; i < 40; i++) {
+      churn.push(startPeer(['client', '--connect', `${pair.serverAddr}:7000`, '--keepalive', '--duration', String(50 + (i % 7) * 30)], { netns: pair.client }));
+    }
+    const results = await Promise.all([snapshot(['--netns', pair.client]), snapshot([]), ...churn.map((p) => p.then((x) => x.exited))]);
+    expect((results[0] as SnapshotDocument).connections.length).toBeGreaterThan(0);
+  });
+
+  it('writes --output atomically with mode 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kat-snap-'));
+    const out = join(dir, 'snap.json');
+    const r = await runCli(['snapshot', '--output', out, '--netns', pair.client]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(validate(JSON.parse(readFileSync(out, 'utf8')))).toEqual([]);
+  });
+
+  it('renders a table with the socket mark', async () => {
+    const r = await runCli(['snapshot', '--format', 'table', '--netns', pair.client, '--port', '7000']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('41s*/7s*/4*');
+    expect(r.stdout).toContain('tcp_keepalive_time=');
+  });
+
+  it('rejects bad arguments with one line and exit 2', async () => {
+    for (const args of [['--port', 'abc'], ['--format', 'xml'], ['--state', 'BOGUS'], ['--keepalive', 'maybe'], ['--nope']]) {
+      const r = await runCli(['snapshot', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^ka-top: /);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('fails cleanly when the output cannot be written', async () => {
+    const r = await runCli(['snapshot', '--output', '/nonexistent-dir/x.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^ka-top: cannot write \/nonexistent-dir\/x.json: ENOENT$/);
+  });
+
+  it('without root still delivers what it can see and says what it cannot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kat-snap-nobody-'));
+    chmodSync(dir, 0o777);
+    const r = await runCli(['snapshot', '--format', 'json'], { asUser: 65534 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack traces
+    const doc = JSON.parse(r.stdout) as SnapshotDocument;
+    expect(validate(doc)).toEqual([]);
+    expect(doc.capabilities.root.available).toBe(false);
+    expect(doc.capabilities.allNamespaces.available).toBe(false);
+    expect(doc.warnings.join('\n')).toMatch(/not root/);
+    expect(doc.namespaces).toHaveLength(1);
+    const unknown = doc.connections.filter((c) => c.keepalive.source === 'unknown' && c.state === 'ESTAB');
+    for (const c of unknown) expect(c.keepalive.reason).toBeTruthy();
+  });
+});
