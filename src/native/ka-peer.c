@@ -447,6 +447,8 @@ static int64_t run_timers(int64_t now) {
         snprintf(line, sizeof line, "ka-peer %llu", (unsigned long long)c->seq++);
         if (!send_line(c, line, &err)) {
           finish(c, errname(err), now);
+          // A reconnecting client must wake for its retry, or poll sleeps forever with no socket.
+          if (c->state == C_WAITING && c->retry_at < next) next = c->retry_at;
           continue;
         }
         c->next_send = now + O.every_ms;
