@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'say what ka-top can and cannot see on this host, and why',
     load: async () => (await import('./doctor.js')).doctorCommand,
   },
+  lab: {
+    summary: 'scenario lab: real keepalive/reset cases in kalab-* namespaces (up, down, status; root)',
+    load: async () => (await import('./lab.js')).labCommand,
+  },
 };
 
 export function version(): string {
@@ -66,10 +70,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  if (first === undefined || first.startsWith('-')) {
-    // Until the TUI exists, the default view is a snapshot table.
-    return (await COMMANDS.snapshot!.load())(argv);
+  // Until the TUI exists, the default view is a snapshot table.
+  const defaultView = async (args: string[]) => (await COMMANDS.snapshot!.load())(args);
+  if (first === '--lab') {
+    // The default view, with the scenario lab up for as long as it runs.
+    return (await import('./lab.js')).withLab(() => defaultView(rest));
   }
+  if (first === undefined || first.startsWith('-')) return defaultView(argv);
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`unknown command '${first}' (see ka-top --help)`);
   return (await entry.load())(rest);

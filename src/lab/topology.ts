@@ -186,17 +186,18 @@ export async function nftCmd(ns: string, args: string[]): Promise<string> {
   return (await must('ip', ['netns', 'exec', ns, 'nft', ...args])).stdout;
 }
 
-/** A ruleset that drops every packet entering the namespace (the peer "goes silent"), in table `inet <table>`. */
+/** A ruleset that drops every packet entering or leaving the namespace (it "goes silent"), in `inet <table>`. */
 export function dropAllRuleset(table: string): string {
   return [
     `table inet ${table} {`,
     '  chain drop_in { type filter hook input priority -10; policy accept; counter drop; }',
+    '  chain drop_out { type filter hook output priority -10; policy accept; counter drop; }',
     '}',
     '',
   ].join('\n');
 }
 
-/** Makes the namespace silent (drop all input) or reachable again. Idempotent in both directions. */
+/** Makes the namespace silent (drop all traffic both ways) or reachable again. Idempotent in both directions. */
 export async function setSilent(ns: string, silent: boolean, table = 'kasilent'): Promise<void> {
   checkName(ns);
   // `add` then `delete` a table is idempotent: deleting an absent table is an error, adding an existing one is not.
