@@ -1,0 +1,113 @@
+// Aggregation behind the resets view: counts of resets by cause, by process and by peer since start, plus rates
+// over a sliding window, so a health checker's RST storm stands out. Incremental: O(1) per reset, and a summary
+// costs O(keys), not O(resets).
+
+/** One reset, already attributed to its connection's owner and peer by the event stream. */
+export interface ResetRecord {
+  /** ms epoch */
+  at: number;
+  direction: 'sent' | 'received';
+  /** Kernel reason (sent) or inferred cause (received). */
+  cause: string;
+  pid: number | null;
+  comm: string | null;
+  /** Peer address without port (a storm from one checker shows as one peer). */
+  peer: string | null;
+}
+
+export interface ResetBucket {
+  key: string;
+  count: number;
+  /** Resets per second over the window. */
+  rate: number;
+}
+
+export interface ResetSummary {
+  total: number;
+  sent: number;
+  received: number;
+  rate: number;
+  windowMs: number;
+  byCause: ResetBucket[];
+  byProcess: ResetBucket[];
+  byPeer: ResetBucket[];
+}
+
+type Dim = 'cause' | 'process' | 'peer';
+const DIMS: readonly Dim[] = ['cause', 'process', 'peer'];
+
+export function resetKeys(r: ResetRecord): Record<Dim, string> {
+  return {
+    // A received reset's cause is the peer's: keep the two apart.
+    cause: r.direction === 'received' ? `received: ${r.cause}` : r.cause,
+    process: r.pid === null ? (r.comm ?? 'unknown') : `${r.pid}/${r.comm ?? '?'}`,
+    peer: r.peer ?? 'unknown',
+  };
+}
+
+function bump(m: Map<string, number>, k: string, by: number): void {
+  const n = (m.get(k) ?? 0) + by;
+  if (n === 0) m.delete(k);
+  else m.set(k, n);
+}
+
+export class ResetStats {
+  private readonly totals: Record<Dim, Map<string, number>> = { cause: new Map(), process: new Map(), peer: new Map() };
+  private readonly inWindow: Record<Dim, Map<string, number>> = { cause: new Map(), process: new Map(), peer: new Map() };
+  private window: { at: number; keys: Record<Dim, string> }[] = [];
+  private head = 0;
+  private sent = 0;
+  private received = 0;
+
+  constructor(readonly windowMs = 10_000) {}
+
+  add(r: ResetRecord): void {
+    const keys = resetKeys(r);
+    for (const d of DIMS) {
+      bump(this.totals[d], keys[d], 1);
+      bump(this.inWindow[d], keys[d], 1);
+    }
+    if (r.direction === 'sent') this.sent++;
+    else this.received++;
+    this.window.push({ at: r.at, keys });
+  }
+
+  /** Drops resets older than the window (events arrive in time order). */
+  private prune(now: number): void {
+    const w = this.window;
+    while (this.head < w.length && w[this.head]!.at <= now - this.windowMs) {
+      const { keys } = w[this.head++]!;
+      for (const d of DIMS) bump(this.inWindow[d], keys[d], -1);
+    }
+    if (this.head > 1024 && this.head * 2 > w.length) {
+      this.window = w.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  summary(now: number): ResetSummary {
+    this.prune(now);
+    const secs = this.windowMs / 1000;
+    const buckets = (d: Dim): ResetBucket[] =>
+      [...this.totals[d]]
+        .map(([key, count]) => ({ key, count, rate: (this.inWindow[d].get(key) ?? 0) / secs }))
+        .sort((a, b) => b.rate - a.rate || b.count - a.count || (a.key < b.key ? -1 : 1));
+    return {
+      total: this.sent + this.received,
+      sent: this.sent,
+      received: this.received,
+      rate: (this.window.length - this.head) / secs,
+      windowMs: this.windowMs,
+      byCause: buckets('cause'),
+      byProcess: buckets('process'),
+      byPeer: buckets('peer'),
+    };
+  }
+}
+
+/** One-shot form: the summary of a list of resets at `now`. */
+export function summarizeResets(records: Iterable<ResetRecord>, now: number, windowMs = 10_000): ResetSummary {
+  const s = new ResetStats(windowMs);
+  for (const r of records) s.add(r);
+  return s.summary(now);
+}

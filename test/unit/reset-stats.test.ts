@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ResetStats, summarizeResets, type ResetRecord } from '../../src/model/reset-stats.js';
+
+const rst = (at: number, over: Partial<ResetRecord> = {}): ResetRecord => ({
+  at, direction: 'sent', cause: 'TCP_STATE', pid: 100, comm: 'haproxy', peer: '198.18.0.2', ...over,
+});
+
+describe('reset stats', () => {
+  it('counts by cause, process and peer, with rates over the window', () => {
+    const storm = Array.from({ length: 50 }, (_, i) => rst(10_000 + i * 100, { comm: 'checker', pid: 7, peer: '198.18.0.9' }));
+    const other = [rst(1_000, { cause: 'TCP_ABORT_ON_CLOSE' }), rst(2_000, { direction: 'received', cause: 'peer reset', pid: null, comm: null, peer: null })];
+    const s = summarizeResets([...other, ...storm], 15_000, 10_000);
+    expect(s.total).toBe(52);
+    expect(s.sent).toBe(51);
+    expect(s.received).toBe(1);
+    // 50 storm resets in the last 10 s -> 5/s; the two old ones are out of the window
+    expect(s.rate).toBe(5);
+    expect(s.byCause[0]).toEqual({ key: 'TCP_STATE', count: 50, rate: 5 });
+    expect(s.byCause.map((b) => b.key)).toEqual(['TCP_STATE', 'TCP_ABORT_ON_CLOSE', 'received: peer reset']);
+    expect(s.byProcess[0]).toEqual({ key: '7/checker', count: 50, rate: 5 });
+    expect(s.byProcess.find((b) => b.key === 'unknown')?.count).toBe(1);
+    expect(s.byPeer[0]).toEqual({ key: '198.18.0.9', count: 50, rate: 5 });
+    expect(s.byPeer.find((b) => b.key === '198.18.0.2')).toEqual({ key: '198.18.0.2', count: 1, rate: 0 });
+  });
+
+  it('rates fall back to zero when the storm stops, totals stay', () => {
+    const st = new ResetStats(1_000);
+    for (let i = 0; i < 10; i++) st.add(rst(i * 50));
+    expect(st.summary(500).rate).toBe(10);
+    const later = st.summary(5_000);
+    expect(later.rate).toBe(0);
+    expect(later.total).toBe(10);
+    expect(later.byCause).toEqual([{ key: 'TCP_STATE', count: 10, rate: 0 }]);
+  });
+
+  it('stays correct while compacting a long stream', () => {
+    const st = new ResetStats(1_000);
+    for (let i = 0; i < 20_000; i++) {
+      st.add(rst(i));
+      if (i % 997 === 0) st.summary(i);
+    }
+    const s = st.summary(19_999);
+    expect(s.total).toBe(20_000);
+    expect(s.rate).toBe(1000); // exactly the last 1000 ms
+  });
+
+  it('is empty without resets', () => {
+    const s = summarizeResets([], 0);
+    expect(s).toMatchObject({ total: 0, rate: 0, byCause: [], byProcess: [], byPeer: [] });
+  });
+});
