@@ -65,15 +65,18 @@ export function parseSsOutput(text: string): SsParseResult {
 
 /** Parses one socket record (one `-O` line, or continuation lines already joined). Throws on an unreadable line. */
 export function parseSsLine(line: string): SsSocket {
-  const cur = { s: line, i: 0 };
-  let state = nextWord(cur);
+  // ss separates fields with spaces; a tab (multi-line output) is one too.
+  if (line.indexOf('\t') >= 0) line = line.replace(/\t/g, ' ');
+  src = line;
+  pos = 0;
+  let state = nextWord();
   // With several protocols selected ss prints a Netid column first.
-  if (state === 'tcp' || state === 'mptcp') state = nextWord(cur);
+  if (state === 'tcp' || state === 'mptcp') state = nextWord();
   if (!STATES.has(state)) throw new Error(`unknown socket state ${JSON.stringify(state)}`);
-  const recvQ = toInt(nextWord(cur), 'Recv-Q');
-  const sendQ = toInt(nextWord(cur), 'Send-Q');
-  const local = parseEndpoint(nextWord(cur));
-  const peer = parseEndpoint(nextWord(cur));
+  const recvQ = toInt(nextWord(), 'Recv-Q');
+  const sendQ = toInt(nextWord(), 'Send-Q');
+  const local = parseEndpoint(nextWord());
+  const peer = parseEndpoint(nextWord());
 
   const sock: SsSocket = {
     state: state as TcpState,
@@ -90,21 +93,27 @@ export function parseSsLine(line: string): SsSocket {
     info: emptyInfo(),
   };
 
-  skipSpaces(cur);
+  skipSpaces();
   // users:(...) comes right after the addresses; names are raw, so it is cut out before splitting on spaces.
-  if (line.startsWith('users:(', cur.i)) cur.i = parseUsers(line, cur.i + 7, sock.users);
+  if (line.startsWith('users:(', pos)) pos = parseUsers(line, pos + 7, sock.users);
 
   const info = sock.info;
+  const n = line.length;
   let details = false;
   let hasInfo = false;
   for (;;) {
-    const tok = nextWord(cur);
-    if (tok === '') break;
-    const colon = tok.indexOf(':');
+    // Token bounds and its first ':' by native indexOf, without slicing the whole token.
+    skipSpaces();
+    const start = pos;
+    if (start >= n) break;
+    pos = wordEnd(line, start);
+    let colon = line.indexOf(':', start);
+    if (colon >= pos) colon = -1;
     if (colon < 0) {
+      const tok = line.slice(start, pos);
       if (tok === 'send' || tok === 'pacing_rate' || tok === 'delivery_rate') {
         // "key value" pairs printed with a space (`send 52428800000bps`).
-        info.extra[tok] = nextWord(cur);
+        info.extra[tok] = nextWord();
         hasInfo = true;
       } else if (isShutdownMark(tok)) {
         // `<->` etc.: which directions are shut down (inet_show_sock, INET_DIAG_SHUTDOWN).
@@ -114,44 +123,52 @@ export function parseSsLine(line: string): SsSocket {
       }
       continue;
     }
-    const key = tok.slice(0, colon);
-    const val = tok.slice(colon + 1);
+    const key = line.slice(start, colon);
+    const v = colon + 1;
     switch (key) {
       case 'timer':
-        sock.timer = parseTimer(val, info.extra);
+        sock.timer = parseTimer(line.slice(v, pos), info.extra);
         break;
       case 'uid':
-        sock.uid = toInt(val, 'uid');
+        sock.uid = numAt(line, v, pos, key);
         break;
       case 'ino':
-        sock.inode = toInt(val, 'ino');
+        sock.inode = numAt(line, v, pos, key);
         details = true;
         break;
       case 'sk':
-        sock.cookie = normaliseCookie(val);
+        sock.cookie = normaliseCookie(line.slice(v, pos));
         details = true;
         break;
       case 'cgroup':
-        sock.cgroup = val;
+        sock.cgroup = line.slice(v, pos);
         break;
       default:
-        if (setInfoField(info, key, val)) hasInfo = true;
-        else info.extra[key] = val;
+        if (setInfoField(info, key, line, v, pos)) hasInfo = true;
+        else info.extra[key] = line.slice(v, pos);
     }
   }
   // ss prints uid only when non-zero (sock_details_print): with -e details present, a missing uid is root.
   if (details && sock.uid === null) sock.uid = 0;
   // tcp_stats_print omits zero counters; when tcp_info was printed at all, missing counters are 0, not unknown.
-  if (hasInfo) {
-    for (const k of ZERO_SUPPRESSED) if (info[k] === null) info[k] = 0;
-  }
+  if (hasInfo) zeroSuppressed(info);
   return sock;
 }
 
-const ZERO_SUPPRESSED = [
-  'lastsndMs', 'lastrcvMs', 'lastackMs', 'bytesSent', 'bytesAcked', 'bytesReceived', 'segsOut', 'segsIn',
-  'unacked', 'lost', 'retransCurrent', 'retransTotal',
-] as const;
+function zeroSuppressed(info: TcpInfo): void {
+  if (info.lastsndMs === null) info.lastsndMs = 0;
+  if (info.lastrcvMs === null) info.lastrcvMs = 0;
+  if (info.lastackMs === null) info.lastackMs = 0;
+  if (info.bytesSent === null) info.bytesSent = 0;
+  if (info.bytesAcked === null) info.bytesAcked = 0;
+  if (info.bytesReceived === null) info.bytesReceived = 0;
+  if (info.segsOut === null) info.segsOut = 0;
+  if (info.segsIn === null) info.segsIn = 0;
+  if (info.unacked === null) info.unacked = 0;
+  if (info.lost === null) info.lost = 0;
+  if (info.retransCurrent === null) info.retransCurrent = 0;
+  if (info.retransTotal === null) info.retransTotal = 0;
+}
 
 function emptyInfo(): TcpInfo {
   return {
@@ -177,33 +194,34 @@ function emptyInfo(): TcpInfo {
   };
 }
 
-/** Stores a typed tcp_info field; returns false for keys that are not typed (they go to `extra`). */
-function setInfoField(info: TcpInfo, key: string, val: string): boolean {
+/** Stores a typed tcp_info field from s[a, b); returns false for keys that are not typed (they go to `extra`). */
+function setInfoField(info: TcpInfo, key: string, s: string, a: number, b: number): boolean {
   switch (key) {
-    case 'lastsnd': info.lastsndMs = toNum(val, key); return true;
-    case 'lastrcv': info.lastrcvMs = toNum(val, key); return true;
-    case 'lastack': info.lastackMs = toNum(val, key); return true;
-    case 'rto': info.rtoMs = toNum(val, key); return true;
-    case 'mss': info.mss = toNum(val, key); return true;
-    case 'cwnd': info.cwnd = toNum(val, key); return true;
-    case 'bytes_sent': info.bytesSent = toNum(val, key); return true;
-    case 'bytes_acked': info.bytesAcked = toNum(val, key); return true;
-    case 'bytes_received': info.bytesReceived = toNum(val, key); return true;
-    case 'segs_out': info.segsOut = toNum(val, key); return true;
-    case 'segs_in': info.segsIn = toNum(val, key); return true;
-    case 'unacked': info.unacked = toNum(val, key); return true;
-    case 'lost': info.lost = toNum(val, key); return true;
+    case 'lastsnd': info.lastsndMs = numAt(s, a, b, key); return true;
+    case 'lastrcv': info.lastrcvMs = numAt(s, a, b, key); return true;
+    case 'lastack': info.lastackMs = numAt(s, a, b, key); return true;
+    case 'rto': info.rtoMs = numAt(s, a, b, key); return true;
+    case 'mss': info.mss = numAt(s, a, b, key); return true;
+    case 'cwnd': info.cwnd = numAt(s, a, b, key); return true;
+    case 'bytes_sent': info.bytesSent = numAt(s, a, b, key); return true;
+    case 'bytes_acked': info.bytesAcked = numAt(s, a, b, key); return true;
+    case 'bytes_received': info.bytesReceived = numAt(s, a, b, key); return true;
+    case 'segs_out': info.segsOut = numAt(s, a, b, key); return true;
+    case 'segs_in': info.segsIn = numAt(s, a, b, key); return true;
+    case 'unacked': info.unacked = numAt(s, a, b, key); return true;
+    case 'lost': info.lost = numAt(s, a, b, key); return true;
     case 'rtt': {
-      const slash = val.indexOf('/');
-      info.rttMs = toNum(slash < 0 ? val : val.slice(0, slash), key);
-      if (slash >= 0) info.rttVarMs = toNum(val.slice(slash + 1), key);
+      const slash = s.indexOf('/', a);
+      const mid = slash < 0 || slash > b ? b : slash;
+      info.rttMs = numAt(s, a, mid, key);
+      if (mid < b) info.rttVarMs = numAt(s, mid + 1, b, key);
       return true;
     }
     case 'retrans': {
-      const slash = val.indexOf('/');
-      if (slash < 0) return false;
-      info.retransCurrent = toNum(val.slice(0, slash), key);
-      info.retransTotal = toNum(val.slice(slash + 1), key);
+      const slash = s.indexOf('/', a);
+      if (slash < 0 || slash > b) return false;
+      info.retransCurrent = numAt(s, a, slash, key);
+      info.retransTotal = numAt(s, slash + 1, b, key);
       return true;
     }
     default:
@@ -498,30 +516,45 @@ function normaliseCookie(hex: string): string {
   return s;
 }
 
-function skipSpaces(cur: { s: string; i: number }): void {
-  const s = cur.s;
-  let i = cur.i;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c !== 32 && c !== 9) break;
-    i++;
+// Scanner state of parseSsLine: parsing is synchronous, so a module-level cursor saves an allocation per line.
+let src = '';
+let pos = 0;
+
+function skipSpaces(): void {
+  while (pos < src.length) {
+    const c = src.charCodeAt(pos);
+    if (c !== 32) break;
+    pos++;
   }
-  cur.i = i;
 }
 
 /** Next whitespace-delimited word ('' at the end). */
-function nextWord(cur: { s: string; i: number }): string {
-  skipSpaces(cur);
-  const s = cur.s;
-  const start = cur.i;
-  let i = start;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c === 32 || c === 9) break;
-    i++;
+function nextWord(): string {
+  skipSpaces();
+  const start = pos;
+  pos = wordEnd(src, start);
+  return src.slice(start, pos);
+}
+
+/** End of the word starting at i (parseSsLine has turned tabs into spaces). */
+function wordEnd(s: string, i: number): number {
+  const sp = s.indexOf(' ', i);
+  return sp < 0 ? s.length : sp;
+}
+
+/** The number in s[a, b): digits are read in place, anything else (`0.05`, `1e+06`) goes through Number(). */
+function numAt(s: string, a: number, b: number, what: string): number {
+  let v = 0;
+  let j = a;
+  for (; j < b; j++) {
+    const c = s.charCodeAt(j);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
   }
-  cur.i = i;
-  return s.slice(start, i);
+  if (j === b && b > a) return v;
+  const x = Number(s.slice(a, b));
+  if (b === a || Number.isNaN(x)) throw new Error(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
+  return x;
 }
 
 function toInt(s: string, what: string): number {
@@ -536,10 +569,4 @@ function toPort(s: string, tok: string): number {
     throw new Error(`bad port in ${JSON.stringify(tok)} (ss must run with -n)`);
   }
   return v.value;
-}
-
-function toNum(s: string, what: string): number {
-  const v = Number(s);
-  if (s === '' || Number.isNaN(v)) throw new Error(`bad ${what} ${JSON.stringify(s)}`);
-  return v;
 }
