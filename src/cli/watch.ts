@@ -1,0 +1,265 @@
+// `ka-top watch`: a stream of keepalive probes, keepalive timeouts, resets (with causes) and closes, each
+// attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
+import { collectInventory, type Inventory } from '../engine/inventory.js';
+import { EventStream } from '../engine/event-stream.js';
+import { generateBpfProgram } from '../model/bpf-program.js';
+import { EVENT_TYPES, type EventType, type KaEvent } from '../model/events.js';
+import { matchesFilter } from '../model/filter.js';
+import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
+import type { Endpoint } from '../model/types.js';
+import { summarize } from '../output/snapshot-json.js';
+import { liveSources } from '../sources/live.js';
+import { killAllTracers, Tracer } from '../sources/tracer.js';
+import { probeTracingHost } from '../sources/tracing-host.js';
+import { FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
+import { CliError, UsageError } from './commands.js';
+
+export const EXIT_THRESHOLD = 3;
+
+export const WATCH_HELP = [
+  'Usage: ka-top watch [options]',
+  '',
+  'Streams TCP keepalive probes and timeouts, resets sent (with the kernel\'s reason and a cause) and received,',
+  'connection closes and keepalive-related setsockopt calls, each attributed to the owning process. Needs root',
+  'and bpftrace; tracepoints only (no kprobes needed).',
+  '',
+  'Options:',
+  '  --json               one JSON object per line (schema/events.schema.json)',
+  '  --interval S         also emit a `sample` record with the connections every S seconds',
+  '  --events a,b         only these event types: ' + EVENT_TYPES.join(', '),
+  '  --port N  --pid N  --comm NAME  --netns INODE|NAME   only events of matching connections',
+  '  --duration S         stop after S seconds',
+  '  --count N            stop after N events',
+  '  --until TYPE         stop after the first event of TYPE',
+  '  --fail-on SPEC       exit 3 when TYPE[:CAUSE]>N[/s|/min|/h] is exceeded, e.g. rst_sent:linger>10/min,',
+  '                       keepalive_timeout>0 (repeatable)',
+  '  -h, --help           this help',
+  '',
+  'Exit codes: 0 stopped normally (end of --duration/--count/--until, SIGINT), 1 error (no root, no bpftrace,',
+  'tracer failed), 2 bad arguments, 3 a --fail-on threshold was exceeded, 128+N killed by signal N (TERM, HUP).',
+].join('\n');
+
+export interface WatchOptions {
+  json: boolean;
+  intervalSec: number | null;
+  events: Set<EventType> | null;
+  filter: ReturnType<typeof filterFromArgs>;
+  durationSec: number | null;
+  count: number | null;
+  until: EventType | null;
+  failOn: Threshold[];
+}
+
+function eventType(t: string, what: string): EventType {
+  if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new UsageError(`invalid ${what} '${t}': expected one of ${EVENT_TYPES.join(', ')}`);
+  return t as EventType;
+}
+
+export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
+  const { values } = parse(argv, {
+    port: FILTER_OPTIONS.port, pid: FILTER_OPTIONS.pid, comm: FILTER_OPTIONS.comm, netns: FILTER_OPTIONS.netns,
+    json: { type: 'boolean' },
+    interval: { type: 'string' },
+    events: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    count: { type: 'string' },
+    until: { type: 'string' },
+    'fail-on': { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return 'help';
+  const seconds = (v: string | undefined, what: string) => {
+    if (v === undefined) return null;
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`invalid ${what} '${v}': expected a positive number of seconds`);
+    return Number(v);
+  };
+  const events = (values.events ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  return {
+    json: values.json ?? false,
+    intervalSec: seconds(values.interval, '--interval'),
+    events: events.length ? new Set(events.map((e) => eventType(e, '--events'))) : null,
+    filter: filterFromArgs(values),
+    durationSec: seconds(values.duration, '--duration'),
+    count: values.count !== undefined ? positiveInt(values.count, '--count') : null,
+    until: values.until !== undefined ? eventType(values.until, '--until') : null,
+    failOn: (values['fail-on'] ?? []).map((s) => {
+      try {
+        return parseThreshold(s);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }),
+  };
+}
+
+const fmtEp = (e: Endpoint | null) => (e ? (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`) : '?');
+
+/** One human-readable line per event. */
+export function formatEventLine(e: KaEvent): string {
+  const time = e.ts.slice(11, 23);
+  if (e.type === 'lost') return `${time} lost              ${e.events} events dropped by the tracer (counts stay exact)`;
+  const who = e.pid !== null ? `${e.comm}[${e.pid}]` : 'owner unknown';
+  const conn = e.type === 'sockopt_changed' ? `fd ${e.fd}` : `${fmtEp(e.local)} -> ${fmtEp(e.peer)}`;
+  let detail = '';
+  switch (e.type) {
+    case 'keepalive_probe':
+      detail = `probe ${e.probesOutstanding}/${e.maxProbes} (total ${e.probesSent})` + (e.giveUpInMs !== null ? `, gives up in ${(e.giveUpInMs / 1000).toFixed(1)}s` : '');
+      break;
+    case 'keepalive_timeout':
+      detail = `peer declared dead after ${e.maxProbes} unanswered probes`;
+      break;
+    case 'rst_sent':
+      detail = `cause=${e.cause}${e.causeInferred ? ' (inferred)' : ''} reason=${e.reason ?? 'n/a'}`;
+      break;
+    case 'rst_received':
+      detail = `inferred cause=${e.inferredCause}`;
+      break;
+    case 'close':
+      detail = `how=${e.how}` + (e.lifetimeMs !== null ? ` after ${(e.lifetimeMs / 1000).toFixed(3)}s` : '');
+      break;
+    case 'sockopt_changed':
+      detail = e.option;
+      break;
+  }
+  return `${time} ${e.type.padEnd(17)} ${conn}  ${detail}  ${who} netns=${e.netns ?? '?'}`;
+}
+
+export function eventMatches(e: KaEvent, o: WatchOptions, netnsNames: Map<number, string>): boolean {
+  if (o.events && !o.events.has(e.type)) return false;
+  if (e.type === 'lost') return true;
+  const f = o.filter;
+  if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;
+  if (f.pids?.length && (e.pid === null || !f.pids.includes(e.pid))) return false;
+  if (f.comms?.length && (e.comm === null || !f.comms.includes(e.comm))) return false;
+  if (f.netns?.length && !f.netns.some((n) => n === String(e.netns) || (e.netns !== null && netnsNames.get(e.netns) === n))) return false;
+  return true;
+}
+
+export async function watchCommand(argv: string[]): Promise<number> {
+  const opts = parseWatchArgs(argv);
+  if (opts === 'help') {
+    process.stdout.write(WATCH_HELP + '\n');
+    return 0;
+  }
+  const host = await probeTracingHost();
+  if (!host.usable.ok && opts.intervalSec === null) throw new CliError(`cannot trace: ${host.usable.reason}`);
+  if (!host.usable.ok) process.stderr.write(`ka-top: cannot trace (${host.usable.reason}); streaming samples only\n`);
+
+  const write = (obj: KaEvent | Record<string, unknown>, line: string) =>
+    process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
+  const sources = liveSources();
+  let inventory: Inventory | null = null;
+  let netnsNames = new Map<number, string>();
+  let refreshing: Promise<void> | null = null;
+  let lastRefresh = 0;
+  const refresh = (): Promise<void> => {
+    if (refreshing) return refreshing;
+    lastRefresh = Date.now();
+    refreshing = collectInventory(sources)
+      .then((inv) => {
+        inventory = inv;
+        netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
+        stream.setInventory(inv.connections);
+      })
+      .catch((e: Error) => void process.stderr.write(`ka-top: inventory failed: ${e.message}\n`))
+      .finally(() => (refreshing = null));
+    return refreshing;
+  };
+
+  let emitted = 0;
+  let exitCode = 0;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => (finish = r));
+  const thresholds = new ThresholdTracker(opts.failOn);
+  const stream = new EventStream(
+    {
+      reasons: host.sendReset.reasons,
+      hz: host.hz,
+      onUnknownSocket: () => {
+        if (Date.now() - lastRefresh > 1000) void refresh();
+      },
+    },
+    (e) => {
+      if (!eventMatches(e, opts, netnsNames)) return;
+      write(e, formatEventLine(e));
+      emitted++;
+      const hit = thresholds.observe(e, Date.now());
+      if (hit) {
+        process.stderr.write(`ka-top: threshold exceeded: ${hit.spec}\n`);
+        finish(EXIT_THRESHOLD);
+      } else if ((opts.count !== null && emitted >= opts.count) || opts.until === e.type) finish(0);
+    },
+  );
+
+  const timers: NodeJS.Timeout[] = [];
+  const onSignal = (sig: NodeJS.Signals, code: number) => () => {
+    process.stderr.write(`ka-top: ${sig}, stopping\n`);
+    finish(code);
+  };
+  const handlers: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGINT', onSignal('SIGINT', 0)], ['SIGTERM', onSignal('SIGTERM', 143)], ['SIGHUP', onSignal('SIGHUP', 129)],
+  ];
+  for (const [s, h] of handlers) process.on(s, h);
+  const crash = (e: unknown) => {
+    killAllTracers();
+    process.stderr.write(`ka-top: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  let tracer: Tracer | null = null;
+  try {
+    const first = refresh();
+    if (host.usable.ok) {
+      const program = generateBpfProgram(host);
+      for (const m of program.missing) process.stderr.write(`ka-top: not traced: ${m}\n`);
+      tracer = new Tracer({
+        bpftrace: host.bpftrace.path!,
+        program: program.text,
+        onRecord: (r) => stream.push(r),
+        onState: (s, d) => {
+          if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
+          if (s === 'failed' && stream.ready) {
+            process.stderr.write(`ka-top: tracer failed: ${d}\n`);
+            exitCode = 1;
+            finish(1);
+          }
+        },
+      });
+      await tracer.start().catch((e: Error) => {
+        throw new CliError(`tracer failed to start: ${e.message}`);
+      });
+      process.stderr.write(`ka-top: watching (bpftrace pid ${tracer.pid}, keepalive via ${program.keepalive ?? 'nothing'})\n`);
+    }
+    await first;
+    // Test hook: the crash path must take the tracer down too (test/integration/watch-exit.test.ts).
+    if (process.env.KA_TOP_TEST_CRASH_MS) {
+      timers.push(setTimeout(() => {
+        throw new Error('test crash');
+      }, Number(process.env.KA_TOP_TEST_CRASH_MS)));
+    }
+    timers.push(setInterval(() => stream.flush(), 50));
+    timers.push(setInterval(() => void refresh(), 5000));
+    if (opts.intervalSec !== null) {
+      const sample = () => {
+        if (!inventory) return;
+        const connections = inventory.connections.filter((c) => matchesFilter(c, opts.filter));
+        const s = { type: 'sample', ts: new Date().toISOString(), summary: summarize(connections), connections };
+        write(s, `${s.ts.slice(11, 23)} sample            ${connections.length} connections`);
+      };
+      sample();
+      timers.push(setInterval(() => void refresh().then(sample), opts.intervalSec * 1000));
+    }
+    if (opts.durationSec !== null) timers.push(setTimeout(() => finish(0), opts.durationSec * 1000));
+    exitCode = await finished;
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await tracer?.stop();
+    stream.flush(true);
+    for (const [s, h] of handlers) process.off(s, h);
+    process.off('uncaughtException', crash);
+    process.off('unhandledRejection', crash);
+  }
+  return exitCode;
+}

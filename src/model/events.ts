@@ -1,0 +1,163 @@
+// ka-top's event model: what `watch` prints and the TUI shows, and the pure rules that turn tracer records into it.
+import { normaliseIpv6 } from '../parse/ss.js';
+import { decodeHexBuf, type KaRecord } from '../parse/bpftrace-json.js';
+import type { Endpoint } from './types.js';
+
+export const EVENT_TYPES = [
+  'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'rst_received', 'close', 'sockopt_changed', 'lost',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
+export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
+
+export interface EventProcess {
+  pid: number;
+  comm: string;
+  cmdline: string | null;
+}
+
+interface Base {
+  ts: string;
+  local: Endpoint | null;
+  peer: Endpoint | null;
+  /** Network namespace inode (0/null when the kernel gave none). */
+  netns: number | null;
+  /** The socket's owner: from the inventory, or the process in whose context the event ran when that is the owner. */
+  pid: number | null;
+  comm: string | null;
+  process: EventProcess | null;
+  /** Connection id in the inventory (`<netns>:<cookie>`), when matched. */
+  connection: string | null;
+  /** Kernel socket address (hex), to correlate events of one socket. */
+  sk: string | null;
+}
+
+export type KaEvent =
+  | (Base & { type: 'keepalive_probe'; probesSent: number; probesOutstanding: number; maxProbes: number; intervalMs: number | null; userTimeoutMs: number; giveUpInMs: number | null })
+  | (Base & { type: 'keepalive_timeout'; probesSent: number; maxProbes: number })
+  | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
+  | (Base & { type: 'rst_received'; inferredCause: string })
+  | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })
+  | (Base & { type: 'sockopt_changed'; option: string; fd: number })
+  | { type: 'lost'; ts: string; events: number };
+
+// ---- decoding of the program's fields ----
+
+/** IPv4 address from a u32 read from kernel memory (network byte order stored, printed as a host integer). */
+export function ipv4FromWord(hex: string): string {
+  const n = parseInt(hex, 16) >>> 0;
+  return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
+}
+
+function hexWordsLE(words: string[]): number[] {
+  const bytes: number[] = [];
+  for (const w of words) {
+    let v = BigInt(`0x${w || '0'}`);
+    for (let i = 0; i < 8; i++) {
+      bytes.push(Number(v & 255n));
+      v >>= 8n;
+    }
+  }
+  return bytes;
+}
+
+export function ipv6FromBytes(b: ArrayLike<number>): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return normaliseIpv6(groups.join(':'));
+}
+
+/** `l6=<u64 hex>:<u64 hex>` (two little-endian reads of an in6_addr). */
+export function ipv6FromWords(pair: string): string {
+  return ipv6FromBytes(hexWordsLE(pair.split(':')));
+}
+
+export const swap16 = (n: number): number => ((n & 255) << 8) | ((n >> 8) & 255);
+
+/** A 28-byte sockaddr printed with %rx. */
+export function endpointFromSockaddr(text: string): Endpoint | null {
+  const b = decodeHexBuf(text);
+  if (b.length < 8) return null;
+  const family = b[0]! | (b[1]! << 8);
+  const port = (b[2]! << 8) | b[3]!;
+  if (family === 2) return { address: `${b[4]}.${b[5]}.${b[6]}.${b[7]}`, port };
+  if (family === 10 && b.length >= 24) return { address: ipv6FromBytes(b.subarray(8, 24)), port };
+  return null;
+}
+
+/** Endpoints from tracepoint fields `f sp dp s4 d4 s6 d6` (sport is the local side). */
+export function endpointsFromTp(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.f === '10';
+  return {
+    local: { address: v6 ? normaliseIpv6(f.s6!) : f.s4!, port: Number(f.sp) },
+    peer: { address: v6 ? normaliseIpv6(f.d6!) : f.d4!, port: Number(f.dp) },
+  };
+}
+
+/** Endpoints read from the socket itself (timer records). */
+export function endpointsFromSock(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.f === '10';
+  return {
+    local: { address: v6 ? ipv6FromWords(f.l6!) : ipv4FromWord(f.la!), port: Number(f.lp) },
+    peer: { address: v6 ? ipv6FromWords(f.r6!) : ipv4FromWord(f.ra!), port: swap16(Number(f.rp)) },
+  };
+}
+
+// ---- classification ----
+
+/** enum sock_flags SOCK_LINGER (see bpf-program.ts). */
+const SOCK_LINGER = 4n;
+
+export interface RstFacts {
+  /** Kernel reason name, or null when the tracepoint has none. */
+  reason: string | null;
+  /** TCP state name of the socket when it sent the reset (TCP_CLOSE after close()), or null. */
+  state: string | null;
+  hasSocket: boolean;
+  /** Sent from inside this socket's keepalive timer. */
+  inKeepaliveTimer: boolean;
+  lingerZero: boolean;
+}
+
+/** Why a reset was sent. With the kernel's reason the cause is read from it; without one it is inferred from
+ *  socket state and flags (`inferred: true`). SO_LINGER{1,0} resets carry TCP_STATE (tcp_disconnect). */
+export function classifyRst(r: RstFacts): { cause: RstCause; inferred: boolean } {
+  if (r.reason !== null) {
+    if (r.reason === 'TCP_KEEPALIVE_TIMEOUT') return { cause: 'keepalive_timeout', inferred: false };
+    if (r.reason === 'TCP_ABORT_ON_CLOSE') return { cause: 'unread_data', inferred: false };
+    if (r.reason === 'NO_SOCKET' || !r.hasSocket) return { cause: 'no_socket', inferred: false };
+    if (r.reason === 'TCP_TIMEWAIT_SOCKET' || r.state === 'TCP_TIME_WAIT') return { cause: 'timewait', inferred: false };
+    if (r.reason === 'TCP_ABORT_ON_LINGER') return { cause: 'linger', inferred: false };
+    if (r.reason === 'TCP_STATE' && r.lingerZero) return { cause: 'linger', inferred: false };
+    return { cause: 'other', inferred: false };
+  }
+  if (!r.hasSocket) return { cause: 'no_socket', inferred: true };
+  if (r.inKeepaliveTimer) return { cause: 'keepalive_timeout', inferred: true };
+  if (r.state === 'TCP_TIME_WAIT') return { cause: 'timewait', inferred: true };
+  if (r.lingerZero) return { cause: 'linger', inferred: true };
+  if (r.state === 'TCP_CLOSE') return { cause: 'unread_data', inferred: true };
+  return { cause: 'other', inferred: true };
+}
+
+export function lingerZero(flagsHex: string | undefined, lingertime: string | undefined): boolean {
+  if (!flagsHex) return false;
+  return ((BigInt(`0x${flagsHex}`) >> SOCK_LINGER) & 1n) === 1n && Number(lingertime ?? 1) === 0;
+}
+
+export const SOCKOPT_NAMES: Record<string, string> = {
+  '1:9': 'SO_KEEPALIVE', '1:13': 'SO_LINGER', '6:4': 'TCP_KEEPIDLE', '6:5': 'TCP_KEEPINTVL', '6:6': 'TCP_KEEPCNT',
+  '6:18': 'TCP_USER_TIMEOUT',
+};
+
+/** Time until the kernel gives up after `sent` outstanding probes (the peer stays silent), from tcp_keepalive_timer:
+ *  without TCP_USER_TIMEOUT the fire after the last allowed probe kills; with it, idle ≥ user timeout kills. */
+export function giveUpInMs(outstanding: number, maxProbes: number, intervalMs: number, userTimeoutMs: number, keepIdleMs: number): number {
+  if (userTimeoutMs > 0) {
+    const idleNow = keepIdleMs + (outstanding - 1) * intervalMs;
+    return Math.max(intervalMs, Math.ceil((userTimeoutMs - idleNow) / intervalMs) * intervalMs);
+  }
+  return Math.max(0, maxProbes - outstanding + 1) * intervalMs;
+}
+
+export type { KaRecord };
