@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'say what ka-top can and cannot see on this host, and why',
     load: async () => (await import('./doctor.js')).doctorCommand,
   },
+  watch: {
+    summary: 'stream keepalive probes/timeouts, resets with causes and closes, per owner (text, --json; root)',
+    load: async () => (await import('./watch.js')).watchCommand,
+  },
   lab: {
     summary: 'scenario lab: real keepalive/reset cases in kalab-* namespaces (up, down, status; root)',
     load: async () => (await import('./lab.js')).labCommand,
