@@ -1,6 +1,8 @@
 // `ka-top snapshot`: one complete, truthful dump of every TCP connection (table or JSON).
-import { matchesFilter } from '../model/filter.js';
-import { collectInventory } from '../engine/inventory.js';
+import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
+import { collectInventory, type Inventory } from '../engine/inventory.js';
+import type { Capabilities } from '../model/capabilities.js';
+import type { Connection } from '../model/types.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { renderTable } from '../output/table.js';
 import { SNAPSHOT_SCHEMA, summarize, toJson, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
@@ -32,8 +34,17 @@ export async function buildSnapshot(filter: Parameters<typeof matchesFilter>[1])
     : undefined;
   const inv = await collectInventory(liveSources(), { netns: netnsFilter });
   const capabilities = await detectCapabilities(inv.sockoptReads);
+  return snapshotDocument(inv, capabilities, filter);
+}
+
+/** The document for one collected inventory: `snapshot`, and the TUI's `e` key with the rows it shows. */
+export function snapshotDocument(
+  inv: Inventory,
+  capabilities: Capabilities,
+  filter: ConnectionFilter,
+  connections: Connection[] = inv.connections.filter((c) => matchesFilter(c, filter)),
+): SnapshotDocument {
   const ownSysctl = readOwnSysctls();
-  const connections = inv.connections.filter((c) => matchesFilter(c, filter));
   return {
     schema: SNAPSHOT_SCHEMA,
     takenAt: inv.takenAt,
