@@ -166,7 +166,8 @@ export class EventStream {
   private finish(h: Held): void {
     const ev = h.ev;
     if (ev.type === 'close') {
-      const rst = this.recentRst.find((r) => r.sk !== null && r.sk === ev.sk);
+      // Socket memory is reused quickly: same address and same 4-tuple.
+      const rst = this.recentRst.find((r) => r.sk !== null && r.sk === ev.sk && sameEp(r.local, ev.local) && sameEp(r.peer, ev.peer));
       if (ev.how === 'fin' && rst) ev.how = rst.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
       else if (rst?.cause === 'keepalive_timeout') ev.how = 'timeout';
       // Only a close() that reset the connection ran in the owner's context.

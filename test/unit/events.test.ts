@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { EventStream } from '../../src/engine/event-stream.js';
+import { ConnectionIndex } from '../../src/model/connection-index.js';
+import {
+  classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords, type KaEvent,
+} from '../../src/model/events.js';
+import { ThresholdTracker, parseThreshold } from '../../src/model/thresholds.js';
+import type { Connection } from '../../src/model/types.js';
+import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
+import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
+
+const schema = JSON.parse(readFileSync(new URL('../../schema/events.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv2020.default({ allErrors: true, strict: false }).compile(schema);
+
+function conn(p: Partial<Connection> & Pick<Connection, 'local' | 'peer'>, pid: number, comm: string, netns = 4026531833): Connection {
+  return {
+    id: `${netns}:${p.cookie ?? 'x'}`, state: 'ESTAB', netns: { inode: netns, name: null, container: null }, inode: 0,
+    cookie: null, uid: 0, cgroup: null,
+    process: { pid, comm, cmdline: `${comm} --x`, uid: 0, fd: 3, user: 'root', container: null },
+    processes: [{ pid, comm, cmdline: `${comm} --x`, uid: 0, user: 'root', cgroup: null, container: null, netns, fd: 3 }],
+    keepalive: {} as Connection['keepalive'], userTimeoutMs: null, linger: null,
+    idleMs: { send: null, recv: null, ack: null }, timer: null, queues: { recv: 0, send: 0 }, tcp: {} as Connection['tcp'],
+    ...p,
+  };
+}
+
+describe('decoding', () => {
+  it('addresses from socket words and sockaddr buffers', () => {
+    expect(ipv4FromWord('100007f')).toBe('127.0.0.1');
+    expect(ipv4FromWord('10012c6')).toBe('198.18.0.1');
+    expect(ipv6FromWords('0:100007fffff0000')).toBe('::ffff:127.0.0.1');
+    expect(ipv6FromWords('74616bfd:100000000000000')).toBe('fd6b:6174::1');
+    expect(endpointsFromSock({ f: '2', la: '100007f', ra: '100007f', lp: '46716', rp: '26564' })).toEqual({
+      local: { address: '127.0.0.1', port: 46716 }, peer: { address: '127.0.0.1', port: 50279 },
+    });
+    expect(endpointFromSockaddr('\\x02\\x00\\x8b\\x80\\x7f\\x00\\x00\\x01' + '\\x00'.repeat(20))).toEqual({ address: '127.0.0.1', port: 35712 });
+    const v6 = '\\x0a\\x00\\x00\\x01' + '\\x00'.repeat(4) + '\\x00'.repeat(15) + '\\x01' + '\\x00'.repeat(4);
+    expect(endpointFromSockaddr(v6)).toEqual({ address: '::1', port: 1 });
+  });
+  it('give-up time follows tcp_keepalive_timer', () => {
+    expect(giveUpInMs(1, 3, 1000, 0, 1000)).toBe(3000);
+    expect(giveUpInMs(3, 3, 1000, 0, 1000)).toBe(1000);
+    // TCP_USER_TIMEOUT overrides the count: idle 1s + 0 intervals, user timeout 5s -> 4s more
+    expect(giveUpInMs(1, 3, 1000, 5000, 1000)).toBe(4000);
+  });
+});
+
+describe('classifyRst', () => {
+  const base = { state: 'TCP_CLOSE', hasSocket: true, inKeepaliveTimer: false, lingerZero: false };
+  it('uses the kernel reason', () => {
+    expect(classifyRst({ ...base, reason: 'TCP_STATE', lingerZero: true })).toEqual({ cause: 'linger', inferred: false });
+    expect(classifyRst({ ...base, reason: 'TCP_STATE' }).cause).toBe('other');
+    expect(classifyRst({ ...base, reason: 'TCP_ABORT_ON_CLOSE' }).cause).toBe('unread_data');
+    expect(classifyRst({ ...base, reason: 'TCP_KEEPALIVE_TIMEOUT' }).cause).toBe('keepalive_timeout');
+    expect(classifyRst({ ...base, reason: 'NO_SOCKET', hasSocket: false }).cause).toBe('no_socket');
+    expect(classifyRst({ ...base, reason: 'TCP_TIMEWAIT_SOCKET' }).cause).toBe('timewait');
+  });
+  it('infers without a reason (pre-6.10) and says so', () => {
+    expect(classifyRst({ ...base, reason: null, inKeepaliveTimer: true })).toEqual({ cause: 'keepalive_timeout', inferred: true });
+    expect(classifyRst({ ...base, reason: null, lingerZero: true }).cause).toBe('linger');
+    expect(classifyRst({ ...base, reason: null }).cause).toBe('unread_data');
+    expect(classifyRst({ ...base, reason: null, hasSocket: false }).cause).toBe('no_socket');
+  });
+});
+
+describe('ConnectionIndex', () => {
+  const c = conn({ local: { address: '127.0.0.1', port: 1000 }, peer: { address: '127.0.0.1', port: 2000 }, cookie: 'abc' }, 42, 'srv');
+  const idx = new ConnectionIndex([c]);
+  it('finds by cookie, tuple (also v4-mapped) and fd; not across namespaces', () => {
+    expect(idx.find({ netns: 4026531833, cookie: 'abc' })).toBe(c);
+    expect(idx.find({ netns: 4026531833, local: c.local, peer: c.peer })).toBe(c);
+    expect(idx.find({ netns: 4026531833, local: { address: '::ffff:127.0.0.1', port: 1000 }, peer: { address: '::ffff:127.0.0.1', port: 2000 } })).toBe(c);
+    expect(idx.find({ netns: 1, local: c.local, peer: c.peer })).toBeNull();
+    expect(idx.findByFd(42, 3)).toBe(c);
+  });
+});
+
+describe('EventStream on a real bpftrace 0.17 run', () => {
+  const host = fixtureHost();
+  const run = () => {
+    const events: KaEvent[] = [];
+    let t = 0;
+    const s = new EventStream({ reasons: host.sendReset.reasons, hz: 250, now: () => t }, (e) => events.push(e));
+    // the listener side of the linger connection is in the inventory
+    s.setInventory([conn({ local: { address: '127.0.0.1', port: 57949 }, peer: { address: '127.0.0.1', port: 35712 } }, 777, 'server')]);
+    for (const line of fixture('bpftrace-0.17-run.ndjson').split('\n')) {
+      const r = parseBpftraceLine(line);
+      if (r) s.push(r);
+      t += 1;
+    }
+    t += 1000;
+    s.flush();
+    return { events, s };
+  };
+  const { events, s } = run();
+
+  it('classifies the zero-linger reset and attributes it to the closing process', () => {
+    const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
+    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 11397, comm: 'python3', local: { port: 35712 } });
+  });
+  it('marks the close that preceded its reset as rst_sent', () => {
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 35712);
+    expect(close).toMatchObject({ how: 'rst_sent', pid: 11397, lifetimeMs: 0 });
+  });
+  it('infers the receiver cause from the observed sender and attributes by inventory, not CPU task', () => {
+    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 57949);
+    expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server' });
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 57949);
+    expect(close).toMatchObject({ how: 'rst_received', pid: 777 });
+  });
+  it('no_socket resets for IPv4 and IPv6, without borrowing the owner of a reused socket address', () => {
+    const ns = events.filter((e) => e.type === 'rst_sent' && e.cause === 'no_socket');
+    expect(ns.map((e) => e.type !== 'lost' && e.local)).toEqual([{ address: '127.0.0.1', port: 1 }, { address: '::1', port: 1 }]);
+    for (const e of ns) expect(e).toMatchObject({ pid: null, netns: 4026531833 });
+    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 43900);
+    expect(refused).toMatchObject({ how: 'rst_received', pid: null });
+  });
+  it('keeps exact counts from the maps', () => {
+    expect(s.counts.rstSentByReason).toEqual({ NO_SOCKET: 2, TCP_STATE: 1 });
+    expect(s.counts.rstReceived).toBe(3);
+  });
+  it('every event validates against schema/events.schema.json', () => {
+    s.push({ type: 'lost_events', events: 4 });
+    expect(events.length).toBeGreaterThan(8);
+    for (const e of events) expect(validate(e), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ type: 'rst_sent', ts: 'x' })).toBe(false);
+  });
+});
+
+describe('--fail-on thresholds', () => {
+  it('parses specs and rejects bad ones', () => {
+    expect(parseThreshold('rst_sent:linger>10/min')).toMatchObject({ type: 'rst_sent', qualifier: 'linger', limit: 10, windowMs: 60_000 });
+    expect(parseThreshold('keepalive_timeout>0')).toMatchObject({ limit: 0, windowMs: null });
+    expect(() => parseThreshold('nope>1')).toThrow(/unknown event type/);
+    expect(() => parseThreshold('rst_sent>')).toThrow(/invalid --fail-on/);
+  });
+  it('counts in a sliding window', () => {
+    const t = new ThresholdTracker([parseThreshold('rst_sent:linger>1/s')]);
+    const e = { type: 'rst_sent', cause: 'linger' } as KaEvent;
+    expect(t.observe(e, 0)).toBeNull();
+    expect(t.observe(e, 1500)).toBeNull();
+    expect(t.observe({ type: 'rst_sent', cause: 'other' } as KaEvent, 1600)).toBeNull();
+    expect(t.observe(e, 1700)?.spec).toBe('rst_sent:linger>1/s');
+  });
+});
