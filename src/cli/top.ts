@@ -1,0 +1,112 @@
+// `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
+// sockinfo daemon; every exit path restores the terminal and ends the helpers.
+import { join } from 'node:path';
+import { Monitor, type MonitorState } from '../engine/monitor.js';
+import type { ConnectionFilter } from '../model/filter.js';
+import type { Connection } from '../model/types.js';
+import { writeFileAtomic } from '../output/atomic-write.js';
+import { toJson } from '../output/snapshot-json.js';
+import { capabilitiesFrom } from '../sources/capabilities.js';
+import { liveSources } from '../sources/live.js';
+import { hostFacts } from '../sources/procfs.js';
+import { SockinfoDaemon } from '../sources/sockinfo.js';
+import { probeTracingHost } from '../sources/tracing-host.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
+import { UsageError, version } from './commands.js';
+import { snapshotDocument } from './snapshot.js';
+
+export const TOP_HELP = [
+  'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
+  '',
+  'Interactive view of every TCP connection: effective keepalive settings (* = set on the socket), keepalive',
+  'timer, probes, idle times and resets, with the owning process. Press ? inside for the keys.',
+  '',
+  'Options:',
+  '  --interval S         base refresh interval in seconds (default 2; slowed down when a refresh is costly)',
+  ...FILTER_HELP,
+  '  -h, --help           this help',
+  '',
+  'For pipes and files use `ka-top snapshot` (one dump) or `ka-top watch` (event stream).',
+].join('\n');
+
+const ALT_SCREEN_ON = '\x1b[?1049h';
+const ALT_SCREEN_OFF = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+export function parseInterval(text: string): number {
+  const s = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || s < 0.2 || s > 3600) {
+    throw new UsageError(`invalid --interval '${text}': expected seconds from 0.2 to 3600`);
+  }
+  return Math.round(s * 1000);
+}
+
+/** `e`: the rows on screen as a snapshot document in the current directory. */
+function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): string {
+  if (!state.inventory || !state.capabilities) throw new Error('no data yet');
+  const doc = snapshotDocument(state.inventory, state.capabilities, filter, [...rows]);
+  const path = join(process.cwd(), `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
+  writeFileAtomic(path, toJson(doc));
+  return path;
+}
+
+export async function topCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...FILTER_OPTIONS, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(TOP_HELP + '\n');
+    return 0;
+  }
+  const intervalMs = values.interval === undefined ? 2000 : parseInterval(values.interval);
+  const filter = filterFromArgs(values);
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    process.stderr.write('ka-top: the interactive view needs a terminal; use `ka-top snapshot` (one dump) or `ka-top watch` (event stream) for pipes and files\n');
+    return 2;
+  }
+
+  // Loaded here so `snapshot` and `watch` never pay for React.
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.js')]);
+
+  const daemon = new SockinfoDaemon();
+  daemon.start();
+  const tracingHost = probeTracingHost();
+  const monitor = new Monitor({
+    sources: liveSources({ daemon }),
+    intervalMs,
+    capabilities: async (inv) => capabilitiesFrom(await tracingHost, inv.sockoptReads),
+  });
+
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    process.stdout.write(SHOW_CURSOR + ALT_SCREEN_OFF);
+  };
+  process.stdout.write(ALT_SCREEN_ON);
+  process.once('exit', restore);
+
+  const app = render(
+    createElement(App, {
+      source: monitor,
+      version: version(),
+      host: hostFacts(),
+      filter,
+      onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
+    }),
+    { exitOnCtrlC: false, maxFps: 20, patchConsole: true },
+  );
+  const stop = () => app.unmount();
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+
+  void monitor.start();
+  try {
+    await app.waitUntilExit();
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
+    monitor.stop();
+    restore();
+    await daemon.close();
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+// The connection list: column titles and only the visible rows (one pre-formatted Text per row).
+import { Box, Text } from 'ink';
+import { headerText, rowStyle, rowText, type ActivityLookup, type ColumnId, type LayoutColumn, type Row } from './view-model.js';
+
+interface Props {
+  rows: readonly Row[];
+  /** Index (in the full list) of rows[0]. */
+  top: number;
+  selected: number;
+  layout: readonly LayoutColumn[];
+  sort: ColumnId;
+  inverted: boolean;
+  fresh: ReadonlyMap<string, number>;
+  activity: ActivityLookup;
+  /** Shown instead of rows when there are none. */
+  empty: string;
+}
+
+const STYLE = {
+  normal: {},
+  new: { color: 'green' },
+  closed: { color: 'gray', strikethrough: true },
+  probing: { color: 'yellow' },
+  dying: { color: 'red', bold: true },
+} as const;
+
+export function ConnectionTable({ rows, top, selected, layout, sort, inverted, fresh, activity, empty }: Props) {
+  return (
+    <Box flexDirection="column">
+      <Text inverse wrap="truncate">{headerText(layout, sort, inverted)}</Text>
+      {rows.length === 0 ? <Text color="gray">{empty}</Text> : null}
+      {rows.map((r, i) => {
+        const a = activity(r.c.id);
+        return (
+          <Text key={r.c.id} {...STYLE[rowStyle(r, fresh, a)]} inverse={top + i === selected} wrap="truncate">
+            {rowText(r.c, a, layout)}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}

@@ -1,0 +1,82 @@
+// The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals.
+import { Box, Text } from 'ink';
+import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
+import type { NetnsSysctl } from '../model/types.js';
+import type { SnapshotSummary } from '../output/snapshot-json.js';
+import { formatDuration } from '../output/format.js';
+import type { TracerStatus } from './tracer-view.js';
+
+export interface HeaderLine {
+  text: string;
+  color?: string;
+  bold?: boolean;
+}
+
+export interface HeaderInput {
+  version: string;
+  host: { hostname: string; kernel: string };
+  capabilities: Capabilities | null;
+  sysctl: NetnsSysctl | null;
+  summary: SnapshotSummary | null;
+  namespaces: number;
+  refresh: { intervalMs: number; lastCostMs: number; error: string | null };
+  tracer: TracerStatus;
+  warnings: readonly string[];
+  /** Most lines listing missing capabilities. */
+  maxMissing?: number;
+}
+
+const clip = (s: string, width: number): string => (s.length > width ? s.slice(0, Math.max(0, width - 1)) + '…' : s);
+
+export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
+  const lines: HeaderLine[] = [];
+  const refresh = `refresh ${formatDuration(h.refresh.intervalMs)} (took ${formatDuration(h.refresh.lastCostMs)})`;
+  lines.push({ text: `ka-top ${h.version} · ${h.host.hostname} · Linux ${h.host.kernel} · ${refresh}`, bold: true });
+  const caps = h.capabilities;
+  if (!caps) {
+    lines.push({ text: 'checking what this host lets ka-top see…', color: 'gray' });
+  } else {
+    const keys = Object.keys(CAPABILITY_LABELS).filter((k) => k !== 'kernel') as (keyof Capabilities)[];
+    const ok = keys.filter((k) => caps[k].available).map((k) => CAPABILITY_LABELS[k]);
+    const missing = keys.filter((k) => !caps[k].available);
+    lines.push({ text: `sees: ${ok.join(', ') || 'nothing privileged'}` });
+    for (const k of missing.slice(0, h.maxMissing ?? 3)) {
+      // kprobes are optional here: tracepoints cover everything ka-top needs.
+      lines.push({ text: `cannot: ${CAPABILITY_LABELS[k]} — ${caps[k].detail}`, color: k === 'kprobes' ? 'gray' : 'yellow' });
+    }
+    if (missing.length > (h.maxMissing ?? 3)) lines.push({ text: `cannot: … ${missing.length - (h.maxMissing ?? 3)} more (see ? help)`, color: 'yellow' });
+  }
+  const s = h.sysctl;
+  lines.push({
+    text: s
+      ? `sysctl: keepalive time ${s.tcp_keepalive_time}s intvl ${s.tcp_keepalive_intvl}s probes ${s.tcp_keepalive_probes} · tcp_retries2 ${s.tcp_retries2} · tcp_fin_timeout ${s.tcp_fin_timeout}s`
+      : 'sysctl: unreadable',
+  });
+  const sum = h.summary;
+  const totals = sum
+    ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${sum.keepalive.on} off ${sum.keepalive.off} unknown ${sum.keepalive.unknown} · probing now ${sum.keepalive.probing}`
+    : 'collecting connections…';
+  let events: string;
+  if (!h.tracer.on) events = `tracer off: ${h.tracer.reason}`;
+  else {
+    const r = h.tracer.view.resets;
+    const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
+    events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;
+  }
+  lines.push({ text: `${totals} · ${events}`, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
+  if (h.refresh.error) lines.push({ text: `refresh failed: ${h.refresh.error}`, color: 'red' });
+  if (h.warnings.length) lines.push({ text: `warning: ${h.warnings[0]}${h.warnings.length > 1 ? ` (+${h.warnings.length - 1} more)` : ''}`, color: 'yellow' });
+  return lines.map((l) => ({ ...l, text: clip(l.text, width) }));
+}
+
+export function Header({ lines }: { lines: readonly HeaderLine[] }) {
+  return (
+    <Box flexDirection="column">
+      {lines.map((l, i) => (
+        <Text key={i} color={l.color} bold={l.bold} wrap="truncate">
+          {l.text}
+        </Text>
+      ))}
+    </Box>
+  );
+}
