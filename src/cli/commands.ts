@@ -25,6 +25,10 @@ interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  top: {
+    summary: 'interactive view, the default when no command is given (needs a terminal)',
+    load: async () => (await import('./top.js')).topCommand,
+  },
   snapshot: {
     summary: 'dump every TCP connection with its keepalive state (table, json)',
     load: async () => (await import('./snapshot.js')).snapshotCommand,
@@ -60,7 +64,8 @@ export function mainHelp(): string {
     'Commands:',
     ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
     '',
-    'Run `ka-top <command> --help` for its options. Most views need root (sudo) to see every process.',
+    'Run `ka-top <command> --help` for its options (`ka-top top --help` for the interactive view, which also takes',
+    'them without the command). Most views need root (sudo) to see every process.',
   ].join('\n');
 }
 
@@ -74,8 +79,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  // Until the TUI exists, the default view is a snapshot table.
-  const defaultView = async (args: string[]) => (await COMMANDS.snapshot!.load())(args);
+  const defaultView = async (args: string[]) => (await COMMANDS.top!.load())(args);
   if (first === '--lab') {
     // The default view, with the scenario lab up for as long as it runs.
     return (await import('./lab.js')).withLab(() => defaultView(rest));
