@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
+// A larger young generation (shebang flag) halves GC time when parsing tens of thousands of ss lines.
 import { CliError, runCommand } from './commands.js';
 
 runCommand(process.argv.slice(2)).then(

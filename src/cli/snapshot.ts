@@ -6,7 +6,8 @@ import type { Connection } from '../model/types.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { renderTable } from '../output/table.js';
 import { SNAPSHOT_SCHEMA, summarize, toJson, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
-import { detectCapabilities } from '../sources/capabilities.js';
+import { capabilitiesFrom } from '../sources/capabilities.js';
+import { probeTracingHost } from '../sources/tracing-host.js';
 import { liveSources } from '../sources/live.js';
 import { hostFacts, readOwnSysctls } from '../sources/procfs.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
@@ -32,8 +33,10 @@ export async function buildSnapshot(filter: Parameters<typeof matchesFilter>[1])
   const netnsFilter = filter.netns?.length
     ? (ns: { inode: number; name: string | null }) => filter.netns!.some((n) => n === String(ns.inode) || n === ns.name)
     : undefined;
+  // The tracing-host probe reads kallsyms and BTF: run it alongside the inventory, not after it.
+  const host = probeTracingHost();
   const inv = await collectInventory(liveSources(), { netns: netnsFilter });
-  const capabilities = await detectCapabilities(inv.sockoptReads);
+  const capabilities = capabilitiesFrom(await host, inv.sockoptReads);
   return snapshotDocument(inv, capabilities, filter);
 }
 

@@ -66,8 +66,10 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
 
   const t1 = performance.now();
   const owned = new Map<number, OwnedSocket>();
+  const infos = new Map<number, ProcessInfo | null>(); // one read per process, not per socket
   for (const s of scanned.sockets) {
-    const info = await src.processInfo(s.pid);
+    let info = infos.get(s.pid);
+    if (info === undefined) infos.set(s.pid, (info = await src.processInfo(s.pid)));
     if (!info) continue; // exited since the scan
     let entry = owned.get(s.inode);
     if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));

@@ -50,6 +50,21 @@ export function warningsFor(caps: Capabilities, namespaces: readonly NetnsInfo[]
   return w;
 }
 
-export function toJson(doc: unknown): string {
-  return JSON.stringify(doc, null, 2) + '\n';
+/** Keys whose array items are written one compact item per line: readable with grep, and several times faster
+ *  than indenting tens of thousands of nested objects. */
+const ROW_ARRAYS = new Set(['connections', 'events']);
+
+/** JSON with the header indented and one row per line. */
+export function toJson(doc: object): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    if (value === undefined) continue;
+    const name = JSON.stringify(key);
+    if (ROW_ARRAYS.has(key) && Array.isArray(value)) {
+      parts.push(value.length ? `  ${name}: [\n    ${value.map((v) => JSON.stringify(v)).join(',\n    ')}\n  ]` : `  ${name}: []`);
+    } else {
+      parts.push(`  ${name}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`);
+    }
+  }
+  return `{\n${parts.join(',\n')}\n}\n`;
 }

@@ -325,20 +325,13 @@ describe('synthetic lines', () => {
   });
 });
 
-describe('performance', () => {
-  it('parses 50k lines quickly', () => {
+describe('volume', () => {
+  it('parses 50k lines without errors (speed is measured in scripts/bench/parse.mjs)', () => {
     const lines = fixture('ss-HtinaepO.txt').split('\n').filter((l) => l !== '');
     const big: string[] = [];
     for (let i = 0; big.length < 50_000; i++) big.push(lines[i % lines.length]);
-    const text = big.join('\n');
-    parseSsOutput(text); // warm up
-    const t0 = performance.now();
-    const r = parseSsOutput(text);
-    const ms = performance.now() - t0;
+    const r = parseSsOutput(big.join('\n'));
     expect(r.sockets).toHaveLength(50_000);
     expect(r.errors).toHaveLength(0);
-    console.log(`ss parse: 50000 lines (${(text.length / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms`);
-    // Generous bound for a loaded 2-core CI box; typical figures are far lower.
-    expect(ms).toBeLessThan(2000);
   });
 });
