@@ -1,7 +1,7 @@
 // The interactive view: header, connection table, detail/resets/help screens and a status line. State comes from
 // the Monitor (and, when wired, the event stream); every decision is made by keymap.ts and view-model.ts.
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MonitorState } from '../engine/monitor.js';
 import type { ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
@@ -201,13 +201,18 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
     }
   };
 
-  useInput((input, key) => {
+  // ink re-subscribes a new handler in an effect after each render; a key arriving before that effect ran would
+  // see the previous render's mode and rows. The stable handler always calls the latest one.
+  const onKey = useRef<(input: string, key: Key) => void>(() => {});
+  onKey.current = (input, key) => {
     const a = keyToAction(mode, input, key);
     if (a) {
       if (a.type !== 'snapshot') setMessage(null);
       run(a);
     }
-  });
+  };
+  const stableOnKey = useCallback((input: string, key: Key) => onKey.current(input, key), []);
+  useInput(stableOnKey);
 
   let body;
   if (mode === 'detail' && current) {

@@ -63,7 +63,8 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
     events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;
   }
-  lines.push({ text: `${totals} · ${events}`, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
+  lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
+  lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });
   if (h.refresh.error) lines.push({ text: `refresh failed: ${h.refresh.error}`, color: 'red' });
   if (h.warnings.length) lines.push({ text: `warning: ${h.warnings[0]}${h.warnings.length > 1 ? ` (+${h.warnings.length - 1} more)` : ''}`, color: 'yellow' });
   return lines.map((l) => ({ ...l, text: clip(l.text, width) }));
