@@ -154,7 +154,6 @@ export async function watchCommand(argv: string[]): Promise<number> {
   let lastRefresh = 0;
   const refresh = (): Promise<void> => {
     if (refreshing) return refreshing;
-    lastRefresh = Date.now();
     refreshing = collectInventory(sources)
       .then((inv) => {
         inventory = inv;
@@ -162,7 +161,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
         stream.setInventory(inv.connections);
       })
       .catch((e: Error) => void process.stderr.write(`ka-top: inventory failed: ${e.message}\n`))
-      .finally(() => (refreshing = null));
+      .finally(() => {
+        refreshing = null;
+        lastRefresh = Date.now();
+      });
     return refreshing;
   };
 
@@ -176,7 +178,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
       reasons: host.sendReset.reasons,
       hz: host.hz,
       onUnknownSocket: () => {
-        if (Date.now() - lastRefresh > 1000) void refresh();
+        if (refreshing) return true;
+        if (Date.now() - lastRefresh < 1000) return false;
+        void refresh();
+        return true;
       },
     },
     (e) => {

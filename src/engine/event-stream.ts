@@ -18,8 +18,9 @@ export interface EventStreamOptions {
   /** How long events are held before emission. */
   holdMs?: number;
   now?: () => number;
-  /** Called when a record's socket is not in the inventory (the caller may refresh it, rate-limited). */
-  onUnknownSocket?: () => void;
+  /** Called when an event's socket is not in the inventory. Return true to hold it (a refresh is under way);
+   *  the caller must return false again soon, e.g. once a refresh finished (no endless wait). */
+  onUnknownSocket?: () => boolean;
 }
 
 export interface TracerCounts {
@@ -114,7 +115,13 @@ export class EventStream {
             maxProbes: max, intervalMs, userTimeoutMs: Number(f.ut),
             giveUpInMs: giveUpInMs(out, max, intervalMs, Number(f.ut), idleMs),
           });
-        } else hold({ ...base, ...ends, type: 'keepalive_timeout', probesSent: Number(f.total), maxProbes: max });
+        } else {
+          // The timer's exit probe comes after the reset and close it caused: report it before them.
+          const ev: Draft = { ...base, ...ends, type: 'keepalive_timeout', probesSent: Number(f.total), maxProbes: max };
+          const i = this.held.findIndex((x) => x.ev.sk === sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'));
+          if (i >= 0) this.held.splice(i, 0, { at: this.held[i]!.at, ev, cookie, ctx: null });
+          else hold(ev);
+        }
         return;
       }
       case 'rst': {
@@ -156,11 +163,19 @@ export class EventStream {
   flush(all = false): void {
     const now = this.now();
     while (this.held.length > 0 && (all || now - this.held[0]!.at >= this.holdMs)) {
-      const h = this.held.shift()!;
+      const h = this.held[0]!;
+      // Keeps order: later events wait too.
+      if (!all && h.ev.type !== 'sockopt_changed' && !this.known(h) && this.opts.onUnknownSocket?.()) break;
+      this.held.shift();
       this.finish(h);
       this.emit(h.ev);
     }
     this.recentRst = this.recentRst.filter((r) => now - r.at < 5000);
+  }
+
+  private known(h: Held): boolean {
+    const ev = h.ev;
+    return this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer }) !== null;
   }
 
   private finish(h: Held): void {
@@ -197,7 +212,6 @@ export class EventStream {
     }
     if (!owner && key) owner = this.owners.get(key) ?? null;
     if (!owner && h.ctx) owner = { process: h.ctx, connection: conn?.id ?? '' };
-    if (!conn && !owner && ev.type !== 'sockopt_changed') this.opts.onUnknownSocket?.();
     if (owner) {
       ev.process = owner.process;
       ev.pid = owner.process.pid;

@@ -104,6 +104,8 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
       `  @ka_sk[cpu] = $sk;`,
       `  @ka_po[cpu] = *(uint8*)($sk + ${o.icsk_probes_out});`,
       `  @ka_st[cpu] = *(uint8*)($sk + ${o.sock_skc_state});`,
+      // tcp_done() clears the local port before the exit probe can read it.
+      `  @ka_lp[cpu] = *(uint16*)($sk + ${o.sock_skc_num});`,
       '}',
     ].join('\n');
     if (keepalive === 'tracepoint') {
@@ -131,15 +133,17 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
     p(`  if ($kt == 0) { $kt = (uint64)*(uint32*)($net + ${o.net_ka_time}); }`);
     p(`  $ut = (uint64)*(uint32*)($sk + ${o.icsk_user_timeout});`);
     p(`  $st = *(uint8*)($sk + ${o.sock_skc_state});`);
+    const kaTuple = tupleArgs.replace(`*(uint16*)($sk + ${o.sock_skc_num})`, '@ka_lp[cpu]');
     p(`  if ($po > @ka_po[cpu]) {`);
     p(`    @ka_probes[$sk] = @ka_probes[$sk] + 1;`);
-    p(`    printf("KA probe sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, $po, @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${tupleArgs});`);
+    p(`    printf("KA probe sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, $po, @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${kaTuple});`);
     p('  }');
     p(`  if ($st == ${st.TCP_CLOSE} && @ka_st[cpu] != ${st.TCP_CLOSE}) {`);
     p('    @ka_timeouts = count();');
-    p(`    printf("KA katimeout sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, @ka_po[cpu], @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${tupleArgs});`);
+    p(`    printf("KA katimeout sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, @ka_po[cpu], @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${kaTuple});`);
+    p('    delete(@ka_probes[$sk]);');
     p('  }');
-    p('  delete(@ka_sk[cpu]); delete(@ka_po[cpu]); delete(@ka_st[cpu]);');
+    p('  delete(@ka_sk[cpu]); delete(@ka_po[cpu]); delete(@ka_st[cpu]); delete(@ka_lp[cpu]);');
     p('}');
   }
 
@@ -150,7 +154,8 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
     const reason = host.sendReset.hasReason ? `${a}reason` : '-1';
     p('tracepoint:tcp:tcp_send_reset {');
     p(`  $sk = (uint64)${a}skaddr;`);
-    p('  $ka = $sk != 0 && @ka_sk[cpu] == $sk ? 1 : 0;');
+    // bpftrace rejects reading a map nothing writes: the keepalive maps exist only with the keepalive probe.
+    p(keepalive ? '  $ka = $sk != 0 && @ka_sk[cpu] == $sk ? 1 : 0;' : '  $ka = 0;');
     p('  $ns = (uint32)0; $ck = (uint64)0; $lf = (uint64)0; $lt = (uint64)0;');
     if (o) {
       p('  if ($sk != 0) {');
@@ -193,6 +198,7 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
   const ss = tp['sock:inet_sock_set_state'];
   if (!ss.ok) missing.push(`connection close and lifetime: ${ss.reason}`);
   else {
+    const how = out.join('\n').includes('@close_how[$sk] =') ? '@close_how[$sk]' : '0';
     p(`tracepoint:sock:inet_sock_set_state /${a}protocol == 6/ {`);
     p(`  $sk = (uint64)${a}skaddr;`);
     p(`  if (${a}newstate == ${st.TCP_SYN_SENT} || (${a}newstate == ${st.TCP_ESTABLISHED} && @born[$sk] == 0)) { @born[$sk] = nsecs; }`);
@@ -200,8 +206,10 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
     p(sockVars.replace(/^ {2}/gm, '    '));
     p('    $life = @born[$sk] != 0 ? (nsecs - @born[$sk]) / 1000000 : (uint64)0;');
     p('    $known = @born[$sk] != 0 ? 1 : 0;');
-    p(`    printf("KA close sk=%llx os=%d how=%d life=%llu known=%d probes=%d ${sockFmt} ${tpTupleFmt} pid=%d comm=%s\\n", $sk, ${a}oldstate, @close_how[$sk], $life, $known, @ka_probes[$sk], ${sockArgs}, ${tpTupleArgs}, pid, comm);`);
-    p('    delete(@born[$sk]); delete(@close_how[$sk]); delete(@ka_probes[$sk]);');
+    p(`    printf("KA close sk=%llx os=%d how=%d life=%llu known=%d probes=%d ${sockFmt} ${tpTupleFmt} pid=%d comm=%s\\n", $sk, ${a}oldstate, ${how}, $life, $known, ${keepalive ? '@ka_probes[$sk]' : '0'}, ${sockArgs}, ${tpTupleArgs}, pid, comm);`);
+    p(how === '0' ? '    delete(@born[$sk]);' : '    delete(@born[$sk]); delete(@close_how[$sk]);');
+    // A close inside this socket's keepalive timer: the timer's exit probe still reports the probe count.
+    if (keepalive) p('    if (@ka_sk[cpu] != $sk) { delete(@ka_probes[$sk]); }');
     p('  }');
     p('}');
   }
@@ -223,7 +231,7 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
   const counts = ['@ka_probes', '@rst_sent', '@ka_timeouts', '@rst_received'].filter(has);
   if (counts.length > 0) p(`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`);
   // Only the counting maps are dumped at exit.
-  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@born', '@close_how'].filter(has);
+  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@born', '@close_how'].filter(has);
   if (scratch.length > 0) p(`END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`);
 
   return { text: out.join('\n') + '\n', keepalive, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval };

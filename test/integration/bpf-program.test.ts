@@ -1,0 +1,49 @@
+// The generated program must load with the real bpftrace of this host, in every variant the host can produce.
+import { describe, expect, it } from 'vitest';
+import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
+import { Tracer } from '../../src/sources/tracer.js';
+import { probeTracingHost, type TracingHost } from '../../src/sources/tracing-host.js';
+
+async function loads(host: TracingHost): Promise<BpftraceRecord[]> {
+  const recs: BpftraceRecord[] = [];
+  const t = new Tracer({ bpftrace: host.bpftrace.path!, program: generateBpfProgram(host, { countsIntervalSec: 1 }).text, onRecord: (r) => recs.push(r), maxRestarts: 0 });
+  const t0 = Date.now();
+  await t.start();
+  const attachMs = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 1200));
+  await t.stop();
+  expect(attachMs).toBeLessThan(8000);
+  return recs;
+}
+
+describe('generated bpftrace program on this host', () => {
+  it('probes the host: tracepoints, offsets, timer address, reasons', async () => {
+    const host = await probeTracingHost();
+    expect(host.usable).toEqual({ ok: true, reason: null });
+    expect(host.keepaliveTimer.address).toMatch(/^[0-9a-f]{16}$/);
+    expect(host.offsets.value?.sock_sk_timer).toBeGreaterThan(0);
+    expect(Object.values(host.sendReset.reasons)).toContain('TCP_KEEPALIVE_TIMEOUT');
+    if (!host.kprobes.ok) expect(host.kprobes.reason).toMatch(/CONFIG_KPROBES|kprobe_events/);
+  });
+
+  it('loads, prints the ready marker and dumps its count maps periodically', async () => {
+    const host = await probeTracingHost();
+    const recs = await loads(host);
+    expect(recs.some((r) => r.type === 'attached_probes' && r.probes >= 8)).toBe(true);
+    expect(recs.some((r) => r.type === 'printf' && r.data === 'KA ready\n')).toBe(true);
+    expect(recs.some((r) => r.type === 'map' && r.name === '@rst_received')).toBe(true);
+  }, 30_000);
+
+  it('loads without kernel offsets and without the keepalive timer (degraded variants)', async () => {
+    const host = await probeTracingHost();
+    await loads({ ...host, offsets: { ok: false, reason: 'test', value: null } });
+    await loads({ ...host, keepaliveTimer: { ok: false, reason: 'test', address: null } });
+  }, 40_000);
+
+  it('a program bpftrace rejects fails start() with its error, not a hang', async () => {
+    const host = await probeTracingHost();
+    const t = new Tracer({ bpftrace: host.bpftrace.path!, program: 'tracepoint:tcp:no_such_tp { }', onRecord: () => {} });
+    await expect(t.start()).rejects.toThrow(/no_such_tp|ERROR/);
+  });
+});

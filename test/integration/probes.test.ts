@@ -1,0 +1,112 @@
+// ka-top watch against the real kernel: keepalive probes and timeout, resets with causes, attributed to owners.
+// Needs root, bpftrace and dist/ (make build). Two namespaces on one veth link, short keepalive timers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delNetnsPrefix, makePair, setSilent, type Pair } from '../../src/lab/topology.js';
+import { run } from '../../src/sources/exec.js';
+import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
+import { alive, startWatch, type Watch } from '../helpers/watch.js';
+
+const PREFIX = 'kat-prb-';
+let pair: Pair;
+let watch: Watch;
+let serverNs = 0;
+let clientNs = 0;
+
+async function nsInode(ns: string): Promise<number> {
+  const r = await run('stat', ['-L', '-c', '%i', `/run/netns/${ns}`]);
+  return Number(r.stdout.trim());
+}
+
+async function server(addr: string, args: string[] = []): Promise<{ peer: Peer; port: number }> {
+  const peer = await startPeer(['server', '--listen', addr, ...args], { netns: pair.server });
+  const m = await peer.waitFor(/^LISTEN \S+ (\d+) /);
+  return { peer, port: Number(m[1]) };
+}
+
+beforeAll(async () => {
+  await delNetnsPrefix(PREFIX);
+  pair = await makePair(PREFIX, 60);
+  serverNs = await nsInode(pair.server);
+  clientNs = await nsInode(pair.client);
+  // Other tests on this host make noise: only our namespaces, only the events asserted on.
+  watch = await startWatch(['--json', '--netns', `${pair.client},${pair.server}`,
+    '--events', 'keepalive_probe,keepalive_timeout,rst_sent,rst_received,close']);
+}, 60_000);
+
+afterAll(async () => {
+  await stopAllPeers();
+  if (watch && watch.child.exitCode === null) {
+    watch.child.kill('SIGINT');
+    await watch.exited;
+  }
+  await delNetnsPrefix(PREFIX);
+  if (watch) expect(alive(watch.tracerPid)).toBe(false);
+});
+
+describe('ka-top watch (real bpftrace, tracepoints only)', () => {
+  it('silent peer: keepalive_probe 1..3 then keepalive_timeout, owned by the client process', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
+    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'hold',
+      '--keepalive', '--keepidle', '1', '--keepintvl', '1', '--keepcnt', '3'], { netns: pair.client });
+    const m = await client.waitFor(/^CONN \S+ (\d+) /);
+    const lport = Number(m[1]);
+    await setSilent(pair.server, true);
+    try {
+      const mine = (e: Record<string, any>) => e.local?.port === lport && e.peer?.port === port;
+      const timeout = await watch.waitEvent((e) => e.type === 'keepalive_timeout' && mine(e), 15_000, 'keepalive_timeout');
+      const probes = watch.events.filter((e: Record<string, any>) => e.type === 'keepalive_probe' && mine(e)) as Array<Record<string, any>>;
+      expect(probes.map((p) => p.probesOutstanding)).toEqual([1, 2, 3]);
+      expect(probes.map((p) => p.probesSent)).toEqual([1, 2, 3]);
+      for (const p of probes) {
+        expect(p).toMatchObject({ pid: client.pid, comm: 'ka-peer', netns: clientNs, maxProbes: 3, intervalMs: 1000 });
+      }
+      expect(probes[0]!.giveUpInMs).toBe(3000);
+      expect(timeout).toMatchObject({ pid: client.pid, comm: 'ka-peer', netns: clientNs, maxProbes: 3, probesSent: 3 });
+      const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && mine(e), 3000, 'rst_sent keepalive');
+      expect(rst).toMatchObject({ cause: 'keepalive_timeout', reason: 'TCP_KEEPALIVE_TIMEOUT', pid: client.pid });
+      const close = await watch.waitEvent((e) => e.type === 'close' && mine(e), 3000, 'close');
+      expect(close.how).toBe('timeout');
+    } finally {
+      await setSilent(pair.server, false);
+    }
+  }, 30_000);
+
+  it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
+    const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
+    const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
+    const m = await ck.waitFor(/^CONN \S+ (\d+) /);
+    const lport = Number(m[1]);
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === lport, 8000, 'linger rst');
+    expect(rst).toMatchObject({ cause: 'linger', reason: 'TCP_STATE', causeInferred: false, pid: ck.pid, comm: 'ka-peer', netns: clientNs });
+    const rr = await watch.waitEvent((e) => e.type === 'rst_received' && e.peer?.port === lport, 5000, 'rst_received');
+    expect(rr).toMatchObject({ inferredCause: 'linger', netns: serverNs, local: { address: pair.serverAddr, port } });
+    if (rr.pid !== null) expect(rr.pid).toBe(srv.pid);
+    const close = await watch.waitEvent((e) => e.type === 'close' && e.local?.port === lport, 5000, 'checker close');
+    expect(close).toMatchObject({ how: 'rst_sent', pid: ck.pid });
+  });
+
+  it('close with unread data: rst_sent cause unread_data by the server', async () => {
+    const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'unread', '--close-after', '300']);
+    const c = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'send-once'], { netns: pair.client });
+    const m = await c.waitFor(/^CONN \S+ (\d+) /);
+    const lport = Number(m[1]);
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.peer?.port === lport, 8000, 'unread rst');
+    expect(rst).toMatchObject({ cause: 'unread_data', reason: 'TCP_ABORT_ON_CLOSE', pid: srv.pid, netns: serverNs });
+  });
+
+  it('SYN to a closed port: rst_sent cause no_socket in the server namespace', async () => {
+    const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:7999`, '--every', '100', '--count', '1'], { netns: pair.client });
+    await ck.waitFor(/^FAILED /);
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === 7999 && e.local?.address === pair.serverAddr, 5000, 'no_socket rst');
+    expect(rst).toMatchObject({ cause: 'no_socket', reason: 'NO_SOCKET', netns: serverNs, pid: null, sk: null });
+  });
+
+  it('IPv6: zero-linger close over fd6b:6174::/32', async () => {
+    const { port } = await server(`[${pair.serverAddr6}]:0`, ['--mode', 'sink']);
+    const ck = await startPeer(['checker', '--connect', `[${pair.serverAddr6}]:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
+    const m = await ck.waitFor(/^CONN \S+ (\d+) /);
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === Number(m[1]), 8000, 'v6 linger rst');
+    expect(rst).toMatchObject({ cause: 'linger', pid: ck.pid, local: { address: pair.clientAddr6 }, peer: { address: pair.serverAddr6, port } });
+  });
+});
+
