@@ -3,9 +3,9 @@ import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
 import { collectInventory, type Inventory } from '../engine/inventory.js';
 import type { Capabilities } from '../model/capabilities.js';
 import type { Connection } from '../model/types.js';
-import { writeFileAtomic } from '../output/atomic-write.js';
+import { writeFileAtomic, writeStream } from '../output/atomic-write.js';
 import { renderTable } from '../output/table.js';
-import { SNAPSHOT_SCHEMA, summarize, toJson, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
+import { SNAPSHOT_SCHEMA, jsonChunks, summarize, warningsFor, type SnapshotDocument } from '../output/snapshot-json.js';
 import { capabilitiesFrom } from '../sources/capabilities.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import { liveSources } from '../sources/live.js';
@@ -79,7 +79,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const filter = filterFromArgs(values);
 
   const doc = await buildSnapshot(filter);
-  const text = format === 'json' ? toJson(doc) : renderTable(doc);
+  const text = format === 'json' ? jsonChunks(doc) : [renderTable(doc)];
   if (values.output) {
     try {
       writeFileAtomic(values.output, text);
@@ -88,7 +88,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     }
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections to ${values.output}\n`);
   } else {
-    process.stdout.write(text);
+    await writeStream(process.stdout, text);
   }
   for (const w of doc.warnings) if (format === 'json' || values.output) process.stderr.write(`ka-top: warning: ${w}\n`);
   return 0;

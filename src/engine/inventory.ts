@@ -1,14 +1,14 @@
 // Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
 // OS input comes through `InventorySources`, so the same pipeline runs on live input or on a recording.
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
-import { parseSsOutput } from '../parse/ss.js';
+import { SsStreamParser } from '../parse/ss.js';
 import type { Connection, NetnsInfo, NetnsSysctl, ProcessInfo, SockScan, SsSocket } from '../model/types.js';
 import type { NetnsRef } from '../sources/procfs.js';
 
 export interface InventorySources {
   listNetns(): Promise<NetnsRef[]>;
-  /** Raw ss output for one namespace; rejects with a one-line reason. */
-  dumpSockets(ns: NetnsRef): Promise<string>;
+  /** Streams raw ss output of one namespace to `sink`; rejects with a one-line reason. */
+  dumpSockets(ns: NetnsRef, sink: (chunk: string) => void): Promise<void>;
   /** Keepalive sysctls by namespace inode, or a reason string. */
   readSysctls(refs: NetnsRef[]): Promise<Map<number, NetnsSysctl | string>>;
   scanSockets(): Promise<SockScan>;
@@ -55,8 +55,10 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
   let dumpMs = 0;
   let scanMs = 0;
   const dumps = mapLimited(refs, opts.concurrency ?? 4, async (ns) => {
+    const parser = new SsStreamParser();
     try {
-      return { ok: true as const, text: await src.dumpSockets(ns) };
+      await src.dumpSockets(ns, (chunk) => parser.push(chunk));
+      return { ok: true as const, parsed: parser.end() };
     } catch (e) {
       return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
     }
@@ -102,9 +104,8 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
     });
     let sockets: SsSocket[] = [];
     if (dump.ok) {
-      const parsed = parseSsOutput(dump.text);
-      sockets = parsed.sockets;
-      for (const e of parsed.errors) parseErrors.push(`netns ${ref.inode} line ${e.line}: ${e.message}`);
+      sockets = dump.parsed.sockets;
+      for (const e of dump.parsed.errors) parseErrors.push(`netns ${ref.inode} line ${e.line}: ${e.message}`);
     }
     joined.push({ inode: ref.inode, name: ref.name, container, sysctl: namespaces[i]!.sysctl, sockets });
   }

@@ -195,7 +195,8 @@ export interface Connection {
   /** Whatever timer ss shows (any kind), verbatim. */
   timer: SsTimer | null;
   queues: { recv: number; send: number };
-  tcp: TcpInfo;
+  /** tcp_info figures; ss's untyped extras stay in the SsSocket (they would double a large snapshot). */
+  tcp: Omit<TcpInfo, 'extra'>;
 }
 
 /** One TCP socket fd found by the owner scan (ka-sockinfo), with its options when they could be read. */

@@ -1,8 +1,8 @@
 // Writes a file so that readers see either the old content or the whole new one, never a torn file.
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o600): void {
   // A device or FIFO (/dev/stdout, a pipe) is written in place: renaming over it would replace the node itself.
   let existing;
   try {
@@ -11,13 +11,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     existing = null;
   }
   if (existing && !existing.isFile()) {
-    writeFileSync(path, data);
+    const fd = openSync(path, 'w');
+    try {
+      writeAll(fd, data);
+    } finally {
+      closeSync(fd);
+    }
     return;
   }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, data);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -30,5 +35,20 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (e) {
     unlinkSync(tmp);
     throw e;
+  }
+}
+
+function writeAll(fd: number, data: string | Uint8Array | Iterable<string>): void {
+  const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+  for (const chunk of chunks) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off); // writes may be partial
+  }
+}
+
+/** Writes chunks to a stream, waiting for it to drain: a large snapshot never sits in memory twice. */
+export async function writeStream(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
   }
 }

@@ -20,47 +20,69 @@ export interface SsParseResult {
 const STATES: ReadonlySet<string> = new Set(TCP_STATES);
 
 /**
- * Parses a whole ss dump. Records that span several lines (ss without -O starts continuation lines with a tab)
- * are joined first. A header line (ss without -H) is skipped. Bad records are reported, never thrown.
+ * Incremental parser: feed ss output as it arrives (push), so parsing overlaps with ss still dumping.
+ * Records that span several lines (ss without -O starts continuation lines with a tab) are joined first.
+ * A header line (ss without -H) is skipped. Bad records are reported, never thrown.
  */
-export function parseSsOutput(text: string): SsParseResult {
-  const sockets: SsSocket[] = [];
-  const errors: SsParseError[] = [];
-  let record = '';
-  let recordLine = 0;
-  const flush = (): void => {
-    if (record === '') return;
-    try {
-      sockets.push(parseSsLine(record));
-    } catch (e) {
-      errors.push({ line: recordLine, text: record, message: (e as Error).message });
+export class SsStreamParser {
+  readonly sockets: SsSocket[] = [];
+  readonly errors: SsParseError[] = [];
+  private record = '';
+  private recordLine = 0;
+  private lineNo = 0;
+  private partial = '';
+
+  push(chunk: string): void {
+    const text = this.partial + chunk;
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      if (end < 0) break;
+      this.line(text.slice(start, end));
+      start = end + 1;
     }
-    record = '';
-  };
-  let lineNo = 0;
-  let start = 0;
-  const len = text.length;
-  while (start < len) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = len;
-    lineNo++;
-    let line = text.slice(start, end);
-    start = end + 1;
+    this.partial = text.slice(start);
+  }
+
+  end(): SsParseResult {
+    if (this.partial !== '') this.line(this.partial);
+    this.partial = '';
+    this.flush();
+    return { sockets: this.sockets, errors: this.errors };
+  }
+
+  private line(line: string): void {
+    this.lineNo++;
     if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     const c0 = line.charCodeAt(0);
     if (c0 === 32 || c0 === 9) {
       const cont = line.trim();
-      if (cont !== '' && record !== '') record += ' ' + cont;
-      continue;
+      if (cont !== '' && this.record !== '') this.record += ' ' + cont;
+      return;
     }
-    flush();
-    if (line === '') continue;
-    if (lineNo === 1 && (line.startsWith('State ') || line.startsWith('Netid '))) continue;
-    record = line;
-    recordLine = lineNo;
+    this.flush();
+    if (line === '') return;
+    if (this.lineNo === 1 && (line.startsWith('State ') || line.startsWith('Netid '))) return;
+    this.record = line;
+    this.recordLine = this.lineNo;
   }
-  flush();
-  return { sockets, errors };
+
+  private flush(): void {
+    if (this.record === '') return;
+    try {
+      this.sockets.push(parseSsLine(this.record));
+    } catch (e) {
+      this.errors.push({ line: this.recordLine, text: this.record, message: (e as Error).message });
+    }
+    this.record = '';
+  }
+}
+
+/** Parses a whole ss dump (see SsStreamParser). */
+export function parseSsOutput(text: string): SsParseResult {
+  const p = new SsStreamParser();
+  p.push(text);
+  return p.end();
 }
 
 /** Parses one socket record (one `-O` line, or continuation lines already joined). Throws on an unreadable line. */
