@@ -177,14 +177,15 @@ export interface ViewQuery {
 
 export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activity: ActivityLookup): Row[] {
   const col = COLUMNS.find((c) => c.id === sort)!;
-  // Decorate once: key functions run n times, not n·log n.
+  // Decorate once: key functions run n times, not n·log n. Ties keep inventory order (the sort is stable), so rows
+  // do not jump between refreshes.
   const keys = rows.map((r) => col.sortKey(r.c, activity(r.c.id)));
   const idx = rows.map((_, i) => i);
   const dir = inverted ? -1 : 1;
   idx.sort((i, j) => {
     const a = keys[i]!;
     const b = keys[j]!;
-    if (a === b) return rows[i]!.c.id < rows[j]!.c.id ? -1 : rows[i]!.c.id > rows[j]!.c.id ? 1 : 0;
+    if (a === b) return 0;
     if (a === null) return 1; // unknowns last in both directions
     if (b === null) return -1;
     return (a < b ? -1 : 1) * dir;
@@ -193,11 +194,13 @@ export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activit
 }
 
 /**
- * Filter + sort, recomputed only when the inventory, the closed list, the activity or the query changed: moving the
- * selection over 100k rows costs nothing.
+ * Filter + sort, recomputed only when their inputs changed: moving the selection over 100k rows costs nothing, a
+ * new sort order sorts once, and typing a filter never re-sorts.
  */
 export class ViewCache {
-  private key: unknown[] = [];
+  private sortKey: unknown[] = [];
+  private sorted: Row[] = [];
+  private text = '';
   private rows: Row[] = [];
   private index: Map<string, number> | null = null;
 
@@ -207,16 +210,23 @@ export class ViewCache {
     query: ViewQuery,
     activity: ActivityLookup,
   ): Row[] {
-    const key = [connections, closed, activity, query.sort, query.inverted, query.text, query.filter];
-    if (key.length === this.key.length && key.every((k, i) => k === this.key[i])) return this.rows;
-    const hasFilter = Object.keys(query.filter).length > 0;
-    const keep = (c: Connection) => (!hasFilter || matchesFilter(c, query.filter)) && matchesText(c, query.text);
-    const rows: Row[] = [];
-    for (const c of connections) if (keep(c)) rows.push({ c, closed: false });
-    for (const c of closed) if (keep(c)) rows.push({ c, closed: true });
-    this.rows = sortRows(rows, query.sort, query.inverted, activity);
+    const key = [connections, closed, activity, query.sort, query.inverted, query.filter];
+    const resort = !(key.length === this.sortKey.length && key.every((k, i) => k === this.sortKey[i]));
+    if (resort) {
+      const hasFilter = Object.keys(query.filter).length > 0;
+      const rows: Row[] = [];
+      for (const c of connections) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: false });
+      for (const c of closed) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: true });
+      this.sorted = sortRows(rows, query.sort, query.inverted, activity);
+      this.sortKey = key;
+    } else if (query.text === this.text) {
+      return this.rows;
+    }
+    // Typing a filter only re-filters the sorted list (narrowing: only the rows that matched before).
+    const from = !resort && this.text !== '' && query.text.startsWith(this.text) ? this.rows : this.sorted;
+    this.rows = query.text.trim() === '' ? this.sorted : from.filter((r) => matchesText(r.c, query.text));
+    this.text = query.text;
     this.index = null;
-    this.key = key;
     return this.rows;
   }
 
