@@ -102,15 +102,22 @@ export async function withLab(view: () => Promise<number>): Promise<number> {
   let teardown: Promise<unknown> | null = null;
   // Down waits for a running `up`, so a signal during start-up still leaves nothing behind.
   const down = () => (teardown ??= up.catch(() => {}).then(() => labDown()));
+  let viewDone: Promise<unknown> = Promise.resolve();
+  // The view may handle the signal too (the TUI unmounts on SIGTERM/SIGHUP): give it a moment to restore the
+  // terminal before exiting with the signal's code.
   const onSignal = (sig: NodeJS.Signals) => {
-    void down().finally(() => process.exit(128 + (constants.signals[sig] ?? 0)));
+    void down()
+      .then(() => Promise.race([viewDone, new Promise((r) => setTimeout(r, 3000))]))
+      .finally(() => process.exit(128 + (constants.signals[sig] ?? 0)));
   };
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of sigs) process.on(s, onSignal);
   try {
     await up;
     process.stderr.write(`lab: up (${SCENARIOS.map((s) => s.name).join(', ')}); it is torn down when ka-top exits\n`);
-    return await view();
+    const v = view();
+    viewDone = v.catch(() => {});
+    return await v;
   } finally {
     await down();
     for (const s of sigs) process.off(s, onSignal);

@@ -1,11 +1,11 @@
 // The scenario lab end to end, through the built CLI: one `lab up` shared by every assertion, each scenario's
 // effect seen in the kernel's own view (ss in the scenario's namespace, per-netns TCP counters, conntrack, nft
 // counters), in ka-peer's logs and in `ka-top snapshot --format json`; then `lab down` leaves nothing, also after
-// an `up` that was SIGKILLed midway.
+// an `up` that was SIGKILLed midway, and `ka-top --lab` removes the lab when it ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { packagePath, run, start } from '../../src/sources/exec.js';
-import { dumpSockets } from '../../src/sources/ss.js';
+import { SS_ARGS } from '../../src/sources/ss.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
 import { listNetns, nftCmd, runIn } from '../../src/lab/topology.js';
 import type { SsSocket } from '../../src/model/types.js';
@@ -32,7 +32,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false> |
 }
 
 async function sockets(ns: string): Promise<SsSocket[]> {
-  return parseSsOutput(await dumpSockets({ path: `/run/netns/${ns}`, self: false })).sockets;
+  const r = await runIn(ns, 'ss', [...SS_ARGS]);
+  if (r.code !== 0) throw new Error(`ss in ${ns}: ${r.stderr}`);
+  return parseSsOutput(r.stdout).sockets;
 }
 
 /** TCP counters of a namespace (/proc/net/snmp `Tcp:` and /proc/net/netstat `TcpExt:`), by name. */
@@ -241,6 +243,23 @@ describe('ka-top lab', () => {
     expect(existsSync(STATE_DIR)).toBe(false);
     await sleep(200);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('ka-top --lab tears the lab down when the view ends and on SIGTERM during start-up', async () => {
+    // Without a terminal the interactive view refuses at once (exit 2); the lab it started must be gone.
+    const r = await run(process.execPath, [MAIN, '--lab'], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/lab: up/);
+    expect(await listNetns('kalab-')).toEqual([]);
+    expect(existsSync(STATE_DIR)).toBe(false);
+
+    const child = start(process.execPath, [MAIN, '--lab'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    await until('a half-made lab', async () => (await listNetns('kalab-')).length >= 3, 20_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(await listNetns('kalab-')).toEqual([]);
+    expect(existsSync(STATE_DIR)).toBe(false);
   });
 });
 
