@@ -151,9 +151,12 @@ export async function watchCommand(argv: string[]): Promise<number> {
   let inventory: Inventory | null = null;
   let netnsNames = new Map<number, string>();
   let refreshing: Promise<void> | null = null;
-  let lastRefresh = 0;
+  /** When the newest inventory was started: sockets opened before that are in it. */
+  let inventoryFrom = 0;
+  let refreshStarted = 0;
   const refresh = (): Promise<void> => {
     if (refreshing) return refreshing;
+    refreshStarted = Date.now();
     refreshing = collectInventory(sources)
       .then((inv) => {
         inventory = inv;
@@ -163,7 +166,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       .catch((e: Error) => void process.stderr.write(`ka-top: inventory failed: ${e.message}\n`))
       .finally(() => {
         refreshing = null;
-        lastRefresh = Date.now();
+        inventoryFrom = refreshStarted;
       });
     return refreshing;
   };
@@ -177,10 +180,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
     {
       reasons: host.sendReset.reasons,
       hz: host.hz,
-      onUnknownSocket: () => {
-        if (refreshing) return true;
-        if (Date.now() - lastRefresh < 1000) return false;
-        void refresh();
+      onUnknownSocket: (at) => {
+        if (inventoryFrom >= at) return false; // the inventory is newer than the event: not a socket it lists
+        // At most two refreshes a second, however many unknown sockets come by.
+        if (!refreshing && Date.now() - refreshStarted > 500) void refresh();
         return true;
       },
     },

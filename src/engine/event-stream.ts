@@ -18,9 +18,9 @@ export interface EventStreamOptions {
   /** How long events are held before emission. */
   holdMs?: number;
   now?: () => number;
-  /** Called when an event's socket is not in the inventory. Return true to hold it (a refresh is under way);
-   *  the caller must return false again soon, e.g. once a refresh finished (no endless wait). */
-  onUnknownSocket?: () => boolean;
+  /** Called when an event's socket (seen at `atMs`) is not in the inventory. Return true to hold it while a
+   *  refresh that started after `atMs` runs; false once the inventory is newer than the event. */
+  onUnknownSocket?: (atMs: number) => boolean;
 }
 
 export interface TracerCounts {
@@ -165,7 +165,7 @@ export class EventStream {
     while (this.held.length > 0 && (all || now - this.held[0]!.at >= this.holdMs)) {
       const h = this.held[0]!;
       // Keeps order: later events wait too.
-      if (!all && h.ev.type !== 'sockopt_changed' && !this.known(h) && this.opts.onUnknownSocket?.()) break;
+      if (!all && h.ev.type !== 'sockopt_changed' && !this.known(h) && this.opts.onUnknownSocket?.(h.at)) break;
       this.held.shift();
       this.finish(h);
       this.emit(h.ev);
