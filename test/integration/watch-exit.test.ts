@@ -1,0 +1,101 @@
+// Every way ka-top watch can end leaves no bpftrace behind: normal end, SIGINT, SIGTERM, SIGHUP, a crash, and
+// SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv).
+import { describe, expect, it } from 'vitest';
+import { packagePath, run, start } from '../../src/sources/exec.js';
+import { runCli } from '../helpers/cli.js';
+import { alive, startWatch } from '../helpers/watch.js';
+
+async function gone(pid: number, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+async function bpftracePids(): Promise<number[]> {
+  const r = await run('pgrep', ['-x', 'bpftrace']);
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+async function expectNoTracer(pid: number): Promise<void> {
+  expect(await gone(pid)).toBe(true);
+  expect(await bpftracePids()).not.toContain(pid);
+}
+
+const QUIET = ['--json', '--events', 'keepalive_timeout', '--netns', '1'];
+
+describe('ka-top watch exit paths', () => {
+  it('normal end (--duration): exit 0, tracer gone', async () => {
+    const w = await startWatch([...QUIET, '--duration', '1']);
+    expect(alive(w.tracerPid)).toBe(true);
+    expect((await w.exited).code).toBe(0);
+    await expectNoTracer(w.tracerPid);
+  }, 30_000);
+
+  for (const [sig, code] of [['SIGINT', 0], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${sig}: exit ${code}, tracer gone`, async () => {
+      const w = await startWatch(QUIET);
+      w.child.kill(sig);
+      expect((await w.exited).code).toBe(code);
+      await expectNoTracer(w.tracerPid);
+    }, 30_000);
+  }
+
+  it('uncaught exception: exit 1, tracer gone', async () => {
+    const w = await startWatch(QUIET, { KA_TOP_TEST_CRASH_MS: '300' });
+    expect((await w.exited).code).toBe(1);
+    expect(w.stderr()).toMatch(/test crash/);
+    await expectNoTracer(w.tracerPid);
+  }, 30_000);
+
+  it('SIGKILL of ka-top: the kernel kills bpftrace too', async () => {
+    const w = await startWatch(QUIET);
+    w.child.kill('SIGKILL');
+    expect((await w.exited).signal).toBe('SIGKILL');
+    await expectNoTracer(w.tracerPid);
+  }, 30_000);
+
+  it('SIGKILL of a process running a silent tracer: bpftrace dies with it (no SIGPIPE needed)', async () => {
+    // A program that never writes after BEGIN: without PR_SET_PDEATHSIG it would outlive its parent forever.
+    const script = [
+      `import { Tracer } from ${JSON.stringify(packagePath('dist/sources/tracer.js'))};`,
+      `const t = new Tracer({ bpftrace: 'bpftrace', program: 'BEGIN { printf("KA ready\\\\n"); }', onRecord: () => {} });`,
+      'await t.start();',
+      'console.log(`tracer ${t.pid}`);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = start(process.execPath, ['--input-type=module', '-e', script]);
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (b: Buffer) => {
+        const m = /tracer (\d+)/.exec(b.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error('child exited early')));
+    });
+    expect(alive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await gone(pid, 3000)).toBe(true);
+  }, 30_000);
+
+  it('without bpftrace: one line on stderr, exit 1', async () => {
+    const r = await runCli(['watch'], { env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['ka-top: cannot trace: bpftrace is not installed (Debian/Ubuntu: apt install bpftrace)']);
+  });
+
+  it('without root: one line on stderr, exit 1', async () => {
+    const r = await runCli(['watch'], { asUser: 65534 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['ka-top: cannot trace: tracing needs root']);
+  });
+
+  it('bad arguments: exit 2 with one line', async () => {
+    for (const args of [['--fail-on', 'nope>1'], ['--events', 'bogus'], ['--duration', '-1'], ['--what']]) {
+      const r = await runCli(['watch', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
