@@ -12,7 +12,7 @@ import { detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
 import { Header, headerLines } from './Header.js';
 import { HelpView } from './HelpView.js';
-import { keyToAction, type Action, type Mode } from './keymap.js';
+import { keyToActions, type Action, type Mode } from './keymap.js';
 import { ResetsView } from './ResetsView.js';
 import { tracerOffReason, type TracerStatus } from './tracer-view.js';
 import {
@@ -60,7 +60,13 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   const [live, setLive] = useState<MonitorState>(source.state);
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
-  const [mode, setMode] = useState<Mode>('table');
+  const [mode, setModeState] = useState<Mode>('table');
+  // Keys can arrive faster than renders (a paste, a busy machine): `/` then text must see the filter mode at once.
+  const modeRef = useRef<Mode>('table');
+  const setMode = (m: Mode) => {
+    modeRef.current = m;
+    setModeState(m);
+  };
   const [text, setText] = useState('');
   const [sortIdx, setSortIdx] = useState(SORT_ORDER.indexOf('state'));
   const [inverted, setInverted] = useState(false);
@@ -134,10 +140,10 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
         exit();
         return;
       case 'move':
-        if (mode === 'detail') {
+        if (modeRef.current === 'detail') {
           const max = Math.max(0, detail.length - (bodyHeight - 1));
           setDetailTop((t) => moveSelection(t, a.move, max + 1, bodyHeight - 2));
-        } else if (mode === 'table' || mode === 'filter') {
+        } else if (modeRef.current === 'table' || modeRef.current === 'filter') {
           select(moveSelection(selected, a.move, rows.length, tableHeight));
         }
         return;
@@ -205,8 +211,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   // see the previous render's mode and rows. The stable handler always calls the latest one.
   const onKey = useRef<(input: string, key: Key) => void>(() => {});
   onKey.current = (input, key) => {
-    const a = keyToAction(mode, input, key);
-    if (a) {
+    for (const a of keyToActions(modeRef.current, input, key)) {
       if (a.type !== 'snapshot') setMessage(null);
       run(a);
     }

@@ -107,3 +107,17 @@ export function keyToAction(mode: Mode, input: string, key: KeyInfo): Action | n
   if (input === 'r') return { type: 'resets' };
   return null;
 }
+
+/**
+ * All actions of one input chunk. Typed text followed by Enter can arrive as one chunk (a paste, a busy machine):
+ * in filter mode that is the text, then accept.
+ */
+export function keyToActions(mode: Mode, input: string, key: KeyInfo): Action[] {
+  const nl = input.search(/[\r\n]/);
+  if (mode === 'filter' && input.length > 1 && nl >= 0 && !key.ctrl && !key.meta) {
+    const text = input.slice(0, nl).replace(/[\x00-\x1f\x7f]/g, '');
+    return [...(text ? [{ type: 'filterInput', text } as const] : []), { type: 'filterAccept' }];
+  }
+  const a = keyToAction(mode, input, key);
+  return a ? [a] : [];
+}

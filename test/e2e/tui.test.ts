@@ -108,6 +108,7 @@ describe('ka-top TUI in a pty', () => {
     t.p.write('/');
     await t.waitFor(/Enter keep · Esc clear/);
     t.p.write(`:${lport} 127.0.0.1:${sport}`);
+    await t.waitFor(new RegExp(`/:${lport} 127\\.0\\.0\\.1:${sport}▏`));
     t.p.write('\r');
     await t.waitFor(new RegExp(`1/1 · filter ":${lport} 127\\.0\\.0\\.1:${sport}"`));
 

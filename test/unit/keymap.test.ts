@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_HELP, keyToAction } from '../../src/ui/keymap.js';
+import { KEY_HELP, keyToAction, keyToActions } from '../../src/ui/keymap.js';
 
 describe('keymap', () => {
   it('moves with arrows, pages, home/end and vi keys', () => {
@@ -39,6 +39,13 @@ describe('keymap', () => {
     expect(keyToAction('filter', '', { return: true })).toEqual({ type: 'filterAccept' });
     expect(keyToAction('filter', '', { escape: true })).toEqual({ type: 'filterClear' });
     expect(keyToAction('filter', '\t', { tab: true })).toBeNull();
+  });
+
+  it('text and Enter in one chunk (paste, busy machine) filter then accept', () => {
+    expect(keyToActions('filter', ':8080 \r', {})).toEqual([{ type: 'filterInput', text: ':8080 ' }, { type: 'filterAccept' }]);
+    expect(keyToActions('filter', '\r', { return: true })).toEqual([{ type: 'filterAccept' }]);
+    expect(keyToActions('table', 'j', {})).toEqual([{ type: 'move', move: 'down' }]);
+    expect(keyToActions('table', 'x', {})).toEqual([]);
   });
 
   it('leaves detail, resets and help with Esc', () => {
