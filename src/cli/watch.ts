@@ -173,8 +173,14 @@ export async function watchCommand(argv: string[]): Promise<number> {
 
   let emitted = 0;
   let exitCode = 0;
-  let finish!: (code: number) => void;
-  const finished = new Promise<number>((r) => (finish = r));
+  let resolveFinished!: (code: number) => void;
+  const finished = new Promise<number>((r) => (resolveFinished = r));
+  /** Once a --count/--until/--fail-on condition ended the run, nothing more is printed. */
+  let closed = false;
+  const finish = (code: number, drain = true) => {
+    if (!drain) closed = true;
+    resolveFinished(code);
+  };
   const thresholds = new ThresholdTracker(opts.failOn);
   const stream = new EventStream(
     {
@@ -188,14 +194,14 @@ export async function watchCommand(argv: string[]): Promise<number> {
       },
     },
     (e) => {
-      if (!eventMatches(e, opts, netnsNames)) return;
+      if (closed || !eventMatches(e, opts, netnsNames)) return;
       write(e, formatEventLine(e));
       emitted++;
       const hit = thresholds.observe(e, Date.now());
       if (hit) {
         process.stderr.write(`ka-top: threshold exceeded: ${hit.spec}\n`);
-        finish(EXIT_THRESHOLD);
-      } else if ((opts.count !== null && emitted >= opts.count) || opts.until === e.type) finish(0);
+        finish(EXIT_THRESHOLD, false);
+      } else if ((opts.count !== null && emitted >= opts.count) || opts.until === e.type) finish(0, false);
     },
   );
 

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, setSilent, type Pair } from '../../src/lab/topology.js';
 import { run } from '../../src/sources/exec.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { loadSchema } from '../helpers/cli.js';
 import { alive, startWatch, type Watch } from '../helpers/watch.js';
 
 const PREFIX = 'kat-prb-';
@@ -108,5 +110,45 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === Number(m[1]), 8000, 'v6 linger rst');
     expect(rst).toMatchObject({ cause: 'linger', pid: ck.pid, local: { address: pair.clientAddr6 }, peer: { address: pair.serverAddr6, port } });
   });
+
+  it('every event printed validates against schema/events.schema.json', async () => {
+    const validate = new Ajv2020.default({ strict: false }).compile(await loadSchema('events.schema.json'));
+    expect(watch.events.length).toBeGreaterThan(10);
+    for (const e of watch.events) expect(validate(e), `${JSON.stringify(e)}\n${JSON.stringify(validate.errors)}`).toBe(true);
+  });
 });
 
+describe('watch stop conditions and thresholds', () => {
+  const ns = () => ['--netns', `${pair.client},${pair.server}`];
+  const linger = async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
+    await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '200', '--count', '3'], { netns: pair.client });
+  };
+
+  it('--fail-on rst_sent:linger>1/min exits 3 after the second linger reset', async () => {
+    const w = await startWatch(['--json', ...ns(), '--fail-on', 'rst_sent:linger>1/min']);
+    await linger();
+    const { code } = await w.exited;
+    expect(code).toBe(3);
+    expect(w.stderr()).toMatch(/threshold exceeded: rst_sent:linger>1\/min/);
+    expect(w.events.filter((e) => e.type === 'rst_sent' && e.cause === 'linger').length).toBe(2);
+    expect(alive(w.tracerPid)).toBe(false);
+  }, 30_000);
+
+  it('--until rst_received stops with 0; human lines by default; --interval samples', async () => {
+    const w = await startWatch([...ns(), '--until', 'rst_received', '--events', 'rst_sent,rst_received']);
+    const out: string[] = [];
+    w.child.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
+    await linger();
+    expect((await w.exited).code).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/rst_sent\s+198\.18\.120\.1:\d+ -> 198\.18\.120\.2:\d+\s+cause=linger reason=TCP_STATE\s+ka-peer\[\d+\]/);
+    expect(text).toMatch(/rst_received .* inferred cause=linger/);
+
+    const s = await startWatch(['--json', ...ns(), '--interval', '1', '--events', 'close', '--duration', '2.5']);
+    expect((await s.exited).code).toBe(0);
+    const samples = s.events.filter((e) => e.type === 'sample') as Array<Record<string, any>>;
+    expect(samples.length).toBeGreaterThanOrEqual(2);
+    expect(Array.isArray(samples[0]!.connections)).toBe(true);
+  }, 40_000);
+});
