@@ -24,7 +24,8 @@ export const WATCH_HELP = [
   'and bpftrace; tracepoints only (no kprobes needed).',
   '',
   'Options:',
-  '  --json               one JSON object per line (schema/events.schema.json)',
+  '  --json               one JSON object per line (schema/events.schema.json); the last line is a `counts`',
+  '                       record with the tracer\'s exact totals (resets by kernel reason, timeouts, lost events)',
   '  --interval S         also emit a `sample` record with the connections every S seconds',
   '  --events a,b         only these event types: ' + EVENT_TYPES.join(', '),
   '  --port N  --pid N  --comm NAME  --netns INODE|NAME   only events of matching connections',
@@ -269,8 +270,14 @@ export async function watchCommand(argv: string[]): Promise<number> {
     exitCode = await finished;
   } finally {
     for (const t of timers) clearInterval(t);
-    await tracer?.stop();
+    await tracer?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
     stream.flush(true);
+    if (tracer) {
+      const c = { type: 'counts', ts: new Date().toISOString(), ...stream.counts, probesBySocket: undefined };
+      const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+      if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
+      else process.stderr.write(`ka-top: ${line}\n`);
+    }
     for (const [s, h] of handlers) process.off(s, h);
     process.off('uncaughtException', crash);
     process.off('unhandledRejection', crash);

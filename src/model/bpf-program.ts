@@ -186,8 +186,8 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
     const hasCookie = rr.format?.fields.some((f) => f.name === 'sock_cookie') ?? false;
     p('tracepoint:tcp:tcp_receive_reset {');
     p(`  $sk = (uint64)${a}skaddr;`);
-    p(sockVars);
-    if (hasCookie) p(`  $ck = ${a}sock_cookie;`);
+    // The tracepoint's sock_cookie is generated on demand (the socket's own field may still be 0).
+    p(hasCookie ? sockVars.replace(/^ {2}\$ck = .*$/m, `  $ck = ${a}sock_cookie;`) : sockVars);
     p('  @close_how[$sk] = 2;');
     p('  @rst_received = count();');
     p(`  printf("KA rrst sk=%llx ${sockFmt} ${tpTupleFmt} pid=%d comm=%s\\n", $sk, ${sockArgs}, ${tpTupleArgs}, pid, comm);`);

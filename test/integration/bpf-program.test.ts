@@ -41,6 +41,25 @@ describe('generated bpftrace program on this host', () => {
     await loads({ ...host, keepaliveTimer: { ok: false, reason: 'test', address: null } });
   }, 40_000);
 
+  it('restarts bpftrace with backoff when it dies', async () => {
+    const host = await probeTracingHost();
+    const states: string[] = [];
+    let readies = 0;
+    const t = new Tracer({
+      bpftrace: host.bpftrace.path!, program: 'BEGIN { printf("KA ready\\n"); }',
+      onRecord: (r) => void (r.type === 'printf' && readies++), onState: (s) => states.push(s),
+    });
+    await t.start();
+    const first = t.pid!;
+    process.kill(first, 'SIGKILL');
+    const end = Date.now() + 10_000;
+    while (readies < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(states).toEqual(['starting', 'ready', 'restarting', 'starting', 'ready']);
+    expect(t.pid).not.toBe(first);
+    await t.stop();
+    expect(states.at(-1)).toBe('stopped');
+  }, 30_000);
+
   it('a program bpftrace rejects fails start() with its error, not a hang', async () => {
     const host = await probeTracingHost();
     const t = new Tracer({ bpftrace: host.bpftrace.path!, program: 'tracepoint:tcp:no_such_tp { }', onRecord: () => {} });

@@ -150,5 +150,6 @@ describe('watch stop conditions and thresholds', () => {
     const samples = s.events.filter((e) => e.type === 'sample') as Array<Record<string, any>>;
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(Array.isArray(samples[0]!.connections)).toBe(true);
+    expect(s.events.at(-1)).toMatchObject({ type: 'counts', lostEvents: expect.any(Number), rstSentByReason: expect.any(Object) });
   }, 40_000);
 });
