@@ -224,6 +224,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   process.on('unhandledRejection', crash);
 
   let tracer: Tracer | null = null;
+  let stopping = false;
   try {
     const first = refresh();
     if (host.usable.ok) {
@@ -258,7 +259,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     timers.push(setInterval(() => void refresh(), 5000));
     if (opts.intervalSec !== null) {
       const sample = () => {
-        if (!inventory) return;
+        if (!inventory || stopping) return;
         const connections = inventory.connections.filter((c) => matchesFilter(c, opts.filter));
         const s = { type: 'sample', ts: new Date().toISOString(), summary: summarize(connections), connections };
         write(s, `${s.ts.slice(11, 23)} sample            ${connections.length} connections`);
@@ -269,6 +270,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (opts.durationSec !== null) timers.push(setTimeout(() => finish(0), opts.durationSec * 1000));
     exitCode = await finished;
   } finally {
+    stopping = true;
     for (const t of timers) clearInterval(t);
     await tracer?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
     stream.flush(true);

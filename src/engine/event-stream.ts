@@ -136,7 +136,15 @@ export class EventStream {
         });
         this.recentRst.push({ at, sk, local: ends.local, peer: ends.peer, netns, cause });
         // Only a close() (linger, unread data) runs in the owner's context; the rest run in softirq or timers.
-        hold({ ...base, ...ends, type: 'rst_sent', reason, cause, causeInferred: inferred, state }, cause === 'linger' || cause === 'unread_data');
+        const withCtx = cause === 'linger' || cause === 'unread_data';
+        const ev: Draft = { ...base, ...ends, type: 'rst_sent', reason, cause, causeInferred: inferred, state };
+        // Cause before effect: the kernel reports the socket's close (tcp_disconnect) and, over veth/loopback, the
+        // peer's receipt before the send. Put the reset ahead of those.
+        const i = this.held.findIndex((x) =>
+          (x.ev.type === 'close' && x.ev.sk === sk && sameEp(x.ev.local, ends.local) && sameEp(x.ev.peer, ends.peer)) ||
+          (x.ev.type === 'rst_received' && sameEp(x.ev.local, ends.peer) && sameEp(x.ev.peer, ends.local)));
+        if (i >= 0) this.held.splice(i, 0, { at: this.held[i]!.at, ev, cookie, ctx: withCtx ? ctx : null });
+        else hold(ev, withCtx);
         return;
       }
       case 'rrst':

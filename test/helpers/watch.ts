@@ -29,7 +29,8 @@ export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}): P
     for (const w of [...waiters]) w();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    // 'close', not 'exit': every stdout line has been read by then.
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   const until = <T>(probe: () => T | undefined, timeoutMs: number, what: string) =>
     new Promise<T>((resolve, reject) => {

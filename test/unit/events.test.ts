@@ -117,6 +117,13 @@ describe('EventStream on a real bpftrace 0.17 run', () => {
     const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 43900);
     expect(refused).toMatchObject({ how: 'rst_received', pid: null });
   });
+  it('orders cause before effect: reset sent, then the close and the peer\'s receipt', () => {
+    const i = (pred: (e: KaEvent) => boolean) => events.findIndex(pred);
+    const sent = i((e) => e.type === 'rst_sent' && e.cause === 'linger');
+    expect(sent).toBeGreaterThanOrEqual(0);
+    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 35712));
+    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 57949));
+  });
   it('keeps exact counts from the maps', () => {
     expect(s.counts.rstSentByReason).toEqual({ NO_SOCKET: 2, TCP_STATE: 1 });
     expect(s.counts.rstReceived).toBe(3);
