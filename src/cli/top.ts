@@ -1,6 +1,7 @@
 // `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
 // sockinfo daemon; every exit path restores the terminal and ends the helpers.
 import { join } from 'node:path';
+import { LiveTracing } from '../engine/live-tracing.js';
 import { Monitor, type MonitorState } from '../engine/monitor.js';
 import type { ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
@@ -14,6 +15,7 @@ import { probeTracingHost } from '../sources/tracing-host.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
 import { UsageError, version } from './commands.js';
 import { snapshotDocument } from './snapshot.js';
+import type { TracerStatus } from '../ui/tracer-view.js';
 
 export const TOP_HELP = [
   'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
@@ -74,6 +76,21 @@ export async function topCommand(argv: string[]): Promise<number> {
     intervalMs,
     capabilities: async (inv) => capabilitiesFrom(await tracingHost, inv.sockoptReads),
   });
+  const host = await tracingHost;
+  const tracing = host.usable.ok ? new LiveTracing({ host, monitor }) : null;
+  let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
+  const tracer = (): TracerStatus => {
+    if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
+    return {
+      on: true,
+      view: {
+        activity: (id) => tracing.activityOf(id),
+        timeline: (id) => tracing.activityOf(id)?.timeline ?? [],
+        resets: tracing.resetSummary(),
+        lostEvents: tracing.counts.lostEvents,
+      },
+    };
+  };
 
   let restored = false;
   const restore = () => {
@@ -90,6 +107,7 @@ export async function topCommand(argv: string[]): Promise<number> {
       version: version(),
       host: hostFacts(),
       filter,
+      tracer,
       onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
     }),
     { exitOnCtrlC: false, maxFps: 20, patchConsole: true },
@@ -99,12 +117,15 @@ export async function topCommand(argv: string[]): Promise<number> {
   process.once('SIGHUP', stop);
 
   void monitor.start();
+  // The tracer attaches in the background (a few seconds); the table is usable meanwhile.
+  tracing?.start().catch((e: Error) => (tracerOff = `tracer failed to start: ${e.message.split('\n')[0]}`));
   try {
     await app.waitUntilExit();
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGHUP', stop);
     monitor.stop();
+    await tracing?.stop();
     restore();
     await daemon.close();
   }

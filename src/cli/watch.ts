@@ -1,15 +1,15 @@
 // `ka-top watch`: a stream of keepalive probes, keepalive timeouts, resets (with causes) and closes, each
 // attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
-import { collectInventory, type Inventory } from '../engine/inventory.js';
-import { EventStream } from '../engine/event-stream.js';
-import { generateBpfProgram } from '../model/bpf-program.js';
+import type { Inventory } from '../engine/inventory.js';
+import { LiveTracing } from '../engine/live-tracing.js';
+import { Monitor } from '../engine/monitor.js';
 import { EVENT_TYPES, type EventType, type KaEvent } from '../model/events.js';
 import { matchesFilter } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
-import type { Endpoint } from '../model/types.js';
+import { formatEventLine } from '../output/event-text.js';
 import { summarize } from '../output/snapshot-json.js';
 import { liveSources } from '../sources/live.js';
-import { killAllTracers, Tracer } from '../sources/tracer.js';
+import { killAllTracers } from '../sources/tracer.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import { FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
 import { CliError, UsageError } from './commands.js';
@@ -93,38 +93,6 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
   };
 }
 
-const fmtEp = (e: Endpoint | null) => (e ? (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`) : '?');
-
-/** One human-readable line per event. */
-export function formatEventLine(e: KaEvent): string {
-  const time = e.ts.slice(11, 23);
-  if (e.type === 'lost') return `${time} lost              ${e.events} events dropped by the tracer (counts stay exact)`;
-  const who = e.pid !== null ? `${e.comm}[${e.pid}]` : 'owner unknown';
-  const conn = e.type === 'sockopt_changed' ? `fd ${e.fd}` : `${fmtEp(e.local)} -> ${fmtEp(e.peer)}`;
-  let detail = '';
-  switch (e.type) {
-    case 'keepalive_probe':
-      detail = `probe ${e.probesOutstanding}/${e.maxProbes} (total ${e.probesSent})` + (e.giveUpInMs !== null ? `, gives up in ${(e.giveUpInMs / 1000).toFixed(1)}s` : '');
-      break;
-    case 'keepalive_timeout':
-      detail = `peer declared dead after ${e.maxProbes} unanswered probes`;
-      break;
-    case 'rst_sent':
-      detail = `cause=${e.cause}${e.causeInferred ? ' (inferred)' : ''} reason=${e.reason ?? 'n/a'}`;
-      break;
-    case 'rst_received':
-      detail = `inferred cause=${e.inferredCause}`;
-      break;
-    case 'close':
-      detail = `how=${e.how}` + (e.lifetimeMs !== null ? ` after ${(e.lifetimeMs / 1000).toFixed(3)}s` : '');
-      break;
-    case 'sockopt_changed':
-      detail = e.option;
-      break;
-  }
-  return `${time} ${e.type.padEnd(17)} ${conn}  ${detail}  ${who} netns=${e.netns ?? '?'}`;
-}
-
 export function eventMatches(e: KaEvent, o: WatchOptions, netnsNames: Map<number, string>): boolean {
   if (o.events && !o.events.has(e.type)) return false;
   if (e.type === 'lost') return true;
@@ -148,29 +116,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
 
   const write = (obj: KaEvent | Record<string, unknown>, line: string) =>
     process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
-  const sources = liveSources();
-  let inventory: Inventory | null = null;
-  let netnsNames = new Map<number, string>();
-  let refreshing: Promise<void> | null = null;
-  /** When the newest inventory was started: sockets opened before that are in it. */
-  let inventoryFrom = 0;
-  let refreshStarted = 0;
-  const refresh = (): Promise<void> => {
-    if (refreshing) return refreshing;
-    refreshStarted = Date.now();
-    refreshing = collectInventory(sources)
-      .then((inv) => {
-        inventory = inv;
-        netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
-        stream.setInventory(inv.connections);
-      })
-      .catch((e: Error) => void process.stderr.write(`ka-top: inventory failed: ${e.message}\n`))
-      .finally(() => {
-        refreshing = null;
-        inventoryFrom = refreshStarted;
-      });
-    return refreshing;
-  };
+  // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
+  const monitor = new Monitor({ sources: liveSources(), intervalMs: (opts.intervalSec ?? 5) * 1000 });
+  const netnsNames = (): Map<number, string> =>
+    new Map((monitor.state.inventory?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
 
   let emitted = 0;
   let exitCode = 0;
@@ -183,28 +132,30 @@ export async function watchCommand(argv: string[]): Promise<number> {
     resolveFinished(code);
   };
   const thresholds = new ThresholdTracker(opts.failOn);
-  const stream = new EventStream(
-    {
-      reasons: host.sendReset.reasons,
-      hz: host.hz,
-      onUnknownSocket: (at) => {
-        if (inventoryFrom >= at) return false; // the inventory is newer than the event: not a socket it lists
-        // At most two refreshes a second, however many unknown sockets come by.
-        if (!refreshing && Date.now() - refreshStarted > 500) void refresh();
-        return true;
-      },
-    },
-    (e) => {
-      if (closed || !eventMatches(e, opts, netnsNames)) return;
-      write(e, formatEventLine(e));
-      emitted++;
-      const hit = thresholds.observe(e, Date.now());
-      if (hit) {
-        process.stderr.write(`ka-top: threshold exceeded: ${hit.spec}\n`);
-        finish(EXIT_THRESHOLD, false);
-      } else if ((opts.count !== null && emitted >= opts.count) || opts.until === e.type) finish(0, false);
-    },
-  );
+  const tracing = host.usable.ok
+    ? new LiveTracing({
+        host,
+        monitor,
+        onState: (s, d) => {
+          if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
+          if (s === 'failed' && tracing?.stream.ready) {
+            process.stderr.write(`ka-top: tracer failed: ${d}\n`);
+            exitCode = 1;
+            finish(1);
+          }
+        },
+      })
+    : null;
+  tracing?.subscribe((e) => {
+    if (closed || !eventMatches(e, opts, netnsNames())) return;
+    write(e, formatEventLine(e));
+    emitted++;
+    const hit = thresholds.observe(e, Date.now());
+    if (hit) {
+      process.stderr.write(`ka-top: threshold exceeded: ${hit.spec}\n`);
+      finish(EXIT_THRESHOLD, false);
+    } else if ((opts.count !== null && emitted >= opts.count) || opts.until === e.type) finish(0, false);
+  });
 
   const timers: NodeJS.Timeout[] = [];
   const onSignal = (sig: NodeJS.Signals, code: number) => () => {
@@ -223,30 +174,15 @@ export async function watchCommand(argv: string[]): Promise<number> {
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
 
-  let tracer: Tracer | null = null;
   let stopping = false;
   try {
-    const first = refresh();
-    if (host.usable.ok) {
-      const program = generateBpfProgram(host);
-      for (const m of program.missing) process.stderr.write(`ka-top: not traced: ${m}\n`);
-      tracer = new Tracer({
-        bpftrace: host.bpftrace.path!,
-        program: program.text,
-        onRecord: (r) => stream.push(r),
-        onState: (s, d) => {
-          if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
-          if (s === 'failed' && stream.ready) {
-            process.stderr.write(`ka-top: tracer failed: ${d}\n`);
-            exitCode = 1;
-            finish(1);
-          }
-        },
-      });
-      await tracer.start().catch((e: Error) => {
+    const first = monitor.start();
+    if (tracing) {
+      for (const m of tracing.missing) process.stderr.write(`ka-top: not traced: ${m}\n`);
+      await tracing.start().catch((e: Error) => {
         throw new CliError(`tracer failed to start: ${e.message}`);
       });
-      process.stderr.write(`ka-top: watching (bpftrace pid ${tracer.pid}, keepalive via ${program.keepalive ?? 'nothing'})\n`);
+      process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'})\n`);
     }
     await first;
     // Test hook: the crash path must take the tracer down too (test/integration/watch-exit.test.ts).
@@ -255,27 +191,28 @@ export async function watchCommand(argv: string[]): Promise<number> {
         throw new Error('test crash');
       }, Number(process.env.KA_TOP_TEST_CRASH_MS)));
     }
-    timers.push(setInterval(() => stream.flush(), 50));
-    timers.push(setInterval(() => void refresh(), 5000));
     if (opts.intervalSec !== null) {
-      const sample = () => {
+      const sample = (inventory: Inventory | null) => {
         if (!inventory || stopping) return;
         const connections = inventory.connections.filter((c) => matchesFilter(c, opts.filter));
         const s = { type: 'sample', ts: new Date().toISOString(), summary: summarize(connections), connections };
         write(s, `${s.ts.slice(11, 23)} sample            ${connections.length} connections`);
       };
-      sample();
-      timers.push(setInterval(() => void refresh().then(sample), opts.intervalSec * 1000));
+      sample(monitor.state.inventory);
+      let last = monitor.state.inventory;
+      monitor.subscribe((st) => {
+        if (st.inventory !== last) sample((last = st.inventory));
+      });
     }
     if (opts.durationSec !== null) timers.push(setTimeout(() => finish(0), opts.durationSec * 1000));
     exitCode = await finished;
   } finally {
     stopping = true;
-    for (const t of timers) clearInterval(t);
-    await tracer?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
-    stream.flush(true);
-    if (tracer) {
-      const c = { type: 'counts', ts: new Date().toISOString(), ...stream.counts, probesBySocket: undefined };
+    for (const t of timers) clearTimeout(t);
+    monitor.stop();
+    await tracing?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
+    if (tracing) {
+      const c = { type: 'counts', ts: new Date().toISOString(), ...tracing.counts, probesBySocket: undefined };
       const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
       else process.stderr.write(`ka-top: ${line}\n`);

@@ -49,6 +49,10 @@ export class Monitor {
   private stopped = false;
   private readonly baseMs: number;
   private readonly now: () => number;
+  private refreshing: Promise<MonitorState> | null = null;
+  private lastStart = 0;
+  /** When the newest completed inventory was started (ms epoch): sockets that existed then are in it. */
+  inventoryStartedAt = 0;
 
   constructor(private readonly opts: MonitorOptions) {
     this.baseMs = opts.intervalMs ?? 2000;
@@ -77,11 +81,25 @@ export class Monitor {
     this.timer = null;
   }
 
-  async refreshOnce(): Promise<MonitorState> {
+  /** One refresh now; concurrent callers share the one in flight. */
+  refreshOnce(): Promise<MonitorState> {
+    this.refreshing ??= this.collect().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  /** An early refresh (the event stream met a socket it does not know), at most two a second. */
+  requestRefresh(): void {
+    if (this.refreshing || this.stopped || this.now() - this.lastStart < 500) return;
+    void this.refreshOnce();
+  }
+
+  private async collect(): Promise<MonitorState> {
     const t0 = performance.now();
+    const startedAt = (this.lastStart = this.now());
     try {
       const inv = await collectInventory(this.opts.sources);
       const caps = this.opts.capabilities ? await this.opts.capabilities(inv) : this.current.capabilities;
+      this.inventoryStartedAt = startedAt;
       this.apply(inv, caps, performance.now() - t0);
     } catch (e) {
       this.update({ refresh: { ...this.current.refresh, error: e instanceof Error ? e.message : String(e) } });

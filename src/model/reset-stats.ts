@@ -1,3 +1,4 @@
+import type { KaEvent } from './events.js';
 // Aggregation behind the resets view: counts of resets by cause, by process and by peer since start, plus rates
 // over a sliding window, so a health checker's RST storm stands out. Incremental: O(1) per reset, and a summary
 // costs O(keys), not O(resets).
@@ -110,4 +111,17 @@ export function summarizeResets(records: Iterable<ResetRecord>, now: number, win
   const s = new ResetStats(windowMs);
   for (const r of records) s.add(r);
   return s.summary(now);
+}
+
+/** A reset event as the resets view counts it; null for other events. */
+export function resetRecordOf(e: KaEvent): ResetRecord | null {
+  if (e.type !== 'rst_sent' && e.type !== 'rst_received') return null;
+  return {
+    at: Date.parse(e.ts),
+    direction: e.type === 'rst_sent' ? 'sent' : 'received',
+    cause: e.type === 'rst_sent' ? (e.reason && e.cause === 'other' ? e.reason : e.cause) : e.inferredCause,
+    pid: e.pid,
+    comm: e.comm,
+    peer: e.peer?.address ?? null,
+  };
 }

@@ -2,7 +2,7 @@
 import type { KaEvent } from '../model/events.js';
 import type { Connection, KeepaliveSource } from '../model/types.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
-import { formatEventLine } from '../cli/watch.js';
+import { formatEventLine } from '../output/event-text.js';
 
 export interface DetailLine {
   label: string;

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/engine/event-stream.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
@@ -10,9 +8,9 @@ import { ThresholdTracker, parseThreshold } from '../../src/model/thresholds.js'
 import type { Connection } from '../../src/model/types.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
+import { schemaValidator } from '../helpers/schema.js';
 
-const schema = JSON.parse(readFileSync(new URL('../../schema/events.schema.json', import.meta.url), 'utf8'));
-const validate = new Ajv2020.default({ allErrors: true, strict: false }).compile(schema);
+const validate = await schemaValidator('events.schema.json');
 
 function conn(p: Partial<Connection> & Pick<Connection, 'local' | 'peer'>, pid: number, comm: string, netns = 4026531833): Connection {
   return {
@@ -131,8 +129,8 @@ describe('EventStream on a real bpftrace 0.17 run', () => {
   it('every event validates against schema/events.schema.json', () => {
     s.push({ type: 'lost_events', events: 4 });
     expect(events.length).toBeGreaterThan(8);
-    for (const e of events) expect(validate(e), JSON.stringify(validate.errors)).toBe(true);
-    expect(validate({ type: 'rst_sent', ts: 'x' })).toBe(false);
+    for (const e of events) expect(validate(e)).toEqual([]);
+    expect(validate({ type: 'rst_sent', ts: 'x' })).not.toEqual([]);
   });
 });
 

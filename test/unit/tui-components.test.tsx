@@ -5,7 +5,8 @@ import type { MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/model/events.js';
 import { summarizeResets } from '../../src/model/reset-stats.js';
 import { App, type StateSource } from '../../src/ui/App.js';
-import { resetRecordOf, type TracerStatus } from '../../src/ui/tracer-view.js';
+import { resetRecordOf } from '../../src/model/reset-stats.js';
+import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 
 const doc = loadSnapshot();

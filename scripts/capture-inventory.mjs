@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Captures a real inventory recording (ss output, owner scan, sysctls, process facts) from connections set up in
+// scratch namespaces, for tests that replay the whole pipeline: test/fixtures/inventory/keepalive-mix.json.
+// Root; run after `make build`. Pids, ports and timers differ on every capture: update the test if re-captured.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { collectInventory } from '../dist/engine/inventory.js';
+import { recordSources } from '../dist/engine/recording.js';
+import { liveSources } from '../dist/sources/live.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const peer = `${root}dist/bin/ka-peer`;
+const CLI = 'kat-cap-cli', SRV = 'kat-cap-srv';
+const children = [];
+
+function sh(cmd, ...args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+function cleanup() {
+  for (const c of children) c.kill('SIGKILL');
+  for (const ns of [CLI, SRV]) spawnSync('ip', ['netns', 'del', ns]);
+}
+process.on('exit', cleanup);
+
+function run(ns, args) {
+  const c = spawn('ip', ['netns', 'exec', ns, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(c);
+  return new Promise((resolve) => {
+    let buf = '';
+    c.stdout.on('data', (b) => {
+      buf += b;
+      if (/^(LISTEN|CONN)/m.test(buf)) resolve(buf);
+    });
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+cleanup();
+for (const ns of [CLI, SRV]) { sh('ip', 'netns', 'add', ns); sh('ip', '-n', ns, 'link', 'set', 'lo', 'up'); }
+sh('ip', 'link', 'add', 'kat-cap0', 'netns', CLI, 'type', 'veth', 'peer', 'name', 'kat-cap1', 'netns', SRV);
+sh('ip', '-n', CLI, 'addr', 'add', '198.18.90.1/24', 'dev', 'kat-cap0');
+sh('ip', '-n', SRV, 'addr', 'add', '198.18.90.2/24', 'dev', 'kat-cap1');
+sh('ip', '-n', CLI, 'addr', 'add', 'fd6b:6174:90::1/64', 'dev', 'kat-cap0', 'nodad');
+sh('ip', '-n', SRV, 'addr', 'add', 'fd6b:6174:90::2/64', 'dev', 'kat-cap1', 'nodad');
+for (const [ns, dev] of [[CLI, 'kat-cap0'], [SRV, 'kat-cap1']]) sh('ip', '-n', ns, 'link', 'set', dev, 'up');
+sh('ip', 'netns', 'exec', CLI, 'sysctl', '-qw', 'net.ipv4.tcp_keepalive_time=321');
+
+await run(SRV, ['server', '--listen', '198.18.90.2:7000', '--mode', 'hold']);
+await run(SRV, ['server', '--listen', '[fd6b:6174:90::2]:7006', '--mode', 'hold']);
+await run(SRV, ['server', '--listen', '198.18.90.2:7100', '--mode', 'hold']);
+const c = (args, port = '198.18.90.2:7000') => run(CLI, ['client', '--connect', port, ...args]);
+await c([]);
+await c(['--keepidle', '41', '--keepintvl', '7', '--keepcnt', '4']);
+await c(['--keepalive']);
+await c(['--keepalive', '--user-timeout', '12345']);
+await c(['--linger', '0']);
+await c(['--keepidle', '99', '--fork-share']);
+await c(['--keepidle', '55'], '[fd6b:6174:90::2]:7006');
+await c(['--close-after', '100']);
+// a peer that stopped answering: probes go out every second and stay unanswered
+await c(['--keepidle', '1', '--keepintvl', '1', '--keepcnt', '60'], '198.18.90.2:7100');
+await sleep(300);
+sh('ip', 'netns', 'exec', SRV, 'nft', 'add table inet katcap; add chain inet katcap in { type filter hook input priority 0; policy accept; }; add rule inet katcap in tcp dport 7100 drop');
+await sleep(3500);
+
+const { sources, recording } = recordSources(liveSources());
+const inv = await collectInventory(sources, { netns: (n) => n.name === CLI || n.name === SRV });
+// keep only what concerns the scratch namespaces: the rest of the host is not fixture material
+const inodes = new Set(inv.connections.map((x) => x.inode).filter(Boolean));
+recording.scan.sockets = recording.scan.sockets.filter((s) => inodes.has(s.inode));
+const pids = new Set(recording.scan.sockets.map((s) => s.pid));
+for (const pid of Object.keys(recording.processes)) if (!pids.has(Number(pid))) delete recording.processes[pid];
+mkdirSync(`${root}test/fixtures/inventory`, { recursive: true });
+writeFileSync(`${root}test/fixtures/inventory/keepalive-mix.json`, JSON.stringify(recording, null, 1) + '\n');
+console.log(`captured ${inv.connections.length} connections in 2 namespaces`);
+process.exit(0);

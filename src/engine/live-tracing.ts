@@ -1,0 +1,140 @@
+// The event side of a live session: one tracer, the event stream attributed through the Monitor's inventory, and
+// what the views keep of it (per-connection activity and timeline, reset statistics, lost events). Shared by
+// `watch`, the TUI and `snapshot --capture`.
+import { generateBpfProgram } from '../model/bpf-program.js';
+import type { KaEvent } from '../model/events.js';
+import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
+import { Tracer, type TracerState } from '../sources/tracer.js';
+import type { TracingHost } from '../sources/tracing-host.js';
+import { EventStream, type TracerCounts } from './event-stream.js';
+import type { Monitor } from './monitor.js';
+
+/** What the event stream knows about one connection. */
+export interface ConnectionActivity {
+  /** Keepalive probes sent while observed (a running count: ss only shows the outstanding ones). */
+  probesSent: number;
+  resets: number;
+  /** Its events, oldest first (bounded). */
+  timeline: KaEvent[];
+}
+
+export interface LiveTracingOptions {
+  host: TracingHost;
+  monitor: Monitor;
+  /** Events kept per connection for the detail view. */
+  timelineSize?: number;
+  /** Connections whose activity is kept after they are gone (closed rows, detail views). */
+  maxConnections?: number;
+  onState?: (state: TracerState, detail: string | null) => void;
+}
+
+export class LiveTracing {
+  readonly stream: EventStream;
+  readonly resets = new ResetStats();
+  /** Why some probes are not attached on this host, in words. */
+  readonly missing: string[];
+  /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
+  readonly keepaliveVia: string | null;
+  state: TracerState | 'off' = 'off';
+  detail: string | null = null;
+  private tracer: Tracer | null = null;
+  private readonly activity = new Map<string, ConnectionActivity>();
+  private readonly listeners = new Set<(e: KaEvent) => void>();
+  private unsubscribe: (() => void) | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly program: string;
+
+  constructor(private readonly opts: LiveTracingOptions) {
+    const monitor = opts.monitor;
+    this.stream = new EventStream(
+      {
+        reasons: opts.host.sendReset.reasons,
+        hz: opts.host.hz,
+        // An event of a socket the inventory does not list yet: hold it while a newer inventory is taken.
+        onUnknownSocket: (at) => {
+          if (monitor.inventoryStartedAt >= at) return false;
+          monitor.requestRefresh();
+          return true;
+        },
+      },
+      (e) => this.record(e),
+    );
+    const program = generateBpfProgram(opts.host);
+    this.program = program.text;
+    this.missing = program.missing;
+    this.keepaliveVia = program.keepalive ?? null;
+  }
+
+  get pid(): number | null {
+    return this.tracer?.pid ?? null;
+  }
+
+  get counts(): TracerCounts {
+    return this.stream.counts;
+  }
+
+  subscribe(fn: (e: KaEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Starts bpftrace; resolves once every probe is attached, rejects with bpftrace's own error. */
+  async start(): Promise<void> {
+    const { monitor, host } = this.opts;
+    const inv = monitor.state.inventory;
+    if (inv) this.stream.setInventory(inv.connections);
+    this.unsubscribe = monitor.subscribe((s) => s.inventory && this.stream.setInventory(s.inventory.connections));
+    this.tracer = new Tracer({
+      bpftrace: host.bpftrace.path!,
+      program: this.program,
+      onRecord: (r) => this.stream.push(r),
+      onState: (s, d) => {
+        this.state = s;
+        this.detail = d;
+        this.opts.onState?.(s, d);
+      },
+    });
+    this.flushTimer = setInterval(() => this.stream.flush(), 50);
+    await this.tracer.start();
+  }
+
+  /** Stops bpftrace cleanly (it prints its exact counts on the way out) and emits what is still held. */
+  async stop(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.unsubscribe?.();
+    await this.tracer?.stop();
+    this.stream.flush(true);
+  }
+
+  activityOf(id: string): ConnectionActivity | undefined {
+    return this.activity.get(id);
+  }
+
+  resetSummary(now = Date.now()): ResetSummary {
+    return this.resets.summary(now);
+  }
+
+  private record(e: KaEvent): void {
+    if (e.type !== 'lost' && e.connection) {
+      let a = this.activity.get(e.connection);
+      if (!a) {
+        this.evictOldest();
+        this.activity.set(e.connection, (a = { probesSent: 0, resets: 0, timeline: [] }));
+      }
+      if (e.type === 'keepalive_probe') a.probesSent = Math.max(a.probesSent, e.probesSent);
+      if (e.type === 'rst_sent' || e.type === 'rst_received') a.resets++;
+      a.timeline.push(e);
+      if (a.timeline.length > (this.opts.timelineSize ?? 100)) a.timeline.shift();
+    }
+    const r = resetRecordOf(e);
+    if (r) this.resets.add(r);
+    for (const fn of this.listeners) fn(e);
+  }
+
+  private evictOldest(): void {
+    if (this.activity.size < (this.opts.maxConnections ?? 100_000)) return;
+    const oldest = this.activity.keys().next();
+    if (!oldest.done) this.activity.delete(oldest.value);
+  }
+}

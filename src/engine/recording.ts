@@ -1,0 +1,68 @@
+// Recorded OS input: wrap live sources to capture everything they return, and replay a capture through the same
+// pipeline. Tests and benchmarks run the whole join on real, committed input this way.
+import type { NetnsSysctl, ProcessInfo, SockScan } from '../model/types.js';
+import type { NetnsRef } from '../sources/procfs.js';
+import type { InventorySources } from './inventory.js';
+
+export interface InventoryRecording {
+  format: 'ka-top/recording/v1';
+  netns: NetnsRef[];
+  /** Raw ss output by namespace inode, or the error it failed with. */
+  dumps: Record<string, { text: string } | { error: string }>;
+  sysctls: Record<string, NetnsSysctl | string>;
+  scan: SockScan;
+  processes: Record<string, ProcessInfo | null>;
+}
+
+export function recordSources(inner: InventorySources): { sources: InventorySources; recording: InventoryRecording } {
+  const rec: InventoryRecording = { format: 'ka-top/recording/v1', netns: [], dumps: {}, sysctls: {}, scan: { sockets: [], deniedPids: 0, elapsedUs: 0 }, processes: {} };
+  const sources: InventorySources = {
+    async listNetns() {
+      rec.netns = await inner.listNetns();
+      return rec.netns;
+    },
+    async dumpSockets(ns, sink) {
+      let text = '';
+      try {
+        await inner.dumpSockets(ns, (chunk) => {
+          text += chunk;
+          sink(chunk);
+        });
+        rec.dumps[ns.inode] = { text };
+      } catch (e) {
+        rec.dumps[ns.inode] = { error: (e as Error).message };
+        throw e;
+      }
+    },
+    async readSysctls(refs) {
+      const m = await inner.readSysctls(refs);
+      for (const [k, v] of m) rec.sysctls[k] = v;
+      return m;
+    },
+    async scanSockets() {
+      rec.scan = await inner.scanSockets();
+      return rec.scan;
+    },
+    async processInfo(pid) {
+      const p = await inner.processInfo(pid);
+      rec.processes[pid] = p;
+      return p;
+    },
+  };
+  return { sources, recording: rec };
+}
+
+export function replaySources(rec: InventoryRecording): InventorySources {
+  return {
+    listNetns: async () => rec.netns,
+    async dumpSockets(ns, sink) {
+      const d = rec.dumps[ns.inode];
+      if (!d) throw new Error(`no recorded dump for netns ${ns.inode}`);
+      if ('error' in d) throw new Error(d.error);
+      sink(d.text);
+    },
+    readSysctls: async (refs) => new Map(refs.flatMap((r) => (rec.sysctls[r.inode] === undefined ? [] : [[r.inode, rec.sysctls[r.inode]!] as const]))),
+    scanSockets: async () => rec.scan,
+    processInfo: async (pid) => rec.processes[pid] ?? null,
+  };
+}
