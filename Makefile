@@ -26,8 +26,9 @@ dist/bin/%: src/native/%.c
 
 build: dist/.built $(NATIVE_BIN)
 
+# The interactive view on the scenario lab (torn down on exit) and the host.
 run: setup build
-	node dist/cli/main.js $(ARGS)
+	dist/cli/main.js --lab $(ARGS)
 
 test: setup build
 	npx vitest run $(TESTS)
