@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { nativeBinary, start } from '../../src/sources/exec.js';
+import { Waiters } from './waiters.js';
 
 export interface Peer {
   pid: number;
@@ -30,10 +31,8 @@ export function startPeer(args: string[], opts: { netns?: string } = {}): Promis
   const consumed = new Set<number>();
   let err = '';
   let exitCode: number | null | undefined;
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const w of [...waiters]) w();
-  };
+  const waiters = new Waiters();
+  const wake = () => waiters.wake();
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   createInterface({ input: child.stdout! }).on('line', (l) => {
     lines.push(l);
@@ -52,34 +51,22 @@ export function startPeer(args: string[], opts: { netns?: string } = {}): Promis
   });
 
   const waitFor = (re: RegExp, timeoutMs = 5000) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
+    waiters.until(
+      () => {
         for (let i = 0; i < lines.length; i++) {
           if (consumed.has(i)) continue;
-          const m = lines[i]!.match(re);
+          const m = re.exec(lines[i]!);
           if (m) {
             consumed.add(i);
-            done();
-            resolve(m);
-            return;
+            return m;
           }
         }
-        if (exitCode !== undefined) {
-          done();
-          reject(new Error(`ka-peer exited (${exitCode}) before ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timeout waiting for ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+        if (exitCode !== undefined) throw new Error(`ka-peer exited (${exitCode}) before ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`);
+        return undefined;
+      },
+      timeoutMs,
+      () => `timeout waiting for ${re}; stdout:\n${lines.join('\n')}\nstderr: ${err}`,
+    );
 
   const stop = async () => {
     if (exitCode === undefined) {

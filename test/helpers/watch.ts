@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { start } from '../../src/sources/exec.js';
 import { CLI } from './cli.js';
+import { Waiters } from './waiters.js';
 
 export interface Watch {
   child: ChildProcess;
@@ -19,39 +20,22 @@ export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}): P
   const child = start(process.execPath, [CLI, 'watch', ...args], { env: { ...process.env, ...env } });
   const events: Array<Record<string, unknown>> = [];
   let err = '';
-  const waiters = new Set<() => void>();
+  const waiters = new Waiters();
   child.stderr!.on('data', (b: Buffer) => {
     err += b.toString();
-    for (const w of [...waiters]) w();
+    waiters.wake();
   });
   createInterface({ input: child.stdout! }).on('line', (l) => {
     if (l.startsWith('{')) events.push(JSON.parse(l) as Record<string, unknown>);
-    for (const w of [...waiters]) w();
+    waiters.wake();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     // 'close', not 'exit': every stdout line has been read by then.
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
   const until = <T>(probe: () => T | undefined, timeoutMs: number, what: string) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const v = probe();
-        if (v !== undefined) {
-          done();
-          resolve(v);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timeout waiting for ${what}; stderr:\n${err}\nlast events:\n${events.slice(-30).map((e) => JSON.stringify(e)).join('\n')}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+    waiters.until(probe, timeoutMs, () =>
+      `timeout waiting for ${what}; stderr:\n${err}\nlast events:\n${events.slice(-30).map((e) => JSON.stringify(e)).join('\n')}`);
   const m = await until(() => /watching \(bpftrace pid (\d+)/.exec(err) ?? undefined, 20_000, 'the ready line');
   return {
     child, tracerPid: Number(m[1]), events, stderr: () => err, exited,
