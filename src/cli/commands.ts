@@ -41,6 +41,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'stream keepalive probes/timeouts, resets with causes and closes, per owner (text, --json; root)',
     load: async () => (await import('./watch.js')).watchCommand,
   },
+  view: {
+    summary: 'open a recorded snapshot file in the interactive view, read-only (needs a terminal)',
+    load: async () => (await import('./view.js')).viewCommand,
+  },
+  diff: {
+    summary: 'compare two snapshot files: new/gone connections, changed settings, probes, resets, sysctls',
+    load: async () => (await import('./diff.js')).diffCommand,
+  },
   lab: {
     summary: 'scenario lab: real keepalive/reset cases in kalab-* namespaces (up, down, status; root)',
     load: async () => (await import('./lab.js')).labCommand,

@@ -15,6 +15,7 @@ import { probeTracingHost } from '../sources/tracing-host.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
 import { UsageError, version } from './commands.js';
 import { snapshotDocument } from './snapshot.js';
+import type { AppProps } from '../ui/App.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
 
 export const TOP_HELP = [
@@ -52,6 +53,33 @@ function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, f
   return path;
 }
 
+/** Runs the App full screen (alternate screen) until the user quits; every exit path restores the terminal.
+ *  `started` runs once the App is mounted. Shared by `top` and `view`. */
+export async function showTui(props: AppProps, started: () => void = () => {}): Promise<void> {
+  // Loaded here so `snapshot` and `watch` never pay for React.
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.js')]);
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    process.stdout.write(SHOW_CURSOR + ALT_SCREEN_OFF);
+  };
+  process.stdout.write(ALT_SCREEN_ON);
+  process.once('exit', restore);
+  const app = render(createElement(App, props), { exitOnCtrlC: false, maxFps: 20, patchConsole: true });
+  const stop = () => app.unmount();
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  try {
+    started();
+    await app.waitUntilExit();
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
+    restore();
+  }
+}
+
 export async function topCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -64,9 +92,6 @@ export async function topCommand(argv: string[]): Promise<number> {
     process.stderr.write('ka-top: the interactive view needs a terminal; use `ka-top snapshot` (one dump) or `ka-top watch` (event stream) for pipes and files\n');
     return 2;
   }
-
-  // Loaded here so `snapshot` and `watch` never pay for React.
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../ui/App.js')]);
 
   const daemon = new SockinfoDaemon();
   daemon.start();
@@ -92,41 +117,25 @@ export async function topCommand(argv: string[]): Promise<number> {
     };
   };
 
-  let restored = false;
-  const restore = () => {
-    if (restored) return;
-    restored = true;
-    process.stdout.write(SHOW_CURSOR + ALT_SCREEN_OFF);
-  };
-  process.stdout.write(ALT_SCREEN_ON);
-  process.once('exit', restore);
-
-  const app = render(
-    createElement(App, {
-      source: monitor,
-      version: version(),
-      host: hostFacts(),
-      filter,
-      tracer,
-      onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
-    }),
-    { exitOnCtrlC: false, maxFps: 20, patchConsole: true },
-  );
-  const stop = () => app.unmount();
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop);
-
-  void monitor.start();
-  // The tracer attaches in the background (a few seconds); the table is usable meanwhile.
-  tracing?.start().catch((e: Error) => (tracerOff = `tracer failed to start: ${e.message.split('\n')[0]}`));
   try {
-    await app.waitUntilExit();
+    await showTui(
+      {
+        source: monitor,
+        version: version(),
+        host: hostFacts(),
+        filter,
+        tracer,
+        onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
+      },
+      () => {
+        void monitor.start();
+        // The tracer attaches in the background (a few seconds); the table is usable meanwhile.
+        tracing?.start().catch((e: Error) => (tracerOff = `tracer failed to start: ${e.message.split('\n')[0]}`));
+      },
+    );
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGHUP', stop);
     monitor.stop();
     await tracing?.stop();
-    restore();
     await daemon.close();
   }
   return 0;

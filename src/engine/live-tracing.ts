@@ -2,21 +2,13 @@
 // what the views keep of it (per-connection activity and timeline, reset statistics, lost events). Shared by
 // `watch`, the TUI and `snapshot --capture`.
 import { generateBpfProgram } from '../model/bpf-program.js';
+import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
 import type { KaEvent } from '../model/events.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 import { Tracer, type TracerState } from '../sources/tracer.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import { EventStream, type TracerCounts } from './event-stream.js';
 import type { Monitor } from './monitor.js';
-
-/** What the event stream knows about one connection. */
-export interface ConnectionActivity {
-  /** Keepalive probes sent while observed (a running count: ss only shows the outstanding ones). */
-  probesSent: number;
-  resets: number;
-  /** Its events, oldest first (bounded). */
-  timeline: KaEvent[];
-}
 
 export interface LiveTracingOptions {
   host: TracingHost;
@@ -120,12 +112,9 @@ export class LiveTracing {
       let a = this.activity.get(e.connection);
       if (!a) {
         this.evictOldest();
-        this.activity.set(e.connection, (a = { probesSent: 0, resets: 0, timeline: [] }));
+        this.activity.set(e.connection, (a = newActivity()));
       }
-      if (e.type === 'keepalive_probe') a.probesSent = Math.max(a.probesSent, e.probesSent);
-      if (e.type === 'rst_sent' || e.type === 'rst_received') a.resets++;
-      a.timeline.push(e);
-      if (a.timeline.length > (this.opts.timelineSize ?? 100)) a.timeline.shift();
+      addEvent(a, e, this.opts.timelineSize ?? 100);
     }
     const r = resetRecordOf(e);
     if (r) this.resets.add(r);

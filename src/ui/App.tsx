@@ -10,7 +10,7 @@ import { summarize, warningsFor } from '../output/snapshot-json.js';
 import { ConnectionTable } from './ConnectionTable.js';
 import { detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
-import { Header, headerLines } from './Header.js';
+import { Header, headerLines, type RecordedInfo } from './Header.js';
 import { HelpView } from './HelpView.js';
 import { keyToActions, type Action, type Mode } from './keymap.js';
 import { ResetsView } from './ResetsView.js';
@@ -36,6 +36,8 @@ export interface AppProps {
   onSnapshot?: (rows: readonly Connection[], state: MonitorState) => string;
   /** Called once when the user quits (before ink unmounts). */
   onQuit?: () => void;
+  /** A recorded snapshot is shown (`ka-top view`): the header says so; pause and `e` are read-only. */
+  recorded?: RecordedInfo;
 }
 
 const NO_FILTER: ConnectionFilter = {};
@@ -54,7 +56,7 @@ function useTerminalSize(): { columns: number; rows: number } {
   return size;
 }
 
-export function App({ source, version, host, filter = NO_FILTER, tracer, onSnapshot, onQuit }: AppProps) {
+export function App({ source, version, host, filter = NO_FILTER, tracer, onSnapshot, onQuit, recorded }: AppProps) {
   const { exit } = useApp();
   const { columns, rows: termRows } = useTerminalSize();
   const [live, setLive] = useState<MonitorState>(source.state);
@@ -80,10 +82,10 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   useEffect(() => source.subscribe((s) => (pausedRef.current ? undefined : setLive(s))), [source]);
   // Event counts and rates change between refreshes: redraw once a second while a tracer runs.
   useEffect(() => {
-    if (!tracer) return;
+    if (!tracer || recorded) return;
     const t = setInterval(() => pausedRef.current || setTick((n) => n + 1), 1000);
     return () => clearInterval(t);
-  }, [tracer]);
+  }, [tracer, recorded]);
 
   const state = live;
   const inv = state.inventory;
@@ -95,8 +97,8 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   const rows = cache.compute(connections, closed, { sort, inverted, text, filter }, activity);
   const summary = useMemo(() => (inv ? summarize(inv.connections) : null), [inv]);
   const warnings = useMemo(
-    () => (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersComplete, inv.parseErrors) : []),
-    [inv, state.capabilities],
+    () => recorded?.warnings ?? (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersComplete, inv.parseErrors) : []),
+    [inv, state.capabilities, recorded],
   );
 
   const head = headerLines(
@@ -106,6 +108,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
       namespaces: inv?.namespaces.length ?? 0,
       refresh: state.refresh,
       maxMissing: termRows >= 30 ? 3 : 1,
+      recorded,
     },
     columns,
   );
@@ -187,6 +190,10 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
         setMode('table');
         return;
       case 'pause': {
+        if (recorded) {
+          setMessage({ text: 'read-only: a recorded snapshot does not change', error: false });
+          return;
+        }
         const next = !pausedRef.current;
         pausedRef.current = next;
         setPaused(next);
@@ -194,6 +201,10 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
         return;
       }
       case 'snapshot': {
+        if (recorded) {
+          setMessage({ text: `read-only: this is already a snapshot (${recorded.file})`, error: false });
+          return;
+        }
         if (!onSnapshot) return;
         const shown = rows.filter((r) => !r.closed).map((r) => r.c);
         try {

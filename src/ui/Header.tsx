@@ -24,14 +24,28 @@ export interface HeaderInput {
   warnings: readonly string[];
   /** Most lines listing missing capabilities. */
   maxMissing?: number;
+  /** Set when showing a recorded snapshot (`ka-top view`) instead of live data. */
+  recorded?: RecordedInfo;
+}
+
+export interface RecordedInfo {
+  /** The file as the user named it. */
+  file: string;
+  takenAt: string;
+  /** The document's own warnings (what the recording could not see). */
+  warnings: readonly string[];
 }
 
 const clip = (s: string, width: number): string => (s.length > width ? s.slice(0, Math.max(0, width - 1)) + '…' : s);
 
 export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   const lines: HeaderLine[] = [];
-  const refresh = `refresh ${formatDuration(h.refresh.intervalMs)} (took ${formatDuration(h.refresh.lastCostMs)})`;
-  lines.push({ text: `ka-top ${h.version} · ${h.host.hostname} · Linux ${h.host.kernel} · ${refresh}`, bold: true });
+  if (h.recorded) {
+    lines.push({ text: `RECORDED SNAPSHOT ${h.recorded.file} · taken ${h.recorded.takenAt} · ${h.host.hostname} · Linux ${h.host.kernel} · read-only, not live`, bold: true, color: 'cyan' });
+  } else {
+    const refresh = `refresh ${formatDuration(h.refresh.intervalMs)} (took ${formatDuration(h.refresh.lastCostMs)})`;
+    lines.push({ text: `ka-top ${h.version} · ${h.host.hostname} · Linux ${h.host.kernel} · ${refresh}`, bold: true });
+  }
   const caps = h.capabilities;
   if (!caps) {
     lines.push({ text: 'checking what this host lets ka-top see…', color: 'gray' });
@@ -57,8 +71,13 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${sum.keepalive.on} off ${sum.keepalive.off} unknown ${sum.keepalive.unknown} · probing now ${sum.keepalive.probing}`
     : 'collecting connections…';
   let events: string;
-  if (!h.tracer.on) events = `tracer off: ${h.tracer.reason}`;
-  else {
+  if (!h.tracer.on) events = h.recorded ? h.tracer.reason : `tracer off: ${h.tracer.reason}`;
+  else if (h.recorded) {
+    // A recording has totals, not a current rate.
+    const r = h.tracer.view.resets;
+    const top = r.byCause.slice(0, 3).map((b) => `${b.key} ${b.count}`);
+    events = `recorded resets ${r.total}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;
+  } else {
     const r = h.tracer.view.resets;
     const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
     events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;

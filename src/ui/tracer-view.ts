@@ -1,7 +1,9 @@
 // What the TUI reads from the event stream, and the words it shows when there is none.
 import type { Capabilities } from '../model/capabilities.js';
 import type { KaEvent } from '../model/events.js';
-import type { ResetSummary } from '../model/reset-stats.js';
+import { activityByConnection } from '../model/event-activity.js';
+import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
+import { captureWindow, type RecordedSnapshot } from '../engine/static-source.js';
 import type { ActivityLookup } from './view-model.js';
 
 export interface TracerView {
@@ -22,4 +24,24 @@ export function tracerOffReason(caps: Capabilities | null): string {
   if (!caps.tracefs.available) return `tracefs: ${caps.tracefs.detail}`;
   if (!caps.tracepoints.available) return `tracepoints: ${caps.tracepoints.detail}`;
   return 'not started';
+}
+
+/** The event view of a recorded snapshot: its events by connection; reset rates are averages over the capture. */
+export function recordedTracer(doc: RecordedSnapshot): TracerStatus {
+  if (!doc.events) return { on: false, reason: 'no events in this snapshot (record them with `ka-top snapshot --capture`)' };
+  const byConnection = activityByConnection(doc.events);
+  const window = captureWindow(doc);
+  const resets = summarizeResets(
+    doc.events.flatMap((e) => resetRecordOf(e) ?? []),
+    window?.end ?? Date.parse(doc.takenAt),
+    Math.max(1000, window ? window.end - window.start + 1 : 1000),
+  );
+  const lostEvents = doc.events.reduce((n, e) => n + (e.type === 'lost' ? e.events : 0), 0);
+  const view: TracerView = {
+    activity: (id) => byConnection.get(id),
+    timeline: (id) => byConnection.get(id)?.timeline ?? [],
+    resets,
+    lostEvents,
+  };
+  return { on: true, view };
 }
