@@ -2,7 +2,7 @@
 // -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
 import { keepaliveView } from './keepalive.js';
 import type {
-  Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket, TcpInfo,
+  Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket,
 } from './types.js';
 
 export interface NetnsSockets {
@@ -48,11 +48,6 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersComplete:
   if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return `${s.state} has no socket options`;
   if (s.inode === 0) return 'no socket inode (orphaned)';
   return ownersComplete ? 'no owning process (orphaned or closing)' : 'owner not visible (needs root)';
-}
-
-function withoutExtra(info: TcpInfo): Omit<TcpInfo, 'extra'> {
-  const { extra: _extra, ...typed } = info;
-  return typed;
 }
 
 export function joinConnections(input: JoinInput): Connection[] {
@@ -102,7 +97,7 @@ export function joinConnections(input: JoinInput): Connection[] {
           : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
         timer: s.timer,
         queues: { recv: s.recvQ, send: s.sendQ },
-        tcp: withoutExtra(s.info),
+        tcp: s.info,
       });
     }
   }

@@ -68,8 +68,6 @@ export interface TcpInfo {
   retransTotal: number | null;
   /** Flags such as `ts`, `sack`, `ecn` and the congestion control name, in order of appearance. */
   flags: string[];
-  /** Remaining `key:value` tokens, verbatim. */
-  extra: Record<string, string>;
 }
 
 /** One socket line of `ss -HtinaeO` (optionally with -p). Pure data, no joins. */
@@ -88,6 +86,8 @@ export interface SsSocket {
   cgroup: string | null;
   users: SsUser[];
   info: TcpInfo;
+  /** Remaining `key:value` tokens, verbatim (kept out of `info` so connections carry only the typed figures). */
+  extra: Record<string, string>;
 }
 
 /** Keepalive-related sysctls of one network namespace (seconds / counts, by their sysctl names). */
@@ -195,8 +195,8 @@ export interface Connection {
   /** Whatever timer ss shows (any kind), verbatim. */
   timer: SsTimer | null;
   queues: { recv: number; send: number };
-  /** tcp_info figures; ss's untyped extras stay in the SsSocket (they would double a large snapshot). */
-  tcp: Omit<TcpInfo, 'extra'>;
+  /** tcp_info figures (ss's untyped extras stay in the SsSocket: they would double a large snapshot). */
+  tcp: TcpInfo;
 }
 
 /** One TCP socket fd found by the owner scan (ka-sockinfo), with its options when they could be read. */

@@ -113,6 +113,7 @@ export function parseSsLine(line: string): SsSocket {
     cgroup: null,
     users: [],
     info: emptyInfo(),
+    extra: {},
   };
 
   skipSpaces();
@@ -135,11 +136,11 @@ export function parseSsLine(line: string): SsSocket {
       const tok = line.slice(start, pos);
       if (tok === 'send' || tok === 'pacing_rate' || tok === 'delivery_rate') {
         // "key value" pairs printed with a space (`send 52428800000bps`).
-        info.extra[tok] = nextWord();
+        sock.extra[tok] = nextWord();
         hasInfo = true;
       } else if (isShutdownMark(tok)) {
         // `<->` etc.: which directions are shut down (inet_show_sock, INET_DIAG_SHUTDOWN).
-        info.extra.shutdown = tok;
+        sock.extra.shutdown = tok;
       } else {
         info.flags.push(tok);
       }
@@ -149,7 +150,7 @@ export function parseSsLine(line: string): SsSocket {
     const v = colon + 1;
     switch (key) {
       case 'timer':
-        sock.timer = parseTimer(line.slice(v, pos), info.extra);
+        sock.timer = parseTimer(line.slice(v, pos), sock.extra);
         break;
       case 'uid':
         sock.uid = numAt(line, v, pos, key);
@@ -167,7 +168,7 @@ export function parseSsLine(line: string): SsSocket {
         break;
       default:
         if (setInfoField(info, key, line, v, pos)) hasInfo = true;
-        else info.extra[key] = line.slice(v, pos);
+        else sock.extra[key] = line.slice(v, pos);
     }
   }
   // ss prints uid only when non-zero (sock_details_print): with -e details present, a missing uid is root.
@@ -212,7 +213,6 @@ function emptyInfo(): TcpInfo {
     retransCurrent: null,
     retransTotal: null,
     flags: [],
-    extra: {},
   };
 }
 

@@ -75,7 +75,7 @@ describe('real fixtures', () => {
     expect(s.info.unacked).toBe(0);
     expect(s.info.retransTotal).toBe(0);
     expect(s.info.flags).toEqual(['ts', 'sack', 'bbr', 'app_limited']);
-    expect(s.info.extra).toMatchObject({
+    expect(s.extra).toMatchObject({
       shutdown: '<->',
       wscale: '10,10',
       send: '291031111111bps',
@@ -92,8 +92,8 @@ describe('real fixtures', () => {
     expect(s.timer).toEqual({ kind: 'persist', remainingMs: 704, count: 0 });
     expect(s.sendQ).toBe(2803712);
     expect(s.info.lastackMs).toBe(960);
-    expect(s.info.extra.rwnd_limited).toBe('2504ms(100.0%)');
-    expect(s.info.extra.notsent).toBe('2803712');
+    expect(s.extra.rwnd_limited).toBe('2504ms(100.0%)');
+    expect(s.extra.notsent).toBe('2803712');
   });
 
   it('reads SYN-SENT retransmits and SYN-RECV request sockets', () => {
@@ -121,12 +121,12 @@ describe('real fixtures', () => {
     const half = find(socks, 'FIN-WAIT-2', 37358, 8088);
     expect(half.timer).toBeNull();
     expect(half.inode).toBe(24563);
-    expect(half.info.extra.shutdown).toBe('<--');
+    expect(half.extra.shutdown).toBe('<--');
     const orphan = find(socks, 'FIN-WAIT-2', 37362, 8088);
     expect(orphan.timer).toEqual({ kind: 'keepalive', remainingMs: 57_000, count: 0 });
     expect(orphan.inode).toBe(0);
     expect(find(socks, 'CLOSE-WAIT', 8088, 37358).recvQ).toBe(1);
-    expect(find(socks, 'CLOSE-WAIT', 8088, 37358).info.extra.shutdown).toBe('-->');
+    expect(find(socks, 'CLOSE-WAIT', 8088, 37358).extra.shutdown).toBe('-->');
     expect(find(socks, 'LAST-ACK', 8091, 40130).timer).toEqual({ kind: 'on', remainingMs: 704, count: 3 });
     expect(find(socks, 'FIN-WAIT-1', 8092, 53306).timer).toEqual({ kind: 'on', remainingMs: 736, count: 3 });
     expect(find(socks, 'CLOSING', 53306, 8092).info.retransTotal).toBe(4);
@@ -138,7 +138,7 @@ describe('real fixtures', () => {
     const dual = find(socks, 'LISTEN', 8082);
     expect(dual.local).toEqual({ address: '::', port: 8082 });
     expect(dual.peer).toEqual({ address: '::', port: 0 });
-    expect(dual.info.extra.v6only).toBe('0');
+    expect(dual.extra.v6only).toBe('0');
     expect(find(socks, 'LISTEN', 8081).peer).toEqual({ address: '::', port: 0 });
     expect(find(socks, 'LISTEN', 8083).local).toEqual({ address: 'fe80::1', port: 8083, scope: 'kat0' });
     const mapped = find(socks, 'ESTAB', 8082, 54142);
@@ -232,7 +232,7 @@ describe('synthetic lines', () => {
     expect(parseSsLine(`${base} timer:(on,,5)`).timer).toEqual({ kind: 'on', remainingMs: 0, count: 5 });
     const d = parseSsLine(`${base} timer:(delack,003ms,0)`);
     expect(d.timer).toEqual({ kind: 'unknown', remainingMs: 3, count: 0 });
-    expect(d.info.extra.timer).toBe('(delack,003ms,0)');
+    expect(d.extra.timer).toBe('(delack,003ms,0)');
     expect(() => parseSsLine(`${base} timer:(on,200ms)`)).toThrow(/malformed timer/);
   });
 
@@ -287,7 +287,7 @@ describe('synthetic lines', () => {
     );
     expect(s.uid).toBe(0);
     expect(s.info.flags).toEqual(['cubic', 'app_limited', 'ecn']);
-    expect(s.info.extra).toEqual({
+    expect(s.extra).toEqual({
       shutdown: '<->',
       wscale: '7,7',
       send: '52428800000bps',
