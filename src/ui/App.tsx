@@ -126,9 +126,9 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   const current = rows[selected] ?? null;
 
   const detail = useMemo(
-    () => (mode === 'detail' && current ? detailLines(current.c, status.on ? status.view.timeline(current.c.id) : null, current.closed) : []),
+    () => (mode === 'detail' && current ? detailLines(current.c, status.on ? status.view.timeline(current.c.id) : null, current.closed, !!recorded) : []),
     // Recomputed when the connection object (a refresh) or the view changes.
-    [mode, current?.c, current?.closed, status.on],
+    [mode, current?.c, current?.closed, status.on, recorded],
   );
 
   const select = (index: number) => {

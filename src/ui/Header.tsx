@@ -41,7 +41,7 @@ const clip = (s: string, width: number): string => (s.length > width ? s.slice(0
 export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   const lines: HeaderLine[] = [];
   if (h.recorded) {
-    lines.push({ text: `RECORDED SNAPSHOT ${h.recorded.file} · taken ${h.recorded.takenAt} · ${h.host.hostname} · Linux ${h.host.kernel} · read-only, not live`, bold: true, color: 'cyan' });
+    lines.push({ text: `RECORDED SNAPSHOT (read-only, not live) ${h.recorded.file} · taken ${h.recorded.takenAt} · ${h.host.hostname} · Linux ${h.host.kernel}`, bold: true, color: 'cyan' });
   } else {
     const refresh = `refresh ${formatDuration(h.refresh.intervalMs)} (took ${formatDuration(h.refresh.lastCostMs)})`;
     lines.push({ text: `ka-top ${h.version} · ${h.host.hostname} · Linux ${h.host.kernel} · ${refresh}`, bold: true });

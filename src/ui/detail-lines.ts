@@ -14,7 +14,8 @@ export interface DetailLine {
 const src = (s: KeepaliveSource): string => (s === 'socket' ? 'set on the socket' : s === 'sysctl' ? 'namespace default' : 'unknown');
 const num = (n: number | null | undefined, unit = ''): string => (n === null || n === undefined ? '-' : `${n}${unit}`);
 
-export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, closed: boolean): DetailLine[] {
+/** `recorded`: the connection comes from a snapshot file, whose events are all there is. */
+export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, closed: boolean, recorded = false): DetailLine[] {
   const k = c.keepalive;
   const t = c.tcp;
   const out: DetailLine[] = [];
@@ -60,8 +61,8 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   add('segs out / in, retrans', `${num(t.segsOut)} / ${num(t.segsIn)}, ${num(t.retransCurrent)}/${num(t.retransTotal)}`);
 
   sec('Timeline');
-  if (timeline === null) add('events', 'none: the tracer is off');
-  else if (!timeline.length) add('events', 'none seen since ka-top started');
+  if (timeline === null) add('events', recorded ? 'none: the snapshot was taken without --capture' : 'none: the tracer is off');
+  else if (!timeline.length) add('events', recorded ? 'none recorded for this connection' : 'none seen since ka-top started');
   else for (const e of timeline) add('', formatEventLine(e));
   return out;
 }

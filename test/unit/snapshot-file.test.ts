@@ -1,0 +1,51 @@
+// loadSnapshot on the committed real snapshot, plain and gzipped, and on every kind of bad file.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSnapshot } from '../../src/sources/snapshot-file.js';
+import { FIXTURE } from '../helpers/tui-fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kat-snapfile-'));
+const text = readFileSync(FIXTURE, 'utf8');
+const file = (name: string, data: string | Buffer) => {
+  const p = join(dir, name);
+  writeFileSync(p, data);
+  return p;
+};
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadSnapshot', () => {
+  it('reads plain and gzipped snapshots (gzip by its magic bytes, not its name)', async () => {
+    const plain = await loadSnapshot(FIXTURE.pathname);
+    expect(plain.connections).toHaveLength(13);
+    const gz = await loadSnapshot(file('no-gz-suffix.json', gzipSync(text)));
+    expect(gz).toEqual(plain);
+  });
+
+  it('accepts a newer minor version of the same major', async () => {
+    const doc = await loadSnapshot(file('minor.json', text.replace('"ka-top/snapshot/v1"', '"ka-top/snapshot/v1.3"')));
+    expect(doc.connections).toHaveLength(13);
+  });
+
+  it.each([
+    ['missing', () => join(dir, 'nope.json'), /nope\.json: no such file$/],
+    ['a directory', () => dir, /: is a directory$/],
+    ['empty', () => file('empty.json', ''), /empty\.json: empty file$/],
+    ['not JSON', () => file('text.json', 'hello\nworld\n'), /text\.json: not JSON \(.+\)$/],
+    ['truncated JSON', () => file('cut.json', text.slice(0, 2000)), /cut\.json: not JSON/],
+    ['truncated gzip', () => file('cut.gz', gzipSync(text).subarray(0, 400)), /cut\.gz: not a complete gzip file/],
+    ['another schema', () => file('events.json', '{"schema":"ka-top/events/v1"}'), /not a ka-top snapshot \(schema "ka-top\/events\/v1", expected ka-top\/snapshot\/v1\)$/],
+    ['no schema', () => file('array.json', '[1,2]'), /not a ka-top snapshot \(not a JSON object\)$/],
+    ['a newer major version', () => file('v2.json', text.replace('"ka-top/snapshot/v1"', '"ka-top/snapshot/v2"')), /unsupported snapshot version ka-top\/snapshot\/v2/],
+    ['connections not a list', () => file('bad.json', text.replace('"connections": [', '"connections": {"x": [').replace(/\]\s*\}\s*$/, ']}}')), /"connections" is not a list$/],
+  ])('%s: one-line error naming the file', async (_what, path, re) => {
+    const p = path();
+    const err = await loadSnapshot(p).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(re);
+    expect(err?.message.startsWith(p)).toBe(true);
+    expect(err?.message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,106 @@
+// `ka-top view`'s pieces on the committed real snapshot: the static source, the event view rebuilt from a
+// document's events, and the App in recorded (read-only) mode.
+import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
+import { StaticSource, captureWindow, type RecordedSnapshot } from '../../src/engine/static-source.js';
+import type { KaEvent } from '../../src/model/events.js';
+import { App } from '../../src/ui/App.js';
+import { recordedTracer } from '../../src/ui/tracer-view.js';
+import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
+
+const doc = loadSnapshot();
+const client = keepaliveClient(doc);
+const t0 = Date.parse(doc.takenAt);
+
+function withEvents(): RecordedSnapshot {
+  const base = { local: client.local, peer: client.peer, netns: client.netns.inode, pid: client.process!.pid, comm: 'ka-peer', process: null, connection: client.id, sk: null };
+  const events: KaEvent[] = [
+    { ...base, ts: new Date(t0 - 9000).toISOString(), type: 'keepalive_probe', probesSent: 1, probesOutstanding: 1, maxProbes: 4, intervalMs: 7000, userTimeoutMs: 0, giveUpInMs: 28000 },
+    { ...base, ts: new Date(t0 - 2000).toISOString(), type: 'keepalive_probe', probesSent: 2, probesOutstanding: 2, maxProbes: 4, intervalMs: 7000, userTimeoutMs: 0, giveUpInMs: 21000 },
+    { ...base, ts: new Date(t0 - 1000).toISOString(), type: 'rst_sent', reason: 'TCP_STATE', cause: 'linger', causeInferred: false, state: 'TCP_CLOSE' },
+    { type: 'lost', ts: new Date(t0 - 500).toISOString(), events: 3 },
+  ];
+  return { ...doc, events };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 30));
+
+async function mount(d: RecordedSnapshot) {
+  const tracer = recordedTracer(d);
+  const r = render(
+    <App source={new StaticSource(d)} version="0.1.0" host={d.host} tracer={() => tracer}
+      recorded={{ file: 'snap.json.gz', takenAt: d.takenAt, warnings: ['owners of some sockets are missing'] }} />,
+  );
+  await tick();
+  const type = async (s: string) => {
+    const before = r.lastFrame();
+    r.stdin.write(s);
+    for (let i = 0; i < 100 && r.lastFrame() === before; i++) await tick();
+  };
+  return { ...r, type, frame: () => r.lastFrame() ?? '' };
+}
+
+describe('recorded snapshot view', () => {
+  it('the static source holds the document as a MonitorState and never changes', () => {
+    const s = new StaticSource(doc);
+    expect(s.state.inventory?.connections).toBe(doc.connections);
+    expect(s.state.inventory?.takenAt).toBe(doc.takenAt);
+    expect(s.state.capabilities).toBe(doc.capabilities);
+    expect(s.subscribe()).toBeTypeOf('function');
+  });
+
+  it('events: per-connection activity, complete timelines, reset totals, lost events, capture window', () => {
+    const d = withEvents();
+    expect(captureWindow(d)).toEqual({ start: t0 - 9000, end: t0 - 500 });
+    expect(captureWindow({ ...d, capture: { startedAt: new Date(t0 - 60_000).toISOString(), durationMs: 60_000 } })).toEqual({ start: t0 - 60_000, end: t0 });
+    const t = recordedTracer(d);
+    if (!t.on) throw new Error('tracer should be on');
+    expect(t.view.activity(client.id)).toMatchObject({ probesSent: 2, resets: 1 });
+    expect(t.view.timeline(client.id)).toHaveLength(3);
+    expect(t.view.resets.total).toBe(1);
+    expect(t.view.lostEvents).toBe(3);
+    expect(recordedTracer(doc)).toEqual({ on: false, reason: expect.stringContaining('no events in this snapshot') });
+  });
+
+  it('header says recorded (file, time, host), shows the document warnings; pause and e are read-only', async () => {
+    const { frame, type, unmount } = await mount(withEvents());
+    expect(frame()).toContain(`RECORDED SNAPSHOT (read-only, not live) snap.json.gz · taken ${doc.takenAt} · vm · Linux`);
+    expect(frame()).toContain('recorded resets 1 (linger 1) · lost events 3');
+    expect(frame()).toContain('warning: owners of some sockets are missing');
+    await type('p');
+    expect(frame()).toContain('read-only: a recorded snapshot does not change');
+    expect(frame()).not.toContain('PAUSED');
+    await type('e');
+    expect(frame()).toContain('read-only: this is already a snapshot (snap.json.gz)');
+    unmount();
+  });
+
+  it('detail shows the recorded timeline; resets view counts from the events', async () => {
+    const { frame, type, unmount } = await mount(withEvents());
+    await type('/');
+    await type(`:${client.local.port} 127.0.0.1:${client.peer.port}`);
+    await type('\r');
+    await type('\r');
+    await type('G');
+    // The detail is 100 columns wide here: the event lines are cut after the addresses.
+    const timeline = frame().split('\n').filter((l) => /^ +\d\d:\d\d:\d\d\.\d{3} /.test(l)).map((l) => l.trim().split(/ +/).slice(1, 3).join(' '));
+    expect(timeline).toEqual([
+      `keepalive_probe ${client.local.address}:${client.local.port}`,
+      `keepalive_probe ${client.local.address}:${client.local.port}`,
+      `rst_sent ${client.local.address}:${client.local.port}`,
+    ]);
+    await type('\x1b');
+    await type('r');
+    expect(frame()).toMatch(/linger +1 /);
+    unmount();
+  });
+
+  it('without events the detail and header say the snapshot has none', async () => {
+    const { frame, type, unmount } = await mount(doc);
+    expect(frame()).toContain('no events in this snapshot');
+    await type('\r');
+    await type('G');
+    expect(frame()).toContain('none: the snapshot was taken without --capture');
+    unmount();
+  });
+});
