@@ -1,6 +1,7 @@
 // `ka-top view FILE`: a recorded snapshot in the interactive view, read-only, with the live view's keys.
 import { basename } from 'node:path';
-import { StaticSource, type RecordedSnapshot } from '../engine/static-source.js';
+import { StaticSource } from '../engine/static-source.js';
+import type { SnapshotDocument } from '../output/snapshot-json.js';
 import { SnapshotFileError, loadSnapshot } from '../sources/snapshot-file.js';
 import { recordedTracer } from '../ui/tracer-view.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
@@ -23,7 +24,7 @@ export const VIEW_HELP = [
 ].join('\n');
 
 /** Reads a snapshot for a command, turning a bad file into a one-line error with `exitCode`. */
-export async function loadForCommand(path: string, exitCode: number): Promise<RecordedSnapshot> {
+export async function loadForCommand(path: string, exitCode: number): Promise<SnapshotDocument> {
   try {
     return await loadSnapshot(path);
   } catch (e) {

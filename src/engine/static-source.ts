@@ -1,15 +1,8 @@
 // A recorded snapshot as the TUI's state source: the same MonitorState a live Monitor gives, rebuilt once from the
 // document and never refreshed (`ka-top view`).
-import type { KaEvent } from '../model/events.js';
 import type { SnapshotDocument } from '../output/snapshot-json.js';
 import type { Inventory } from './inventory.js';
 import type { MonitorState } from './monitor.js';
-
-/** A snapshot document with the optional parts `snapshot --capture` adds (events seen while it ran). */
-export type RecordedSnapshot = SnapshotDocument & {
-  events?: KaEvent[];
-  capture?: { startedAt?: string; endedAt?: string; durationMs?: number };
-};
 
 /** The inventory a snapshot was written from, as far as the document keeps it. */
 export function inventoryOf(doc: SnapshotDocument): Inventory {
@@ -25,18 +18,17 @@ export function inventoryOf(doc: SnapshotDocument): Inventory {
   };
 }
 
-/** The time the events cover (ms epoch): the capture's own bounds, else the first to the last event. */
-export function captureWindow(doc: RecordedSnapshot): { start: number; end: number } | null {
-  let first = Infinity;
-  let last = -Infinity;
+/** The time the events cover (ms epoch): the capture window, else the first to the last event. */
+export function captureWindow(doc: SnapshotDocument): { start: number; end: number } | null {
+  if (doc.capture) return { start: Date.parse(doc.capture.startedAt), end: Date.parse(doc.capture.endedAt) };
+  let start = Infinity;
+  let end = -Infinity;
   for (const e of doc.events ?? []) {
     const t = Date.parse(e.ts);
-    if (t < first) first = t;
-    if (t > last) last = t;
+    if (t < start) start = t;
+    if (t > end) end = t;
   }
-  const start = Date.parse(doc.capture?.startedAt ?? '') || first;
-  const end = Date.parse(doc.capture?.endedAt ?? '') || (doc.capture?.durationMs ? start + doc.capture.durationMs : last);
-  return Number.isFinite(start) && Number.isFinite(end) ? { start, end } : null;
+  return Number.isFinite(start) ? { start, end } : null;
 }
 
 export class StaticSource {
@@ -47,7 +39,8 @@ export class StaticSource {
       inventory: inventoryOf(doc),
       capabilities: doc.capabilities,
       fresh: new Map(),
-      closed: [],
+      // A capture's connections that closed during its window stay visible (struck through), with their events.
+      closed: (doc.closedConnections ?? []).map((connection) => ({ connection, closedAt: Date.parse(doc.capture?.endedAt ?? doc.takenAt) })),
       refresh: { intervalMs: 0, lastCostMs: 0, count: 1, error: null },
     };
   }

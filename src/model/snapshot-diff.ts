@@ -19,6 +19,13 @@ export interface DiffInput {
   namespaces: NetnsInfo[];
   connections: Connection[];
   events?: KaEvent[];
+  /** `snapshot --capture`: whether events were traced, and the tracer's exact totals for the window. */
+  capture?: {
+    tracing: { on: boolean };
+    lostEvents: number;
+    eventsDropped: number;
+    counts: { rstSentByReason: Record<string, number>; rstReceived: number } | null;
+  };
 }
 
 export type Scalar = string | number | boolean | null;
@@ -55,10 +62,15 @@ export interface ProbeChange {
 }
 
 export interface ResetCounts {
+  /** Exact when the capture kept the tracer's totals, else counted from the events. */
   total: number;
+  /** From the events: sent resets by cause, received ones as `received: <inferred cause>`. */
   byCause: Record<string, number>;
-  /** Events the tracer lost during the capture: the counts are then lower bounds. */
+  /** The tracer's exact totals (sent by kernel reason, received), when the capture kept them. */
+  exact: { sentByReason: Record<string, number>; received: number } | null;
+  /** Events the tracer lost, and events seen but not kept in the document: byCause is then a lower bound. */
   lostEvents: number;
+  eventsDropped: number;
 }
 
 export interface NsRef {
@@ -189,12 +201,12 @@ export function matchConnections(a: readonly Connection[], b: readonly Connectio
   return { pairs, gone, added: b.filter((c) => !usedB.has(c)) };
 }
 
-export function resetCounts(events: readonly KaEvent[] | undefined): ResetCounts | null {
-  if (!events) return null;
+export function resetCounts(d: Pick<DiffInput, 'events' | 'capture'>): ResetCounts | null {
+  if (d.capture ? !d.capture.tracing.on : !d.events) return null;
   const byCause: Record<string, number> = {};
   let total = 0;
   let lostEvents = 0;
-  for (const e of events) {
+  for (const e of d.events ?? []) {
     if (e.type === 'lost') lostEvents += e.events;
     const r = resetRecordOf(e);
     if (!r) continue;
@@ -202,7 +214,10 @@ export function resetCounts(events: readonly KaEvent[] | undefined): ResetCounts
     byCause[cause] = (byCause[cause] ?? 0) + 1;
     total++;
   }
-  return { total, byCause, lostEvents };
+  const counts = d.capture?.counts ?? null;
+  const exact = counts && { sentByReason: counts.rstSentByReason, received: counts.rstReceived };
+  if (exact) total = Object.values(exact.sentByReason).reduce((n, v) => n + v, exact.received);
+  return { total, byCause, exact, lostEvents: d.capture?.lostEvents ?? lostEvents, eventsDropped: d.capture?.eventsDropped ?? 0 };
 }
 
 function diffNamespaces(a: readonly NetnsInfo[], b: readonly NetnsInfo[]): SnapshotDiff['namespaces'] {
@@ -292,7 +307,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
       changed: changed.sort((x, y) => byPosition(x.after, y.after)),
     },
     probes: probes.sort((x, y) => byPosition(x.connection, y.connection)),
-    resets: { a: resetCounts(a.events), b: resetCounts(b.events) },
+    resets: { a: resetCounts(a), b: resetCounts(b) },
     namespaces,
     capabilities,
   };

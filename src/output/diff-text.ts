@@ -24,10 +24,14 @@ function sideText(label: string, s: SideInfo): string {
 }
 
 function resetsText(r: ResetCounts | null): string {
-  if (!r) return 'unknown (no events recorded: take the snapshot with --capture)';
-  const causes = Object.entries(r.byCause).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`);
-  const lost = r.lostEvents ? ` (at least: ${r.lostEvents} events lost)` : '';
-  return `${r.total}${causes.length ? ` — ${causes.join(', ')}` : ''}${lost}`;
+  if (!r) return 'unknown (no events recorded: take the snapshot with --capture, as root)';
+  const counts = (m: Record<string, number>) => Object.entries(m).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`);
+  const causes = counts(r.byCause);
+  const parts = [`${r.total}${causes.length ? ` — ${causes.join(', ')}` : ''}`];
+  if (r.exact) parts.push(`tracer totals: sent ${counts(r.exact.sentByReason).join(', ') || '0'}; received ${r.exact.received}`);
+  const missing = [r.lostEvents ? `${r.lostEvents} events lost` : '', r.eventsDropped ? `${r.eventsDropped} events not kept` : ''].filter(Boolean);
+  if (missing.length) parts.push(`causes are a lower bound: ${missing.join(', ')}`);
+  return parts.join(' · ');
 }
 
 /** `limit` bounds every list (0 = no bound); the rest is counted as "… N more". */

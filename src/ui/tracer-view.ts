@@ -3,7 +3,8 @@ import type { Capabilities } from '../model/capabilities.js';
 import type { KaEvent } from '../model/events.js';
 import { activityByConnection } from '../model/event-activity.js';
 import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
-import { captureWindow, type RecordedSnapshot } from '../engine/static-source.js';
+import { captureWindow } from '../engine/static-source.js';
+import type { SnapshotDocument } from '../output/snapshot-json.js';
 import type { ActivityLookup } from './view-model.js';
 
 export interface TracerView {
@@ -27,7 +28,8 @@ export function tracerOffReason(caps: Capabilities | null): string {
 }
 
 /** The event view of a recorded snapshot: its events by connection; reset rates are averages over the capture. */
-export function recordedTracer(doc: RecordedSnapshot): TracerStatus {
+export function recordedTracer(doc: SnapshotDocument): TracerStatus {
+  if (doc.capture && !doc.capture.tracing.on) return { on: false, reason: `no events: the capture ran without tracing (${doc.capture.tracing.reason ?? 'unknown reason'})` };
   if (!doc.events) return { on: false, reason: 'no events in this snapshot (record them with `ka-top snapshot --capture`)' };
   const byConnection = activityByConnection(doc.events);
   const window = captureWindow(doc);
@@ -36,7 +38,7 @@ export function recordedTracer(doc: RecordedSnapshot): TracerStatus {
     window?.end ?? Date.parse(doc.takenAt),
     Math.max(1000, window ? window.end - window.start + 1 : 1000),
   );
-  const lostEvents = doc.events.reduce((n, e) => n + (e.type === 'lost' ? e.events : 0), 0);
+  const lostEvents = doc.capture?.lostEvents ?? doc.events.reduce((n, e) => n + (e.type === 'lost' ? e.events : 0), 0);
   const view: TracerView = {
     activity: (id) => byConnection.get(id),
     timeline: (id) => byConnection.get(id)?.timeline ?? [],

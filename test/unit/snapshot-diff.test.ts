@@ -84,11 +84,21 @@ describe('snapshot diff', () => {
     expect(d.probes).toEqual([expect.objectContaining({ outstanding: { before: 3, after: 0 }, probesSent: { before: null, after: 4 } })]);
     expect(d.probes[0]!.connection.id).toBe(PROBING);
     expect(d.resets.a).toBeNull();
-    expect(d.resets.b).toEqual({ total: 2, byCause: { keepalive_timeout: 1, 'received: peer closed with unread data': 1 }, lostEvents: 2 });
+    expect(d.resets.b).toEqual({ total: 2, byCause: { keepalive_timeout: 1, 'received: peer closed with unread data': 1 }, exact: null, lostEvents: 2, eventsDropped: 0 });
     expect(d.namespaces.sysctl).toEqual([{ netns: expect.objectContaining({ name: 'kat-cap-cli' }), field: 'tcp_keepalive_time', before: 321, after: 300 }]);
     expect(d.capabilities).toEqual([{ name: 'pidfdGetfd', before: true, after: false, detail: 'not root' }]);
     expect(d.a.file).toBe('a.json');
     expect(d.b.events).toBe(4);
+  });
+
+  it('resets: exact tracer totals from a capture win over event counts; a capture without tracing is unknown', () => {
+    const b = changed();
+    const capture = { tracing: { on: true }, lostEvents: 0, eventsDropped: 7, counts: { rstSentByReason: { TCP_KEEPALIVE_TIMEOUT: 1, TCP_STATE: 7 }, rstReceived: 1 } };
+    const d = diffSnapshots(a, { ...b, capture });
+    expect(d.resets.b).toMatchObject({ total: 9, exact: { sentByReason: { TCP_KEEPALIVE_TIMEOUT: 1, TCP_STATE: 7 }, received: 1 }, eventsDropped: 7 });
+    expect(validate(d)).toEqual([]);
+    expect(renderDiffText(d)).toMatch(/^  B: 9 — keepalive_timeout 1, .* · tracer totals: sent TCP_STATE 7, TCP_KEEPALIVE_TIMEOUT 1; received 1 · causes are a lower bound: 7 events not kept$/m);
+    expect(diffSnapshots(a, { ...b, events: [], capture: { ...capture, tracing: { on: false }, counts: null } }).resets.b).toBeNull();
   });
 
   it('compares state, owner, linger and user timeout', () => {
@@ -138,7 +148,7 @@ describe('snapshot diff', () => {
     expect(text).toMatch(/^      keepalive\.idleSec: 41 -> 33$/m);
     expect(text).toMatch(/outstanding 3 -> 0 · sent during capture - -> 4/);
     expect(text).toMatch(/^  A: unknown \(no events recorded/m);
-    expect(text).toMatch(/^  B: 2 — keepalive_timeout 1, received: peer closed with unread data 1 \(at least: 2 events lost\)$/m);
+    expect(text).toMatch(/^  B: 2 — keepalive_timeout 1, received: peer closed with unread data 1 · causes are a lower bound: 2 events lost$/m);
     expect(text).toMatch(/^  ~ kat-cap-cli tcp_keepalive_time: 321 -> 300$/m);
     expect(text).toMatch(/^  ~ pidfd_getfd: yes -> no \(not root\)$/m);
   });

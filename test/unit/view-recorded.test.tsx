@@ -2,8 +2,9 @@
 // document's events, and the App in recorded (read-only) mode.
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { StaticSource, captureWindow, type RecordedSnapshot } from '../../src/engine/static-source.js';
+import { StaticSource, captureWindow } from '../../src/engine/static-source.js';
 import type { KaEvent } from '../../src/model/events.js';
+import type { CaptureInfo, SnapshotDocument } from '../../src/output/snapshot-json.js';
 import { App } from '../../src/ui/App.js';
 import { recordedTracer } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
@@ -12,7 +13,7 @@ const doc = loadSnapshot();
 const client = keepaliveClient(doc);
 const t0 = Date.parse(doc.takenAt);
 
-function withEvents(): RecordedSnapshot {
+function withEvents(): SnapshotDocument {
   const base = { local: client.local, peer: client.peer, netns: client.netns.inode, pid: client.process!.pid, comm: 'ka-peer', process: null, connection: client.id, sk: null };
   const events: KaEvent[] = [
     { ...base, ts: new Date(t0 - 9000).toISOString(), type: 'keepalive_probe', probesSent: 1, probesOutstanding: 1, maxProbes: 4, intervalMs: 7000, userTimeoutMs: 0, giveUpInMs: 28000 },
@@ -23,9 +24,19 @@ function withEvents(): RecordedSnapshot {
   return { ...doc, events };
 }
 
+function capture(tracing: boolean): CaptureInfo {
+  const summary = { connections: 0, byState: {}, keepalive: { on: 0, off: 0, unknown: 0, probing: 0 } };
+  return {
+    startedAt: new Date(t0 - 60_000).toISOString(), endedAt: doc.takenAt, durationMs: 60_000, requestedMs: 60_000, interrupted: false,
+    inventories: { start: { takenAt: doc.takenAt, summary }, end: { takenAt: doc.takenAt, summary } },
+    tracing: tracing ? { on: true, reason: null, missing: [] } : { on: false, reason: 'needs root', missing: [] },
+    lostEvents: 0, eventsDropped: 0, eventsByType: {}, counts: null,
+  };
+}
+
 const tick = () => new Promise((r) => setTimeout(r, 30));
 
-async function mount(d: RecordedSnapshot) {
+async function mount(d: SnapshotDocument) {
   const tracer = recordedTracer(d);
   const r = render(
     <App source={new StaticSource(d)} version="0.1.0" host={d.host} tracer={() => tracer}
@@ -47,12 +58,15 @@ describe('recorded snapshot view', () => {
     expect(s.state.inventory?.takenAt).toBe(doc.takenAt);
     expect(s.state.capabilities).toBe(doc.capabilities);
     expect(s.subscribe()).toBeTypeOf('function');
+    // A capture's connections closed during the window are kept as closed rows.
+    const gone = new StaticSource({ ...doc, capture: capture(true), closedConnections: [client] });
+    expect(gone.state.closed).toEqual([{ connection: client, closedAt: t0 }]);
   });
 
   it('events: per-connection activity, complete timelines, reset totals, lost events, capture window', () => {
     const d = withEvents();
     expect(captureWindow(d)).toEqual({ start: t0 - 9000, end: t0 - 500 });
-    expect(captureWindow({ ...d, capture: { startedAt: new Date(t0 - 60_000).toISOString(), durationMs: 60_000 } })).toEqual({ start: t0 - 60_000, end: t0 });
+    expect(captureWindow({ ...d, capture: capture(true) })).toEqual({ start: t0 - 60_000, end: t0 });
     const t = recordedTracer(d);
     if (!t.on) throw new Error('tracer should be on');
     expect(t.view.activity(client.id)).toMatchObject({ probesSent: 2, resets: 1 });
@@ -60,6 +74,7 @@ describe('recorded snapshot view', () => {
     expect(t.view.resets.total).toBe(1);
     expect(t.view.lostEvents).toBe(3);
     expect(recordedTracer(doc)).toEqual({ on: false, reason: expect.stringContaining('no events in this snapshot') });
+    expect(recordedTracer({ ...doc, events: [], capture: capture(false) })).toEqual({ on: false, reason: 'no events: the capture ran without tracing (needs root)' });
   });
 
   it('header says recorded (file, time, host), shows the document warnings; pause and e are read-only', async () => {
