@@ -1,0 +1,63 @@
+// The built CLI in a real pseudo-terminal (node-pty), for end-to-end tests of the interactive views. ink renders
+// every frame only with CI unset/false; output is matched with escape sequences stripped.
+import { execFileSync } from 'node:child_process';
+import pty from 'node-pty';
+import { CLI } from './cli.js';
+import { Waiters } from './waiters.js';
+
+export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[=>78]/g, '');
+
+export interface Term {
+  p: pty.IPty;
+  /** Resolves with the first match of `re` in output received after the last `mark()`; rejects on exit or timeout. */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<string>;
+  mark: () => void;
+  exited: Promise<number>;
+  kill: () => void;
+}
+
+export function spawnCli(args: string[], opts: { cols?: number; rows?: number; cwd?: string } = {}): Term {
+  const p = pty.spawn(process.execPath, [CLI, ...args], {
+    cols: opts.cols ?? 120, rows: opts.rows ?? 40, cwd: opts.cwd ?? process.cwd(), env: { ...process.env, CI: 'false' } as Record<string, string>,
+  });
+  let out = '';
+  let from = 0;
+  let exitCode: number | undefined;
+  const waiters = new Waiters();
+  p.onData((d) => {
+    out += d;
+    waiters.wake();
+  });
+  const exited = new Promise<number>((resolve) => p.onExit((e) => {
+    exitCode = e.exitCode;
+    resolve(e.exitCode);
+    waiters.wake();
+  }));
+  const waitFor = (re: RegExp, timeoutMs = 20_000) => waiters.until(
+    () => {
+      const text = stripAnsi(out.slice(from));
+      const m = text.match(re);
+      if (m) return m[0];
+      if (exitCode !== undefined) throw new Error(`process exited (${exitCode}) before ${re}; screen:\n${text.slice(-3000)}`);
+      return undefined;
+    },
+    timeoutMs,
+    () => `timeout waiting for ${re}; output since mark:\n${stripAnsi(out.slice(from)).slice(-3000)}`,
+  );
+  const kill = () => {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return { p, waitFor, mark: () => (from = out.length), exited, kill };
+}
+
+export function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
