@@ -4,15 +4,15 @@ import type { Inventory } from '../engine/inventory.js';
 import { LiveTracing } from '../engine/live-tracing.js';
 import { Monitor } from '../engine/monitor.js';
 import { EVENT_TYPES, type EventType, type KaEvent } from '../model/events.js';
-import { matchesFilter } from '../model/filter.js';
+import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
 import { summarize } from '../output/snapshot-json.js';
 import { liveSources } from '../sources/live.js';
-import { killAllTracers } from '../sources/tracer.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import { FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
 import { CliError, UsageError } from './commands.js';
+import { onStopSignals } from './stop-signals.js';
 
 export const EXIT_THRESHOLD = 3;
 
@@ -95,13 +95,7 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
 
 export function eventMatches(e: KaEvent, o: WatchOptions, netnsNames: Map<number, string>): boolean {
   if (o.events && !o.events.has(e.type)) return false;
-  if (e.type === 'lost') return true;
-  const f = o.filter;
-  if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;
-  if (f.pids?.length && (e.pid === null || !f.pids.includes(e.pid))) return false;
-  if (f.comms?.length && (e.comm === null || !f.comms.includes(e.comm))) return false;
-  if (f.netns?.length && !f.netns.some((n) => n === String(e.netns) || (e.netns !== null && netnsNames.get(e.netns) === n))) return false;
-  return true;
+  return eventMatchesFilter(e, o.filter, netnsNames);
 }
 
 export async function watchCommand(argv: string[]): Promise<number> {
@@ -158,21 +152,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   });
 
   const timers: NodeJS.Timeout[] = [];
-  const onSignal = (sig: NodeJS.Signals, code: number) => () => {
-    process.stderr.write(`ka-top: ${sig}, stopping\n`);
-    finish(code);
-  };
-  const handlers: Array<[NodeJS.Signals, () => void]> = [
-    ['SIGINT', onSignal('SIGINT', 0)], ['SIGTERM', onSignal('SIGTERM', 143)], ['SIGHUP', onSignal('SIGHUP', 129)],
-  ];
-  for (const [s, h] of handlers) process.on(s, h);
-  const crash = (e: unknown) => {
-    killAllTracers();
-    process.stderr.write(`ka-top: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-    process.exit(1);
-  };
-  process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
+  const removeSignalHandlers = onStopSignals((_sig, code) => finish(code));
 
   let stopping = false;
   try {
@@ -217,9 +197,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
       else process.stderr.write(`ka-top: ${line}\n`);
     }
-    for (const [s, h] of handlers) process.off(s, h);
-    process.off('uncaughtException', crash);
-    process.off('unhandledRejection', crash);
+    removeSignalHandlers();
   }
   return exitCode;
 }

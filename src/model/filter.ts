@@ -1,4 +1,5 @@
 // Connection filters shared by snapshot, watch and the TUI's command-line options.
+import type { KaEvent } from './events.js';
 import { TCP_STATES, type Connection, type TcpState } from './types.js';
 
 export interface ConnectionFilter {
@@ -18,6 +19,16 @@ export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
   if (f.states?.length && !f.states.includes(c.state)) return false;
   if (f.keepalive && (c.keepalive.enabled === true) !== (f.keepalive === 'on')) return false;
   if (f.netns?.length && !f.netns.some((n) => n === String(c.netns.inode) || n === c.netns.name)) return false;
+  return true;
+}
+
+/** The same filter applied to an event, through the owner and endpoints it was attributed to. */
+export function eventMatchesFilter(e: KaEvent, f: ConnectionFilter, netnsNames: ReadonlyMap<number, string>): boolean {
+  if (e.type === 'lost') return true;
+  if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;
+  if (f.pids?.length && (e.pid === null || !f.pids.includes(e.pid))) return false;
+  if (f.comms?.length && (e.comm === null || !f.comms.includes(e.comm))) return false;
+  if (f.netns?.length && !f.netns.some((n) => n === String(e.netns) || (e.netns !== null && netnsNames.get(e.netns) === n))) return false;
   return true;
 }
 

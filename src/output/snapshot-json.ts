@@ -1,7 +1,9 @@
 // The snapshot document (schema/snapshot.schema.json). Kept apart from the UI: watch, the TUI's `e` key and
 // `snapshot` all build it here.
 import type { Capabilities } from '../model/capabilities.js';
+import type { KaEvent } from '../model/events.js';
 import type { ConnectionFilter } from '../model/filter.js';
+import type { Finding, IdleTimeout } from '../model/findings.js';
 import type { Connection, NetnsInfo, NetnsSysctl, TcpState } from '../model/types.js';
 
 export const SNAPSHOT_SCHEMA = 'ka-top/snapshot/v1';
@@ -23,7 +25,41 @@ export interface SnapshotDocument {
   summary: SnapshotSummary;
   filters?: ConnectionFilter;
   warnings: string[];
+  /** What looks wrong, most severe first (model/findings.ts). */
+  findings?: Finding[];
+  /** The middlebox idle timeouts the findings were checked against. */
+  idleTimeouts?: IdleTimeout[];
+  /** Present for `snapshot --capture`. */
+  capture?: CaptureInfo;
+  /** True when command lines were cut to argv[0] and secrets masked (--redact). */
+  redacted?: boolean;
+  /** The end-of-window inventory for a capture. */
   connections: Connection[];
+  /** Capture only: connections of the start inventory that were gone at the end. */
+  closedConnections?: Connection[];
+  /** Capture only: every event of the window, oldest first; `connection` links it to a connection id. */
+  events?: KaEvent[];
+}
+
+export interface CaptureInfo {
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  requestedMs: number;
+  /** True when a signal ended the window early. */
+  interrupted: boolean;
+  inventories: {
+    start: { takenAt: string; summary: SnapshotSummary };
+    end: { takenAt: string; summary: SnapshotSummary };
+  };
+  tracing: { on: boolean; reason: string | null; missing: string[] };
+  lostEvents: number;
+  /** Events seen but not kept in `events` (a storm beyond the bound); the counts stay exact. */
+  eventsDropped: number;
+  /** Events in the document by type. */
+  eventsByType: Record<string, number>;
+  /** The tracer's exact totals for the window (null without tracing). */
+  counts: { rstSentByReason: Record<string, number>; rstReceived: number; keepaliveTimeouts: number; lostEvents: number } | null;
 }
 
 export function summarize(connections: readonly Connection[]): SnapshotSummary {
@@ -52,7 +88,7 @@ export function warningsFor(caps: Capabilities, namespaces: readonly NetnsInfo[]
 
 /** Keys whose array items are written one compact item per line: readable with grep, and several times faster
  *  than indenting tens of thousands of nested objects. */
-const ROW_ARRAYS = new Set(['connections', 'events']);
+const ROW_ARRAYS = new Set(['connections', 'closedConnections', 'events']);
 
 /** The JSON text in pieces (header indented, one row per line), so large documents stream without one huge string. */
 export function* jsonChunks(doc: object): Generator<string> {

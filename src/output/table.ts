@@ -56,6 +56,7 @@ export function renderTable(doc: SnapshotDocument): string {
       .map((n) => `sysctl of netns ${n.name ?? n.container?.id ?? n.inode}: ${formatSysctl(n.sysctl)}`),
     `${doc.summary.connections} connections in ${doc.namespaces.length} namespace(s); keepalive on ${k.on}, off ${k.off}, unknown ${k.unknown}; probing now ${k.probing}`,
     ...doc.warnings.map((w) => `warning: ${w}`),
+    ...(doc.findings ?? []).flatMap((f) => [`${f.severity.toUpperCase()} ${f.rule}: ${f.summary}`, `  fix: ${f.fix}`]),
     'KEEPALIVE is idle/interval/probes; * marks a value set on the socket (else the namespace sysctl).',
     '',
   ];

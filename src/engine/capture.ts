@@ -1,0 +1,135 @@
+// `snapshot --capture`: an inventory at the start and at the end of a window, and every event in between, each
+// linked to its connection. Runs the same Monitor + LiveTracing pair as `watch` and the TUI.
+import type { KaEvent } from '../model/events.js';
+import { flowIdleMs } from '../model/findings.js';
+import type { TracingHost } from '../sources/tracing-host.js';
+import type { TracerCounts } from './event-stream.js';
+import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
+import { LiveTracing } from './live-tracing.js';
+import { Monitor } from './monitor.js';
+
+/** Events kept in the document; beyond this only the counts grow (a storm must not exhaust memory). */
+export const MAX_CAPTURED_EVENTS = 200_000;
+
+export interface CaptureOptions {
+  durationMs: number;
+  sources: InventorySources;
+  host: TracingHost;
+  /** Resolves to end the window early (a signal). */
+  stop: Promise<unknown>;
+  /** Called about once a second while capturing. */
+  onProgress?: (remainingMs: number, events: number) => void;
+  /** Tracer trouble worth telling the user (restarts, failure), as it happens. */
+  onNotice?: (text: string) => void;
+}
+
+export interface CaptureResult {
+  start: Inventory;
+  end: Inventory;
+  /** ms epoch: the window is [startedAt, endedAt]. */
+  startedAt: number;
+  endedAt: number;
+  events: KaEvent[];
+  /** Events seen but not kept (beyond MAX_CAPTURED_EVENTS). */
+  eventsDropped: number;
+  /** The tracer's exact totals (null without tracing). */
+  counts: Omit<TracerCounts, 'probesBySocket'> | null;
+  /** Whether events were traced and, if not, why. */
+  tracing: { on: boolean; reason: string | null; missing: string[] };
+  /** True when a signal ended the window early. */
+  interrupted: boolean;
+  /** Longest flow idle (ms) seen per connection id over every inventory of the window. */
+  observedIdleMs: Map<string, number>;
+}
+
+function trackIdle(into: Map<string, number>, inv: Inventory): void {
+  for (const c of inv.connections) {
+    const idle = flowIdleMs(c);
+    if (idle !== null && idle > (into.get(c.id) ?? -1)) into.set(c.id, idle);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitWindow(o: CaptureOptions, startedAt: number, events: () => number): Promise<boolean> {
+  let interrupted = false;
+  const stopped = o.stop.then(() => (interrupted = true));
+  for (;;) {
+    const remaining = startedAt + o.durationMs - Date.now();
+    if (remaining <= 0 || interrupted) break;
+    o.onProgress?.(remaining, events());
+    await Promise.race([sleep(Math.min(1000, remaining)), stopped]);
+  }
+  return interrupted;
+}
+
+async function withoutEvents(o: CaptureOptions, reason: string | null, missing: string[] = []): Promise<CaptureResult> {
+  // Both inventories still show what changed over the window.
+  const start = await collectInventory(o.sources);
+  const startedAt = Date.now();
+  const interrupted = await waitWindow(o, startedAt, () => 0);
+  const end = await collectInventory(o.sources);
+  const observedIdleMs = new Map<string, number>();
+  trackIdle(observedIdleMs, start);
+  trackIdle(observedIdleMs, end);
+  return {
+    start, end, startedAt, endedAt: Date.now(), events: [], eventsDropped: 0, counts: null, interrupted, observedIdleMs,
+    tracing: { on: false, reason, missing },
+  };
+}
+
+function inventoryOf(m: Monitor): Inventory {
+  const inv = m.state.inventory;
+  if (!inv) throw new Error(`inventory failed: ${m.state.refresh.error ?? 'unknown error'}`);
+  return inv;
+}
+
+export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
+  if (!o.host.usable.ok) return withoutEvents(o, o.host.usable.reason);
+  // Refreshes let events of sockets opened during the window find their owner.
+  const monitor = new Monitor({ sources: o.sources, intervalMs: 2000 });
+  const tracing = new LiveTracing({
+    host: o.host,
+    monitor,
+    timelineSize: 1,
+    onState: (s, d) => {
+      if (s === 'restarting' || (s === 'failed' && tracing.stream.ready)) o.onNotice?.(`tracer ${s}: ${d ?? ''}`);
+    },
+  });
+  const events: KaEvent[] = [];
+  let dropped = 0;
+  tracing.subscribe((e) => {
+    if (events.length < MAX_CAPTURED_EVENTS) events.push(e);
+    else dropped++;
+  });
+  try {
+    await monitor.start();
+    try {
+      await tracing.start();
+    } catch (e) {
+      monitor.stop();
+      return await withoutEvents(o, `tracer failed to start: ${(e as Error).message.split('\n')[0]}`, tracing.missing);
+    }
+    // The window opens once the tracer is attached; the start inventory is taken right then.
+    const startedAt = Date.now();
+    await monitor.refreshOnce();
+    const start = inventoryOf(monitor);
+    const observedIdleMs = new Map<string, number>();
+    trackIdle(observedIdleMs, start);
+    monitor.subscribe((st) => st.inventory && trackIdle(observedIdleMs, st.inventory));
+    const interrupted = await waitWindow(o, startedAt, () => events.length + dropped);
+    monitor.stop();
+    await monitor.refreshOnce();
+    const end = inventoryOf(monitor);
+    await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
+    const endedAt = Date.now();
+    const { probesBySocket: _unused, ...counts } = tracing.counts;
+    return {
+      start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted, observedIdleMs,
+      tracing: { on: true, reason: null, missing: tracing.missing },
+    };
+  } finally {
+    monitor.stop();
+    await tracing.stop();
+  }
+}
