@@ -14,7 +14,7 @@ export const VIEW_HELP = [
   'Opens a snapshot written by `ka-top snapshot --format json` (plain or gzipped) in the interactive view,',
   'read-only: the same table, sorting, text filter, detail (with each connection\'s recorded events), resets view',
   'and help as the live view. The header says it is a recording: file, time taken, host. Nothing is refreshed;',
-  'pause and `e` (write a snapshot) do nothing. Needs a terminal, not root.',
+  'pause and `e` (write a snapshot) only say it is read-only. Needs a terminal, not root.',
   '',
   'Options:',
   ...FILTER_HELP,
