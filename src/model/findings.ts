@@ -262,7 +262,7 @@ export function ruleZeroLingerResets(input: FindingsInput): Finding[] {
       severity: rate !== null && rate >= 1 ? 'warning' : 'info',
       summary: `${who} closed ${g.length} connection(s) with SO_LINGER {1,0}${rate !== null ? ` (${rate.toFixed(2)}/s)` : ''}, so each close sent a reset to ${peers.slice(0, 3).join(', ')}${peers.length > 3 ? ', …' : ''}. This is the pattern of TCP health checkers: reset counters rise on a healthy backend; it is not an outage by itself.`,
       fix: `if ${e0.comm ?? 'it'} is a health checker, exclude its source from reset alerts, or make it close gracefully (no SO_LINGER {1,0}) or check at the application layer (HAProxy \`option httpchk\`/\`tcp-check\`, an HTTP health check on the load balancer).`,
-      evidence: { resets: g.length, ratePerSec: rate, peers, reason: e0.reason },
+      evidence: { resets: g.length, ratePerSec: rate === null ? null : Math.round(rate * 100) / 100, peers, reason: e0.reason },
     }, [...new Set(g.map((e) => e.connection).filter((c): c is string => !!c))], e0.pid !== null ? [{ pid: e0.pid, comm: e0.comm ?? '?' }] : []));
   }
   // Without events (plain snapshot or no tracer): the sockets that will do it.

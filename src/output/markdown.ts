@@ -65,7 +65,7 @@ function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string
   const out = ['## Resets', ''];
   if (cap.counts) {
     const byReason = Object.entries(cap.counts.rstSentByReason).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-    out.push(`Exact kernel totals for the window: resets sent by reason: ${byReason}; resets received: ${cap.counts.rstReceived}; keepalive timeouts: ${cap.counts.keepaliveTimeouts}; lost events: ${cap.counts.lostEvents}.`, '');
+    out.push(`Exact kernel totals for the window (whole host, before filters): resets sent by reason: ${byReason}; resets received: ${cap.counts.rstReceived}; keepalive timeouts: ${cap.counts.keepaliveTimeouts}; lost events: ${cap.counts.lostEvents}.`, '');
   }
   if (!s.total) return [...out, 'No resets were seen during the window.', ''];
   return [
