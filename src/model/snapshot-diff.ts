@@ -19,6 +19,8 @@ export interface DiffInput {
   namespaces: NetnsInfo[];
   connections: Connection[];
   events?: KaEvent[];
+  /** `snapshot --capture`: connections of the start inventory gone by the end. */
+  closedConnections?: Connection[];
   /** `snapshot --capture`: whether events were traced, and the tracer's exact totals for the window. */
   capture?: {
     tracing: { on: boolean };
@@ -201,7 +203,9 @@ export function matchConnections(a: readonly Connection[], b: readonly Connectio
   return { pairs, gone, added: b.filter((c) => !usedB.has(c)) };
 }
 
-export function resetCounts(d: Pick<DiffInput, 'events' | 'capture'>): ResetCounts | null {
+/** Resets of one snapshot's capture. With `only` (the filtered connections' ids) just their events count, and the
+ *  tracer's totals, which cannot be split by connection, are left out. */
+export function resetCounts(d: Pick<DiffInput, 'events' | 'capture'>, only?: ReadonlySet<string>): ResetCounts | null {
   if (d.capture ? !d.capture.tracing.on : !d.events) return null;
   const byCause: Record<string, number> = {};
   let total = 0;
@@ -209,12 +213,12 @@ export function resetCounts(d: Pick<DiffInput, 'events' | 'capture'>): ResetCoun
   for (const e of d.events ?? []) {
     if (e.type === 'lost') lostEvents += e.events;
     const r = resetRecordOf(e);
-    if (!r) continue;
+    if (!r || (only && (e.type === 'lost' || !e.connection || !only.has(e.connection)))) continue;
     const cause = resetKeys(r).cause;
     byCause[cause] = (byCause[cause] ?? 0) + 1;
     total++;
   }
-  const counts = d.capture?.counts ?? null;
+  const counts = only ? null : d.capture?.counts ?? null;
   const exact = counts && { sentByReason: counts.rstSentByReason, received: counts.rstReceived };
   if (exact) total = Object.values(exact.sentByReason).reduce((n, v) => n + v, exact.received);
   return { total, byCause, exact, lostEvents: d.capture?.lostEvents ?? lostEvents, eventsDropped: d.capture?.eventsDropped ?? 0 };
@@ -258,6 +262,9 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
   const keep = (c: Connection) => matchesFilter(c, filter);
   const connsA = a.connections.filter(keep);
   const connsB = b.connections.filter(keep);
+  const filtered = Object.keys(filter).length > 0;
+  // A capture's connections closed during its window are the ones resets are most often about.
+  const ids = (d: DiffInput, conns: readonly Connection[]) => new Set([...conns, ...(d.closedConnections ?? []).filter(keep)].map((c) => c.id));
   const nsFilter = (n: NetnsInfo) => !filter.netns?.length || filter.netns.some((f) => f === String(n.inode) || f === n.name);
 
   const { pairs, gone, added } = matchConnections(connsA, connsB);
@@ -297,7 +304,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
     schema: DIFF_SCHEMA,
     a: side(a, connsA.length, opts.files?.[0]),
     b: side(b, connsB.length, opts.files?.[1]),
-    ...(Object.keys(filter).length ? { filters: filter } : {}),
+    ...(filtered ? { filters: filter } : {}),
     differ,
     connections: {
       matched: pairs.length,
@@ -307,7 +314,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
       changed: changed.sort((x, y) => byPosition(x.after, y.after)),
     },
     probes: probes.sort((x, y) => byPosition(x.connection, y.connection)),
-    resets: { a: resetCounts(a), b: resetCounts(b) },
+    resets: { a: resetCounts(a, filtered ? ids(a, connsA) : undefined), b: resetCounts(b, filtered ? ids(b, connsB) : undefined) },
     namespaces,
     capabilities,
   };

@@ -99,6 +99,10 @@ describe('snapshot diff', () => {
     expect(validate(d)).toEqual([]);
     expect(renderDiffText(d)).toMatch(/^  B: 9 — keepalive_timeout 1, .* · tracer totals: sent TCP_STATE 7, TCP_KEEPALIVE_TIMEOUT 1; received 1 · causes are a lower bound: 7 events not kept$/m);
     expect(diffSnapshots(a, { ...b, events: [], capture: { ...capture, tracing: { on: false }, counts: null } }).resets.b).toBeNull();
+    // Filtered: only events of the compared connections, and no host totals (they cannot be split).
+    const f = diffSnapshots(a, { ...b, capture }, { filter: { ports: [byId(a, PROBING).local.port] } });
+    expect(f.resets.b).toMatchObject({ total: 1, byCause: { keepalive_timeout: 1 }, exact: null });
+    expect(diffSnapshots(a, { ...b, capture }, { filter: { ports: [1] } }).resets.b).toMatchObject({ total: 0, byCause: {} });
   });
 
   it('compares state, owner, linger and user timeout', () => {
