@@ -10,6 +10,9 @@ import type { Connection } from '../../src/model/types.js';
 import { renderDiffText } from '../../src/output/diff-text.js';
 import { schemaValidator } from '../helpers/schema.js';
 import { loadSnapshot } from '../helpers/tui-fixture.js';
+import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
+
+const CAPTURE = new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url);
 
 const REC = new URL('../fixtures/inventory/keepalive-mix.json', import.meta.url);
 let a: DiffInput;
@@ -155,5 +158,22 @@ describe('snapshot diff', () => {
     expect(text).toMatch(/^  B: 2 — keepalive_timeout 1, received: peer closed with unread data 1 · causes are a lower bound: 2 events lost$/m);
     expect(text).toMatch(/^  ~ kat-cap-cli tcp_keepalive_time: 321 -> 300$/m);
     expect(text).toMatch(/^  ~ pidfd_getfd: yes -> no \(not root\)$/m);
+  });
+
+  it('real lab capture: probes sent from its events, exact reset totals; the same capture without events is unknown', () => {
+    const cap = JSON.parse(readFileSync(CAPTURE, 'utf8')) as SnapshotDocument;
+    const bare: SnapshotDocument = { ...clone(cap), events: undefined, capture: undefined, closedConnections: undefined };
+    const d = diffSnapshots(bare, cap);
+    expect(validate(d)).toEqual([]);
+    expect(d.differ).toBe(false); // same state; events are not differences
+    // The idle-reclaim flow probed 4 times during the capture (a live connection in both).
+    expect(d.probes).toContainEqual(expect.objectContaining({
+      connection: expect.objectContaining({ id: '4026532461:3ccb5' }), probesSent: { before: null, after: 4 },
+    }));
+    expect(d.resets.a).toBeNull();
+    expect(d.resets.b).toMatchObject({ total: 60, exact: { received: 30, sentByReason: expect.objectContaining({ TCP_KEEPALIVE_TIMEOUT: 1, TCP_STATE: 25 }) } });
+    // Filtered to the dead-peer client: its keepalive timeout reset counts although it closed during the window.
+    const dead = diffSnapshots(bare, cap, { filter: { netns: ['kalab-dead-cli'] } });
+    expect(dead.resets.b).toMatchObject({ total: 1, byCause: { keepalive_timeout: 1 }, exact: null });
   });
 });

@@ -1,5 +1,6 @@
 // `ka-top view`'s pieces on the committed real snapshot: the static source, the event view rebuilt from a
 // document's events, and the App in recorded (read-only) mode.
+import { readFileSync } from 'node:fs';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { StaticSource, captureWindow } from '../../src/engine/static-source.js';
@@ -10,6 +11,7 @@ import { recordedTracer } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 
 const doc = loadSnapshot();
+const labCapture = JSON.parse(readFileSync(new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url), 'utf8')) as SnapshotDocument;
 const client = keepaliveClient(doc);
 const t0 = Date.parse(doc.takenAt);
 
@@ -117,5 +119,16 @@ describe('recorded snapshot view', () => {
     await type('G');
     expect(frame()).toContain('none: the snapshot was taken without --capture');
     unmount();
+  });
+
+  it('real lab capture: the dead peer\'s connection, closed during the window, keeps its probes and timeout', () => {
+    const source = new StaticSource(labCapture);
+    const dead = source.state.closed.find((c) => c.connection.netns.name === 'kalab-dead-cli')!;
+    expect(dead.closedAt).toBe(Date.parse(labCapture.capture!.endedAt));
+    const t = recordedTracer(labCapture);
+    if (!t.on) throw new Error('tracer should be on');
+    expect(t.view.activity(dead.connection.id)).toMatchObject({ probesSent: 6, resets: 1 });
+    expect(t.view.timeline(dead.connection.id).map((e) => e.type)).toContain('keepalive_timeout');
+    expect(t.view.resets.total).toBe(labCapture.events!.filter((e) => e.type === 'rst_sent' || e.type === 'rst_received').length);
   });
 });
