@@ -98,7 +98,8 @@ export function snapshotDocument(
     events = cap.events.filter((e) => eventMatchesFilter(e, filter, names));
     startConnections = cap.start.connections.filter((c) => matchesFilter(c, filter));
     const now = new Set(connections.map((c) => c.id));
-    closedConnections = startConnections.filter((c) => !now.has(c.id));
+    // Every connection some inventory of the window saw that is gone at the end (events link to them).
+    closedConnections = [...cap.lastSeen.values()].map((s) => s.connection).filter((c) => !now.has(c.id) && matchesFilter(c, filter));
     if (!cap.tracing.on) warnings.push(`no events were captured: ${cap.tracing.reason ?? 'tracing unavailable'}; both inventories were still taken`);
     for (const m of cap.tracing.missing) warnings.push(`not traced: ${m}`);
     if (cap.counts?.lostEvents) warnings.push(`the tracer lost ${cap.counts.lostEvents} events (its counts stay exact)`);
@@ -128,6 +129,7 @@ export function snapshotDocument(
     window: cap ? { startMs: cap.startedAt, durationMs: cap.endedAt - cap.startedAt, startInventoryMs: Date.parse(cap.start.takenAt) } : null,
     idleTimeouts,
     observedIdleMs: cap?.observedIdleMs,
+    lastSeen: cap?.lastSeen,
   });
   return {
     schema: SNAPSHOT_SCHEMA,

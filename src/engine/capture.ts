@@ -1,7 +1,9 @@
 // `snapshot --capture`: an inventory at the start and at the end of a window, and every event in between, each
 // linked to its connection. Runs the same Monitor + LiveTracing pair as `watch` and the TUI.
 import type { KaEvent } from '../model/events.js';
+import { ConnectionIndex } from '../model/connection-index.js';
 import { flowIdleMs } from '../model/findings.js';
+import type { Connection } from '../model/types.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import type { TracerCounts } from './event-stream.js';
 import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
@@ -40,12 +42,40 @@ export interface CaptureResult {
   interrupted: boolean;
   /** Longest flow idle (ms) seen per connection id over every inventory of the window. */
   observedIdleMs: Map<string, number>;
+  /** The last observation of every connection seen in an inventory of the window, with its time (ms epoch). */
+  lastSeen: Map<string, { connection: Connection; atMs: number }>;
 }
 
-function trackIdle(into: Map<string, number>, inv: Inventory): void {
-  for (const c of inv.connections) {
-    const idle = flowIdleMs(c);
-    if (idle !== null && idle > (into.get(c.id) ?? -1)) into.set(c.id, idle);
+/** What every inventory of the window adds: idle peaks and the last observation of each connection. */
+class Observations {
+  readonly idle = new Map<string, number>();
+  readonly lastSeen = new Map<string, { connection: Connection; atMs: number }>();
+
+  add(inv: Inventory): void {
+    const at = Date.parse(inv.takenAt);
+    for (const c of inv.connections) {
+      const idle = flowIdleMs(c);
+      if (idle !== null && idle > (this.idle.get(c.id) ?? -1)) this.idle.set(c.id, idle);
+      this.lastSeen.set(c.id, { connection: c, atMs: at });
+    }
+  }
+
+  /** Links events the live stream could not attribute (a socket closed before the next refresh saw it) to a
+   *  connection seen during the window with the same namespace and 4-tuple. */
+  link(events: KaEvent[]): void {
+    const byTuple = new Map<string, Connection>();
+    for (const { connection: c } of this.lastSeen.values()) byTuple.set(ConnectionIndex.tupleKey(c.netns.inode, c.local, c.peer), c);
+    for (const e of events) {
+      if (e.type === 'lost' || e.connection || !e.local || !e.peer || e.netns === null) continue;
+      const c = byTuple.get(ConnectionIndex.tupleKey(e.netns, e.local, e.peer));
+      if (!c) continue;
+      e.connection = c.id;
+      if (e.pid === null && c.process) {
+        e.pid = c.process.pid;
+        e.comm = c.process.comm;
+        e.process = { pid: c.process.pid, comm: c.process.comm, cmdline: c.process.cmdline };
+      }
+    }
   }
 }
 
@@ -69,11 +99,12 @@ async function withoutEvents(o: CaptureOptions, reason: string | null, missing: 
   const startedAt = Date.now();
   const interrupted = await waitWindow(o, startedAt, () => 0);
   const end = await collectInventory(o.sources);
-  const observedIdleMs = new Map<string, number>();
-  trackIdle(observedIdleMs, start);
-  trackIdle(observedIdleMs, end);
+  const seen = new Observations();
+  seen.add(start);
+  seen.add(end);
   return {
-    start, end, startedAt, endedAt: Date.now(), events: [], eventsDropped: 0, counts: null, interrupted, observedIdleMs,
+    start, end, startedAt, endedAt: Date.now(), events: [], eventsDropped: 0, counts: null, interrupted,
+    observedIdleMs: seen.idle, lastSeen: seen.lastSeen,
     tracing: { on: false, reason, missing },
   };
 }
@@ -114,18 +145,23 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     const startedAt = Date.now();
     await monitor.refreshOnce();
     const start = inventoryOf(monitor);
-    const observedIdleMs = new Map<string, number>();
-    trackIdle(observedIdleMs, start);
-    monitor.subscribe((st) => st.inventory && trackIdle(observedIdleMs, st.inventory));
+    const seen = new Observations();
+    seen.add(start);
+    let last = start;
+    monitor.subscribe((st) => {
+      if (st.inventory && st.inventory !== last) seen.add((last = st.inventory));
+    });
     const interrupted = await waitWindow(o, startedAt, () => events.length + dropped);
     monitor.stop();
     await monitor.refreshOnce();
     const end = inventoryOf(monitor);
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
+    seen.link(events);
     const { probesBySocket: _unused, ...counts } = tracing.counts;
     return {
-      start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted, observedIdleMs,
+      start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted,
+      observedIdleMs: seen.idle, lastSeen: seen.lastSeen,
       tracing: { on: true, reason: null, missing: tracing.missing },
     };
   } finally {

@@ -68,6 +68,8 @@ export interface FindingsInput {
   idleTimeouts: readonly IdleTimeout[];
   /** Longest flow idle seen per connection over the window's inventory refreshes (capture only). */
   observedIdleMs?: ReadonlyMap<string, number>;
+  /** The last observation of each connection in the window's inventories, with its time (capture only). */
+  lastSeen?: ReadonlyMap<string, { connection: Connection; atMs: number }>;
 }
 
 /** Connection ids listed per finding; the total stays in the evidence. */
@@ -284,7 +286,9 @@ export function ruleZeroLingerResets(input: FindingsInput): Finding[] {
 
 /** TCP_USER_TIMEOUT decides instead of TCP_KEEPCNT, or is shorter than the keepalive idle. */
 export function ruleUserTimeout(input: FindingsInput): Finding[] {
-  const hit = input.connections.filter((c) => (c.userTimeoutMs ?? 0) > 0 && c.keepalive.enabled === true && c.keepalive.idleSec !== null);
+  // Both inventories: a connection that died in the window (its user timeout fired) still counts.
+  const all = new Map([...(input.startConnections ?? []), ...input.connections].map((c) => [c.id, c]));
+  const hit = [...all.values()].filter((c) => (c.userTimeoutMs ?? 0) > 0 && c.keepalive.enabled === true && c.keepalive.idleSec !== null);
   return [...groupBy(hit, (c) => `${c.process?.pid ?? '?'}/${c.userTimeoutMs}/${c.keepalive.idleSec}/${c.keepalive.intervalSec}/${c.keepalive.probes}`).values()].map((g) => {
     const c0 = g[0]!;
     const k = c0.keepalive;
@@ -308,18 +312,19 @@ interface Reclaimed { id: string; idleAtResetMs: number; timeout: IdleTimeout | 
 /** Resets received on flows idle for at least a middlebox timeout, from a sender not seen on this host. */
 function reclaimedFlows(input: FindingsInput): Reclaimed[] {
   const minT = Math.min(...input.idleTimeouts.map((t) => t.seconds));
-  const start = new Map((input.startConnections ?? []).map((c) => [c.id, c]));
+  const seen = input.lastSeen ?? new Map((input.startConnections ?? []).map((c) => [c.id, { connection: c, atMs: input.window?.startInventoryMs ?? 0 }]));
   const out: Reclaimed[] = [];
   if (!input.window) return out;
   for (const e of input.events) {
     if (e.type !== 'rst_received' || !e.connection || !e.inferredCause.startsWith('peer_reset')) continue;
-    const c = start.get(e.connection);
-    const idle = c ? flowIdleMs(c) : null;
-    if (!c || idle === null) continue;
-    const idleAtReset = idle + Math.max(0, Date.parse(e.ts) - input.window.startInventoryMs);
+    const obs = seen.get(e.connection);
+    const idle = obs ? flowIdleMs(obs.connection) : null;
+    if (!obs || idle === null) continue;
+    // Idle when last seen, plus the time from that inventory to the reset.
+    const idleAtReset = idle + Math.max(0, Date.parse(e.ts) - obs.atMs);
     if (idleAtReset < minT * 1000) continue;
     const fitting = input.idleTimeouts.filter((t) => t.seconds * 1000 <= idleAtReset).sort((a, b) => b.seconds - a.seconds);
-    out.push({ id: c.id, idleAtResetMs: idleAtReset, timeout: fitting[0] ?? null, conn: c, inferredCause: e.inferredCause });
+    out.push({ id: obs.connection.id, idleAtResetMs: idleAtReset, timeout: fitting[0] ?? null, conn: obs.connection, inferredCause: e.inferredCause });
   }
   return out;
 }
