@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Finding } from '../../src/model/findings.js';
 import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
 import { start } from '../../src/sources/exec.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { schemaValidator } from '../helpers/schema.js';
 
 let validate: (doc: unknown) => string[];
@@ -193,6 +193,21 @@ describe('reports and output options', () => {
     expect(d.capture!.durationMs).toBeGreaterThanOrEqual(2000);
     expect(d.warnings.join('\n')).toMatch(/no events were captured/);
     expect(r.stderr).toMatch(/warning: no events were captured/);
+  });
+
+  it('a signal ends the window early and the result is still written', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'kat-findings-sig-')), 'c.json');
+    const child = start(process.execPath, [CLI, 'snapshot', '--capture', '60s', '--netns', 'kalab-ok-cli', '--output', out]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 5000));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(143);
+    const d = json(readFileSync(out, 'utf8'));
+    expect(d.capture!.interrupted).toBe(true);
+    expect(d.capture!.durationMs).toBeLessThan(10_000);
+    expect(stderr).toMatch(/SIGTERM, stopping/);
   });
 
   it('rejects bad --capture and --idle-timeouts values with exit 2', async () => {
