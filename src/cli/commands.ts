@@ -30,7 +30,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import('./top.js')).topCommand,
   },
   snapshot: {
-    summary: 'dump every TCP connection with its keepalive state (table, json)',
+    summary: 'dump every TCP connection with its keepalive state and findings; --capture records events (table, json, md)',
     load: async () => (await import('./snapshot.js')).snapshotCommand,
   },
   doctor: {

@@ -48,6 +48,9 @@ export const SNAPSHOT_HELP = [
   'JSON follows schema/snapshot.schema.json (`schema` field: ' + SNAPSHOT_SCHEMA + '). docs/snapshots.md explains',
   'the findings. Run as root to see every process, socket option and namespace; without root ka-top says what it',
   'cannot see.',
+  '',
+  'Exit codes: 0 done (also when Ctrl-C ended a capture early), 1 error, 2 bad arguments, 143/129 when SIGTERM/',
+  'SIGHUP ended a capture (the result is still written).',
 ].join('\n');
 
 const netnsMatcher = (filter: ConnectionFilter) => filter.netns?.length

@@ -352,6 +352,7 @@ export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[
   const local = new Set([...input.connections, ...(input.startConnections ?? [])].map((c) => c.local.address));
   const reclaimedConns = reclaimedFlows(input).map((r) => r.conn);
   const reclaimed = new Set(reclaimedConns.map((c) => c.netns.inode));
+  const minT = Math.min(...input.idleTimeouts.map((t) => t.seconds));
   const out: Finding[] = [];
   for (const ns of input.namespaces) {
     const s = ns.sysctl;
@@ -367,7 +368,7 @@ export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[
       rule: 'default-keepalive-sysctl-behind-middlebox',
       severity: sign ? 'warning' : 'info',
       summary: `netns ${nsLabel(ns)} still uses the Linux keepalive defaults (7200 s idle / 75 s / 9 probes) while ${sign ? 'a middlebox reset an idle flow there during the capture' : `${remote.length} connection(s) relying on them go to peers outside this host`}: a flow idle for 2 hours is far beyond any load-balancer/NAT idle timeout (${input.idleTimeouts.map((t) => `${t.name} ${t.seconds} s`).join(', ')}).`,
-      fix: `in netns ${nsLabel(ns)}: \`sysctl -w net.ipv4.tcp_keepalive_time=${Math.max(1, Math.floor(Math.min(...input.idleTimeouts.map((t) => t.seconds)) * 0.8))} net.ipv4.tcp_keepalive_intvl=30 net.ipv4.tcp_keepalive_probes=5\` (persist it in /etc/sysctl.d or the pod's \`securityContext.sysctls\`); applications still need SO_KEEPALIVE on their sockets.`,
+      fix: `in netns ${nsLabel(ns)}: \`sysctl -w net.ipv4.tcp_keepalive_time=${Math.max(1, Math.floor(minT * 0.8))} net.ipv4.tcp_keepalive_intvl=${Math.max(1, Math.min(30, Math.floor(minT / 4)))} net.ipv4.tcp_keepalive_probes=5\` (persist it in /etc/sysctl.d or the pod's \`securityContext.sysctls\`); applications still need SO_KEEPALIVE on their sockets.`,
       evidence: { netns: nsLabel(ns), sysctl: s, middleboxSign: sign ? 'reset received on an idle flow' : 'peers outside this host', connectionsRelying: relying.length },
     }, concerned));
   }
