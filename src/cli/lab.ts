@@ -1,9 +1,10 @@
-// `ka-top lab up|down|status` and `ka-top --lab`: the scenario lab (see docs/lab.md).
+// `ka-top lab up|down|status` and `ka-top --lab`: the scenario lab (see README, Scenario lab).
 import { constants } from 'node:os';
 import { CliError, UsageError } from './commands.js';
 import { parse } from './args.js';
 import { LabError, labDown, labStatus, labUp, requireRoot, runLoops, type LabStatus } from '../lab/lab.js';
 import { SCENARIOS, scenarioByName, type Scenario } from '../lab/scenarios.js';
+import { TopologyError } from '../lab/topology.js';
 
 export const LAB_HELP = [
   'Usage: ka-top lab up [--scenario NAME[,NAME…]]   start scenarios (default: all); idempotent',
@@ -34,7 +35,7 @@ async function labCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof LabError) throw new CliError(e.message);
+    if (e instanceof LabError || e instanceof TopologyError) throw new CliError(e.message);
     throw e;
   }
 }

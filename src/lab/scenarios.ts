@@ -1,5 +1,5 @@
 // The lab's scenarios: each one is a small real client/server pair (ka-peer) in its own namespaces, built so that
-// one keepalive/reset behaviour shows within ~30 s and keeps showing. docs/lab.md explains what to look for.
+// one keepalive/reset behaviour shows within ~30 s and keeps showing. The README (Scenario lab) explains what to look for.
 import {
   addNetns, makeChain, makePair, nft, sysctlIn, type Chain, type Pair,
 } from './topology.js';

@@ -12,6 +12,7 @@ import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
 import { start } from '../../src/sources/exec.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { schemaValidator } from '../helpers/schema.js';
+import { acquireLabLock, releaseLabLock } from '../helpers/lab-lock.js';
 
 let validate: (doc: unknown) => string[];
 let doc: SnapshotDocument;
@@ -40,6 +41,7 @@ const pidOf = (scenario: string, role: string) => lab.scenarios.find((s) => s.na
 
 beforeAll(async () => {
   validate = await schemaValidator('snapshot.schema.json');
+  await acquireLabLock();
   await cli(['lab', 'down']);
   await cli(['lab', 'up']);
   lab = JSON.parse((await cli(['lab', 'status', '--json'])).stdout) as LabStatus;
@@ -48,10 +50,11 @@ beforeAll(async () => {
   const r = await cli(['snapshot', '--capture', `${CAPTURE_S}s`, '--format', 'json', '--idle-timeouts', 'lab=8'], { timeoutMs: 90_000 });
   captureStderr = r.stderr;
   doc = json(r.stdout);
-}, 120_000);
+}, 360_000);
 
 afterAll(async () => {
   await runCli(['lab', 'down']);
+  releaseLabLock();
 });
 
 describe('snapshot --capture on the lab', () => {

@@ -9,6 +9,7 @@ import { SS_ARGS } from '../../src/sources/ss.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
 import { listNetns, nftCmd, runIn } from '../../src/lab/topology.js';
 import type { SsSocket } from '../../src/model/types.js';
+import { acquireLabLock, releaseLabLock } from '../helpers/lab-lock.js';
 
 const MAIN = packagePath('dist/cli/main.js');
 const STATE_DIR = '/run/ka-top-lab';
@@ -97,16 +98,18 @@ let samplerDone: Promise<void>;
 let upAt = 0;
 
 beforeAll(async () => {
+  await acquireLabLock();
   await cli('lab', 'down');
   upAt = Date.now();
   await cli('lab', 'up');
   samplerDone = sampler(['kalab-dead-cli', 'kalab-uto-cli', 'kalab-idle-cli']);
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   sampling = false;
   await samplerDone;
   await run(process.execPath, [MAIN, 'lab', 'down']);
+  releaseLabLock();
 });
 
 describe('ka-top lab', () => {
