@@ -45,7 +45,7 @@ export const SNAPSHOT_HELP = [
   ...FILTER_HELP,
   '  -h, --help           this help',
   '',
-  'JSON follows schema/snapshot.schema.json (`schema` field: ' + SNAPSHOT_SCHEMA + '). docs/snapshots.md explains',
+  'JSON follows schema/snapshot.schema.json (`schema` field: ' + SNAPSHOT_SCHEMA + '). The README explains',
   'the findings. Run as root to see every process, socket option and namespace; without root ka-top says what it',
   'cannot see.',
   '',

@@ -1,6 +1,6 @@
 // The findings rules engine: turns a snapshot (and the events of a capture window) into plain-language findings,
 // each with a severity, the connections and processes concerned, a concrete fix at the right layer, and the
-// evidence it rests on. Pure: every rule is a small function of the data; docs/snapshots.md explains each one.
+// evidence it rests on. Pure: every rule is a small function of the data; the README (Findings) explains each one.
 import type { KaEvent } from './events.js';
 import type { Connection, NetnsInfo } from './types.js';
 
@@ -347,7 +347,7 @@ export function ruleIdleReclaimed(input: FindingsInput): Finding[] {
   });
 }
 
-/** Namespaces on the 7200/75/9 defaults whose connections cross a middlebox (heuristic, see docs/snapshots.md). */
+/** Namespaces on the 7200/75/9 defaults whose connections cross a middlebox (heuristic, see the README, Findings). */
 export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[] {
   const local = new Set([...input.connections, ...(input.startConnections ?? [])].map((c) => c.local.address));
   const reclaimedConns = reclaimedFlows(input).map((r) => r.conn);

@@ -125,7 +125,7 @@ export function renderMarkdown(doc: SnapshotDocument): string {
     '',
     '## Findings',
     '',
-    ...(findings.length ? findings.flatMap(findingLines) : ['Nothing looks wrong by ka-top\'s rules (see docs/snapshots.md for what they check).', '']),
+    ...(findings.length ? findings.flatMap(findingLines) : ['Nothing looks wrong by ka-top\'s rules (see the ka-top README, Findings, for what they check).', '']),
     ...(doc.idleTimeouts ? [`Middlebox idle timeouts checked: ${doc.idleTimeouts.map((t) => `${t.name} ${t.seconds} s`).join(', ')}.`, ''] : []),
   ];
   if (doc.warnings.length) out.push('## What ka-top could not see', '', ...doc.warnings.map((w) => `- ${w}`), '');
