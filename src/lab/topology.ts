@@ -222,9 +222,8 @@ export function runIn(ns: string, cmd: string, args: readonly string[], input?: 
   return run(c!, rest, input === undefined ? {} : { input });
 }
 
-export interface Chain {
+export interface Pair {
   client: string;
-  middle: string;
   server: string;
   /** Addresses (without length) the client dials to reach the server, and the client's own. */
   serverAddr: string;
@@ -233,13 +232,30 @@ export interface Chain {
   clientAddr6: string;
 }
 
+export interface Chain extends Pair {
+  middle: string;
+}
+
+/** Host `host` of subnet `n`: 198.18.n.host/24 and fd6b:6174:n::host/64. */
+const v4 = (n: number, host: number): string => `198.18.${n}.${host}`;
+const v6 = (n: number, host: number): string => `fd6b:6174:${n.toString(16)}::${host}`;
+
+/** The veth addresses of hosts a and b on subnet n. */
+function subnetLink(n: number, a: number, b: number): Pick<LinkSpec, 'addrA' | 'addrB' | 'addr6A' | 'addr6B'> {
+  return { addrA: `${v4(n, a)}/24`, addrB: `${v4(n, b)}/24`, addr6A: `${v6(n, a)}/64`, addr6B: `${v6(n, b)}/64` };
+}
+
+function checkNet(net: number, what: string): void {
+  if (!Number.isInteger(net) || net < 0 || net > 127) throw new TopologyError(`${what} net ${net} out of 0..127`);
+}
+
 /**
  * client — middle — server: two veth links, default routes through the middlebox, forwarding on in it.
  * `net` picks the third octet pair (0..127) so several chains can coexist: client side 198.18.(2n).0/24,
  * server side 198.18.(2n+1).0/24; IPv6 fd6b:6174:(2n)::/64 and fd6b:6174:(2n+1)::/64.
  */
 export async function makeChain(prefix: string, net: number): Promise<Chain> {
-  if (!Number.isInteger(net) || net < 0 || net > 127) throw new TopologyError(`chain net ${net} out of 0..127`);
+  checkNet(net, 'chain');
   const client = `${prefix}cli`;
   const middle = `${prefix}mid`;
   const server = `${prefix}srv`;
@@ -249,53 +265,26 @@ export async function makeChain(prefix: string, net: number): Promise<Chain> {
   await sysctlIn(middle, 'net.ipv6.conf.all.forwarding', 1);
   const c = 2 * net;
   const s = 2 * net + 1;
-  await linkNetns(client, middle, {
-    ifA: 'eth0', ifB: 'to-cli',
-    addrA: `198.18.${c}.2/24`, addrB: `198.18.${c}.1/24`,
-    addr6A: `fd6b:6174:${c.toString(16)}::2/64`, addr6B: `fd6b:6174:${c.toString(16)}::1/64`,
-  });
-  await linkNetns(server, middle, {
-    ifA: 'eth0', ifB: 'to-srv',
-    addrA: `198.18.${s}.2/24`, addrB: `198.18.${s}.1/24`,
-    addr6A: `fd6b:6174:${s.toString(16)}::2/64`, addr6B: `fd6b:6174:${s.toString(16)}::1/64`,
-  });
-  await defaultRoute(client, `198.18.${c}.1`);
-  await defaultRoute(server, `198.18.${s}.1`);
-  await defaultRoute(client, `fd6b:6174:${c.toString(16)}::1`);
-  await defaultRoute(server, `fd6b:6174:${s.toString(16)}::1`);
+  await linkNetns(client, middle, { ifA: 'eth0', ifB: 'to-cli', ...subnetLink(c, 2, 1) });
+  await linkNetns(server, middle, { ifA: 'eth0', ifB: 'to-srv', ...subnetLink(s, 2, 1) });
+  await defaultRoute(client, v4(c, 1));
+  await defaultRoute(server, v4(s, 1));
+  await defaultRoute(client, v6(c, 1));
+  await defaultRoute(server, v6(s, 1));
   return {
     client, middle, server,
-    serverAddr: `198.18.${s}.2`, clientAddr: `198.18.${c}.2`,
-    serverAddr6: `fd6b:6174:${s.toString(16)}::2`, clientAddr6: `fd6b:6174:${c.toString(16)}::2`,
+    serverAddr: v4(s, 2), clientAddr: v4(c, 2), serverAddr6: v6(s, 2), clientAddr6: v6(c, 2),
   };
-}
-
-export interface Pair {
-  client: string;
-  server: string;
-  serverAddr: string;
-  clientAddr: string;
-  serverAddr6: string;
-  clientAddr6: string;
 }
 
 /** client — server over one veth link on 198.18.(2n).0/24 and fd6b:6174:(2n)::/64. */
 export async function makePair(prefix: string, net: number): Promise<Pair> {
-  if (!Number.isInteger(net) || net < 0 || net > 127) throw new TopologyError(`pair net ${net} out of 0..127`);
+  checkNet(net, 'pair');
   const client = `${prefix}cli`;
   const server = `${prefix}srv`;
   await addNetns(client);
   await addNetns(server);
   const c = 2 * net;
-  const h = c.toString(16);
-  await linkNetns(client, server, {
-    ifA: 'eth0', ifB: 'eth0',
-    addrA: `198.18.${c}.1/24`, addrB: `198.18.${c}.2/24`,
-    addr6A: `fd6b:6174:${h}::1/64`, addr6B: `fd6b:6174:${h}::2/64`,
-  });
-  return {
-    client, server,
-    clientAddr: `198.18.${c}.1`, serverAddr: `198.18.${c}.2`,
-    clientAddr6: `fd6b:6174:${h}::1`, serverAddr6: `fd6b:6174:${h}::2`,
-  };
+  await linkNetns(client, server, { ifA: 'eth0', ifB: 'eth0', ...subnetLink(c, 1, 2) });
+  return { client, server, clientAddr: v4(c, 1), serverAddr: v4(c, 2), clientAddr6: v6(c, 1), serverAddr6: v6(c, 2) };
 }
