@@ -3,6 +3,14 @@
 // A larger young generation (shebang flag) halves GC time when parsing tens of thousands of ss lines.
 import { CliError, runCommand } from './commands.js';
 
+// The reader went away (`ka-top snapshot | head`): stop quietly; 'exit' handlers still stop any tracer.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 runCommand(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

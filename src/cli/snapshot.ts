@@ -58,8 +58,8 @@ const netnsMatcher = (filter: ConnectionFilter) => filter.netns?.length
   : undefined;
 
 export async function buildSnapshot(filter: ConnectionFilter, idleTimeouts: readonly IdleTimeout[] = DEFAULT_IDLE_TIMEOUTS): Promise<SnapshotDocument> {
-  // The tracing-host probe reads kallsyms and BTF: run it alongside the inventory, not after it.
-  const host = probeTracingHost();
+  // Only the capabilities are needed here (no program to build); the probe runs alongside the inventory.
+  const host = probeTracingHost({ programDetails: false });
   const inv = await collectInventory(liveSources(), { netns: netnsMatcher(filter) });
   const capabilities = capabilitiesFrom(await host, inv.sockoptReads);
   return snapshotDocument(inv, capabilities, filter, undefined, { idleTimeouts });

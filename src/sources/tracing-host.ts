@@ -92,6 +92,9 @@ async function readConfig(): Promise<string | null> {
 export interface ProbeOptions {
   /** Mount tracefs when missing (needs root). Default true. */
   mount?: boolean;
+  /** Also resolve what a program needs (keepalive timer address, BTF offsets). Default true; false when only
+   *  the capabilities are wanted (a plain snapshot): it skips /proc/kallsyms and pahole, the costly parts. */
+  programDetails?: boolean;
 }
 
 export async function probeTracingHost(opts: ProbeOptions = {}): Promise<TracingHost> {
@@ -103,7 +106,7 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
       return null;
     })() : ensureTracefs(),
     readConfig(),
-    readFile('/proc/kallsyms', 'utf8').catch(() => null),
+    opts.programDetails === false ? null : readFile('/proc/kallsyms', 'utf8').catch(() => null),
     exists(BTF_PATH),
   ]);
 
@@ -160,10 +163,13 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
   const address = kallsyms ? kallsymsAddress(kallsyms, 'tcp_keepalive_timer') : null;
   const keepaliveTimer = address
     ? { ...yes, address }
-    : { ...no(kallsyms === null ? '/proc/kallsyms is unreadable' : 'tcp_keepalive_timer is not in /proc/kallsyms (addresses hidden: need root, kptr_restrict)'), address: null };
+    : opts.programDetails === false
+      ? { ...no('not probed'), address: null }
+      : { ...no(kallsyms === null ? '/proc/kallsyms is unreadable' : 'tcp_keepalive_timer is not in /proc/kallsyms (addresses hidden: need root, kptr_restrict)'), address: null };
 
   let offsets: TracingHost['offsets'];
-  if (!btfPresent) offsets = { ...no('no kernel BTF to read struct offsets from'), value: null };
+  if (opts.programDetails === false) offsets = { ...no('not probed'), value: null };
+  else if (!btfPresent) offsets = { ...no('no kernel BTF to read struct offsets from'), value: null };
   else {
     const pahole = await which('pahole');
     if (!pahole) offsets = { ...no('pahole is not installed (apt install pahole)'), value: null };

@@ -1,4 +1,5 @@
 // `ka-top snapshot` against real sockets in real network namespaces: every figure must match what was set.
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, sysctlIn, type Pair } from '../../src/lab/topology.js';
 import type { Connection } from '../../src/model/types.js';
 import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
 
@@ -185,6 +186,20 @@ describe('ka-top snapshot edge paths', () => {
       expect(r.stderr).toMatch(/^ka-top: /);
       expect(r.stdout).toBe('');
     }
+  });
+
+  it('stops quietly when the reader goes away (ka-top snapshot | head)', async () => {
+    // more output than a pipe holds, so the write really fails
+    const many = await startPeer(['client', '--connect', `${pair.serverAddr}:7000`, '--conns', '200'], { netns: pair.client });
+    for (let i = 0; i < 200; i++) await many.waitFor(/^CONN /);
+    const child = spawn(process.execPath, [CLI, 'snapshot', '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(code).toBe(0);
+    await many.stop();
   });
 
   it('fails cleanly when the output cannot be written', async () => {
