@@ -32,7 +32,7 @@ export function ConnectionTable({ rows, top, selected, layout, sort, inverted, f
       {rows.map((r, i) => {
         const a = activity(r.c.id);
         return (
-          <Text key={r.c.id} {...STYLE[rowStyle(r, fresh, a)]} inverse={top + i === selected} wrap="truncate">
+          <Text key={r.c.id} {...STYLE[rowStyle(r, fresh)]} inverse={top + i === selected} wrap="truncate">
             {rowText(r.c, a, layout)}
           </Text>
         );

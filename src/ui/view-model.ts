@@ -3,14 +3,11 @@
 import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
 import { formatDuration, formatEndpoint, formatKeepalive, formatOwner } from '../output/format.js';
+import type { ConnectionActivity as EventActivity } from '../model/event-activity.js';
 import type { Move } from './keymap.js';
 
 /** What the event stream knows about one connection (absent while the tracer is off). */
-export interface ConnectionActivity {
-  /** Keepalive probes sent since the peer last answered (running count; ss only shows the outstanding ones). */
-  probesSent: number;
-  resets: number;
-}
+export type ConnectionActivity = Pick<EventActivity, 'probesSent' | 'resets'>;
 
 export type ActivityLookup = (id: string) => ConnectionActivity | undefined;
 
@@ -24,7 +21,7 @@ export type RowStyle = 'normal' | 'new' | 'closed' | 'probing' | 'dying';
 
 // ---- columns -------------------------------------------------------------------------------------------------
 
-export type ColumnId = 'state' | 'local' | 'peer' | 'owner' | 'keepalive' | 'timer' | 'probes' | 'idleRecv' | 'idleSend' | 'resets';
+export type ColumnId = 'state' | 'local' | 'peer' | 'owner' | 'keepalive' | 'timer' | 'probes' | 'sent' | 'idleRecv' | 'idleSend' | 'resets';
 
 interface ColumnDef {
   id: ColumnId;
@@ -41,11 +38,10 @@ interface ColumnDef {
   sortKey: (c: Connection, a: ConnectionActivity | undefined) => number | string | null;
 }
 
-function probesText(c: Connection, a: ConnectionActivity | undefined): string {
-  const max = c.keepalive.enabled ? c.keepalive.probes ?? '?' : null;
-  if (max === null) return '-';
-  const sent = a ? a.probesSent : c.keepalive.timer?.probesOutstanding ?? 0;
-  return `${sent}/${max}`;
+/** Probes outstanding now / the probe count, as the kernel has them (ss's count drops to 0 on every ACK). */
+function probesText(c: Connection): string {
+  if (!c.keepalive.enabled) return '-';
+  return `${c.keepalive.timer?.probesOutstanding ?? 0}/${c.keepalive.probes ?? '?'}`;
 }
 
 function timerText(c: Connection): string {
@@ -68,9 +64,11 @@ export const COLUMNS: readonly ColumnDef[] = [
   },
   { id: 'keepalive', title: 'KEEPALIVE', width: 14, text: formatKeepalive, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.idleSec : null) },
   { id: 'timer', title: 'TIMER', width: 9, right: true, text: timerText, sortKey: (c) => c.keepalive.timer?.remainingMs ?? c.timer?.remainingMs ?? null },
-  { id: 'probes', title: 'PROBES', width: 6, right: true, text: probesText, sortKey: (c, a) => (a ? a.probesSent : c.keepalive.timer?.probesOutstanding ?? null) },
+  { id: 'probes', title: 'PROBES', width: 6, right: true, text: probesText, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.timer?.probesOutstanding ?? 0 : null) },
+  // Running count of probes sent while observed (tracer), whether or not they were answered.
+  { id: 'sent', title: 'SENT', width: 5, right: true, dropRank: 3, text: (_c, a) => (a ? String(a.probesSent) : '-'), sortKey: (_c, a) => a?.probesSent ?? null },
   { id: 'idleRecv', title: 'IDLE-RCV', width: 8, right: true, dropRank: 2, text: (c) => formatDuration(c.idleMs.recv), sortKey: (c) => c.idleMs.recv },
-  { id: 'idleSend', title: 'IDLE-SND', width: 8, right: true, dropRank: 3, text: (c) => formatDuration(c.idleMs.send), sortKey: (c) => c.idleMs.send },
+  { id: 'idleSend', title: 'IDLE-SND', width: 8, right: true, dropRank: 4, text: (c) => formatDuration(c.idleMs.send), sortKey: (c) => c.idleMs.send },
   { id: 'resets', title: 'RST', width: 4, right: true, dropRank: 1, text: (_c, a) => (a ? String(a.resets) : '-'), sortKey: (_c, a) => a?.resets ?? null },
 ];
 
@@ -129,10 +127,10 @@ export function rowText(c: Connection, a: ConnectionActivity | undefined, layout
 
 // ---- styles --------------------------------------------------------------------------------------------------
 
-/** Probing: keepalive probes are out. Dying: the next unanswered probe (or the user timeout) kills it. */
-export function keepaliveHealth(c: Connection, a?: ConnectionActivity): 'ok' | 'probing' | 'dying' {
+/** Probing: keepalive probes are out now. Dying: the next unanswered probe (or the user timeout) kills it. */
+export function keepaliveHealth(c: Connection): 'ok' | 'probing' | 'dying' {
   const k = c.keepalive;
-  const out = Math.max(k.timer?.probesOutstanding ?? 0, a?.probesSent ?? 0);
+  const out = k.timer?.probesOutstanding ?? 0;
   if (out === 0) return 'ok';
   if (k.giveUpRule === 'user_timeout') {
     return k.deadInMs !== null && k.intervalSec !== null && k.deadInMs <= k.intervalSec * 1000 ? 'dying' : 'probing';
@@ -140,9 +138,9 @@ export function keepaliveHealth(c: Connection, a?: ConnectionActivity): 'ok' | '
   return k.probes !== null && out >= k.probes - 1 ? 'dying' : 'probing';
 }
 
-export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>, a?: ConnectionActivity): RowStyle {
+export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>): RowStyle {
   if (row.closed) return 'closed';
-  const health = keepaliveHealth(row.c, a);
+  const health = keepaliveHealth(row.c);
   if (health !== 'ok') return health;
   return fresh.has(row.c.id) ? 'new' : 'normal';
 }

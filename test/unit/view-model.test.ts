@@ -43,10 +43,10 @@ describe('columns and row text', () => {
     expect(h.length).toBeLessThanOrEqual(120);
   });
 
-  it('probes column: running count from the tracer, else outstanding probes from ss', () => {
+  it('probes column: outstanding probes from the kernel; sent and resets from the tracer', () => {
     const layout = layoutColumns(120);
-    expect(rowText(probing(2), undefined, layout)).toMatch(/ 2\/4 /);
-    expect(rowText(probing(2), { probesSent: 3, resets: 1 }, layout)).toMatch(/ 3\/4 +.* 1$/);
+    expect(rowText(probing(2), undefined, layout)).toMatch(/ 2\/4 +- /);
+    expect(rowText(probing(2), { probesSent: 3, resets: 1 }, layout)).toMatch(/ 2\/4 +3 +.* 1$/);
   });
 });
 
@@ -59,7 +59,14 @@ describe('row styles', () => {
     expect(rowStyle({ c, closed: false }, new Map([[c.id, 0]]))).toBe('new');
     expect(rowStyle({ c, closed: true }, new Map())).toBe('closed');
     expect(rowStyle({ c: probing(1), closed: false }, new Map([[c.id, 0]]))).toBe('probing');
-    expect(rowStyle({ c, closed: false }, new Map(), { probesSent: 3, resets: 0 })).toBe('dying');
+    // answered probes (a healthy connection's running count) never make a row red
+    expect(rowStyle({ c, closed: false }, new Map())).toBe('normal');
+  });
+
+  it('PROBES shows what is outstanding now, SENT the running count, answered or not', () => {
+    const text = rowText(keepaliveClient(doc), { probesSent: 7, resets: 0 }, layoutColumns(200));
+    expect(text).toMatch(/ 0\/4 +7 /);
+    expect(rowText(keepaliveClient(doc), undefined, layoutColumns(200))).toMatch(/ 0\/4 +- /);
   });
 });
 
