@@ -6,7 +6,7 @@ import { parseKaRecord } from '../parse/bpftrace-json.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import {
   SOCKOPT_NAMES, classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero,
-  type CloseHow, type EventProcess, type KaEvent, type RstCause,
+  type CloseHow, type EventProcess, type KaEvent, type OwnerVia, type RstCause,
 } from '../model/events.js';
 import type { Connection, Endpoint } from '../model/types.js';
 
@@ -63,7 +63,7 @@ export class EventStream {
   private held: Held[] = [];
   private recentRst: RecentRst[] = [];
   /** Owners remembered per socket, for events after the inventory lost the connection. */
-  private owners = new Map<string, { process: EventProcess; connection: string }>();
+  private owners = new Map<string, { process: EventProcess; connection: string; via: OwnerVia }>();
   private readonly holdMs: number;
   private readonly now: () => number;
   readonly counts: TracerCounts = { rstSentByReason: {}, rstReceived: 0, keepaliveTimeouts: 0, probesBySocket: {}, lostEvents: 0 };
@@ -95,7 +95,7 @@ export class EventStream {
     const netns = f.ns && f.ns !== '0' ? Number(f.ns) : null;
     const cookie = f.ck && f.ck !== '0' ? f.ck : null;
     const ctx: EventProcess | null = f.pid ? { pid: Number(f.pid), comm: f.comm ?? '', cmdline: null } : null;
-    const base = { ts, netns, pid: null, comm: null, process: null, connection: null, sk };
+    const base = { ts, netns, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk };
     const hold = (ev: Draft, withCtx = false) => this.held.push({ at, ev, cookie, ctx: withCtx ? ctx : null });
     switch (r.kind) {
       case 'ready':
@@ -202,10 +202,13 @@ export class EventStream {
       ev.inferredCause = sender ? sender.cause : 'peer_reset (sender not observed)';
     }
     const conn = this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer });
-    let owner: { process: EventProcess; connection: string } | null = null;
+    let owner: { process: EventProcess; connection: string; via: OwnerVia } | null = null;
+    const asOwner = (c: Connection): EventProcess | null =>
+      c.process ? { pid: c.process.pid, comm: c.process.comm, cmdline: c.process.cmdline } : null;
     if (conn) {
       ev.connection = conn.id;
-      if (conn.process) owner = { process: { pid: conn.process.pid, comm: conn.process.comm, cmdline: conn.process.cmdline }, connection: conn.id };
+      const p = asOwner(conn);
+      if (p) owner = { process: p, connection: conn.id, via: 'inventory' };
     }
     // Kernel socket memory is reused: the cache key includes the 4-tuple and namespace.
     const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${ConnectionIndex.tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
@@ -219,11 +222,19 @@ export class EventStream {
       }
     }
     if (!owner && key) owner = this.owners.get(key) ?? null;
-    if (!owner && h.ctx) owner = { process: h.ctx, connection: conn?.id ?? '' };
+    if (!owner && h.ctx) owner = { process: h.ctx, connection: conn?.id ?? '', via: 'context' };
+    // A socket accepted and gone between two inventories (a health check's connection at the backend): the
+    // process listening on its port accepted it. Never for resets sent without a socket (closed ports).
+    if (!owner && ev.sk !== null && ev.local && ev.netns !== null) {
+      const listener = this.index.findListener(ev.netns, ev.local);
+      const p = listener && asOwner(listener);
+      if (p) owner = { process: p, connection: '', via: 'listener' };
+    }
     if (owner) {
       ev.process = owner.process;
       ev.pid = owner.process.pid;
       ev.comm = owner.process.comm;
+      ev.ownerVia = owner.via;
       if (!ev.connection && owner.connection) ev.connection = owner.connection;
       if (key && ev.type !== 'close') this.owners.set(key, owner);
     }

@@ -8,6 +8,7 @@ export class ConnectionIndex {
   private byInode = new Map<number, Connection>();
   private byTuple = new Map<string, Connection>();
   private byFd = new Map<string, Connection>();
+  private listeners = new Map<string, Connection[]>();
 
   constructor(connections: readonly Connection[] = []) {
     for (const c of connections) {
@@ -16,6 +17,10 @@ export class ConnectionIndex {
       for (const p of c.processes) this.byFd.set(`${p.pid}:${p.fd}`, c);
       // LISTEN sockets share their local endpoint with accepted ones and have no peer: never a tuple match.
       if (c.state !== 'LISTEN') this.byTuple.set(ConnectionIndex.tupleKey(c.netns.inode, c.local, c.peer), c);
+      else {
+        const key = `${c.netns.inode}/${c.local.port}`;
+        this.listeners.set(key, [...(this.listeners.get(key) ?? []), c]);
+      }
     }
   }
 
@@ -26,6 +31,22 @@ export class ConnectionIndex {
   /** The connection a process holds on a file descriptor (setsockopt events give pid + fd). */
   findByFd(pid: number, fd: number): Connection | null {
     return this.byFd.get(`${pid}:${fd}`) ?? null;
+  }
+
+  /**
+   * The listener an accepted socket came from: same namespace and port, and the same address or a wildcard
+   * (`0.0.0.0`; `::` also takes IPv4 on a dual-stack listener). Exact address first.
+   */
+  findListener(netns: number, local: Endpoint): Connection | null {
+    const all = this.listeners.get(`${netns}/${local.port}`);
+    if (!all) return null;
+    const v4 = local.address.replace(/^::ffff:/, '');
+    return (
+      all.find((l) => l.local.address === local.address || l.local.address === v4) ??
+      all.find((l) => l.local.address === (v4.includes(':') ? '::' : '0.0.0.0')) ??
+      all.find((l) => l.local.address === '::') ??
+      null
+    );
   }
 
   get size(): number {

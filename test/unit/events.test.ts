@@ -77,12 +77,13 @@ describe('ConnectionIndex', () => {
 
 describe('EventStream on a real bpftrace 0.17 run', () => {
   const host = fixtureHost();
-  const run = () => {
+  const accepted = conn({ local: { address: '127.0.0.1', port: 57949 }, peer: { address: '127.0.0.1', port: 35712 } }, 777, 'server');
+  const run = (inventory: Connection[] = [accepted]) => {
     const events: KaEvent[] = [];
     let t = 0;
     const s = new EventStream({ reasons: host.sendReset.reasons, hz: 250, now: () => t }, (e) => events.push(e));
-    // the listener side of the linger connection is in the inventory
-    s.setInventory([conn({ local: { address: '127.0.0.1', port: 57949 }, peer: { address: '127.0.0.1', port: 35712 } }, 777, 'server')]);
+    // by default the accepted side of the linger connection is in the inventory
+    s.setInventory(inventory);
     for (const line of fixture('bpftrace-0.17-run.ndjson').split('\n')) {
       const r = parseBpftraceLine(line);
       if (r) s.push(r);
@@ -96,7 +97,7 @@ describe('EventStream on a real bpftrace 0.17 run', () => {
 
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 11397, comm: 'python3', local: { port: 35712 } });
+    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 11397, comm: 'python3', local: { port: 35712 }, ownerVia: 'context' });
   });
   it('marks the close that preceded its reset as rst_sent', () => {
     const close = events.find((e) => e.type === 'close' && e.local?.port === 35712);
@@ -104,7 +105,7 @@ describe('EventStream on a real bpftrace 0.17 run', () => {
   });
   it('infers the receiver cause from the observed sender and attributes by inventory, not CPU task', () => {
     const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 57949);
-    expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server' });
+    expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server', ownerVia: 'inventory' });
     const close = events.find((e) => e.type === 'close' && e.local?.port === 57949);
     expect(close).toMatchObject({ how: 'rst_received', pid: 777 });
   });
@@ -121,6 +122,14 @@ describe('EventStream on a real bpftrace 0.17 run', () => {
     expect(sent).toBeGreaterThanOrEqual(0);
     expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 35712));
     expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 57949));
+  });
+  it('a short-lived accepted socket no inventory saw belongs to the process listening on its port', () => {
+    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 57949 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
+    const { events: evs } = run([listener]);
+    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 57949);
+    expect(rr).toMatchObject({ pid: 555, comm: 'backend', ownerVia: 'listener', connection: null });
+    // a reset to a closed port has no socket: nobody listens there, nobody is blamed
+    for (const e of evs.filter((x) => x.type === 'rst_sent' && x.cause === 'no_socket')) expect(e).toMatchObject({ pid: null });
   });
   it('keeps exact counts from the maps', () => {
     expect(s.counts.rstSentByReason).toEqual({ NO_SOCKET: 2, TCP_STATE: 1 });
