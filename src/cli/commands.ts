@@ -87,12 +87,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  const defaultView = async (args: string[]) => (await COMMANDS.top!.load())(args);
-  if (first === '--lab') {
-    // The default view, with the scenario lab up for as long as it runs.
-    return (await import('./lab.js')).withLab(() => defaultView(rest));
-  }
+  const defaultView = async (args: string[]) => {
+    const view = async () => (await COMMANDS.top!.load())(args.filter((a) => a !== '--lab'));
+    // --lab (anywhere among the view's options): the scenario lab is up for as long as the view runs.
+    return args.includes('--lab') ? (await import('./lab.js')).withLab(view) : view();
+  };
   if (first === undefined || first.startsWith('-')) return defaultView(argv);
+  if (first === 'top') return defaultView(rest);
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`unknown command '${first}' (see ka-top --help)`);
   return (await entry.load())(rest);

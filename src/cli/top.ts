@@ -25,6 +25,7 @@ export const TOP_HELP = [
   'timer, probes, idle times and resets, with the owning process. Press ? inside for the keys.',
   '',
   'Options:',
+  '  --lab                start the scenario lab first and tear it down on exit (root; `ka-top lab --help`)',
   '  --interval S         base refresh interval in seconds (default 2; slowed down when a refresh is costly)',
   ...FILTER_HELP,
   '  -h, --help           this help',
