@@ -31,7 +31,8 @@ run: setup build
 	dist/cli/main.js --lab $(ARGS)
 
 test: setup build
-	npx vitest run $(TESTS)
+	@rm -f dist/test-results.json; rc=0; npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
+	  [ -f dist/test-results.json ] && node scripts/test-summary.mjs dist/test-results.json; exit $$rc
 
 unit: build
 	npx vitest run test/unit $(TESTS)
