@@ -105,17 +105,12 @@ export async function topCommand(argv: string[]): Promise<number> {
   const host = await tracingHost;
   const tracing = host.usable.ok ? new LiveTracing({ host, monitor }) : null;
   let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
+  // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
+  const activity = (id: string) => tracing?.activityOf(id);
+  const timeline = (id: string) => tracing?.activityOf(id)?.timeline ?? [];
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
-    return {
-      on: true,
-      view: {
-        activity: (id) => tracing.activityOf(id),
-        timeline: (id) => tracing.activityOf(id)?.timeline ?? [],
-        resets: tracing.resetSummary(),
-        lostEvents: tracing.counts.lostEvents,
-      },
-    };
+    return { on: true, view: { activity, timeline, resets: tracing.resetSummary(), lostEvents: tracing.counts.lostEvents } };
   };
 
   try {

@@ -147,21 +147,15 @@ export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>): RowStyle
 
 // ---- filter + sort (memoised) --------------------------------------------------------------------------------
 
-const searchText = new WeakMap<Connection, string>();
-
-/** The text `/` searches: endpoints, ports, owners (pid/comm/container), state, namespace name. */
+/** The text `/` searches: endpoints, ports, owners (pid/comm/container), state, namespace name; lower case. */
 export function searchKey(c: Connection): string {
-  let s = searchText.get(c);
-  if (s === undefined) {
-    const owners = c.processes.map((p) => `${p.pid}/${p.comm} ${p.container?.id ?? ''}`).join(' ');
-    s = `${formatEndpoint(c.local)} ${formatEndpoint(c.peer)} ${owners} ${c.state} ${c.netns.name ?? ''}`.toLowerCase();
-    searchText.set(c, s);
-  }
-  return s;
+  let owners = '';
+  for (const p of c.processes) owners += ` ${p.pid}/${p.comm} ${p.container?.id ?? ''}`;
+  return `${formatEndpoint(c.local)} ${formatEndpoint(c.peer)}${owners} ${c.state} ${c.netns.name ?? ''}`.toLowerCase();
 }
 
+/** Not trimmed: a trailing space ends a port (`:80 ` does not match :8080). */
 export function matchesText(c: Connection, text: string): boolean {
-  // Not trimmed: a trailing space ends a port (`:80 ` does not match :8080).
   return text.trim() === '' || searchKey(c).includes(text.toLowerCase());
 }
 
@@ -193,12 +187,16 @@ export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activit
 
 /**
  * Filter + sort, recomputed only when their inputs changed: moving the selection over 100k rows costs nothing, a
- * new sort order sorts once, and typing a filter never re-sorts.
+ * new sort order sorts once, and typing a filter never re-sorts. Search keys are built once per sorted list, so
+ * each keystroke of a filter is a plain substring scan.
  */
 export class ViewCache {
   private sortKey: unknown[] = [];
   private sorted: Row[] = [];
+  private searchKeys: string[] | null = null;
   private text = '';
+  /** Positions in `sorted` that match `text` (null: no text filter). */
+  private matches: number[] | null = null;
   private rows: Row[] = [];
   private index: Map<string, number> | null = null;
 
@@ -216,13 +214,29 @@ export class ViewCache {
       for (const c of connections) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: false });
       for (const c of closed) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: true });
       this.sorted = sortRows(rows, query.sort, query.inverted, activity);
+      this.searchKeys = null;
       this.sortKey = key;
     } else if (query.text === this.text) {
       return this.rows;
     }
-    // Typing a filter only re-filters the sorted list (narrowing: only the rows that matched before).
-    const from = !resort && this.text !== '' && query.text.startsWith(this.text) ? this.rows : this.sorted;
-    this.rows = query.text.trim() === '' ? this.sorted : from.filter((r) => matchesText(r.c, query.text));
+    const text = query.text.toLowerCase();
+    if (query.text.trim() === '') {
+      this.matches = null;
+      this.rows = this.sorted;
+    } else {
+      this.searchKeys ??= this.sorted.map((r) => searchKey(r.c));
+      const keys = this.searchKeys;
+      // Narrowing (one more character typed): only the positions that matched before can match now.
+      const from = !resort && this.matches && text.startsWith(this.text.toLowerCase()) ? this.matches : null;
+      const matches: number[] = [];
+      if (from) {
+        for (const i of from) if (keys[i]!.includes(text)) matches.push(i);
+      } else {
+        for (let i = 0; i < keys.length; i++) if (keys[i]!.includes(text)) matches.push(i);
+      }
+      this.matches = matches;
+      this.rows = matches.map((i) => this.sorted[i]!);
+    }
     this.text = query.text;
     this.index = null;
     return this.rows;
