@@ -113,6 +113,13 @@ describe('snapshot --capture on the lab', () => {
     expect(f[0]!.evidence).toMatchObject({ userTimeoutMs: 5000, keepaliveIdleSec: 2, intervalSec: 2, probes: 5 });
   });
 
+  it('unread-close: abort resets (cause unread_data) sent by the server, attributed to it', () => {
+    const srv = pidOf('unread-close', 'server');
+    const unread = doc.events!.filter((e) => e.type === 'rst_sent' && e.cause === 'unread_data' && e.local?.port === 7005);
+    expect(unread.length, JSON.stringify(doc.capture!.eventsByType)).toBeGreaterThan(0);
+    for (const e of unread) expect(e).toMatchObject({ reason: 'TCP_ABORT_ON_CLOSE', pid: srv });
+  });
+
   it('healthy: nothing flagged', () => {
     expect(findingsNaming(doc.findings!.map((x) => x.rule), 'kalab-ok-cli')).toEqual([]);
   });
