@@ -17,6 +17,7 @@ import {
 import { capabilitiesFrom } from '../sources/capabilities.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import { liveSources } from '../sources/live.js';
+import { SockinfoDaemon } from '../sources/sockinfo.js';
 import { hostFacts, readOwnSysctls } from '../sources/procfs.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
 import { CliError, UsageError, version } from './commands.js';
@@ -197,11 +198,14 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
     exitCode = code;
     stop();
   });
+  const daemon = new SockinfoDaemon();
+  daemon.start();
   try {
     const host = await probeTracingHost();
     const result = await runCapture({
       durationMs,
-      sources: liveSources(),
+      sources: liveSources({ daemon }),
+      daemon,
       host,
       stop: stopped,
       onProgress: progress.update,
@@ -217,6 +221,7 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
   } finally {
     progress.clear();
     removeSignalHandlers();
+    await daemon.close();
   }
 }
 

@@ -103,7 +103,7 @@ export async function topCommand(argv: string[]): Promise<number> {
     capabilities: async (inv) => capabilitiesFrom(await tracingHost, inv.sockoptReads),
   });
   const host = await tracingHost;
-  const tracing = host.usable.ok ? new LiveTracing({ host, monitor }) : null;
+  const tracing = host.usable.ok ? new LiveTracing({ host, monitor, daemon }) : null;
   let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);

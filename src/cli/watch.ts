@@ -9,6 +9,7 @@ import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thres
 import { formatEventLine } from '../output/event-text.js';
 import { summarize } from '../output/snapshot-json.js';
 import { liveSources } from '../sources/live.js';
+import { SockinfoDaemon } from '../sources/sockinfo.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import { FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
 import { CliError, UsageError } from './commands.js';
@@ -111,7 +112,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const write = (obj: KaEvent | Record<string, unknown>, line: string) =>
     process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
   // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
-  const monitor = new Monitor({ sources: liveSources(), intervalMs: (opts.intervalSec ?? 5) * 1000 });
+  const daemon = new SockinfoDaemon();
+  daemon.start();
+  const monitor = new Monitor({ sources: liveSources({ daemon }), intervalMs: (opts.intervalSec ?? 5) * 1000 });
   const netnsNames = (): Map<number, string> =>
     new Map((monitor.state.inventory?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
 
@@ -130,6 +133,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     ? new LiveTracing({
         host,
         monitor,
+        daemon,
         onState: (s, d) => {
           if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
           if (s === 'failed' && tracing?.stream.ready) {
@@ -191,6 +195,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     for (const t of timers) clearTimeout(t);
     monitor.stop();
     await tracing?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
+    await daemon.close();
     if (tracing) {
       const c = { type: 'counts', ts: new Date().toISOString(), ...tracing.counts, probesBySocket: undefined };
       const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;

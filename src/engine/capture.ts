@@ -4,6 +4,7 @@ import type { KaEvent } from '../model/events.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import { flowIdleMs } from '../model/findings.js';
 import type { Connection } from '../model/types.js';
+import type { SockinfoDaemon } from '../sources/sockinfo.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import type { TracerCounts } from './event-stream.js';
 import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
@@ -23,6 +24,9 @@ export interface CaptureOptions {
   onProgress?: (remainingMs: number, events: number) => void;
   /** Tracer trouble worth telling the user (restarts, failure), as it happens. */
   onNotice?: (text: string) => void;
+  /** The incremental scanner behind `sources`, if any: traced setsockopts re-read their socket, and the end
+   *  inventory re-reads every socket's options (the snapshot must hold what the kernel uses at the end). */
+  daemon?: SockinfoDaemon;
 }
 
 export interface CaptureResult {
@@ -122,6 +126,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   const tracing = new LiveTracing({
     host: o.host,
     monitor,
+    daemon: o.daemon,
     timelineSize: 1,
     onState: (s, d) => {
       if (s === 'restarting' || (s === 'failed' && tracing.stream.ready)) o.onNotice?.(`tracer ${s}: ${d ?? ''}`);
@@ -153,6 +158,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     });
     const interrupted = await waitWindow(o, startedAt, () => events.length + dropped);
     monitor.stop();
+    await o.daemon?.full();
     await monitor.refreshOnce();
     const end = inventoryOf(monitor);
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted

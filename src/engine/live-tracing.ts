@@ -5,6 +5,8 @@ import { generateBpfProgram } from '../model/bpf-program.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
 import type { KaEvent } from '../model/events.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
+import { socketInodeOf } from '../sources/procfs.js';
+import type { SockinfoDaemon } from '../sources/sockinfo.js';
 import { Tracer, type TracerState } from '../sources/tracer.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import { EventStream, type TracerCounts } from './event-stream.js';
@@ -17,6 +19,8 @@ export interface LiveTracingOptions {
   timelineSize?: number;
   /** Connections whose activity is kept after they are gone (closed rows, detail views). */
   maxConnections?: number;
+  /** The incremental owner scanner: told to re-read a socket's options when a setsockopt on it is traced. */
+  daemon?: SockinfoDaemon;
   onState?: (state: TracerState, detail: string | null) => void;
 }
 
@@ -116,9 +120,18 @@ export class LiveTracing {
       }
       addEvent(a, e, this.opts.timelineSize ?? 100);
     }
+    if (e.type === 'sockopt_changed' && e.pid !== null) this.optionsChanged(e.pid, e.fd);
     const r = resetRecordOf(e);
     if (r) this.resets.add(r);
     for (const fn of this.listeners) fn(e);
+  }
+
+  /** A traced setsockopt (emitted after the call returned): re-read that socket and refresh soon. */
+  private optionsChanged(pid: number, fd: number): void {
+    const { daemon, monitor } = this.opts;
+    const inode = daemon ? socketInodeOf(pid, fd) : null;
+    if (!daemon || inode === null) return;
+    daemon.reread([inode]).then(() => monitor.requestRefresh(), () => {});
   }
 
   private evictOldest(): void {

@@ -41,6 +41,7 @@ struct opts {
   long count;          // checker iterations (0 = forever)
   long duration_ms;    // 0 = until signalled
   long close_after_ms; // -1 = never
+  long sockopts_after_ms; // -1 = apply SOCKOPTS before connect/at accept; else this long after the connection opens
   bool keepalive;
   int keepidle, keepintvl, keepcnt; // 0 = leave the kernel default
   long user_timeout_ms;             // -1 = leave unset
@@ -57,6 +58,7 @@ struct conn {
   int64_t retry_at;   // C_WAITING: when to (re)connect
   int64_t next_send;  // stream mode: next line
   int64_t close_at;   // --close-after deadline, 0 = none
+  int64_t opts_at;    // --sockopts-after deadline, 0 = none (or done)
   uint16_t lport, pport;
   uint64_t seq;
 };
@@ -92,11 +94,12 @@ static void usage(FILE *f) {
         "                 [--every MS] [SOCKOPTS] [--fork-share] [--reconnect]\n"
         "  ka-peer checker --connect ADDR:PORT --every MS [--count N] [--send TEXT]\n"
         "SOCKOPTS: --keepalive --keepidle S --keepintvl S --keepcnt N --user-timeout MS --linger SEC\n"
-        "          --close-after MS\n"
+        "          --close-after MS  --sockopts-after MS (set SOCKOPTS on the live connection MS after it opens)\n"
         "Common: --duration MS (exit after MS; default: until SIGTERM/SIGINT)\n"
         "ADDR:PORT is 198.18.0.2:80 or [::1]:8080; port 0 listens on any free port.\n"
         "Output lines: LISTEN addr port pid=P | CONN laddr lport paddr pport fd=F pid=P | SHARED pid=P |\n"
-        "  CLOSED lport pport REASON (eof, closed, rst or an errno name) | FAILED addr port ERRNAME\n",
+        "  CLOSED lport pport REASON (eof, closed, rst or an errno name) | FAILED addr port ERRNAME |\n"
+        "  SOCKOPTS lport pport (after --sockopts-after)\n",
         f);
 }
 
@@ -168,6 +171,7 @@ static void parse_args(int argc, char **argv) {
   O.every_ms = -1;
   O.conns = 1;
   O.close_after_ms = -1;
+  O.sockopts_after_ms = -1;
   O.user_timeout_ms = -1;
   O.linger_sec = -1;
   bool have_addr = false;
@@ -194,6 +198,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(f, "--send") && O.role == ROLE_CHECKER) { NEED_VAL(); O.send_text = v; }
     else if (!strcmp(f, "--duration")) { NEED_VAL(); O.duration_ms = parse_num(f, v, 1, LONG_MAX / 2); }
     else if (!strcmp(f, "--close-after")) { NEED_VAL(); O.close_after_ms = parse_num(f, v, 0, LONG_MAX / 2); }
+    else if (!strcmp(f, "--sockopts-after")) { NEED_VAL(); O.sockopts_after_ms = parse_num(f, v, 0, LONG_MAX / 2); }
     else if (!strcmp(f, "--keepalive")) O.keepalive = true;
     else if (!strcmp(f, "--keepidle")) { NEED_VAL(); O.keepidle = (int)parse_num(f, v, 1, 32767); O.keepalive = true; }
     else if (!strcmp(f, "--keepintvl")) { NEED_VAL(); O.keepintvl = (int)parse_num(f, v, 1, 32767); O.keepalive = true; }
@@ -316,6 +321,7 @@ static void opened(struct conn *c, const struct sockaddr_storage *peer, int64_t 
   announce(c, peer);
   if (O.fork_share) fork_share(c->fd);
   c->close_at = O.close_after_ms >= 0 ? now + O.close_after_ms : 0;
+  c->opts_at = O.sockopts_after_ms >= 0 ? now + O.sockopts_after_ms : 0;
   c->next_send = now; // stream: the first line goes out at once
   if (O.mode == M_SEND_ONCE) {
     int err;
@@ -346,7 +352,7 @@ static void start_connect(struct conn *c, int64_t now) {
     c->retry_at = now + O.every_ms;
     return;
   }
-  apply_sockopts(fd); // before connect, so the options hold from the first segment
+  if (O.sockopts_after_ms < 0) apply_sockopts(fd); // before connect, so the options hold from the first segment
   c->fd = fd;
   c->lport = c->pport = 0;
   if (connect(fd, (struct sockaddr *)&O.addr, O.addrlen) == 0) {
@@ -440,6 +446,13 @@ static int64_t run_timers(int64_t now) {
       continue;
     }
     if (c->close_at && c->close_at < next) next = c->close_at;
+    // An application changing its options on a live connection (what ka-top must notice).
+    if (c->opts_at && c->opts_at <= now) {
+      apply_sockopts(c->fd);
+      printf("SOCKOPTS %u %u\n", c->lport, c->pport);
+      c->opts_at = 0;
+    }
+    if (c->opts_at && c->opts_at < next) next = c->opts_at;
     if (mode_streams()) {
       if (c->next_send <= now) {
         char line[64];
@@ -503,7 +516,7 @@ static void accept_all(int64_t now) {
       }
       return;
     }
-    apply_sockopts(fd);
+    if (O.sockopts_after_ms < 0) apply_sockopts(fd);
     struct conn *c = new_slot();
     c->fd = fd;
     opened(c, &peer, now);

@@ -1,5 +1,5 @@
 // Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import {
   containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
 } from '../parse/procfs.js';
@@ -117,6 +117,16 @@ export class ProcessReader {
   private userName(uid: number): string | null {
     this.users ??= parsePasswd(readOr('/etc/passwd') ?? '');
     return this.users.get(uid) ?? null;
+  }
+}
+
+/** The socket inode behind a process's fd, or null (not a socket, or gone). */
+export function socketInodeOf(pid: number, fd: number): number | null {
+  try {
+    const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
   }
 }
 

@@ -52,6 +52,13 @@ export class SockinfoDaemon {
   /** What the last scan changed: lets a caller skip work when nothing did. */
   lastDiff: SockinfoDiff = { summary: null, changed: [], gone: [] };
   private readonly killOnExit = () => this.child?.kill('SIGKILL');
+  private lastFull = Date.now();
+
+  /**
+   * @param fullRescanMs every this long a scan re-reads every socket's options: a change made without a traced
+   *   setsockopt (no tracer, lost events) is picked up within that time.
+   */
+  constructor(private readonly fullRescanMs = 30_000) {}
 
   start(): void {
     if (this.child) return;
@@ -91,6 +98,7 @@ export class SockinfoDaemon {
 
   /** Rescans and returns the full current set (the helper sends only the changes). */
   async scan(): Promise<SockScan> {
+    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
     const lines = await this.send('scan', (l) => l.startsWith('. '));
     const diff = applySockinfoDiff(this.current, lines);
     const summary = diff.summary;
@@ -109,6 +117,7 @@ export class SockinfoDaemon {
   async full(): Promise<void> {
     await this.send('full', (l) => l.startsWith('ok ') || l.startsWith('error'));
     this.current.clear();
+    this.lastFull = Date.now();
   }
 
   /** Ends the helper (EOF on stdin, SIGKILL if it does not exit within 1 s). */
