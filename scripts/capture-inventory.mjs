@@ -68,6 +68,9 @@ await sleep(3500);
 const { sources, recording } = recordSources(liveSources());
 const inv = await collectInventory(sources, { netns: (n) => n.name === CLI || n.name === SRV });
 // keep only what concerns the scratch namespaces: the rest of the host is not fixture material
+recording.netns = recording.netns.filter((n) => n.name === CLI || n.name === SRV);
+const kept = new Set(recording.netns.map((n) => String(n.inode)));
+for (const k of Object.keys(recording.sysctls)) if (!kept.has(k)) delete recording.sysctls[k];
 const inodes = new Set(inv.connections.map((x) => x.inode).filter(Boolean));
 recording.scan.sockets = recording.scan.sockets.filter((s) => inodes.has(s.inode));
 const pids = new Set(recording.scan.sockets.map((s) => s.pid));

@@ -91,7 +91,7 @@ export function snapshotDocument(
   const idleTimeouts = [...(extras.idleTimeouts ?? DEFAULT_IDLE_TIMEOUTS)];
   const inNs = netnsMatcher(filter);
   const namespaces = inNs ? inv.namespaces.filter(inNs) : inv.namespaces;
-  const warnings = warningsFor(capabilities, namespaces, inv.ownersComplete, inv.parseErrors);
+  const warnings = warningsFor(capabilities, namespaces, inv.ownersMissing, inv.parseErrors);
   const cap = extras.capture?.result;
   let capture: CaptureInfo | undefined;
   let events: KaEvent[] | undefined;

@@ -19,8 +19,9 @@ export interface Inventory {
   takenAt: string;
   namespaces: NetnsInfo[];
   connections: Connection[];
-  /** False when other users' processes could not be scanned: some owners are missing. */
-  ownersComplete: boolean;
+  /** Why some owners are missing (other users' processes unreadable without root, or the owner scan failed);
+   *  null when every process was scanned. */
+  ownersMissing: string | null;
   /** How the socket-option reads went (for the pidfd_getfd capability). */
   sockoptReads: { ok: number; errors: string[] };
   /** Lines ss printed that could not be parsed (never silently dropped). */
@@ -63,7 +64,15 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
       return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
     }
   }).finally(() => (dumpMs = performance.now() - t0));
-  const scan = src.scanSockets().finally(() => (scanMs = performance.now() - t0));
+  let scanError: string | null = null;
+  // Without the owner scan (helper missing, failing) the sockets are still listed, with the reason.
+  const scan = src
+    .scanSockets()
+    .catch((e: unknown): SockScan => {
+      scanError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      return { sockets: [], deniedPids: 0, elapsedUs: 0 };
+    })
+    .finally(() => (scanMs = performance.now() - t0));
   const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, src.readSysctls(refs)]);
 
   const t1 = performance.now();
@@ -109,13 +118,18 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
     }
     joined.push({ inode: ref.inode, name: ref.name, container, sysctl: namespaces[i]!.sysctl, sockets });
   }
-  const connections = joinConnections({ namespaces: joined, owned, ownersComplete: scanned.deniedPids === 0 });
+  const ownersMissing = scanError
+    ? `owner scan failed (${scanError})`
+    : scanned.deniedPids > 0
+      ? `${scanned.deniedPids} processes could not be read (needs root)`
+      : null;
+  const connections = joinConnections({ namespaces: joined, owned, ownersMissing });
   const t2 = performance.now();
   return {
     takenAt: new Date().toISOString(),
     namespaces,
     connections,
-    ownersComplete: scanned.deniedPids === 0,
+    ownersMissing,
     sockoptReads: {
       ok: scanned.sockets.filter((s) => s.opts).length,
       errors: [...new Set(scanned.sockets.flatMap((s) => (s.opts || !s.error ? [] : [s.error])))],

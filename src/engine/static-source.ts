@@ -11,7 +11,7 @@ export function inventoryOf(doc: SnapshotDocument): Inventory {
     namespaces: doc.namespaces,
     connections: doc.connections,
     // The document's own warnings already say what was missing; the view shows those instead of re-deriving them.
-    ownersComplete: true,
+    ownersMissing: null,
     sockoptReads: { ok: 0, errors: [] },
     parseErrors: [],
     timings: { totalMs: 0, dumpMs: 0, scanMs: 0, joinMs: 0 },

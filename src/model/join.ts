@@ -24,8 +24,8 @@ export interface JoinInput {
   namespaces: NetnsSockets[];
   /** By socket inode. */
   owned: ReadonlyMap<number, OwnedSocket>;
-  /** False when /proc/<pid>/fd of other users' processes could not be read (not root). */
-  ownersComplete: boolean;
+  /** Why some owners are missing (not root, the owner scan failed), or null when every fd was read. */
+  ownersMissing: string | null;
 }
 
 function endpointKey(e: Endpoint): string {
@@ -36,7 +36,7 @@ export function connectionId(netns: number, s: Pick<SsSocket, 'cookie' | 'local'
   return s.cookie ? `${netns}:${s.cookie}` : `${netns}:${endpointKey(s.local)}-${endpointKey(s.peer)}`;
 }
 
-function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersComplete: boolean): string | null {
+function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: string | null): string | null {
   if (owned?.opts) return null;
   if (owned?.optsError) {
     return owned.optsError === 'EPERM' || owned.optsError === 'EACCES'
@@ -47,7 +47,7 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersComplete:
   }
   if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return `${s.state} has no socket options`;
   if (s.inode === 0) return 'no socket inode (orphaned)';
-  return ownersComplete ? 'no owning process (orphaned or closing)' : 'owner not visible (needs root)';
+  return ownersMissing ?? 'no owning process (orphaned or closing)';
 }
 
 export function joinConnections(input: JoinInput): Connection[] {
@@ -83,7 +83,7 @@ export function joinConnections(input: JoinInput): Connection[] {
         keepalive: keepaliveView({
           state: s.state,
           opts,
-          optsReason: optsReason(s, owned, input.ownersComplete),
+          optsReason: optsReason(s, owned, input.ownersMissing),
           sysctl: ns.sysctl,
           timer: s.timer,
           lastrcvMs: s.info.lastrcvMs,

@@ -76,10 +76,10 @@ export function summarize(connections: readonly Connection[]): SnapshotSummary {
 }
 
 /** What ka-top could not see, in words, for the top of every output. */
-export function warningsFor(caps: Capabilities, namespaces: readonly NetnsInfo[], ownersComplete: boolean, parseErrors: readonly string[]): string[] {
+export function warningsFor(caps: Capabilities, namespaces: readonly NetnsInfo[], ownersMissing: string | null, parseErrors: readonly string[]): string[] {
   const w: string[] = [];
   if (!caps.root.available) w.push(`not root: ${caps.root.detail}`);
-  if (!ownersComplete) w.push('owners of some sockets are missing: other users\' processes could not be read (needs root)');
+  if (ownersMissing) w.push(`owners of some sockets are missing: ${ownersMissing}`);
   for (const ns of namespaces) if (ns.error) w.push(`netns ${ns.name ?? ns.inode}: ${ns.error}`);
   for (const e of parseErrors.slice(0, 20)) w.push(`unparsed ss line: ${e}`);
   if (parseErrors.length > 20) w.push(`… and ${parseErrors.length - 20} more unparsed ss lines`);

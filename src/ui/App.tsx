@@ -97,7 +97,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   const rows = cache.compute(connections, closed, { sort, inverted, text, filter }, activity);
   const summary = useMemo(() => (inv ? summarize(inv.connections) : null), [inv]);
   const warnings = useMemo(
-    () => recorded?.warnings ?? (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersComplete, inv.parseErrors) : []),
+    () => recorded?.warnings ?? (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersMissing, inv.parseErrors) : []),
     [inv, state.capabilities, recorded],
   );
 

@@ -15,7 +15,7 @@ const client = keepaliveClient(doc);
 function stateFrom(connections = doc.connections): MonitorState {
   return {
     inventory: {
-      takenAt: doc.takenAt, namespaces: doc.namespaces, connections, ownersComplete: true,
+      takenAt: doc.takenAt, namespaces: doc.namespaces, connections, ownersMissing: null,
       sockoptReads: { ok: 5, errors: [] }, parseErrors: [], timings: { totalMs: 40, dumpMs: 20, scanMs: 20, joinMs: 1 },
     },
     capabilities: doc.capabilities,
