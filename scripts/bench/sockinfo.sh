@@ -15,13 +15,13 @@ trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 OUT=$(mktemp -d)
-ip netns exec "$NS" "$BIN/ka-peer" server --listen 127.0.0.1:0 >"$OUT/server" & PIDS+=($!)
-for _ in $(seq 50); do grep -q LISTEN "$OUT/server" && break; sleep 0.1; done
-PORT=$(awk '/^LISTEN/{print $3}' "$OUT/server")
-# At most 5000 connections per client process: the fd hard limit is 20000 per process on the test machines.
+# At most 5000 connections per process on each side: the fd hard limit is 20000 per process on the test machines.
 left=$CONNS; i=0
 while ((left > 0)); do
   n=$((left > 5000 ? 5000 : left)); left=$((left - n)); i=$((i + 1))
+  ip netns exec "$NS" "$BIN/ka-peer" server --listen 127.0.0.1:0 >"$OUT/server$i" & PIDS+=($!)
+  for _ in $(seq 50); do grep -q LISTEN "$OUT/server$i" && break; sleep 0.1; done
+  PORT=$(awk '/^LISTEN/{print $3}' "$OUT/server$i")
   ip netns exec "$NS" "$BIN/ka-peer" client --connect "127.0.0.1:$PORT" --conns "$n" --keepidle 60 >"$OUT/client$i" & PIDS+=($!)
 done
 for _ in $(seq 600); do (($(cat "$OUT"/client* | grep -c '^CONN') >= CONNS)) && break; sleep 0.1; done
