@@ -18,8 +18,9 @@ export interface KeepaliveInput {
   lastackMs: number | null;
 }
 
-/** States in which the keepalive timer can probe (tcp_keepalive_timer bails out of LISTEN/CLOSE and others). */
-const PROBING_STATES: ReadonlySet<TcpState> = new Set(['ESTAB', 'CLOSE-WAIT', 'FIN-WAIT-1', 'CLOSING', 'LAST-ACK']);
+/** States in which the keepalive timer can probe: tcp_keepalive_timer() skips LISTEN, CLOSE and SYN-SENT, and
+ *  an orphaned FIN-WAIT-2 (its sk_timer is the FIN-WAIT-2 timer then; orphans have no options to read here). */
+const PROBING_STATES: ReadonlySet<TcpState> = new Set(['ESTAB', 'CLOSE-WAIT', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'LAST-ACK']);
 
 function fieldSource(value: number, sysctlValue: number | undefined): KeepaliveSource {
   if (sysctlValue === undefined) return 'unknown';

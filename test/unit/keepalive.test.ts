@@ -66,6 +66,10 @@ describe('keepaliveView', () => {
     const v = keepaliveView(input({ opts: null, optsReason: 'not root' }));
     expect(v).toMatchObject({ enabled: null, source: 'unknown', reason: 'not root', deadInMs: null });
   });
+  it('a half-closed FIN-WAIT-2 socket still held by its process keeps probing', () => {
+    const v = keepaliveView(input({ state: 'FIN-WAIT-2', opts: opts({ keepIdleSec: 10, keepIntvlSec: 5, keepCnt: 2 }), timer: { kind: 'keepalive', remainingMs: 9000, count: 0 } }));
+    expect(v.deadInMs).toBe(9000 + 2 * 5000);
+  });
   it('derives nothing for keepalive off, or for LISTEN', () => {
     expect(keepaliveView(input({ opts: opts({ keepalive: false }) })).deadInMs).toBeNull();
     expect(keepaliveView(input({ state: 'LISTEN' })).deadInMs).toBeNull();
