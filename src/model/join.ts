@@ -86,6 +86,7 @@ export function joinConnections(input: JoinInput): Connection[] {
           optsReason: optsReason(s, owned, input.ownersMissing),
           sysctl: ns.sysctl,
           timer: s.timer,
+          orphan: s.inode === 0,
           lastrcvMs: s.info.lastrcvMs,
           lastackMs: s.info.lastackMs,
         }),

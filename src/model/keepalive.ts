@@ -14,6 +14,9 @@ export interface KeepaliveInput {
   optsReason: string | null;
   sysctl: NetnsSysctl | null;
   timer: SsTimer | null;
+  /** No file refers to the socket any more (ss ino 0): an orphaned FIN-WAIT-2 shows its FIN-WAIT-2 timer as
+   *  `keepalive`, which is no keepalive at all. */
+  orphan: boolean;
   lastrcvMs: number | null;
   lastackMs: number | null;
 }
@@ -79,7 +82,7 @@ export function giveUp(k: GiveUpInput): GiveUp {
 export function keepaliveView(input: KeepaliveInput): KeepaliveView {
   const { opts, sysctl } = input;
   const timer =
-    input.timer?.kind === 'keepalive'
+    input.timer?.kind === 'keepalive' && !(input.orphan && input.state === 'FIN-WAIT-2')
       ? { remainingMs: input.timer.remainingMs, probesOutstanding: input.timer.count }
       : null;
   const unknownSources = { idle: 'unknown', interval: 'unknown', probes: 'unknown' } as const;

@@ -7,7 +7,7 @@ const opts = (o: Partial<SockOpts> = {}): SockOpts => ({
   keepalive: true, keepIdleSec: 7200, keepIntvlSec: 75, keepCnt: 9, userTimeoutMs: 0, lingerOn: false, lingerSec: 0, ...o,
 });
 const input = (o: Partial<KeepaliveInput> = {}): KeepaliveInput => ({
-  state: 'ESTAB', opts: opts(), optsReason: null, sysctl, timer: null, lastrcvMs: 1000, lastackMs: 1000, ...o,
+  state: 'ESTAB', opts: opts(), optsReason: null, sysctl, timer: null, orphan: false, lastrcvMs: 1000, lastackMs: 1000, ...o,
 });
 
 describe('keepaliveIdleMs', () => {
@@ -69,6 +69,10 @@ describe('keepaliveView', () => {
   it('a half-closed FIN-WAIT-2 socket still held by its process keeps probing', () => {
     const v = keepaliveView(input({ state: 'FIN-WAIT-2', opts: opts({ keepIdleSec: 10, keepIntvlSec: 5, keepCnt: 2 }), timer: { kind: 'keepalive', remainingMs: 9000, count: 0 } }));
     expect(v.deadInMs).toBe(9000 + 2 * 5000);
+  });
+  it('an orphaned FIN-WAIT-2 socket\'s `keepalive` timer is its FIN-WAIT-2 timer, not keepalive', () => {
+    const v = keepaliveView(input({ state: 'FIN-WAIT-2', orphan: true, opts: null, optsReason: 'no socket inode (orphaned)', timer: { kind: 'keepalive', remainingMs: 30000, count: 0 } }));
+    expect(v.timer).toBeNull();
   });
   it('derives nothing for keepalive off, or for LISTEN', () => {
     expect(keepaliveView(input({ opts: opts({ keepalive: false }) })).deadInMs).toBeNull();
