@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
 import { startPeer, stopAllPeers } from '../helpers/peer.js';
-import { childrenOf, spawnCli, type Term } from '../helpers/pty.js';
+import { childrenOf, spawnCli, filterTo, type Term } from '../helpers/pty.js';
 
 let term: Term | null = null;
 
@@ -36,13 +36,7 @@ describe('ka-top TUI in a pty', () => {
     expect(row).toMatch(/ 0\/4 /);
     await t.waitFor(/sysctl: keepalive time \d+s/);
 
-    t.mark();
-    t.p.write('/');
-    await t.waitFor(/Enter keep · Esc clear/);
-    t.p.write(`:${lport} 127.0.0.1:${sport}`);
-    await t.waitFor(new RegExp(`/:${lport} 127\\.0\\.0\\.1:${sport}▏`));
-    t.p.write('\r');
-    await t.waitFor(new RegExp(`1/1 · filter ":${lport} 127\\.0\\.0\\.1:${sport}"`));
+    await filterTo(t, `:${lport} 127.0.0.1:${sport}`, 1);
 
     t.mark();
     t.p.write('>');

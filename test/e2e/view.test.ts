@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startPeer, stopAllPeers } from '../helpers/peer.js';
-import { spawnCli, type Term } from '../helpers/pty.js';
+import { spawnCli, filterTo, type Term } from '../helpers/pty.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kat-view-'));
 const snap = join(dir, 'before-deploy.json');
@@ -46,13 +46,7 @@ describe('ka-top view in a pty', () => {
     await t.waitFor(new RegExp(`ESTAB +127\\.0\\.0\\.1:${lport} +127\\.0\\.0\\.1:${sport} +\\d+/ka-peer +43s\\*/9s\\*/5\\*`));
     await t.waitFor(/no events in this snapshot/);
 
-    t.mark();
-    t.p.write('/');
-    await t.waitFor(/Enter keep · Esc clear/);
-    t.p.write(`:${lport} 127.0.0.1:${sport}`);
-    await t.waitFor(new RegExp(`/:${lport} 127\\.0\\.0\\.1:${sport}▏`));
-    t.p.write('\r');
-    await t.waitFor(new RegExp(`1/1 · filter ":${lport} 127\\.0\\.0\\.1:${sport}"`));
+    await filterTo(t, `:${lport} 127.0.0.1:${sport}`, 1);
 
     t.mark();
     t.p.write('\r');

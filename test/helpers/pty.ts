@@ -61,3 +61,16 @@ export function childrenOf(pid: number): number[] {
     return []; // pgrep exits 1 when nothing matches
   }
 }
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** `/`, type `text`, Enter: the view keeps the filter and shows `selected/matches`. */
+export async function filterTo(t: Term, text: string, matches: number): Promise<void> {
+  t.mark();
+  t.p.write('/');
+  await t.waitFor(/Enter keep · Esc clear/);
+  t.p.write(text);
+  await t.waitFor(new RegExp(`/${escapeRe(text)}▏`));
+  t.p.write('\r');
+  await t.waitFor(new RegExp(`\\d+/${matches} · filter "${escapeRe(text)}"`));
+}
