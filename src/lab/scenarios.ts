@@ -1,7 +1,7 @@
 // The lab's scenarios: each one is a small real client/server pair (ka-peer) in its own namespaces, built so that
 // one keepalive/reset behaviour shows within ~30 s and keeps showing. The README (Scenario lab) explains what to look for.
 import {
-  addNetns, makeChain, makePair, nft, sysctlIn, type Chain, type Pair,
+  makeChain, makePair, nft, sysctlIn, type Chain, type Pair,
 } from './topology.js';
 
 /** Every lab namespace starts with this; `lab down` deletes by it. */
@@ -203,7 +203,3 @@ export function scenarioByName(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }
 
-/** The control namespace exists only to hold the supervisor (no links). */
-export async function buildControlNs(): Promise<void> {
-  await addNetns(CONTROL_NS);
-}

@@ -36,11 +36,6 @@ export function checkAddr6(cidr: string): void {
   }
 }
 
-/** The address part of `a/len`. */
-export function hostOf(cidr: string): string {
-  return cidr.split('/')[0]!;
-}
-
 async function must(cmd: string, args: string[], input?: string): Promise<RunResult> {
   const r = await run(cmd, args, input === undefined ? {} : { input });
   if (r.code !== 0) {
@@ -175,11 +170,6 @@ export async function nft(ns: string, ruleset: string): Promise<void> {
 }
 
 /** Removes every nft table of the namespace. */
-export async function nftFlush(ns: string): Promise<void> {
-  checkName(ns);
-  await must('ip', ['netns', 'exec', ns, 'nft', 'flush', 'ruleset']);
-}
-
 /** Runs `nft` with arguments inside the namespace and returns its stdout (e.g. `list ruleset`). */
 export async function nftCmd(ns: string, args: string[]): Promise<string> {
   checkName(ns);
