@@ -65,6 +65,16 @@ describe('ka-top TUI in a pty', () => {
     for (const pid of helpers) expect(existsSync(`/proc/${pid}`), `helper ${pid} still running`).toBe(false);
   });
 
+  it('without root: starts, says what it cannot see and why, lists what it can, quits cleanly', async () => {
+    const t = (term = spawnCli([], { asUser: 65534, cwd: '/tmp' }));
+    await t.waitFor(/cannot: [^\n]*root/);
+    await t.waitFor(/tracer off: [^\n]*root/);
+    // its own namespace's listeners are visible to anyone
+    await t.waitFor(new RegExp(`LISTEN +127\\.0\\.0\\.1:${sport} `));
+    t.p.write('q');
+    expect(await t.exited).toBe(0);
+  });
+
   it('help lists the keys; Ctrl-C quits', async () => {
     const t = (term = spawnCli(['--interval', '1']));
     await t.waitFor(/ka-top \d+\.\d+\.\d+ ·/);

@@ -16,8 +16,12 @@ export interface Term {
   kill: () => void;
 }
 
-export function spawnCli(args: string[], opts: { cols?: number; rows?: number; cwd?: string } = {}): Term {
-  const p = pty.spawn(process.execPath, [CLI, ...args], {
+export function spawnCli(args: string[], opts: { cols?: number; rows?: number; cwd?: string; asUser?: number } = {}): Term {
+  // setpriv (util-linux) drops root for the "without root" paths
+  const [cmd, argv] = opts.asUser === undefined
+    ? [process.execPath, [CLI, ...args]]
+    : ['setpriv', [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', process.execPath, CLI, ...args]];
+  const p = pty.spawn(cmd, argv, {
     cols: opts.cols ?? 120, rows: opts.rows ?? 40, cwd: opts.cwd ?? process.cwd(), env: { ...process.env, CI: 'false' } as Record<string, string>,
   });
   let out = '';
