@@ -56,7 +56,7 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
   let dumpMs = 0;
   let scanMs = 0;
   const dumps = mapLimited(refs, opts.concurrency ?? 4, async (ns) => {
-    const parser = new SsStreamParser();
+    const parser = new SsStreamParser(false);
     try {
       await src.dumpSockets(ns, (chunk) => parser.push(chunk));
       return { ok: true as const, parsed: parser.end() };

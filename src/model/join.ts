@@ -55,7 +55,7 @@ export function joinConnections(input: JoinInput): Connection[] {
   for (const ns of input.namespaces) {
     for (const s of ns.sockets) {
       const owned = s.inode ? input.owned.get(s.inode) : undefined;
-      const owners = owned ? [...owned.owners].sort((a, b) => a.pid - b.pid) : [];
+      const owners = !owned ? [] : owned.owners.length > 1 ? [...owned.owners].sort((a, b) => a.pid - b.pid) : owned.owners;
       const primary = owners[0];
       const opts = owned?.opts ?? null;
       out.push({

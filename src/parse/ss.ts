@@ -25,6 +25,10 @@ const STATES: ReadonlySet<string> = new Set(TCP_STATES);
  * A header line (ss without -H) is skipped. Bad records are reported, never thrown.
  */
 export class SsStreamParser {
+  /** @param keepExtras false skips ss's untyped tokens (`extra` stays empty): an inventory never reads them, and
+   *  at tens of thousands of sockets their strings are a large share of the garbage. */
+  constructor(private readonly keepExtras = true) {}
+
   readonly sockets: SsSocket[] = [];
   readonly errors: SsParseError[] = [];
   private record = '';
@@ -70,7 +74,7 @@ export class SsStreamParser {
   private flush(): void {
     if (this.record === '') return;
     try {
-      this.sockets.push(parseSsLine(this.record));
+      this.sockets.push(parseSsLine(this.record, this.keepExtras));
     } catch (e) {
       this.errors.push({ line: this.recordLine, text: this.record, message: (e as Error).message });
     }
@@ -86,7 +90,7 @@ export function parseSsOutput(text: string): SsParseResult {
 }
 
 /** Parses one socket record (one `-O` line, or continuation lines already joined). Throws on an unreadable line. */
-export function parseSsLine(line: string): SsSocket {
+export function parseSsLine(line: string, keepExtras = true): SsSocket {
   // ss separates fields with spaces; a tab (multi-line output) is one too.
   if (line.indexOf('\t') >= 0) line = line.replace(/\t/g, ' ');
   src = line;
@@ -136,7 +140,8 @@ export function parseSsLine(line: string): SsSocket {
       const tok = line.slice(start, pos);
       if (tok === 'send' || tok === 'pacing_rate' || tok === 'delivery_rate') {
         // "key value" pairs printed with a space (`send 52428800000bps`).
-        sock.extra[tok] = nextWord();
+        const value = nextWord();
+        if (keepExtras) sock.extra[tok] = value;
         hasInfo = true;
       } else if (isShutdownMark(tok)) {
         // `<->` etc.: which directions are shut down (inet_show_sock, INET_DIAG_SHUTDOWN).
@@ -168,7 +173,7 @@ export function parseSsLine(line: string): SsSocket {
         break;
       default:
         if (setInfoField(info, key, line, v, pos)) hasInfo = true;
-        else sock.extra[key] = line.slice(v, pos);
+        else if (keepExtras) sock.extra[key] = line.slice(v, pos);
     }
   }
   // ss prints uid only when non-zero (sock_details_print): with -e details present, a missing uid is root.
