@@ -84,7 +84,7 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
     if (!info) continue; // exited since the scan
     let entry = owned.get(s.inode);
     if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
-    entry.owners.push({ ...info, fd: s.fd });
+    entry.owners.push({ pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd });
     if (s.opts && !entry.opts) {
       entry.opts = s.opts;
       entry.optsError = null;

@@ -68,17 +68,7 @@ export function joinConnections(input: JoinInput): Connection[] {
         cookie: s.cookie,
         uid: s.uid,
         cgroup: s.cgroup,
-        process: primary
-          ? {
-              pid: primary.pid,
-              comm: primary.comm,
-              cmdline: primary.cmdline,
-              uid: primary.uid,
-              user: primary.user,
-              fd: primary.fd,
-              container: primary.container,
-            }
-          : null,
+        process: primary ?? null,
         processes: owners,
         keepalive: keepaliveView({
           state: s.state,

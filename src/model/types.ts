@@ -143,7 +143,8 @@ export interface ProcessInfo {
 }
 
 /** A process holding a socket, with the fd it holds it on. */
-export interface SocketOwner extends ProcessInfo {
+/** A process holding a socket, with the fd it holds it on (its cgroup and namespace are the connection's). */
+export interface SocketOwner extends Omit<ProcessInfo, 'cgroup' | 'netns'> {
   fd: number;
 }
 
@@ -185,7 +186,7 @@ export interface Connection {
   uid: number | null;
   cgroup: string | null;
   /** The primary owner (lowest pid) or null (TIME-WAIT, orphaned, or owners unreadable). */
-  process: (Pick<SocketOwner, 'pid' | 'comm' | 'cmdline' | 'uid' | 'fd'> & { user: string | null; container: ContainerRef | null }) | null;
+  process: SocketOwner | null;
   /** Every process holding the socket (shared after fork, passed over unix sockets…). */
   processes: SocketOwner[];
   keepalive: KeepaliveView;

@@ -17,7 +17,7 @@ function conn(p: Partial<Connection> & Pick<Connection, 'local' | 'peer'>, pid: 
     id: `${netns}:${p.cookie ?? 'x'}`, state: 'ESTAB', netns: { inode: netns, name: null, container: null }, inode: 0,
     cookie: null, uid: 0, cgroup: null,
     process: { pid, comm, cmdline: `${comm} --x`, uid: 0, fd: 3, user: 'root', container: null },
-    processes: [{ pid, comm, cmdline: `${comm} --x`, uid: 0, user: 'root', cgroup: null, container: null, netns, fd: 3 }],
+    processes: [{ pid, comm, cmdline: `${comm} --x`, uid: 0, user: 'root', container: null, fd: 3 }],
     keepalive: {} as Connection['keepalive'], userTimeoutMs: null, linger: null,
     idleMs: { send: null, recv: null, ack: null }, timer: null, queues: { recv: 0, send: 0 }, tcp: {} as Connection['tcp'],
     ...p,
