@@ -170,21 +170,20 @@ static void read_options(struct entry *e, int pidfd, int pidfd_err) {
     e->err = errno;
     return;
   }
-  int domain = 0, proto = 0;
-  socklen_t l = sizeof(int);
-  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0) goto fail;
-  l = sizeof(int);
-  if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0) goto fail;
-  if ((domain != AF_INET && domain != AF_INET6) || proto != IPPROTO_TCP) {
-    e->kind = K_OTHER;
-    close(s);
-    return;
+  // TCP_KEEPIDLE answers only on TCP sockets (unix: EOPNOTSUPP, UDP/raw: ENOPROTOOPT): it doubles as the type check,
+  // one syscall instead of SO_DOMAIN + SO_PROTOCOL on every socket.
+  socklen_t l2 = sizeof(int);
+  if (getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &e->idle, &l2) < 0) {
+    if (errno == EOPNOTSUPP || errno == ENOPROTOOPT) {
+      e->kind = K_OTHER;
+      close(s);
+      return;
+    }
+    goto fail;
   }
   struct linger lg = {0, 0};
-  socklen_t ll = sizeof lg, lu = sizeof e->user_timeout, l1 = sizeof(int), l2 = sizeof(int), l3 = sizeof(int),
-            l4 = sizeof(int);
+  socklen_t ll = sizeof lg, lu = sizeof e->user_timeout, l1 = sizeof(int), l3 = sizeof(int), l4 = sizeof(int);
   if (getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &e->keepalive, &l1) < 0 ||
-      getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &e->idle, &l2) < 0 ||
       getsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &e->intvl, &l3) < 0 ||
       getsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &e->cnt, &l4) < 0 ||
       getsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &e->user_timeout, &lu) < 0 ||

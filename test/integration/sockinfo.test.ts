@@ -1,6 +1,10 @@
 // ka-sockinfo against real sockets made by ka-peer: options read back exactly through pidfd_getfd, owners in
 // other namespaces, shared sockets, processes exiting mid-scan, the incremental daemon and per-netns sysctls.
-import { readFileSync, statSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScannedSocket, SockScan } from '../../src/model/types.js';
 import { nativeBinary, run, start } from '../../src/sources/exec.js';
@@ -70,6 +74,29 @@ describe('ka-sockinfo scan', () => {
     expect(find(scan, l5.peer.pid, l5.fd).opts).toMatchObject({ lingerOn: true, lingerSec: 5 });
     // The copy closed by the scan did not close the owner's connection.
     expect((await run('ss', ['-Htn', 'state', 'established', `sport = :${ka.lport}`])).stdout).toContain(`${ka.lport}`);
+  });
+
+  it('reports TCP sockets only: UDP and unix sockets of the same process are left out', async () => {
+    const inodeOf = (fd: number) => Number(/socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${fd}`))![1]);
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const unix = createServer();
+    const path = join(mkdtempSync(join(tmpdir(), 'kat-sockinfo-')), 's');
+    await new Promise<void>((r) => unix.listen(path, r));
+    const tcp = createServer();
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    // node keeps the fds in its handles; the inode behind each is what ka-sockinfo would report
+    const fds = { udp: (udp as any)._handle.fd, unix: (unix as any)._handle.fd, tcp: (tcp as any)._handle.fd };
+    try {
+      const mine = (await scanSockets()).sockets.filter((x) => x.pid === process.pid).map((x) => x.inode);
+      expect(mine).toContain(inodeOf(fds.tcp));
+      expect(mine).not.toContain(inodeOf(fds.udp));
+      expect(mine).not.toContain(inodeOf(fds.unix));
+    } finally {
+      udp.close();
+      unix.close();
+      tcp.close();
+    }
   });
 
   it('reports a socket shared by two processes for both pids', async () => {
