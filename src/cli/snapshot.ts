@@ -1,5 +1,4 @@
 // `ka-top snapshot`: one complete, truthful dump of every TCP connection (table or JSON).
-import { gzipSync } from 'node:zlib';
 import { runCapture, type CaptureResult } from '../engine/capture.js';
 import { collectInventory, type Inventory } from '../engine/inventory.js';
 import type { Capabilities } from '../model/capabilities.js';
@@ -8,7 +7,7 @@ import { eventMatchesFilter, matchesFilter, type ConnectionFilter } from '../mod
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings, parseIdleTimeouts, type IdleTimeout } from '../model/findings.js';
 import { redactDocument } from '../model/redact.js';
 import type { Connection } from '../model/types.js';
-import { writeFileAtomic, writeStream } from '../output/atomic-write.js';
+import { gzipChunks, writeFileAtomic, writeStream } from '../output/atomic-write.js';
 import { renderMarkdown } from '../output/markdown.js';
 import { renderTable } from '../output/table.js';
 import {
@@ -261,7 +260,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   if (values.redact) doc = { ...redactDocument(doc), redacted: true };
 
   const text = render(doc, format);
-  const data = gzip ? gzipSync(Buffer.concat([...text].map((t) => Buffer.from(t)))) : text;
+  const data = gzip ? gzipChunks(text) : text;
   if (values.output) {
     try {
       writeFileAtomic(values.output, data);
@@ -270,8 +269,6 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);
-  } else if (data instanceof Uint8Array) {
-    await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
   } else {
     await writeStream(process.stdout, data);
   }

@@ -1,8 +1,9 @@
 // Writes a file so that readers see either the old content or the whole new one, never a torn file.
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o600): void {
   // A device or FIFO (/dev/stdout, a pipe) is written in place: renaming over it would replace the node itself.
   let existing;
   try {
@@ -38,7 +39,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Iterab
   }
 }
 
-function writeAll(fd: number, data: string | Uint8Array | Iterable<string>): void {
+function writeAll(fd: number, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
   const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
   for (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -46,8 +47,29 @@ function writeAll(fd: number, data: string | Uint8Array | Iterable<string>): voi
   }
 }
 
+/**
+ * Gzip, one member per chunk: concatenated members are one valid gzip file (RFC 1952; gunzip, zcat and node read
+ * them whole), so a large snapshot is compressed as it is produced instead of in one piece in memory.
+ */
+export function* gzipChunks(chunks: Iterable<string>, minBytes = 1 << 20): Generator<Uint8Array> {
+  let pending: string[] = [];
+  let size = 0;
+  let members = 0;
+  for (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= minBytes) {
+      yield gzipSync(pending.join(''));
+      members++;
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length || members === 0) yield gzipSync(pending.join(''));
+}
+
 /** Writes chunks to a stream, waiting for it to drain: a large snapshot never sits in memory twice. */
-export async function writeStream(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+export async function writeStream(out: NodeJS.WritableStream, chunks: Iterable<string | Uint8Array>): Promise<void> {
   for (const chunk of chunks) {
     if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
   }
