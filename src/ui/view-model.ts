@@ -169,20 +169,39 @@ export interface ViewQuery {
 
 export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activity: ActivityLookup): Row[] {
   const col = COLUMNS.find((c) => c.id === sort)!;
-  // Decorate once: key functions run n times, not n·log n. Ties keep inventory order (the sort is stable), so rows
-  // do not jump between refreshes.
-  const keys = rows.map((r) => col.sortKey(r.c, activity(r.c.id)));
-  const idx = rows.map((_, i) => i);
+  // Decorate once: key functions run n times, not n·log n. Unknown keys go last in both directions; ties keep
+  // inventory order (index tie-break), so rows do not jump between refreshes.
+  const n = rows.length;
+  const keys: (number | string | null)[] = new Array(n);
+  const known: number[] = [];
+  const unknown: number[] = [];
+  let numeric = true;
+  for (let i = 0; i < n; i++) {
+    const k = col.sortKey(rows[i]!.c, activity(rows[i]!.c.id));
+    keys[i] = k;
+    if (k === null) unknown.push(i);
+    else {
+      known.push(i);
+      if (typeof k !== 'number') numeric = false;
+    }
+  }
   const dir = inverted ? -1 : 1;
-  idx.sort((i, j) => {
-    const a = keys[i]!;
-    const b = keys[j]!;
-    if (a === b) return 0;
-    if (a === null) return 1; // unknowns last in both directions
-    if (b === null) return -1;
-    return (a < b ? -1 : 1) * dir;
-  });
-  return idx.map((i) => rows[i]!);
+  if (numeric) {
+    const f = new Float64Array(n);
+    for (const i of known) f[i] = keys[i] as number;
+    known.sort((a, b) => (f[a]! - f[b]!) * dir || a - b);
+  } else {
+    known.sort((a, b) => {
+      const x = keys[a]!;
+      const y = keys[b]!;
+      return x < y ? -dir : x > y ? dir : a - b;
+    });
+  }
+  const out: Row[] = new Array(n);
+  let o = 0;
+  for (const i of known) out[o++] = rows[i]!;
+  for (const i of unknown) out[o++] = rows[i]!;
+  return out;
 }
 
 /**
