@@ -118,7 +118,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   const tableHeight = Math.max(1, bodyHeight - 1);
 
   // Keep the selection on the same connection across refreshes, re-sorts and filtering.
-  const found = sel.id === null ? -1 : cache.indexOf(sel.id);
+  const found = sel.id === null ? -1 : cache.indexOf(sel.id, sel.index);
   const selected = rows.length ? (found >= 0 ? found : clamp(sel.index, 0, rows.length - 1)) : 0;
   const top = scrollFor(selected, topRef.current, tableHeight, rows.length);
   topRef.current = top;
