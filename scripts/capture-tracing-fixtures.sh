@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Captures the tracing fixtures the unit tests parse (test/fixtures/tracing/): tracefs formats of the tracepoints
+# ka-top uses, pahole's view of the structs it reads, a kallsyms excerpt, `bpftrace --version`, and one real
+# bpftrace run of ka-top's generated program over a zero-linger close and a SYN to a closed port on loopback.
+# Root; run after `make build`. Pids, ports, addresses and the kernel differ on every capture: the tests assert
+# values of the committed capture, update them when re-capturing. (format-6.1-tcp_send_reset.txt is reconstructed
+# from an older kernel's headers, see README-format-6.1.txt, and is not touched here.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-test/fixtures/tracing}
+T=/sys/kernel/tracing
+mountpoint -q "$T" || mount -t tracefs nodev "$T"
+kernel=$(uname -r | grep -oE '^[0-9]+\.[0-9]+')
+
+for tp in tcp/tcp_send_reset tcp/tcp_receive_reset sock/inet_sock_set_state timer/timer_start \
+          timer/timer_expire_entry timer/timer_expire_exit syscalls/sys_enter_setsockopt; do
+  cp "$T/events/$tp/format" "$OUT/format-$kernel-${tp#*/}.txt"
+done
+pahole -C sock,sock_common,inet_connection_sock,tcp_sock,net,ns_common,netns_ipv4,possible_net_t,sk_buff,net_device \
+  /sys/kernel/btf/vmlinux 2>/dev/null >"$OUT/pahole-$kernel.txt" # pahole 1.24 warns about newer BTF kinds
+grep -E ' (tcp_keepalive_timer(\.cold)?|__pfx_tcp_keepalive_timer|tcp_v4_rcv)$' /proc/kallsyms >"$OUT/kallsyms-excerpt.txt"
+bpftrace --version >"$OUT/bpftrace-version-$(bpftrace --version | grep -oE '[0-9]+\.[0-9]+' | head -1).txt"
+
+# One run of the generated program: a listener, a client closing with SO_LINGER {1,0}, a SYN to a closed port.
+program=$(node --input-type=module -e "
+  const { probeTracingHost } = await import('./dist/sources/tracing-host.js');
+  const { generateBpfProgram } = await import('./dist/model/bpf-program.js');
+  process.stdout.write(generateBpfProgram(await probeTracingHost()).text);")
+version=$(bpftrace --version | grep -oE '[0-9]+\.[0-9]+' | head -1)
+run="$OUT/bpftrace-$version-run"
+bpftrace -f json -e "$program" >"$run.ndjson" 2>"$run.stderr.txt" &
+tracer=$!
+trap 'kill -INT $tracer 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'KA ready' "$run.ndjson" 2>/dev/null && break; sleep 0.1; done
+srv=$(mktemp)
+dist/bin/ka-peer server --listen 127.0.0.1:0 --mode sink --duration 3000 >"$srv" &
+for _ in $(seq 50); do grep -q LISTEN "$srv" && break; sleep 0.1; done
+port=$(awk '/^LISTEN/{print $3}' "$srv")
+dist/bin/ka-peer checker --connect "127.0.0.1:$port" --every 200 --count 1 >/dev/null
+dist/bin/ka-peer client --connect 127.0.0.1:1 --duration 500 >/dev/null || true
+dist/bin/ka-peer client --connect '[::1]:1' --duration 500 >/dev/null || true
+sleep 1
+kill -INT $tracer
+wait $tracer || true
+trap - EXIT
+rm -f "$srv"
+echo "captured into $OUT (kernel $kernel, bpftrace $version)"
