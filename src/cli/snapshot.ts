@@ -3,7 +3,7 @@ import { runCapture, type CaptureResult } from '../engine/capture.js';
 import { collectInventory, type Inventory } from '../engine/inventory.js';
 import type { Capabilities } from '../model/capabilities.js';
 import type { KaEvent } from '../model/events.js';
-import { eventMatchesFilter, matchesFilter, type ConnectionFilter } from '../model/filter.js';
+import { eventMatchesFilter, matchesFilter, netnsSelected, type ConnectionFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings, parseIdleTimeouts, type IdleTimeout } from '../model/findings.js';
 import { redactDocument } from '../model/redact.js';
 import type { Connection } from '../model/types.js';
@@ -54,7 +54,7 @@ export const SNAPSHOT_HELP = [
 ].join('\n');
 
 const netnsMatcher = (filter: ConnectionFilter) => filter.netns?.length
-  ? (ns: { inode: number; name: string | null }) => filter.netns!.some((n) => n === String(ns.inode) || n === ns.name)
+  ? (ns: { inode: number; name: string | null }) => netnsSelected(filter, ns.inode, ns.name)
   : undefined;
 
 export async function buildSnapshot(filter: ConnectionFilter, idleTimeouts: readonly IdleTimeout[] = DEFAULT_IDLE_TIMEOUTS): Promise<SnapshotDocument> {

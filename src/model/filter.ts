@@ -12,13 +12,18 @@ export interface ConnectionFilter {
   netns?: string[];
 }
 
+/** Whether a namespace (inode, name) is one of `--netns` values (inodes or names); true when none were given. */
+export function netnsSelected(f: ConnectionFilter, inode: number | null, name: string | null | undefined): boolean {
+  return !f.netns?.length || f.netns.some((n) => n === String(inode) || (!!name && n === name));
+}
+
 export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
   if (f.ports?.length && !f.ports.includes(c.local.port) && !f.ports.includes(c.peer.port)) return false;
   if (f.pids?.length && !c.processes.some((p) => f.pids!.includes(p.pid))) return false;
   if (f.comms?.length && !c.processes.some((p) => f.comms!.includes(p.comm))) return false;
   if (f.states?.length && !f.states.includes(c.state)) return false;
   if (f.keepalive && (c.keepalive.enabled === true) !== (f.keepalive === 'on')) return false;
-  if (f.netns?.length && !f.netns.some((n) => n === String(c.netns.inode) || n === c.netns.name)) return false;
+  if (!netnsSelected(f, c.netns.inode, c.netns.name)) return false;
   return true;
 }
 
@@ -28,7 +33,7 @@ export function eventMatchesFilter(e: KaEvent, f: ConnectionFilter, netnsNames: 
   if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;
   if (f.pids?.length && (e.pid === null || !f.pids.includes(e.pid))) return false;
   if (f.comms?.length && (e.comm === null || !f.comms.includes(e.comm))) return false;
-  if (f.netns?.length && !f.netns.some((n) => n === String(e.netns) || (e.netns !== null && netnsNames.get(e.netns) === n))) return false;
+  if (!netnsSelected(f, e.netns, e.netns === null ? null : netnsNames.get(e.netns))) return false;
   return true;
 }
 

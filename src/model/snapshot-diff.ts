@@ -4,7 +4,7 @@
 import type { Capabilities } from './capabilities.js';
 import { activityByConnection } from './event-activity.js';
 import type { KaEvent } from './events.js';
-import { matchesFilter, type ConnectionFilter } from './filter.js';
+import { matchesFilter, netnsSelected, type ConnectionFilter } from './filter.js';
 import { resetKeys, resetRecordOf } from './reset-stats.js';
 import type { Connection, Endpoint, NetnsInfo, NetnsSysctl, TcpState } from './types.js';
 
@@ -265,7 +265,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
   const filtered = Object.keys(filter).length > 0;
   // A capture's connections closed during its window are the ones resets are most often about.
   const ids = (d: DiffInput, conns: readonly Connection[]) => new Set([...conns, ...(d.closedConnections ?? []).filter(keep)].map((c) => c.id));
-  const nsFilter = (n: NetnsInfo) => !filter.netns?.length || filter.netns.some((f) => f === String(n.inode) || f === n.name);
+  const nsFilter = (n: NetnsInfo) => netnsSelected(filter, n.inode, n.name);
 
   const { pairs, gone, added } = matchConnections(connsA, connsB);
   const sentA = a.events ? activityByConnection(a.events) : null;
