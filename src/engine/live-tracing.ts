@@ -77,9 +77,14 @@ export class LiveTracing {
   /** Starts bpftrace; resolves once every probe is attached, rejects with bpftrace's own error. */
   async start(): Promise<void> {
     const { monitor, host } = this.opts;
-    const inv = monitor.state.inventory;
-    if (inv) this.stream.setInventory(inv.connections);
-    this.unsubscribe = monitor.subscribe((s) => s.inventory && this.stream.setInventory(s.inventory.connections));
+    // The index is rebuilt only for a new inventory, not for every state update (errors, highlights).
+    let indexed = monitor.state.inventory;
+    if (indexed) this.stream.setInventory(indexed.connections);
+    this.unsubscribe = monitor.subscribe((s) => {
+      if (!s.inventory || s.inventory === indexed) return;
+      indexed = s.inventory;
+      this.stream.setInventory(indexed.connections);
+    });
     this.tracer = new Tracer({
       bpftrace: host.bpftrace.path!,
       program: this.program,

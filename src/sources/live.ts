@@ -13,8 +13,13 @@ export interface LiveOptions {
 export function liveSources(opts: LiveOptions = {}): InventorySources {
   const processes = new ProcessReader();
   const root = process.getuid?.() === 0;
+  let samplePids = new Set<number>();
   return {
-    listNetns: async () => (root ? listNetns() : listNetns().filter((n) => n.self)),
+    async listNetns() {
+      const refs = root ? listNetns() : listNetns().filter((n) => n.self);
+      samplePids = new Set(refs.flatMap((r) => (r.samplePid === null ? [] : [r.samplePid])));
+      return refs;
+    },
     dumpSockets,
     async readSysctls(refs) {
       const out = new Map<number, NetnsSysctl | string>();
@@ -29,7 +34,13 @@ export function liveSources(opts: LiveOptions = {}): InventorySources {
       }
       return out;
     },
-    scanSockets: () => (opts.daemon ? opts.daemon.scan() : scanSockets()),
+    async scanSockets() {
+      const scan = await (opts.daemon ? opts.daemon.scan() : scanSockets());
+      // A long-running view must not keep the facts of every process it ever saw: keep owners and the processes
+      // namespaces are identified by (their container).
+      processes.prune(new Set([...samplePids, ...scan.sockets.map((s) => s.pid)]));
+      return scan;
+    },
     processInfo: async (pid) => processes.read(pid),
   };
 }
