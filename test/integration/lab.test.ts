@@ -112,6 +112,15 @@ afterAll(async () => {
   releaseLabLock();
 });
 
+/** `lab down`, then: no kalab- namespace, no state dir, none of `pids` alive. */
+async function expectDownLeavesNothing(pids: number[]): Promise<void> {
+  await cli('lab', 'down');
+  expect(await listNetns('kalab-')).toEqual([]);
+  expect(existsSync(STATE_DIR)).toBe(false);
+  await sleep(200);
+  for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+}
+
 describe('ka-top lab', () => {
   it('is up: every scenario, namespace and process, and a second up changes nothing', async () => {
     const st = JSON.parse((await cli('lab', 'status', '--json')).stdout) as {
@@ -224,11 +233,7 @@ describe('ka-top lab', () => {
     const pids = [...st.scenarios.flatMap((s) => s.processes.map((p) => p.pid)), st.supervisor!.pid];
     sampling = false;
     await samplerDone;
-    await cli('lab', 'down');
-    expect(await listNetns('kalab-')).toEqual([]);
-    expect(existsSync(STATE_DIR)).toBe(false);
-    await sleep(200);
-    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    await expectDownLeavesNothing(pids);
   });
 
   it('down cleans up after an up that was SIGKILLed midway', async () => {
@@ -241,11 +246,7 @@ describe('ka-top lab', () => {
     expect(made.length).toBeGreaterThanOrEqual(3);
     const pids = (await Promise.all(made.map((n) => run('ip', ['netns', 'pids', n]))))
       .flatMap((r) => r.stdout.split('\n').filter(Boolean).map(Number));
-    await cli('lab', 'down');
-    expect(await listNetns('kalab-')).toEqual([]);
-    expect(existsSync(STATE_DIR)).toBe(false);
-    await sleep(200);
-    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    await expectDownLeavesNothing(pids);
   });
 
   it('ka-top --lab tears the lab down when the view ends and on SIGTERM during start-up', async () => {
