@@ -1,8 +1,12 @@
 // Argument parsing shared by the commands: node's parseArgs, with every mistake turned into a one-line UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './commands.js';
-import { parseState, type ConnectionFilter } from '../model/filter.js';
-import type { TcpState } from '../model/types.js';
+import { UsageError } from './errors.js';
+import { parseState } from '../model/filter.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { TcpState } from '../domain/connection.js';
+import { parseDuration } from '../domain/duration.js';
+import type { IdleTimeout } from '../domain/finding.js';
+import { formatDuration } from '../output/format.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -69,4 +73,27 @@ export function filterFromArgs(values: {
   const netns = list(values.netns);
   if (netns.length) f.netns = netns;
   return f;
+}
+
+/** A duration option (`10s`, `2m`, `500ms`, or plain seconds) from `minMs` to `maxMs`, in ms. */
+export function durationArg(text: string, what: string, minMs: number, maxMs: number): number {
+  const ms = parseDuration(text);
+  if (ms === null || ms < minMs || ms > maxMs) {
+    throw new UsageError(`invalid ${what} '${text}': expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)} such as 10s, 2m or 30`);
+  }
+  return ms;
+}
+
+/** `--idle-timeouts name=S,name=S` (S in seconds, or with a unit: 5m). */
+export function parseIdleTimeouts(text: string): IdleTimeout[] {
+  const out: IdleTimeout[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(part);
+    const ms = m ? parseDuration(m[2]!) : null;
+    if (!m || ms === null) throw new UsageError(`invalid --idle-timeouts '${part}': expected name=SECONDS (e.g. aws-nlb=350)`);
+    if (ms <= 0) throw new UsageError(`invalid --idle-timeouts '${part}': must be positive`);
+    out.push({ name: m[1]!, seconds: ms / 1000 });
+  }
+  if (!out.length) throw new UsageError('empty --idle-timeouts list');
+  return out;
 }

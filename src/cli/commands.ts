@@ -1,21 +1,7 @@
 // Command registry. Each command lives in its own module and is loaded lazily, so `ka-top snapshot` never
 // pays for ink/React and a helper command cannot break another.
-import { readFileSync } from 'node:fs';
-import { packagePath } from '../sources/exec.js';
-
-/** An expected failure: reported as one line on stderr (no stack) with its exit code. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
-/** Bad arguments: exit code 2. */
-export class UsageError extends CliError {
-  constructor(message: string) {
-    super(message, 2);
-  }
-}
+import { packageVersion } from '../sources/exec.js';
+import { UsageError } from './errors.js';
 
 type CommandFn = (argv: string[]) => Promise<number>;
 
@@ -55,11 +41,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function mainHelp(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length));
@@ -84,7 +65,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (first === '--version' || first === '-V') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(packageVersion() + '\n');
     return 0;
   }
   const defaultView = async (args: string[]) => {

@@ -3,12 +3,11 @@
 // before it sends) still marks that close as `rst_sent`, and an inventory refresh can land before attribution.
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 import { parseKaRecord } from '../parse/bpftrace-json.js';
+import { sockoptName, tcpStateName } from '../domain/kernel.js';
 import { ConnectionIndex } from '../model/connection-index.js';
-import {
-  SOCKOPT_NAMES, classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero,
-  type CloseHow, type EventProcess, type KaEvent, type OwnerVia, type RstCause,
-} from '../model/events.js';
-import type { Connection, Endpoint } from '../model/types.js';
+import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero } from '../model/events.js';
+import type { CloseHow, EventProcess, KaEvent, OwnerVia, RstCause } from '../domain/event.js';
+import type { Connection, Endpoint } from '../domain/connection.js';
 
 export interface EventStreamOptions {
   /** enum sk_rst_reason (number -> name) from the tracing host. */
@@ -32,12 +31,6 @@ export interface TracerCounts {
   probesBySocket: Record<string, number>;
   lostEvents: number;
 }
-
-const TCP_STATE_NAMES: Record<string, string> = {
-  1: 'TCP_ESTABLISHED', 2: 'TCP_SYN_SENT', 3: 'TCP_SYN_RECV', 4: 'TCP_FIN_WAIT1', 5: 'TCP_FIN_WAIT2',
-  6: 'TCP_TIME_WAIT', 7: 'TCP_CLOSE', 8: 'TCP_CLOSE_WAIT', 9: 'TCP_LAST_ACK', 10: 'TCP_LISTEN', 11: 'TCP_CLOSING',
-  12: 'TCP_NEW_SYN_RECV',
-};
 
 type Draft = Extract<KaEvent, { sk: string | null }>;
 interface Held {
@@ -127,7 +120,7 @@ export class EventStream {
       case 'rst': {
         const rs = Number(f.rs);
         const reason = rs >= 0 ? (this.opts.reasons[rs] ?? `reason ${rs}`) : null;
-        const state = f.st && f.st !== '0' ? (TCP_STATE_NAMES[f.st] ?? null) : null;
+        const state = f.st && f.st !== '0' ? tcpStateName(Number(f.st)) : null;
         const ends = f.sa !== undefined
           ? { local: endpointFromSockaddr(f.sa), peer: endpointFromSockaddr(f.da ?? '') }
           : endpointsFromTp(f);
@@ -159,7 +152,7 @@ export class EventStream {
         return;
       }
       case 'sockopt': {
-        const option = SOCKOPT_NAMES[`${f.lv}:${f.on}`] ?? `${f.lv}:${f.on}`;
+        const option = sockoptName(Number(f.lv), Number(f.on));
         // setsockopt runs in the caller's context: that process is the owner.
         hold({ ...base, sk: null, local: null, peer: null, type: 'sockopt_changed', option, fd: Number(f.fd) }, true);
         return;

@@ -1,7 +1,7 @@
 // A recorded snapshot as the TUI's state source: the same MonitorState a live Monitor gives, rebuilt once from the
 // document and never refreshed (`ka-top view`).
-import type { SnapshotDocument } from '../output/snapshot-json.js';
-import type { Inventory } from './inventory.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
+import type { Inventory } from '../domain/inventory.js';
 import type { MonitorState } from './monitor.js';
 
 /** The inventory a snapshot was written from, as far as the document keeps it. */

@@ -1,5 +1,5 @@
 // Finds the inventory connection a traced socket belongs to: by cookie, by inode, or by netns + 4-tuple.
-import type { Connection, Endpoint } from './types.js';
+import type { Connection, Endpoint } from '../domain/connection.js';
 
 const ep = (e: Endpoint) => `${e.address}|${e.port}`;
 

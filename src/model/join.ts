@@ -1,9 +1,7 @@
 // The join: ss records (per namespace) + owners from /proc/<pid>/fd + socket options + namespace sysctls
 // -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
 import { keepaliveView } from './keepalive.js';
-import type {
-  Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket,
-} from './types.js';
+import type { Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket } from '../domain/connection.js';
 
 export interface NetnsSockets {
   inode: number;

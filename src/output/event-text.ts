@@ -1,5 +1,5 @@
 // The human-readable form of an event, shared by `watch` and the TUI's timelines.
-import type { KaEvent } from '../model/events.js';
+import type { KaEvent } from '../domain/event.js';
 import { formatEndpoint } from './format.js';
 
 /** One human-readable line per event. */

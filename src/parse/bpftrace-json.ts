@@ -7,23 +7,6 @@ export type BpftraceRecord =
   | { type: 'attached_probes'; probes: number }
   | { type: 'other'; raw: unknown };
 
-/** Splits a byte stream into complete lines; keeps the unfinished tail for the next chunk. */
-export class LineSplitter {
-  private tail = '';
-  push(chunk: string): string[] {
-    const text = this.tail + chunk;
-    const lines = text.split('\n');
-    this.tail = lines.pop()!;
-    return lines;
-  }
-  /** The unterminated last line at end of stream (bpftrace's final map often has no newline). */
-  end(): string[] {
-    const t = this.tail;
-    this.tail = '';
-    return t.trim() ? [t] : [];
-  }
-}
-
 /** One stdout line -> record; null for blank lines (0.17 prints two before the exit map dump) and non-JSON. */
 export function parseBpftraceLine(line: string): BpftraceRecord | null {
   const t = line.trim();

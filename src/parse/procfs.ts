@@ -1,5 +1,5 @@
 // Pure parsers for /proc files and /etc/passwd.
-import type { ContainerRef } from '../model/types.js';
+import type { ContainerRef } from '../domain/connection.js';
 
 /** Field 22 (starttime) of /proc/<pid>/stat; comm (field 2) may contain spaces and ')' so parse after the last ')'. */
 export function parseStartTime(stat: string): number | null {

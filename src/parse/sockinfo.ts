@@ -1,5 +1,5 @@
 // Pure parsers for the line format of dist/bin/ka-sockinfo (see src/native/ka-sockinfo.c).
-import type { NetnsSysctl, ScannedSocket, SockOpts, SockScan } from '../model/types.js';
+import type { NetnsSysctl, ScannedSocket, SockOpts, SockScan } from '../domain/connection.js';
 
 export interface ScanSummary {
   /** Scan number in `serve` mode; null for the one-shot `scan`. */

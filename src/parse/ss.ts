@@ -2,8 +2,9 @@
 // Hand-written scanning (indexOf/charCodeAt, no per-token regex): a refresh can carry tens of thousands of lines.
 // Format facts below are from iproute2's misc/ss.c (v6.1.0 and v7.1.0): sock_state_print, inet_addr_print,
 // sock_addr_print, find_entry, sock_details_print, inet_show_sock, tcp_stats_print, tcp_timer_print, print_ms_timer.
-import type { Endpoint, SsSocket, SsTimer, SsUser, TcpInfo, TcpState, TimerKind } from '../model/types.js';
-import { TCP_STATES } from '../model/types.js';
+import type { Endpoint, SsSocket, SsTimer, SsUser, TcpInfo, TcpState, TimerKind } from '../domain/connection.js';
+import { TCP_STATES } from '../domain/connection.js';
+import { LineSplitter } from '../domain/lines.js';
 
 export interface SsParseError {
   /** 1-based line number of the (first line of the) record in the input. */
@@ -34,23 +35,14 @@ export class SsStreamParser {
   private record = '';
   private recordLine = 0;
   private lineNo = 0;
-  private partial = '';
+  private readonly lines = new LineSplitter();
 
   push(chunk: string): void {
-    const text = this.partial + chunk;
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end < 0) break;
-      this.line(text.slice(start, end));
-      start = end + 1;
-    }
-    this.partial = text.slice(start);
+    for (const line of this.lines.push(chunk)) this.line(line);
   }
 
   end(): SsParseResult {
-    if (this.partial !== '') this.line(this.partial);
-    this.partial = '';
+    for (const line of this.lines.end()) this.line(line);
     this.flush();
     return { sockets: this.sockets, errors: this.errors };
   }

@@ -1,5 +1,6 @@
 // Gathers the facts behind `capabilities` (tracing host probe + what the owner scan saw).
-import { deriveCapabilities, type Capabilities, type CapabilityFacts } from '../model/capabilities.js';
+import { deriveCapabilities, type CapabilityFacts } from '../model/capabilities.js';
+import type { Capabilities } from '../domain/capabilities.js';
 import { hostFacts } from './procfs.js';
 import { probeTracingHost, type TracingHost } from './tracing-host.js';
 

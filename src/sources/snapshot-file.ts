@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { SNAPSHOT_SCHEMA, type SnapshotDocument } from '../output/snapshot-json.js';
+import { SNAPSHOT_SCHEMA, type SnapshotDocument } from '../domain/snapshot.js';
 
 /** A file that is not a readable snapshot; the message is one line and names the file. */
 export class SnapshotFileError extends Error {}
