@@ -1,7 +1,7 @@
 // `ka-top doctor`: what ka-top can and cannot see on this host, in words.
 import { collectInventory } from '../engine/inventory.js';
 import { toJson } from '../output/snapshot-json.js';
-import { detectCapabilities } from '../sources/capabilities.js';
+import { detectCapabilities } from '../engine/capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { renderCapabilities } from '../output/capabilities-text.js';
 import { parse } from './args.js';

@@ -15,7 +15,7 @@ import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
 import { renderTable } from '../output/table.js';
-import { capabilitiesFrom } from '../sources/capabilities.js';
+import { capabilitiesFrom } from '../engine/capabilities.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';

@@ -4,6 +4,7 @@
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 import { parseKaRecord } from '../parse/bpftrace-json.js';
 import { sockoptName, tcpStateName } from '../domain/kernel.js';
+import { tupleKey } from '../domain/keys.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero } from '../model/events.js';
 import type { CloseHow, EventProcess, KaEvent, OwnerVia, RstCause } from '../domain/event.js';
@@ -204,7 +205,7 @@ export class EventStream {
       if (p) owner = { process: p, connection: conn.id, via: 'inventory' };
     }
     // Kernel socket memory is reused: the cache key includes the 4-tuple and namespace.
-    const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${ConnectionIndex.tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
+    const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
     if (ev.type === 'sockopt_changed' && h.ctx) {
       const c = this.index.findByFd(h.ctx.pid, ev.fd);
       if (c) {

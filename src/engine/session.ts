@@ -1,7 +1,7 @@
 // A live session: the owner-scan daemon, the inventory Monitor and, where the host allows it, the tracer, opened
 // and closed together. `top`, `watch` and `snapshot --capture` run on it, so every exit path ends every helper.
 import type { Inventory } from '../domain/inventory.js';
-import { capabilitiesFrom } from '../sources/capabilities.js';
+import { capabilitiesFrom } from './capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { SockinfoDaemon } from '../sources/sockinfo.js';
 import type { TracerState } from '../sources/tracer.js';

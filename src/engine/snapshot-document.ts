@@ -10,7 +10,7 @@ import { SNAPSHOT_SCHEMA, type CaptureInfo, type SnapshotDocument } from '../dom
 import { eventMatchesFilter, matchesFilter, netnsSelected } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
 import { summarize, warningsFor } from '../model/snapshot-summary.js';
-import { capabilitiesFrom } from '../sources/capabilities.js';
+import { capabilitiesFrom } from './capabilities.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost, liveInventory } from '../sources/live.js';
 import type { HostPort } from '../sources/ports.js';
