@@ -7,6 +7,7 @@ import type { TcpState } from '../domain/connection.js';
 import { parseDuration } from '../domain/duration.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import { formatDuration } from '../output/format.js';
+import { listNetns } from '../sources/procfs.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -28,9 +29,25 @@ export const FILTER_HELP = [
   '  --netns INODE|NAME   only this network namespace (repeatable)',
 ];
 
+/** A value that looks like an option (`--duration -1`): parseArgs would call it ambiguous; glue it to its option
+ *  (`--duration=-1`) so the option's own check says what is wrong with it. */
+function glueDashValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parse<O extends Options>(argv: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args: glueDashValues(argv, options), options, strict: true, allowPositionals });
   } catch (e) {
     // parseArgs messages are already one line; drop its hint about '--' which does not apply here
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/ To specify a positional.*$/, ''));
@@ -96,4 +113,15 @@ export function parseIdleTimeouts(text: string): IdleTimeout[] {
   }
   if (!out.length) throw new UsageError('empty --idle-timeouts list');
   return out;
+}
+
+/** `--netns` values must name a namespace of this host: a typo must not silently match nothing. */
+export function checkNetnsExist(filter: ConnectionFilter): void {
+  if (!filter.netns?.length) return;
+  const known = listNetns();
+  for (const v of filter.netns) {
+    if (!known.some((n) => String(n.inode) === v || n.name === v)) {
+      throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\` or an inode as ka-top snapshot shows it)`);
+    }
+  }
 }

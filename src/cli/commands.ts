@@ -73,9 +73,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     // --lab (anywhere among the view's options): the scenario lab is up for as long as the view runs.
     return args.includes('--lab') ? (await import('./lab.js')).withLab(view) : view();
   };
-  if (first === undefined || first.startsWith('-')) return defaultView(argv);
-  if (first === 'top') return defaultView(rest);
+  if (first === undefined || first.startsWith('-')) return withHelpPointer('ka-top', () => defaultView(argv));
+  if (first === 'top') return withHelpPointer('ka-top', () => defaultView(rest));
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`unknown command '${first}' (see ka-top --help)`);
-  return (await entry.load())(rest);
+  return withHelpPointer(`ka-top ${first}`, async () => (await entry.load())(rest));
+}
+
+/** Bad usage says where the usage is explained. */
+async function withHelpPointer(command: string, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof UsageError && !/--help\)?$/.test(e.message)) throw new UsageError(`${e.message} (see ${command} --help)`);
+    throw e;
+  }
 }

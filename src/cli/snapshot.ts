@@ -1,5 +1,6 @@
 // `ka-top snapshot`: one complete, truthful dump of every TCP connection (table, JSON or Markdown); with
 // --capture, the events of a window too.
+import { dirname } from 'node:path';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
@@ -16,7 +17,7 @@ import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
 import { renderTable } from '../output/table.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -32,6 +33,7 @@ export const SNAPSHOT_HELP = [
   '  --capture DURATION   record events for DURATION (10s, 2m, or plain seconds) between two inventories;',
   '                       Ctrl-C ends the window early and still writes the result. Events need root and',
   '                       bpftrace; without them both inventories are still taken (with a warning)',
+  '  --json               the same as --format json',
   '  --format table|json|md  output form (default: table on a terminal, json otherwise); md is a Markdown',
   '                       report readable without ka-top',
   '  --output FILE        write to FILE atomically, mode 0600 (default: stdout); a name ending in .gz is gzipped',
@@ -92,10 +94,24 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
   }
 }
 
+/** What a failed write means to the person who asked for it. */
+function writeErrorText(e: NodeJS.ErrnoException, path: string): string {
+  switch (e.code) {
+    case 'ENOENT': return `the directory ${dirname(path)} does not exist`;
+    case 'ENOTDIR': return `a part of ${dirname(path)} is not a directory`;
+    case 'EACCES': case 'EPERM': return `permission denied in ${dirname(path)}`;
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOSPC': return 'no space left on the device (nothing was written)';
+    case 'EROFS': return 'read-only file system';
+    default: return e.code ?? e.message;
+  }
+}
+
 export async function snapshotCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...FILTER_OPTIONS,
     format: { type: 'string' },
+    json: { type: 'boolean' },
     output: { type: 'string', short: 'o' },
     capture: { type: 'string' },
     'idle-timeouts': { type: 'string' },
@@ -107,9 +123,11 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     process.stdout.write(SNAPSHOT_HELP + '\n');
     return 0;
   }
-  const format = (values.format ?? (process.stdout.isTTY && !values.output ? 'table' : 'json')) as Format;
+  if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} contradict each other`);
+  const format = (values.format ?? (values.json ? 'json' : process.stdout.isTTY && !values.output ? 'table' : 'json')) as Format;
   if (!['table', 'json', 'md'].includes(format)) throw new UsageError(`invalid --format '${format}': expected table, json or md`);
   const filter = filterFromArgs(values);
+  checkNetnsExist(filter);
   const idleTimeouts = values['idle-timeouts'] === undefined ? DEFAULT_IDLE_TIMEOUTS : parseIdleTimeouts(values['idle-timeouts']);
   const durationMs = values.capture === undefined ? null : durationArg(values.capture, '--capture', 1000, 24 * 3_600_000);
   const gzip = values.gzip === true || (values.output?.endsWith('.gz') ?? false);
@@ -126,7 +144,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     try {
       writeFileAtomic(values.output, data);
     } catch (e) {
-      throw new CliError(`cannot write ${values.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new CliError(`cannot write ${values.output}: ${writeErrorText(e as NodeJS.ErrnoException, values.output)}`);
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);

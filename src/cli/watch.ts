@@ -7,7 +7,7 @@ import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
-import { FILTER_OPTIONS, durationArg, filterFromArgs, parse, positiveInt } from './args.js';
+import { FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse, positiveInt } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -22,7 +22,8 @@ export const WATCH_HELP = [
   '',
   'Options:',
   '  --json               one JSON object per line (schema/events.schema.json); the last line is a `counts`',
-  '                       record with the tracer\'s exact totals (resets by kernel reason, timeouts, lost events)',
+  '                       record with the tracer\'s exact totals for the whole host (resets by kernel reason,',
+  '                       timeouts, lost events), whatever the options below selected',
   '  --interval S         also emit a `sample` record with the connections every S seconds',
   '  --events a,b         only these event types: ' + EVENT_TYPES.join(', '),
   '  --port N  --pid N  --comm NAME  --netns INODE|NAME   only events of matching connections',
@@ -97,6 +98,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(WATCH_HELP + '\n');
     return 0;
   }
+  checkNetnsExist(opts.filter);
   let exitCode = 0;
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((r) => (resolveFinished = r));
@@ -126,14 +128,21 @@ export async function watchCommand(argv: string[]): Promise<number> {
   if (!tracing) process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); streaming samples only\n`);
 
   const write = (obj: object, line: string) => process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
-  const netnsNames = (): Map<number, string> =>
-    new Map((monitor.state.inventory?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
+  // Namespace names of the newest inventory, rebuilt only when a new inventory arrives (not per event).
+  let namedFrom: Inventory | null = null;
+  let named = new Map<number, string>();
+  const netnsNames = (): Map<number, string> => {
+    const inv = monitor.state.inventory;
+    if (inv !== namedFrom) named = new Map(((namedFrom = inv)?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    return named;
+  };
 
   let emitted = 0;
   const thresholds = new ThresholdTracker(opts.failOn);
   tracing?.subscribe((e) => {
-    if (closed || !eventMatches(e, opts, netnsNames())) return;
-    write(e, formatEventLine(e));
+    const names = netnsNames();
+    if (closed || !eventMatches(e, opts, names)) return;
+    write(e, formatEventLine(e, (inode) => names.get(inode)));
     emitted++;
     const hit = thresholds.observe(e, Date.now());
     if (hit) {

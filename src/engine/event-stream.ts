@@ -9,6 +9,7 @@ import { ConnectionIndex } from '../model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero } from '../model/events.js';
 import type { CloseHow, EventProcess, KaEvent, OwnerVia, RstCause } from '../domain/event.js';
 import type { Connection, Endpoint } from '../domain/connection.js';
+import type { Clock } from '../sources/ports.js';
 
 export interface EventStreamOptions {
   /** enum sk_rst_reason (number -> name) from the tracing host. */
@@ -17,7 +18,7 @@ export interface EventStreamOptions {
   hz: number | null;
   /** How long events are held before emission. */
   holdMs?: number;
-  now?: () => number;
+  now?: Clock;
   /** Called when an event's socket (seen at `atMs`) is not in the inventory. Return true to hold it while a
    *  refresh that started after `atMs` runs; false once the inventory is newer than the event. */
   onUnknownSocket?: (atMs: number) => boolean;
@@ -59,7 +60,7 @@ export class EventStream {
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, { process: EventProcess; connection: string; via: OwnerVia }>();
   private readonly holdMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   readonly counts: TracerCounts = { rstSentByReason: {}, rstReceived: 0, keepaliveTimeouts: 0, probesBySocket: {}, lostEvents: 0 };
   ready = false;
 

@@ -2,9 +2,9 @@
 // TUI and watch render (the inventory, capabilities, rows new or closed since the last refreshes).
 import type { Capabilities } from '../domain/capabilities.js';
 import type { Connection } from '../domain/connection.js';
+import type { Clock, InventoryPort } from '../sources/ports.js';
 import { collectInventory } from './inventory.js';
 import type { Inventory } from '../domain/inventory.js';
-import type { InventoryPort } from '../sources/ports.js';
 
 /** How long a new or closed row stays highlighted. */
 export const HIGHLIGHT_MS = 3000;
@@ -30,7 +30,7 @@ export interface MonitorOptions {
   /** Fastest refresh; slowed down when a refresh costs more than a quarter of it. */
   intervalMs?: number;
   capabilities?: (inv: Inventory) => Promise<Capabilities>;
-  now?: () => number;
+  now?: Clock;
 }
 
 /** Next delay: never spend more than ~25% of the time refreshing. */
@@ -50,7 +50,7 @@ export class Monitor {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly baseMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private refreshing: Promise<MonitorState> | null = null;
   private lastStart = 0;
   /** When the newest completed inventory was started (ms epoch): sockets that existed then are in it. */

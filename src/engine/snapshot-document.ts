@@ -99,6 +99,8 @@ export function snapshotDocument(
     idleTimeouts,
     observedIdleMs: cap?.observedIdleMs,
     lastSeen: cap?.lastSeen,
+    // From the whole inventory, whatever rows were selected: the same data gives the same answer everywhere.
+    hostAddresses: new Set([...inv.connections, ...(cap?.start.connections ?? [])].map((c) => c.local.address)),
   });
   return {
     schema: SNAPSHOT_SCHEMA,

@@ -12,7 +12,8 @@ export interface SampleRecord {
   connections: readonly Connection[];
 }
 
-export type CountsRecord = { type: 'counts'; ts: string } & TracerCounts;
+/** Host-wide: the kernel counts every socket, whatever the options selected for the event lines. */
+export type CountsRecord = { type: 'counts'; ts: string; scope: 'host' } & TracerCounts;
 
 export function sampleRecord(connections: readonly Connection[], at = new Date()): SampleRecord {
   return { type: 'sample', ts: at.toISOString(), summary: summarize(connections), connections };
@@ -23,9 +24,9 @@ export function sampleLine(s: SampleRecord): string {
 }
 
 export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
-  return { type: 'counts', ts: at.toISOString(), rstSentByReason: c.rstSentByReason, rstReceived: c.rstReceived, keepaliveTimeouts: c.keepaliveTimeouts, lostEvents: c.lostEvents };
+  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason: c.rstSentByReason, rstReceived: c.rstReceived, keepaliveTimeouts: c.keepaliveTimeouts, lostEvents: c.lostEvents };
 }
 
 export function countsLine(c: CountsRecord): string {
-  return `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
 }

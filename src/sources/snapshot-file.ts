@@ -44,7 +44,11 @@ export async function loadSnapshot(path: string): Promise<SnapshotDocument> {
   try {
     doc = JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    return fail(raw.length === 0 ? 'empty file' : `not JSON (${oneLine(e)})`);
+    const text = raw.toString('utf8').trimEnd();
+    if (raw.length === 0) return fail('empty file');
+    // A cut-off write (disk full, copy interrupted) ends inside the document.
+    if (text.startsWith('{') && !text.endsWith('}')) return fail(`not JSON: truncated, the file ends inside the document after ${raw.length} bytes`);
+    return fail(`not JSON (${oneLine(e)})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('not a ka-top snapshot (not a JSON object)');
   const schema = (doc as { schema?: unknown }).schema;

@@ -22,6 +22,9 @@ export interface FindingsInput {
   observedIdleMs?: ReadonlyMap<string, number>;
   /** The last observation of each connection in the window's inventories, with its time (capture only). */
   lastSeen?: ReadonlyMap<string, { connection: Connection; atMs: number }>;
+  /** Every local address of this host's sockets, all namespaces (a filtered view must not make a peer in another
+   *  namespace look remote); the connections' own local addresses when absent. */
+  hostAddresses?: ReadonlySet<string>;
 }
 
 /** Connection ids listed per finding; the total stays in the evidence. */
@@ -92,4 +95,9 @@ export function keptAliveByPeer(input: FindingsInput, maxIdleSec: number): (c: C
     const other = ends.get(flowKey(c.peer, c.local));
     return !!other && other.keepalive.enabled === true && other.keepalive.idleSec !== null && other.keepalive.idleSec <= maxIdleSec;
   };
+}
+
+/** Addresses that belong to this host: a peer with one of them is not behind a middlebox. */
+export function hostAddresses(input: FindingsInput): ReadonlySet<string> {
+  return input.hostAddresses ?? new Set([...input.connections, ...(input.startConnections ?? [])].map((c) => c.local.address));
 }
