@@ -1,5 +1,6 @@
 // Parses `pahole -C a,b,c <btf>` output into member offsets, so the bpftrace program can reach kernel fields by
 // offset on bpftrace versions without offsetof() and without relying on its own BTF struct support.
+import { ParseError } from './parse-error.js';
 
 export interface BtfMember {
   /** Byte offset from the start of the outermost struct (pahole prints absolute offsets for anonymous members). */
@@ -69,7 +70,7 @@ export function offsetOf(layouts: StructLayouts, struct: string, path: string): 
   const parts = path.split('.');
   for (let i = 0; i < parts.length; i++) {
     const fields = layouts[type];
-    if (!fields) throw new Error(`BTF: struct ${type} not in the pahole output`);
+    if (!fields) throw new ParseError(`BTF: struct ${type} not in the pahole output`);
     // An inline named aggregate was flattened as `a.b`: try the longest dotted name first.
     let j = parts.length;
     let member: BtfMember | undefined;
@@ -77,12 +78,12 @@ export function offsetOf(layouts: StructLayouts, struct: string, path: string): 
       member = fields[parts.slice(i, j).join('.')];
       if (member) break;
     }
-    if (!member) throw new Error(`BTF: struct ${type} has no member ${parts[i]}`);
+    if (!member) throw new ParseError(`BTF: struct ${type} has no member ${parts[i]}`);
     total += member.offset;
     i = j - 1;
     if (i < parts.length - 1) {
       const t = /^(?:struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)$/.exec(member.type) ?? /^([A-Za-z_][A-Za-z0-9_]*_t)$/.exec(member.type);
-      if (!t) throw new Error(`BTF: ${type}.${parts[i]} (${member.type}) is not an embedded struct`);
+      if (!t) throw new ParseError(`BTF: ${type}.${parts[i]} (${member.type}) is not an embedded struct`);
       type = t[1]!;
     }
   }

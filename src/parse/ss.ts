@@ -4,6 +4,7 @@
 // sock_addr_print, find_entry, sock_details_print, inet_show_sock, tcp_stats_print, tcp_timer_print, print_ms_timer.
 import type { Endpoint, SsSocket, SsTimer, SsUser, TcpInfo, TcpState, TimerKind } from '../model/types.js';
 import { TCP_STATES } from '../model/types.js';
+import { ParseError } from './parse-error.js';
 
 export interface SsParseError {
   /** 1-based line number of the (first line of the) record in the input. */
@@ -89,7 +90,8 @@ export function parseSsOutput(text: string): SsParseResult {
   return p.end();
 }
 
-/** Parses one socket record (one `-O` line, or continuation lines already joined). Throws on an unreadable line. */
+/** Parses one socket record (one `-O` line, or continuation lines already joined).
+ *  Throws ParseError on an unreadable line. */
 export function parseSsLine(line: string, keepExtras = true): SsSocket {
   // ss separates fields with spaces; a tab (multi-line output) is one too.
   if (line.indexOf('\t') >= 0) line = line.replace(/\t/g, ' ');
@@ -98,7 +100,7 @@ export function parseSsLine(line: string, keepExtras = true): SsSocket {
   let state = nextWord();
   // With several protocols selected ss prints a Netid column first.
   if (state === 'tcp' || state === 'mptcp') state = nextWord();
-  if (!STATES.has(state)) throw new Error(`unknown socket state ${JSON.stringify(state)}`);
+  if (!STATES.has(state)) throw new ParseError(`unknown socket state ${JSON.stringify(state)}`);
   const recvQ = toInt(nextWord(), 'Recv-Q');
   const sendQ = toInt(nextWord(), 'Send-Q');
   const local = parseEndpoint(nextWord());
@@ -274,10 +276,10 @@ const TIMER_KINDS: Readonly<Record<string, TimerKind>> = {
 };
 
 function parseTimer(val: string, extra: Record<string, string>): SsTimer {
-  if (val.charCodeAt(0) !== 40 || val.charCodeAt(val.length - 1) !== 41) throw new Error(`malformed timer ${val}`);
+  if (val.charCodeAt(0) !== 40 || val.charCodeAt(val.length - 1) !== 41) throw new ParseError(`malformed timer ${val}`);
   const c1 = val.indexOf(',');
   const c2 = c1 < 0 ? -1 : val.indexOf(',', c1 + 1);
-  if (c2 < 0) throw new Error(`malformed timer ${val}`);
+  if (c2 < 0) throw new ParseError(`malformed timer ${val}`);
   const name = val.slice(1, c1);
   const kind = TIMER_KINDS[name] ?? 'unknown';
   // Kinds outside the model (`delack` from iproute2 7.1, `unknown`) keep their ss name here.
@@ -308,18 +310,18 @@ export function parseMsTimer(s: string): number {
       if (c === 46) dot = true;
       else if (c < 48 || c > 57) break;
     }
-    if (i === numStart) throw new Error(`malformed timer expiry ${JSON.stringify(s)}`);
+    if (i === numStart) throw new ParseError(`malformed timer expiry ${JSON.stringify(s)}`);
     const num = Number(s.slice(numStart, i));
     const unitStart = i;
     while (i < n && s.charCodeAt(i) >= 97 && s.charCodeAt(i) <= 122) i++;
     const unit = s.slice(unitStart, i);
-    if (Number.isNaN(num)) throw new Error(`malformed timer expiry ${JSON.stringify(s)}`);
+    if (Number.isNaN(num)) throw new ParseError(`malformed timer expiry ${JSON.stringify(s)}`);
     if (dot) total += num * 1000;
     else if (unit === 'ms') total += num;
     else if (unit === 'sec' || unit === 's') total += num * 1000;
     else if (unit === 'min') total += num * 60_000;
     else if (unit === 'h') total += num * 3_600_000;
-    else throw new Error(`unknown timer unit in ${JSON.stringify(s)}`);
+    else throw new ParseError(`unknown timer unit in ${JSON.stringify(s)}`);
   }
   return Math.round(total);
 }
@@ -335,14 +337,14 @@ export function parseMsTimer(s: string): number {
  */
 function parseUsers(s: string, i: number, out: SsUser[]): number {
   for (;;) {
-    if (s.charCodeAt(i) !== 40 || s.charCodeAt(i + 1) !== 34) throw new Error(`malformed users:( at column ${i}`);
+    if (s.charCodeAt(i) !== 40 || s.charCodeAt(i + 1) !== 34) throw new ParseError(`malformed users:( at column ${i}`);
     const nameStart = i + 2;
     let from = nameStart;
     let user: SsUser | null = null;
     let after = 0;
     for (;;) {
       const q = s.indexOf('",pid=', from);
-      if (q < 0) throw new Error(`malformed users entry at column ${i}`);
+      if (q < 0) throw new ParseError(`malformed users entry at column ${i}`);
       const tail = parseUserTail(s, q + 6);
       if (tail) {
         user = { comm: s.slice(nameStart, q), pid: tail.pid, fd: tail.fd };
@@ -358,7 +360,7 @@ function parseUsers(s: string, i: number, out: SsUser[]): number {
       continue;
     }
     if (c === 41 /* ) */) return after + 1;
-    throw new Error(`malformed users list at column ${after}`);
+    throw new ParseError(`malformed users list at column ${after}`);
   }
 }
 
@@ -412,7 +414,7 @@ function readUint(s: string, i: number): { value: number; end: number } {
  */
 export function parseEndpoint(tok: string): Endpoint {
   const colon = tok.lastIndexOf(':');
-  if (colon <= 0) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+  if (colon <= 0) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
   const portStr = tok.slice(colon + 1);
   const port = portStr === '*' ? 0 : toPort(portStr, tok);
   let host = tok.slice(0, colon);
@@ -420,9 +422,9 @@ export function parseEndpoint(tok: string): Endpoint {
   let address: string;
   if (host.charCodeAt(0) === 91 /* [ */) {
     const close = host.indexOf(']');
-    if (close < 0) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+    if (close < 0) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
     if (close + 1 < host.length) {
-      if (host.charCodeAt(close + 1) !== 37 /* % */) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+      if (host.charCodeAt(close + 1) !== 37 /* % */) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
       scope = host.slice(close + 2);
     }
     host = host.slice(1, close);
@@ -457,7 +459,7 @@ export function normaliseIpv6(addr: string): string {
 }
 
 function parseIpv6(addr: string): number[] {
-  const bad = (): Error => new Error(`malformed IPv6 address ${JSON.stringify(addr)}`);
+  const bad = (): ParseError => new ParseError(`malformed IPv6 address ${JSON.stringify(addr)}`);
   const dbl = addr.indexOf('::');
   if (dbl >= 0 && addr.indexOf('::', dbl + 1) >= 0) throw bad();
   const parsePart = (part: string): number[] => {
@@ -539,7 +541,7 @@ function normaliseCookie(hex: string): string {
   let i = 0;
   while (i < hex.length - 1 && hex.charCodeAt(i) === 48) i++;
   const s = hex.slice(i).toLowerCase();
-  if (s === '' || !/^[0-9a-f]+$/.test(s)) throw new Error(`malformed sk cookie ${JSON.stringify(hex)}`);
+  if (s === '' || !/^[0-9a-f]+$/.test(s)) throw new ParseError(`malformed sk cookie ${JSON.stringify(hex)}`);
   return s;
 }
 
@@ -580,20 +582,20 @@ function numAt(s: string, a: number, b: number, what: string): number {
   }
   if (j === b && b > a) return v;
   const x = Number(s.slice(a, b));
-  if (b === a || Number.isNaN(x)) throw new Error(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
+  if (b === a || Number.isNaN(x)) throw new ParseError(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
   return x;
 }
 
 function toInt(s: string, what: string): number {
   const v = readUint(s, 0);
-  if (s.length === 0 || v.end !== s.length) throw new Error(`bad ${what} ${JSON.stringify(s)}`);
+  if (s.length === 0 || v.end !== s.length) throw new ParseError(`bad ${what} ${JSON.stringify(s)}`);
   return v.value;
 }
 
 function toPort(s: string, tok: string): number {
   const v = readUint(s, 0);
   if (s.length === 0 || v.end !== s.length || v.value > 65535) {
-    throw new Error(`bad port in ${JSON.stringify(tok)} (ss must run with -n)`);
+    throw new ParseError(`bad port in ${JSON.stringify(tok)} (ss must run with -n)`);
   }
   return v.value;
 }

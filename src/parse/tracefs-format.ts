@@ -1,4 +1,5 @@
 // Parses tracefs `events/<sys>/<name>/format` files: the field layout and the symbolic tables of the print fmt.
+import { ParseError } from './parse-error.js';
 
 export interface TraceField {
   name: string;
@@ -38,7 +39,7 @@ export function parseTraceFormat(text: string): TraceFormat {
     });
   }
   const printFmt = /^print fmt:\s*(.*)$/m.exec(text)?.[1] ?? '';
-  if (!name || Number.isNaN(id)) throw new Error('not a tracefs format file');
+  if (!name || Number.isNaN(id)) throw new ParseError('not a tracefs format file');
   return { name, id, fields, printFmt };
 }
 
