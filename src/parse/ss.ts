@@ -62,7 +62,10 @@ export class SsStreamParser {
     const c0 = line.charCodeAt(0);
     if (c0 === 32 || c0 === 9) {
       const cont = line.trim();
-      if (cont !== '' && this.record !== '') this.record += ' ' + cont;
+      if (cont === '') return;
+      if (this.record !== '') this.record += ' ' + cont;
+      // Nothing to continue (output cut at its start, or a blank line before): reported, not silently lost.
+      else this.errors.push({ line: this.lineNo, text: line, message: 'continuation line without a socket record' });
       return;
     }
     this.flush();
