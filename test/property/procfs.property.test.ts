@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
 } from '../../src/parse/procfs.js';
-import { awkwardString, hugeNumber, mutated, randomText } from './arbitraries.js';
+import { ALNUM, awkwardString, charsOf, hugeNumber, mutated, randomText } from './arbitraries.js';
 
 const live = (path: string): string => readFileSync(path, 'utf8');
 const STAT = [live('/proc/self/stat'), '4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 1844'];
@@ -122,7 +122,7 @@ describe('parseStatusUid, parseCmdline, parsePasswd', () => {
 });
 
 describe('parseCgroupPath, containerFromCgroup', () => {
-  const path = fc.oneof(fc.constant('/'), fc.array(fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,12}$/), { minLength: 1, maxLength: 4 }).map((p) => `/${p.join('/')}`));
+  const path = fc.oneof(fc.constant('/'), fc.array(charsOf(`${ALNUM}_.:@-`, 1, 12), { minLength: 1, maxLength: 4 }).map((p) => `/${p.join('/')}`));
   it('parseCgroupPath takes the first v2 path that says more than /, else the longest v1 path', () => {
     const line = fc.oneof(
       path.map((p) => ({ v2: true, path: p, text: `0::${p}` })),
@@ -149,8 +149,8 @@ describe('parseCgroupPath, containerFromCgroup', () => {
 
   it('containerFromCgroup finds the id of every runtime layout and never throws', () => {
     const hex64 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
-    const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
-    const prefix = fc.array(fc.stringMatching(/^[g-z_.-]{1,10}$/), { maxLength: 3 }).map((p) => p.map((s) => `/${s}`).join(''));
+    const name = charsOf(`${ALNUM}_.-`, 1, 20);
+    const prefix = fc.array(charsOf('ghijklmnopqrstuvwxyz_.-', 1, 10), { maxLength: 3 }).map((p) => p.map((s) => `/${s}`).join(''));
     const layout = fc.oneof(
       fc.tuple(prefix, hex64).map(([p, id]) => ({ path: `${p}/docker-${id}.scope`, want: { id: id.slice(0, 12), runtime: 'docker' } })),
       fc.tuple(prefix, hex64).map(([p, id]) => ({ path: `${p}/docker/${id}`, want: { id: id.slice(0, 12), runtime: 'docker' } })),
