@@ -4,7 +4,7 @@
 //     objects + 5k random lines = 45k
 //   parseKaRecord: 20k round trips (odd process names) + 10k mutated real records = 30k
 //   LineSplitter: 10k chunkings; decodeHexBuf: 10k; isBenignStderr: 5k
-//   total 110k inputs.
+//   total 100k inputs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, decodeHexBuf, isBenignStderr, parseBpftraceLine, parseKaRecord } from '../../src/parse/bpftrace-json.js';

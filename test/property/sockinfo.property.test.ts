@@ -17,7 +17,7 @@ import {
 import { awkwardString, hugeNumber, mutated, randomText, rejectsOnlyWith } from './arbitraries.js';
 
 const helper = (args: string[]): string =>
-  execFileSync(new URL('../../dist/bin/ka-sockinfo', import.meta.url).pathname, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  execFileSync(new URL('../../dist/bin/ka-sockinfo', import.meta.url).pathname, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
 /** A busy host has thousands of sockets: the first lines of its scan and the summary are enough to mutate. */
 const excerpt = (scan: string): string => {
   const lines = scan.trimEnd().split('\n');
