@@ -574,7 +574,8 @@ function wordEnd(s: string, i: number): number {
   return sp < 0 ? s.length : sp;
 }
 
-/** The number in s[a, b): digits are read in place, anything else (`0.05`, `1e+06`) goes through Number(). */
+/** The number in s[a, b): up to 15 digits are read in place (exact), anything else (`0.05`, `1e+06`, a u64 beyond
+ *  2^53, where summing digits drifts from the nearest double) goes through Number(). */
 function numAt(s: string, a: number, b: number, what: string): number {
   let v = 0;
   let j = a;
@@ -583,7 +584,7 @@ function numAt(s: string, a: number, b: number, what: string): number {
     if (c < 48 || c > 57) break;
     v = v * 10 + (c - 48);
   }
-  if (j === b && b > a) return v;
+  if (j === b && b > a && b - a <= 15) return v;
   const x = Number(s.slice(a, b));
   if (b === a || Number.isNaN(x)) throw new ParseError(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
   return x;

@@ -85,6 +85,8 @@ const processName = (withNewlines: boolean): fc.Arbitrary<string> =>
 
 const u32 = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }));
 const u53 = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.maxSafeNat());
+/** A u64 counter as printf("%llu") prints it; beyond 2^53 it must read as the nearest double, like Number(). */
+const u64Text = fc.oneof(u53.map(String), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String));
 const word = charsOf(`${LOWER}_`, 1, 10);
 
 const TYPED_INT_FIELDS = [
@@ -152,7 +154,7 @@ const printedSocket = (names: fc.Arbitrary<string>): fc.Arbitrary<Printed> =>
       cgroup: fc.option(charsOf(`${ALNUM}/._:@-`, 1, 30)),
       shutdown: fc.option(fc.constantFrom('<->', '-->', '<--', '---')),
       flags: fc.array(word.filter((w) => !NOT_FLAGS.has(w)), { maxLength: 4 }),
-      ints: fc.array(fc.tuple(fc.nat(TYPED_INT_FIELDS.length - 1), u53), { maxLength: 6 }),
+      ints: fc.array(fc.tuple(fc.nat(TYPED_INT_FIELDS.length - 1), u64Text), { maxLength: 6 }),
       rto: fc.option(fc.double({ min: 0, max: 1e8, noNaN: true })),
       rtt: fc.option(fc.tuple(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })))),
       retrans: fc.option(fc.tuple(u32, u32)),
@@ -213,7 +215,7 @@ const printedSocket = (names: fc.Arbitrary<string>): fc.Arbitrary<Printed> =>
       for (const [i, v] of g.ints) {
         const [key, field] = TYPED_INT_FIELDS[i]!;
         tokens.push(`${key}:${v}`);
-        info[field] = v;
+        info[field] = Number(v);
         hasInfo = true;
       }
       if (g.rto !== null) {
@@ -324,6 +326,11 @@ describe('parseSsLine', () => {
       }),
       { numRuns: 15_000 },
     );
+  });
+
+  it('reads a counter beyond 2^53 as the nearest double (found by the property above)', () => {
+    expect(parseSsLine('ESTAB 0 0 *:0 *:0 lastsnd:12265663892527104900').info.lastsndMs).toBe(12265663892527104900);
+    expect(parseSsLine('ESTAB 0 0 *:0 *:0 bytes_sent:8231440184334803610').info.bytesSent).toBe(8231440184334803610);
   });
 });
 
