@@ -27,12 +27,17 @@ export function parseBpftraceLine(line: string): BpftraceRecord | null {
       return { type: 'map', name, data: value as Record<string, number> | number };
     }
     case 'lost_events':
-      return { type: 'lost_events', events: Number((data as Record<string, unknown>)?.events ?? 0) };
+      return { type: 'lost_events', events: counter((data as Record<string, unknown>)?.events) };
     case 'attached_probes':
-      return { type: 'attached_probes', probes: Number((data as Record<string, unknown>)?.probes ?? 0) };
+      return { type: 'attached_probes', probes: counter((data as Record<string, unknown>)?.probes) };
     default:
       return { type: 'other', raw: obj };
   }
+}
+
+/** A record's count: 0 when absent, NaN for an object (Number() throws on one whose toString is no function). */
+function counter(v: unknown): number {
+  return typeof v === 'object' && v !== null ? NaN : Number(v ?? 0);
 }
 
 /** A `KA …` printf record: kind plus raw string fields. */

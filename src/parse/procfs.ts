@@ -6,9 +6,10 @@ export function parseStartTime(stat: string): number | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   const fields = stat.slice(close + 2).split(' ');
-  // fields[0] is field 3 (state): starttime (22) is at index 19
-  const v = Number(fields[19]);
-  return Number.isFinite(v) ? v : null;
+  // fields[0] is field 3 (state): starttime (22) is at index 19. Digits only: Number('') is 0 (a cut line).
+  const text = fields[19] ?? '';
+  const v = Number(text);
+  return /^\d+$/.test(text) && Number.isFinite(v) ? v : null;
 }
 
 /** Real uid from the `Uid:` line of /proc/<pid>/status. */
