@@ -1,14 +1,17 @@
 // Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
 // OS input comes through `InventorySources`, so the same pipeline runs on live input or on a recording.
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
-import { SsStreamParser } from '../parse/ss.js';
 import type { Connection, NetnsInfo, NetnsSysctl, ProcessInfo, SockScan, SsSocket } from '../model/types.js';
 import type { NetnsRef } from '../sources/procfs.js';
+import { dumpNative, dumpSs, type NativeDumps } from './socket-dumps.js';
 
 export interface InventorySources {
   listNetns(): Promise<NetnsRef[]>;
   /** Streams raw ss output of one namespace to `sink`; rejects with a one-line reason. */
   dumpSockets(ns: NetnsRef, sink: (chunk: string) => void): Promise<void>;
+  /** Streams the native helper's inventory of these namespaces (sockets joined with owners and options: the
+   *  format of parse/native-inventory.ts) to `sink`; rejects with a one-line reason. Absent: ss only. */
+  dumpInventory?(refs: NetnsRef[], sink: (chunk: string) => void): Promise<void>;
   /** Keepalive sysctls by namespace inode, or a reason string. */
   readSysctls(refs: NetnsRef[]): Promise<Map<number, NetnsSysctl | string>>;
   scanSockets(): Promise<SockScan>;
@@ -26,6 +29,9 @@ export interface Inventory {
   sockoptReads: { ok: number; errors: string[] };
   /** Lines ss printed that could not be parsed (never silently dropped). */
   parseErrors: string[];
+  /** Where the sockets came from: the native helper (sock_diag) or ss, and why ss was used when the native
+   *  source exists but could not (fully) be used. Absent for an inventory rebuilt from a snapshot document. */
+  socketSource?: { via: 'sock_diag' | 'ss'; fallback: string | null };
   timings: { totalMs: number; dumpMs: number; scanMs: number; joinMs: number };
 }
 
@@ -55,25 +61,28 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
 
   let dumpMs = 0;
   let scanMs = 0;
-  const dumps = mapLimited(refs, opts.concurrency ?? 4, async (ns) => {
-    const parser = new SsStreamParser(false);
-    try {
-      await src.dumpSockets(ns, (chunk) => parser.push(chunk));
-      return { ok: true as const, parsed: parser.end() };
-    } catch (e) {
-      return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
-    }
-  }).finally(() => (dumpMs = performance.now() - t0));
+  const sysctlsRead = src.readSysctls(refs);
+  sysctlsRead.catch(() => {}); // handled by Promise.all below, after the native dump
+  let native: NativeDumps | null = null;
+  let fallback: string | null = null;
+  if (src.dumpInventory && refs.length > 0) {
+    const n = await dumpNative(src, refs);
+    if ('fallback' in n) fallback = n.fallback;
+    else native = n;
+    dumpMs = scanMs = performance.now() - t0;
+  }
+  const dumps = native
+    ? Promise.resolve(native.dumps)
+    : mapLimited(refs, opts.concurrency ?? 4, (ns) => dumpSs(src, ns)).finally(() => (dumpMs = performance.now() - t0));
   let scanError: string | null = null;
   // Without the owner scan (helper missing, failing) the sockets are still listed, with the reason.
-  const scan = src
-    .scanSockets()
+  const scan = (native ? Promise.resolve(native.scan) : src.scanSockets())
     .catch((e: unknown): SockScan => {
       scanError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
       return { sockets: [], deniedPids: 0, elapsedUs: 0 };
     })
     .finally(() => (scanMs = performance.now() - t0));
-  const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, src.readSysctls(refs)]);
+  const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, sysctlsRead]);
 
   const t1 = performance.now();
   const owned = new Map<number, OwnedSocket>();
@@ -135,6 +144,7 @@ export async function collectInventory(src: InventorySources, opts: CollectOptio
       errors: [...new Set(scanned.sockets.flatMap((s) => (s.opts || !s.error ? [] : [s.error])))],
     },
     parseErrors,
+    socketSource: native ? { via: 'sock_diag', fallback: native.note } : { via: 'ss', fallback },
     timings: { totalMs: t2 - t0, dumpMs, scanMs, joinMs: t2 - t1 },
   };
 }
