@@ -331,6 +331,7 @@ function intOrNull(): number | null {
 }
 
 function int(): number {
+  if (at >= cur.length) throw new Error('fewer fields than the header names');
   let v = 0;
   let j = at;
   for (; j < cur.length; j++) {
