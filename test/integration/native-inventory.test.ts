@@ -84,9 +84,9 @@ async function bothDumps(): Promise<{ n: SsSocket[]; s: SsSocket[]; owners: Nati
     expect(inv.namespaces[0]!.error).toBeNull();
     expect(inv.namespaces[0]!.errors).toEqual([]);
     const n = inv.namespaces[0]!.sockets;
-    const key = (x: SsSocket) => x.cookie!;
-    const a = JSON.stringify(n.map(stable).sort((x, y) => key(x as SsSocket).localeCompare(key(y as SsSocket))));
-    const b = JSON.stringify(s.map(stable).sort((x, y) => key(x as SsSocket).localeCompare(key(y as SsSocket))));
+    const sorted = (xs: SsSocket[]) => JSON.stringify(xs.map(stable).sort((x, y) => x.cookie!.localeCompare(y.cookie!)));
+    const a = sorted(n);
+    const b = sorted(s);
     if (a === b) return { n, s, owners: inv.scan };
     last = `native: ${a}\nss:     ${b}`;
     await new Promise((r) => setTimeout(r, 200));
