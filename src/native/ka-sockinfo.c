@@ -335,14 +335,17 @@ static int open_proc(void) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // inventory: every TCP socket of the given network namespaces through netlink sock_diag (what `ss -tinae` reads),
-// joined in the same pass with the owner scan above by socket inode. One line per socket, fields in the order of
-// INVENTORY_FIELDS (the header repeats it, so the reader checks it instead of guessing).
+// joined in the same pass with the owner scan above by socket inode. One `T` line per socket, fields in the order of
+// INVENTORY_FIELDS, then one `O` line per dumped socket that has owners (INVENTORY_OWNER_FIELDS); the header repeats
+// both lists, so the reader checks them instead of guessing. The sockets go out before the owner scan starts: the
+// reader parses them while the scan (the costly part: a pidfd_getfd and six getsockopt per socket) runs.
 
 #define INVENTORY_VERSION "1"
 #define INVENTORY_FIELDS                                                                                            \
   "state rq wq laddr lport raddr rport dev inode uid cookie timer expires timer_count shutdown cgroup"             \
   " tcpi_options cong rto_us rtt_us rttvar_us snd_mss snd_cwnd bytes_sent bytes_acked bytes_received segs_out"     \
-  " segs_in lastsnd_ms lastrcv_ms lastack_ms unacked retrans total_retrans lost app_limited rates owners opts"
+  " segs_in lastsnd_ms lastrcv_ms lastack_ms unacked retrans total_retrans lost app_limited rates"
+#define INVENTORY_OWNER_FIELDS "inode owners opts"
 
 // A growable output buffer: a printf per field would cost more than the whole netlink dump at 100k sockets.
 static struct {
@@ -396,6 +399,21 @@ static void out_hex(uint64_t v) {
 static void out_field_u64(uint64_t v) {
   out_ch(' ');
   out_u64(v);
+}
+
+// Inodes of the sockets dumped by this answer, in dump order: the owner lines follow them.
+static struct {
+  uint64_t *v;
+  size_t n, cap;
+} dumped_inodes;
+
+static void remember_inode(uint64_t ino) {
+  if (!ino) return;
+  if (dumped_inodes.n == dumped_inodes.cap) {
+    dumped_inodes.cap = dumped_inodes.cap ? dumped_inodes.cap * 2 : 4096;
+    dumped_inodes.v = xrealloc(dumped_inodes.v, dumped_inodes.cap * sizeof *dumped_inodes.v);
+  }
+  dumped_inodes.v[dumped_inodes.n++] = ino;
 }
 
 // Owners by socket inode over the current scan table: open addressing to the first entry, chained through `next`.
@@ -520,15 +538,14 @@ static void cgroup_announce(uint64_t id) {
   out_ch('\n');
 }
 
-// The owners and options of one socket: `pid:fd,...` and the options of the first owner they were read from
-// (`ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec`), `!ERRNAME` when none could be read, `-` if unowned.
+// The `O` line of one owned socket: its inode, `pid:fd,...` and the options of the first owner they were read from
+// (`ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec`), or `!ERRNAME` when none could be read.
 static void out_owners(const struct owners *o, const struct table *t, uint64_t ino) {
   int32_t first = owners_first(o, t, ino);
-  if (first < 0) {
-    out_str(" - -");
-    return;
-  }
+  if (first < 0) return;
   const struct entry *opts = NULL, *err = NULL;
+  out_str("O ");
+  out_u64(ino);
   out_ch(' ');
   for (int32_t i = first; i >= 0; i = o->next[i]) {
     const struct entry *e = &t->v[i];
@@ -551,6 +568,8 @@ static void out_owners(const struct owners *o, const struct table *t, uint64_t i
     out_ch('!');
     out_str(errname(err->err));
   }
+  out_ch('\n');
+  if (out.n >= 1 << 20) out_flush();
 }
 
 static void out_addr(int family, const void *addr) {
@@ -564,7 +583,7 @@ static const char *ifname_of(unsigned idx, char *buf) {
 }
 
 // One inet_diag message as a T line.
-static void out_socket(const struct inet_diag_msg *r, size_t len, const struct owners *o, const struct table *t) {
+static void out_socket(const struct inet_diag_msg *r, size_t len) {
   struct rtattr *tb[INET_DIAG_MAX + 1] = {0};
   size_t alen = len - NLMSG_ALIGN(sizeof *r);
   for (struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(sizeof *r)); RTA_OK(a, alen);
@@ -634,13 +653,13 @@ static void out_socket(const struct inet_diag_msg *r, size_t len, const struct o
   } else {
     out_str(" - - - - - - - - - - - - - - - - - - - - -");
   }
-  out_owners(o, t, r->idiag_inode);
   out_ch('\n');
+  remember_inode(r->idiag_inode);
   if (out.n >= 1 << 20) out_flush();
 }
 
 // Dumps one address family of the current network namespace. Returns 0 or an errno.
-static int dump_family(int nl, int family, const struct owners *o, const struct table *t, unsigned long *count) {
+static int dump_family(int nl, int family, unsigned long *count) {
   struct {
     struct nlmsghdr nlh;
     struct inet_diag_req_v2 r;
@@ -670,7 +689,7 @@ static int dump_family(int nl, int family, const struct owners *o, const struct 
         return h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->error ? -e->error : EIO;
       }
       if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
-      out_socket(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, o, t);
+      out_socket(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN);
       (*count)++;
     }
   }
@@ -678,8 +697,7 @@ static int dump_family(int nl, int family, const struct owners *o, const struct 
 
 // Enters each namespace (unless it is our own), dumps IPv4 and IPv6 there, and prints the section:
 // `N <index> <netns inode>`, then C/T lines, or `E <index> <ERRNAME>` (the section's T lines are then void).
-static void inventory_dump(char **paths, int npaths, const struct owners *o, const struct table *t,
-                           unsigned long *count) {
+static void inventory_dump(char **paths, int npaths, unsigned long *count) {
   struct stat self_sb;
   int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (self < 0 || fstat(self, &self_sb) < 0) {
@@ -687,7 +705,8 @@ static void inventory_dump(char **paths, int npaths, const struct owners *o, con
     exit(1);
   }
   cg.answer++;
-  out_str("@ka-sockinfo/inventory " INVENTORY_VERSION "\n@fields " INVENTORY_FIELDS "\n");
+  out_str("@ka-sockinfo/inventory " INVENTORY_VERSION "\n@fields " INVENTORY_FIELDS "\n@owners " INVENTORY_OWNER_FIELDS
+          "\n");
   for (int i = 0; i < npaths; i++) {
     struct stat sb;
     int ns = open(paths[i], O_RDONLY | O_CLOEXEC);
@@ -710,8 +729,8 @@ static void inventory_dump(char **paths, int npaths, const struct owners *o, con
       else {
         int rcv = 1 << 20; // fewer, larger reads; the kernel caps it at rmem_max
         setsockopt(nl, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-        err = dump_family(nl, AF_INET, o, t, count);
-        if (!err) err = dump_family(nl, AF_INET6, o, t, count);
+        err = dump_family(nl, AF_INET, count);
+        if (!err) err = dump_family(nl, AF_INET6, count);
         close(nl);
       }
     }
@@ -732,15 +751,19 @@ static void inventory_dump(char **paths, int npaths, const struct owners *o, con
   close(self);
 }
 
-// One inventory: the owner scan (with options), then every namespace's sockets joined with it.
+// One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
 // `old`/`cur` as in `scan`; returns the table now holding the current sockets.
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
                                int npaths, struct stats *st, unsigned long *dumped) {
   static struct owners own;
+  *dumped = 0;
+  dumped_inodes.n = 0;
+  inventory_dump(paths, npaths, dumped);
+  out_flush();
+  fflush(stdout); // the reader parses the sockets while the scan runs
   scan(procfd, old, cur, track_start, false, st);
   owners_build(&own, cur);
-  *dumped = 0;
-  inventory_dump(paths, npaths, &own, cur, dumped);
+  for (size_t i = 0; i < dumped_inodes.n; i++) out_owners(&own, cur, dumped_inodes.v[i]);
   return cur;
 }
 
@@ -906,7 +929,8 @@ static void usage(FILE *f) {
         "       U pid fd inode ERRNAME | - pid fd | # or . <seq>: pids= denied= sockets= elapsed_us=\n"
         "       N path netns_inode time intvl probes retries2 fin_timeout | E path ERRNAME\n"
         "inventory: @ header lines (version, field names), then per namespace `N index inode|-`, `C hexid path`,\n"
-        "       `T <fields>` per socket, `E index ERRNAME` if it failed; then the # or . summary (with dumped=)\n",
+        "       `T <fields>` per socket, `E index ERRNAME` if it failed; then `O inode pid:fd,... opts` per owned\n"
+        "       socket; then the # or . summary (with dumped=)\n",
         f);
 }
 

@@ -1,6 +1,6 @@
 // Pure parser of `ka-sockinfo inventory` output (src/native/ka-sockinfo.c): netlink sock_diag records joined with
-// the owner scan, into the same `SsSocket` records parse/ss.ts makes from `ss -HtinaeO`, plus the owners and
-// options as `ScannedSocket`s. Where ss prints a field only under a condition (tcp_stats_print, tcp_show_info and
+// the owner scan, into the same `SsSocket` records parse/ss.ts makes from `ss -HtinaeO` (`T` lines), plus the
+// owners and options of those sockets as `ScannedSocket`s (`O` lines, after all sockets). Where ss prints a field only under a condition (tcp_stats_print, tcp_show_info and
 // tcp_timer_print in iproute2's misc/ss.c), the same condition decides here, so both sources give equal records.
 // Hand-written scanning like the ss parser: numbers are read in place, only kept strings are sliced (and interned).
 import type { ScannedSocket, SockOpts, SockScan, SsSocket, SsTimer, TcpInfo, TcpState, TimerKind } from '../model/types.js';
@@ -8,14 +8,16 @@ import type { SsParseError } from './ss.js';
 import { parseSockinfoLine } from './sockinfo.js';
 
 export const INVENTORY_HEADER = '@ka-sockinfo/inventory 1';
-/** The field order of a `T` line; the helper prints it as `@fields …` and the parser refuses any other. */
+/** The field order of a `T` line (socket) and an `O` line (its owners); the helper prints them as `@fields …` and
+ *  `@owners …`, and the parser refuses any other. */
 export const INVENTORY_FIELDS = [
   'state', 'rq', 'wq', 'laddr', 'lport', 'raddr', 'rport', 'dev', 'inode', 'uid', 'cookie', 'timer', 'expires',
   'timer_count', 'shutdown', 'cgroup', 'tcpi_options', 'cong', 'rto_us', 'rtt_us', 'rttvar_us', 'snd_mss',
   'snd_cwnd', 'bytes_sent', 'bytes_acked', 'bytes_received', 'segs_out', 'segs_in', 'lastsnd_ms', 'lastrcv_ms',
-  'lastack_ms', 'unacked', 'retrans', 'total_retrans', 'lost', 'app_limited', 'rates', 'owners', 'opts',
+  'lastack_ms', 'unacked', 'retrans', 'total_retrans', 'lost', 'app_limited', 'rates',
 ] as const;
-const FIELDS_LINE = `@fields ${INVENTORY_FIELDS.join(' ')}`;
+export const INVENTORY_OWNER_FIELDS = ['inode', 'owners', 'opts'] as const;
+const HEADER_LINES = [INVENTORY_HEADER, `@fields ${INVENTORY_FIELDS.join(' ')}`, `@owners ${INVENTORY_OWNER_FIELDS.join(' ')}`];
 
 export class InventoryFormatError extends Error {}
 
@@ -52,7 +54,7 @@ const TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_ECN = 8, TCPI_OPT_ECN
 
 /**
  * Incremental parser: feed the helper's output as it arrives. Throws InventoryFormatError when the header is not
- * the one this parser reads; a bad socket line is reported in `errors` and skipped.
+ * the one this parser reads; a bad line is reported in its namespace's `errors` and skipped.
  */
 export class NativeInventoryParser {
   private partial = '';
@@ -90,8 +92,8 @@ export class NativeInventoryParser {
 
   private line(line: string): void {
     this.lineNo++;
-    if (this.header < 2) {
-      const want = this.header === 0 ? INVENTORY_HEADER : FIELDS_LINE;
+    if (this.header < HEADER_LINES.length) {
+      const want = HEADER_LINES[this.header]!;
       if (line !== want) {
         throw new InventoryFormatError(`ka-sockinfo speaks another inventory format (expected ${JSON.stringify(want)}, got ${JSON.stringify(line.slice(0, 80))})`);
       }
@@ -105,6 +107,16 @@ export class NativeInventoryParser {
           this.current.sockets.push(this.socket(line));
         } catch (e) {
           this.current.errors.push({ line: this.lineNo, text: line, message: (e as Error).message });
+        }
+        return;
+      case 79 /* O */:
+        try {
+          cur = line;
+          at = 2;
+          this.ownersOf(digitsThen(32));
+        } catch (e) {
+          // Owner lines follow the last namespace's sockets: reported there, with their line number.
+          this.current?.errors.push({ line: this.lineNo, text: line, message: (e as Error).message });
         }
         return;
       case 67 /* C */: {
@@ -179,7 +191,6 @@ export class NativeInventoryParser {
       info,
       extra: shutdown === null ? NO_EXTRA : SHUTDOWN_EXTRA[shutdown]!,
     };
-    this.ownersOf(inode);
     if (at < cur.length) throw new Error('more fields than the header names');
     return sock;
   }
@@ -223,26 +234,36 @@ export class NativeInventoryParser {
     };
   }
 
-  /** `pid:fd,…` and `ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec` | `!ERRNAME` | `-`. */
+  /** `pid:fd,…` and `ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec` | `!ERRNAME`. */
   private ownersOf(inode: number): void {
-    const list = word();
-    const optsTok = word();
-    if (list === '-') return;
+    if (at >= cur.length) throw new Error('fewer fields than the header names');
+    const first = this.owners.length;
+    for (;;) {
+      const pid = digits();
+      if (cur.charCodeAt(at++) !== 58 /* : */) throw new Error(`bad owner at column ${at - 1}`);
+      const fd = digits();
+      this.owners.push({ pid, fd, inode, opts: null, error: null });
+      const c = cur.charCodeAt(at++);
+      if (c === 32) break;
+      if (c !== 44 /* , */) throw new Error(`bad owner list at column ${at - 1}`);
+    }
     let opts: SockOpts | null = null;
     let error: string | null = null;
-    if (optsTok.charCodeAt(0) === 33 /* ! */) {
-      error = this.strings.get(optsTok.slice(1));
+    if (cur.charCodeAt(at) === 33 /* ! */) {
+      at++;
+      error = this.strings.get(word());
     } else {
-      const v = optsTok.split(',').map(Number);
-      if (v.length !== 7 || v.some((x) => !Number.isInteger(x))) throw new Error(`bad options ${JSON.stringify(optsTok)}`);
+      const v: number[] = [];
+      for (let k = 0; k < 7; k++) {
+        v.push(digits());
+        const c = cur.charCodeAt(at++);
+        if (c !== (k < 6 ? 44 : 32) && !(k === 6 && Number.isNaN(c))) throw new Error(`bad options at column ${at - 1}`);
+      }
       opts = { keepalive: v[0] === 1, keepIdleSec: v[1]!, keepIntvlSec: v[2]!, keepCnt: v[3]!, userTimeoutMs: v[4]!, lingerOn: v[5] === 1, lingerSec: v[6]! };
     }
-    for (const o of list.split(',')) {
-      const colon = o.indexOf(':');
-      const pid = Number(o.slice(0, colon));
-      const fd = Number(o.slice(colon + 1));
-      if (colon < 1 || !Number.isInteger(pid) || !Number.isInteger(fd)) throw new Error(`bad owner ${JSON.stringify(o)}`);
-      this.owners.push({ pid, fd, inode, opts, error });
+    for (let i = first; i < this.owners.length; i++) {
+      this.owners[i]!.opts = opts;
+      this.owners[i]!.error = error;
     }
   }
 }
@@ -328,6 +349,27 @@ function intOrNull(): number | null {
     return null;
   }
   return int();
+}
+
+/** Digits and the separator after them (or the end of the line). */
+function digitsThen(sep: number): number {
+  const v = digits();
+  const c = cur.charCodeAt(at++);
+  if (c !== sep && !Number.isNaN(c)) throw new Error(`unexpected character at column ${at - 1}`);
+  return v;
+}
+
+/** Digits at the cursor, which is left on the character after them. */
+function digits(): number {
+  let v = 0;
+  const from = at;
+  for (; at < cur.length; at++) {
+    const c = cur.charCodeAt(at);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  if (at === from) throw new Error(`missing number at column ${at}`);
+  return v;
 }
 
 function int(): number {

@@ -42,11 +42,11 @@ async function peer(args: string[]): Promise<Peer> {
 }
 async function server(addr: string, mode = 'hold'): Promise<number> {
   const p = await peer(['server', '--listen', `${addr}:0`, '--mode', mode]);
-  return Number((await p.waitFor(/^LISTEN \S+ (\d+) /))[1]);
+  return Number((await p.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
 }
 async function client(target: string, extra: string[] = []): Promise<Peer> {
   const p = await peer(['client', '--connect', target, ...extra]);
-  await p.waitFor(/^CONN /);
+  await p.waitFor(/^CONN /, 20_000);
   return p;
 }
 
@@ -71,15 +71,17 @@ function stable(s: SsSocket) {
   return { ...rest, shutdown: extra.shutdown ?? null, timer: timer && { kind: timer.kind, count: timer.count }, info: figures };
 }
 
-/** ss prints at most ms below 10 s, seconds below 10 min, minutes above (print_ms_timer). */
-const timerTolerance = (ms: number): number => (ms < 10_000 ? 1_100 : ms < 600_000 ? 2_000 : 61_000);
+/** What ss's print_ms_timer rounds away: nothing below 10 s, the ms below 10 min, the seconds above. */
+const timerRounding = (ms: number): number => (ms < 10_000 ? 0 : ms < 600_000 ? 1_000 : 60_000);
 
 /** Both dumps, retried while a socket changed in between (a SYN retransmitted, a timer fired). */
-async function bothDumps(): Promise<{ n: SsSocket[]; s: SsSocket[]; owners: NativeInventory['scan'] }> {
+async function bothDumps(): Promise<{ n: SsSocket[]; s: SsSocket[]; owners: NativeInventory['scan']; gapMs: number }> {
   let last = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const t0 = performance.now();
     const inv = await native();
     const s = await viaSs();
+    const gapMs = performance.now() - t0; // time fields may move this much between the two dumps
     expect(inv.namespaces).toHaveLength(1);
     expect(inv.namespaces[0]!.error).toBeNull();
     expect(inv.namespaces[0]!.errors).toEqual([]);
@@ -87,7 +89,7 @@ async function bothDumps(): Promise<{ n: SsSocket[]; s: SsSocket[]; owners: Nati
     const sorted = (xs: SsSocket[]) => JSON.stringify(xs.map(stable).sort((x, y) => x.cookie!.localeCompare(y.cookie!)));
     const a = sorted(n);
     const b = sorted(s);
-    if (a === b) return { n, s, owners: inv.scan };
+    if (a === b) return { n, s, owners: inv.scan, gapMs };
     last = `native: ${a}\nss:     ${b}`;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -98,6 +100,7 @@ describe('native inventory vs ss -HtinaeO on the same sockets', () => {
   let n: SsSocket[] = [];
   let s: SsSocket[] = [];
   let owners: NativeInventory['scan'];
+  let gapMs = 0;
   let ports: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -110,7 +113,7 @@ describe('native inventory vs ss -HtinaeO on the same sockets', () => {
     await client(`[::1]:${dual}`, ['--linger', '0']);
     await client(`[::1]:${unread}`, ['--mode', 'send-once']);
     const closer = await client(`127.0.0.1:${v4}`, ['--close-after', '50']);
-    await closer.waitFor(/^CLOSED /);
+    await closer.waitFor(/^CLOSED /, 20_000);
     await peer(['client', '--connect', `127.0.0.1:${DROPPED_PORT}`]);
     await peer(['client', '--connect', `[::1]:${DROPPED_PORT}`]);
     ports = { v4, dual, unread };
@@ -120,7 +123,7 @@ describe('native inventory vs ss -HtinaeO on the same sockets', () => {
       if (now.filter((x) => x.state === 'SYN-SENT').length === 2 && now.some((x) => x.recvQ > 0)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    ({ n, s, owners } = await bothDumps());
+    ({ n, s, owners, gapMs } = await bothDumps());
   });
 
   it('lists the same sockets with equal records (state, endpoints, inode, cookie, queues, timer kind and count, tcp_info)', () => {
@@ -142,7 +145,7 @@ describe('native inventory vs ss -HtinaeO on the same sockets', () => {
     const tw = n.find((x) => x.state === 'TIME-WAIT')!;
     expect(tw).toMatchObject({ inode: 0, uid: 0, cgroup: null, timer: { kind: 'timewait', count: 0 } });
     expect(tw.info.cwnd).toBeNull();
-    expect(tw.timer!.remainingMs).toBeGreaterThan(50_000);
+    expect(tw.timer!.remainingMs).toBeGreaterThan(10_000); // of 60 s; the machine may be slow
   });
 
   it('SYN-SENT to a dropped peer: the retransmit timer with its count, equal in both', () => {
@@ -154,15 +157,15 @@ describe('native inventory vs ss -HtinaeO on the same sockets', () => {
   it('keepalive timer and unread bytes, and every remaining time within what ss rounds away', () => {
     const ka = n.find((x) => x.state === 'ESTAB' && x.peer.port === ports.v4 && x.local.address === '127.0.0.1')!;
     expect(ka.timer).toMatchObject({ kind: 'keepalive', count: 0 });
-    expect(ka.timer!.remainingMs).toBeGreaterThan(50_000);
+    expect(ka.timer!.remainingMs).toBeGreaterThan(10_000); // of 60 s
     expect(n.some((x) => x.state === 'ESTAB' && x.local.port === ports.unread && x.recvQ > 0)).toBe(true);
     const byCookie = new Map(s.map((x) => [x.cookie, x]));
     for (const x of n) {
       const y = byCookie.get(x.cookie)!;
-      if (x.timer) expect(Math.abs(x.timer.remainingMs - y.timer!.remainingMs), `${x.state} ${x.cookie}`).toBeLessThanOrEqual(timerTolerance(x.timer.remainingMs));
+      if (x.timer) expect(Math.abs(x.timer.remainingMs - y.timer!.remainingMs), `${x.state} ${x.cookie}`).toBeLessThanOrEqual(timerRounding(x.timer.remainingMs) + gapMs + 1);
       for (const k of ['lastsndMs', 'lastrcvMs', 'lastackMs'] as const) {
         if (x.info[k] === null) expect(y.info[k]).toBeNull();
-        else expect(Math.abs(x.info[k]! - y.info[k]!)).toBeLessThanOrEqual(1_000);
+        else expect(Math.abs(x.info[k]! - y.info[k]!)).toBeLessThanOrEqual(gapMs + 1);
       }
     }
   });

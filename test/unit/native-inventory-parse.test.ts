@@ -31,27 +31,27 @@ describe('ka-sockinfo inventory output', () => {
 
   it('reads states, timers and queues as ss shows them', () => {
     const tw = find((s) => s.state === 'TIME-WAIT');
-    expect(tw).toMatchObject({ inode: 0, uid: 0, cgroup: null, timer: { kind: 'timewait', remainingMs: 54_904, count: 0 } });
+    expect(tw).toMatchObject({ inode: 0, uid: 0, cgroup: null, timer: { kind: 'timewait', remainingMs: 54_580, count: 0 } });
     expect(tw.info).toMatchObject({ cwnd: null, lastsndMs: null, flags: [] });
     const syn = find((s) => s.state === 'SYN-SENT');
-    expect(syn).toMatchObject({ peer: { address: '198.18.91.2', port: 7109 }, sendQ: 1, timer: { kind: 'on', remainingMs: 1_960, count: 5 } });
+    expect(syn).toMatchObject({ peer: { address: '198.18.91.2', port: 7109 }, sendQ: 1, timer: { kind: 'on', remainingMs: 1_648, count: 5 } });
     expect(syn.info).toMatchObject({ rtoMs: 2000, rttMs: null, unacked: 1, retransCurrent: 1, retransTotal: 5 });
     // The peer went silent: 2 keepalive probes outstanding.
-    expect(find((s) => s.peer.port === 7100 && s.state === 'ESTAB').timer).toEqual({ kind: 'keepalive', remainingMs: 2_056, count: 2 });
+    expect(find((s) => s.peer.port === 7100 && s.state === 'ESTAB').timer).toEqual({ kind: 'keepalive', remainingMs: 1_800, count: 2 });
     expect(find((s) => s.local.port === 7006 && s.state === 'ESTAB').recvQ).toBe(19);
     expect(find((s) => s.state === 'LISTEN' && s.local.port === 7000)).toMatchObject({ recvQ: 0, sendQ: 4096, peer: { address: '0.0.0.0', port: 0 }, cgroup: '/' });
   });
 
   it('addresses: IPv6 compressed lower-case, v4-mapped dotted, the IPv6 wildcard', () => {
-    expect(find((s) => s.local.port === 60008).peer).toEqual({ address: 'fd6b:6174:91::2', port: 7006 });
+    expect(find((s) => s.local.port === 59410).peer).toEqual({ address: 'fd6b:6174:91::2', port: 7006 });
     expect(find((s) => s.local.address === '::ffff:127.0.0.1').peer).toEqual({ address: '::ffff:127.0.0.1', port: 7200 });
     expect(find((s) => s.state === 'LISTEN' && s.local.port === 7006).peer).toEqual({ address: '::', port: 0 });
   });
 
   it('tcp_info: ss print rules (rto 3 s hidden, zero counters 0 once anything is shown, flags in ss order)', () => {
-    const s = find((x) => x.local.port === 60008);
+    const s = find((x) => x.local.port === 59410);
     expect(s.info).toEqual({
-      lastsndMs: 5348, lastrcvMs: 5372, lastackMs: 5348, rtoMs: 204, rttMs: 0.087, rttVarMs: 0.04, mss: 1428, cwnd: 11,
+      lastsndMs: 5760, lastrcvMs: 5776, lastackMs: 5760, rtoMs: 204, rttMs: 0.073, rttVarMs: 0.037, mss: 1428, cwnd: 11,
       bytesSent: 19, bytesAcked: 20, bytesReceived: 0, segsOut: 3, segsIn: 2, unacked: 0, lost: 0, retransCurrent: 0,
       retransTotal: 0, flags: ['ts', 'sack', 'bbr', 'app_limited'],
     });
@@ -59,11 +59,11 @@ describe('ka-sockinfo inventory output', () => {
   });
 
   it('owners and options joined by inode: one entry per (pid, fd), shared sockets list every holder', () => {
-    const shared = find((s) => s.local.port === 55888);
+    const shared = find((s) => s.local.port === 56104);
     const holders = parsed.scan.sockets.filter((o) => o.inode === shared.inode);
     expect(holders.map((o) => o.pid)).toHaveLength(2);
     expect(holders[0]!.opts).toMatchObject({ lingerOn: true, lingerSec: 0 });
-    const ut = find((s) => s.local.port === 55874);
+    const ut = find((s) => s.local.port === 56102);
     expect(parsed.scan.sockets.find((o) => o.inode === ut.inode)!.opts).toMatchObject({ keepalive: true, userTimeoutMs: 12345 });
     expect(parsed.scan).toMatchObject({ deniedPids: 0 });
     // the owner scan recorded with it saw the same owners and options
@@ -97,7 +97,7 @@ describe('inventory replayed through the native path and its fallback', () => {
     expect(inv.socketSource).toEqual({ via: 'sock_diag', fallback: null });
     expect(inv.parseErrors).toEqual([]);
     expect(inv.connections).toHaveLength(18);
-    const c = inv.connections.find((x) => x.local.port === 55862)!;
+    const c = inv.connections.find((x) => x.local.port === 56094)!;
     expect(c.process).toMatchObject({ comm: 'ka-peer' });
     expect(c.keepalive).toMatchObject({ enabled: true, idleSec: 41, intervalSec: 7, probes: 4, source: 'socket' });
   });
@@ -128,15 +128,16 @@ describe('format guards', () => {
   const lines = text.split('\n');
   it('refuses other field lists and output cut before the summary', () => {
     expect(() => parseNativeInventory(lines.map((l) => l.replace(' owners opts', ' opts owners')).join('\n'))).toThrow(InventoryFormatError);
+    expect(() => parseNativeInventory(lines.map((l) => l.replace(' app_limited rates', ' rates app_limited')).join('\n'))).toThrow(InventoryFormatError);
     expect(() => parseNativeInventory(lines.filter((l) => !l.startsWith('#')).join('\n'))).toThrow(/no summary/);
   });
 
   it('reports a bad socket line with its number and keeps the others', () => {
-    const bad = lines.map((l, i) => (i === 4 ? l.replace(/^T 10 /, 'T 99 ') : l)).join('\n');
+    const bad = lines.map((l, i) => (i === 5 ? l.replace(/^T 10 /, 'T 99 ') : l)).join('\n');
     const p = parseNativeInventory(bad);
-    expect(p.namespaces[0]!.errors).toMatchObject([{ line: 5, message: 'unknown TCP state 99' }]);
+    expect(p.namespaces[0]!.errors).toMatchObject([{ line: 6, message: 'unknown TCP state 99' }]);
     expect(p.namespaces.flatMap((n) => n.sockets)).toHaveLength(17);
-    const short = lines.map((l, i) => (i === 4 ? l.split(' ').slice(0, 20).join(' ') : l)).join('\n');
+    const short = lines.map((l, i) => (i === 5 ? l.split(' ').slice(0, 20).join(' ') : l)).join('\n');
     expect(parseNativeInventory(short).namespaces[0]!.errors[0]!.message).toMatch(/fewer fields/);
   });
 
