@@ -102,7 +102,12 @@ static bool parse_u64(const char *s, const char *end, uint64_t *out) {
 // ---------------------------------------------------------------------------------------------------------------
 // Socket entries and the (pid, fd) cache used by `serve`
 
-enum kind { K_TCP = 'S', K_UNREAD = 'U', K_OTHER = 'O' /* not TCP: remembered, never printed */ };
+enum kind {
+  K_TCP = 'S',
+  K_UNREAD = 'U',
+  K_OTHER = 'O', // not TCP: remembered, never printed
+  K_SKIPPED = '-', // not read: an inventory did not ask for this inode (read once one does)
+};
 
 struct entry {
   int pid, fd;
@@ -223,6 +228,36 @@ struct stats {
   int64_t elapsed_us;
 };
 
+// A set of socket inodes (open addressing, 0 = empty slot: socket inodes are never 0).
+struct inode_set {
+  uint64_t *slots;
+  size_t nslots; // power of two
+};
+
+static size_t hash_inode(uint64_t ino) {
+  uint64_t h = ino * 0x9E3779B97F4A7C15ULL;
+  return (size_t)(h ^ (h >> 31));
+}
+
+static void inode_set_fill(struct inode_set *set, const uint64_t *v, size_t n) {
+  size_t want = 64;
+  while (want < n * 2) want *= 2;
+  set->slots = xrealloc(set->slots, want * sizeof *set->slots);
+  set->nslots = want;
+  memset(set->slots, 0, want * sizeof *set->slots);
+  for (size_t i = 0; i < n; i++) {
+    size_t s = hash_inode(v[i]) & (want - 1);
+    while (set->slots[s] && set->slots[s] != v[i]) s = (s + 1) & (want - 1);
+    set->slots[s] = v[i];
+  }
+}
+
+static bool inode_set_has(const struct inode_set *set, uint64_t ino) {
+  for (size_t s = hash_inode(ino) & (set->nslots - 1); set->slots[s]; s = (s + 1) & (set->nslots - 1))
+    if (set->slots[s] == ino) return true;
+  return false;
+}
+
 // Start time of a process (field 22 of /proc/<pid>/stat), 0 if unreadable. comm may hold spaces and ')'.
 static uint64_t start_time(int procfd, int pid) {
   char path[64], buf[2048];
@@ -238,7 +273,10 @@ static uint64_t start_time(int procfd, int pid) {
 
 // Walks every process's fds. `old` is the previous scan's table (may be empty); the result goes to `cur`.
 // With `print`, prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
-static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print, struct stats *st) {
+// With `want`, options are read only for those inodes (the sockets an inventory dumped): the walk itself is a
+// readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket.
+static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
+                 const struct inode_set *want, struct stats *st) {
   int64_t t0 = now_us();
   memset(st, 0, sizeof *st);
   cur->n = 0;
@@ -285,7 +323,9 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
 
       struct entry *prev = table_find(old, pid, (int)fd64);
       struct entry *e = table_push(cur);
-      if (prev && prev->inode == inode && prev->starttime == stime && !prev->stale) {
+      bool wanted = !want || inode_set_has(want, inode);
+      if (prev && prev->inode == inode && prev->starttime == stime && !prev->stale &&
+          !(prev->kind == K_SKIPPED && wanted)) {
         *e = *prev; // unchanged: no syscalls beyond the readlink
         prev->seen = true;
       } else {
@@ -296,18 +336,22 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
         e->fd = (int)fd64;
         e->inode = inode;
         e->starttime = stime;
-        if (pidfd == -2) {
-          pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-          pidfd_err = pidfd < 0 ? errno : 0;
+        if (!wanted) {
+          e->kind = K_SKIPPED;
+        } else {
+          if (pidfd == -2) {
+            pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+            pidfd_err = pidfd < 0 ? errno : 0;
+          }
+          read_options(e, pidfd, pidfd_err);
         }
-        read_options(e, pidfd, pidfd_err);
-        if (print && e->kind != K_OTHER) print_entry(e);
+        if (print && e->kind != K_OTHER && e->kind != K_SKIPPED) print_entry(e);
         // A TCP socket replaced by a non-TCP socket under the same number is gone for our purposes.
-        else if (print && prev && prev->kind != K_OTHER) printf("- %d %d\n", pid, (int)fd64);
+        else if (print && prev && (prev->kind == K_TCP || prev->kind == K_UNREAD)) printf("- %d %d\n", pid, (int)fd64);
       }
       e->seen = false;
       e->stale = false;
-      if (e->kind != K_OTHER) st->sockets++;
+      if (e->kind == K_TCP || e->kind == K_UNREAD) st->sockets++;
     }
     if (pidfd >= 0) close(pidfd);
     closedir(fds); // closes dfd
@@ -320,7 +364,7 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
 static void print_gone(const struct table *old) {
   for (size_t i = 0; i < old->n; i++) {
     const struct entry *e = &old->v[i];
-    if (!e->seen && e->kind != K_OTHER) printf("- %d %d\n", e->pid, e->fd);
+    if (!e->seen && (e->kind == K_TCP || e->kind == K_UNREAD)) printf("- %d %d\n", e->pid, e->fd);
   }
 }
 
@@ -422,11 +466,6 @@ struct owners {
   size_t nslots;
 };
 
-static size_t hash_inode(uint64_t ino) {
-  uint64_t h = ino * 0x9E3779B97F4A7C15ULL;
-  return (size_t)(h ^ (h >> 31));
-}
-
 static void owners_build(struct owners *o, const struct table *t) {
   size_t want = 64;
   while (want < t->n * 2) want *= 2;
@@ -437,7 +476,7 @@ static void owners_build(struct owners *o, const struct table *t) {
   for (size_t i = t->n; i-- > 0;) { // backwards, so each chain lists owners in scan (pid) order
     const struct entry *e = &t->v[i];
     o->next[i] = -1;
-    if (e->kind == K_OTHER) continue;
+    if (e->kind != K_TCP && e->kind != K_UNREAD) continue;
     size_t s = hash_inode(e->inode) & (want - 1);
     for (; o->slots[s] >= 0; s = (s + 1) & (want - 1))
       if (t->v[o->slots[s]].inode == e->inode) break;
@@ -756,12 +795,14 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
                                int npaths, struct stats *st, unsigned long *dumped) {
   static struct owners own;
+  static struct inode_set want;
   *dumped = 0;
   dumped_inodes.n = 0;
   inventory_dump(paths, npaths, dumped);
   out_flush();
   fflush(stdout); // the reader parses the sockets while the scan runs
-  scan(procfd, old, cur, track_start, false, st);
+  inode_set_fill(&want, dumped_inodes.v, dumped_inodes.n);
+  scan(procfd, old, cur, track_start, false, &want, st);
   owners_build(&own, cur);
   for (size_t i = 0; i < dumped_inodes.n; i++) out_owners(&own, cur, dumped_inodes.v[i]);
   return cur;
@@ -787,7 +828,7 @@ static int cmd_scan(void) {
   int procfd = open_proc();
   struct table old = {0}, cur = {0};
   struct stats st;
-  scan(procfd, &old, &cur, false, true, &st);
+  scan(procfd, &old, &cur, false, true, NULL, &st);
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us);
   return fflush(stdout) == 0 ? 0 : 1;
@@ -818,7 +859,7 @@ static int cmd_serve(void) {
     if (!strcmp(line, "scan")) {
       struct stats st;
       for (size_t i = 0; i < old->n; i++) old->v[i].seen = false;
-      scan(procfd, old, cur, true, true, &st);
+      scan(procfd, old, cur, true, true, NULL, &st);
       print_gone(old);
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", ++seq, st.pids, st.denied, st.sockets,
              (long long)st.elapsed_us);
