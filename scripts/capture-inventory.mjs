@@ -65,7 +65,8 @@ await sleep(300);
 sh('ip', 'netns', 'exec', SRV, 'nft', 'add table inet katcap; add chain inet katcap in { type filter hook input priority 0; policy accept; }; add rule inet katcap in tcp dport 7100 drop');
 await sleep(3500);
 
-const { sources, recording } = recordInventory(liveInventory());
+// ss, not the native inventory: this fixture covers the ss path (test/fixtures/native/ covers the other)
+const { sources, recording } = recordInventory(liveInventory({ native: false }));
 const inv = await collectInventory(sources, { netns: (n) => n.name === CLI || n.name === SRV });
 // keep only what concerns the scratch namespaces: the rest of the host is not fixture material
 recording.netns = recording.netns.filter((n) => n.name === CLI || n.name === SRV);

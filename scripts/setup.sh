@@ -16,6 +16,8 @@ system() {
   for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
   # linux-libc-dev gives the UAPI headers the native helpers compile against
   [ -f /usr/include/linux/tcp.h ] || missing+=(linux-libc-dev)
+  # GNU time (not the shell keyword): the snapshot benchmark reports CPU time and peak RSS through it
+  [ -x /usr/bin/time ] || missing+=(time)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup: missing packages (${missing[*]}); run as root to install them" >&2

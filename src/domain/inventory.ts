@@ -12,5 +12,8 @@ export interface Inventory {
   sockoptReads: { ok: number; errors: string[] };
   /** Lines ss printed that could not be parsed (never silently dropped). */
   parseErrors: string[];
+  /** Where the sockets came from: the native helper (sock_diag) or ss, and why ss was used when the native
+   *  source exists but could not (fully) be used. Absent for an inventory rebuilt from a snapshot document. */
+  socketSource?: { via: 'sock_diag' | 'ss'; fallback: string | null };
   timings: { totalMs: number; dumpMs: number; scanMs: number; joinMs: number };
 }

@@ -1,10 +1,10 @@
 // Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
 // OS input comes through the InventoryPort, so the same pipeline runs on live input or on a recording.
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
-import { SsStreamParser } from '../parse/ss.js';
 import type { NetnsInfo, ProcessInfo, SockScan, SsSocket } from '../domain/connection.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { InventoryPort, NetnsRef } from '../sources/ports.js';
+import { dumpNative, dumpSs, type NativeDumps } from './socket-dumps.js';
 
 export interface CollectOptions {
   /** Only these namespaces (inode or name). */
@@ -32,25 +32,28 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
 
   let dumpMs = 0;
   let scanMs = 0;
-  const dumps = mapLimited(refs, opts.concurrency ?? 4, async (ns) => {
-    const parser = new SsStreamParser(false);
-    try {
-      await src.dumpSockets(ns, (chunk) => parser.push(chunk));
-      return { ok: true as const, parsed: parser.end() };
-    } catch (e) {
-      return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
-    }
-  }).finally(() => (dumpMs = performance.now() - t0));
+  const sysctlsRead = src.readSysctls(refs);
+  sysctlsRead.catch(() => {}); // handled by Promise.all below, after the native dump
+  let native: NativeDumps | null = null;
+  let fallback: string | null = null;
+  if (src.dumpInventory && refs.length > 0) {
+    const n = await dumpNative(src, refs);
+    if ('fallback' in n) fallback = n.fallback;
+    else native = n;
+    dumpMs = scanMs = performance.now() - t0;
+  }
+  const dumps = native
+    ? Promise.resolve(native.dumps)
+    : mapLimited(refs, opts.concurrency ?? 4, (ns) => dumpSs(src, ns)).finally(() => (dumpMs = performance.now() - t0));
   let scanError: string | null = null;
   // Without the owner scan (helper missing, failing) the sockets are still listed, with the reason.
-  const scan = src
-    .scanSockets()
+  const scan = (native ? Promise.resolve(native.scan) : src.scanSockets())
     .catch((e: unknown): SockScan => {
       scanError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
       return { sockets: [], deniedPids: 0, elapsedUs: 0 };
     })
     .finally(() => (scanMs = performance.now() - t0));
-  const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, src.readSysctls(refs)]);
+  const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, sysctlsRead]);
 
   const t1 = performance.now();
   const owned = new Map<number, OwnedSocket>();
@@ -112,6 +115,7 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
       errors: [...new Set(scanned.sockets.flatMap((s) => (s.opts || !s.error ? [] : [s.error])))],
     },
     parseErrors,
+    socketSource: native ? { via: 'sock_diag', fallback: native.note } : { via: 'ss', fallback },
     timings: { totalMs: t2 - t0, dumpMs, scanMs, joinMs: t2 - t1 },
   };
 }

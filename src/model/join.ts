@@ -41,12 +41,30 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: 
   return ownersMissing ?? 'no owning process (orphaned or closing)';
 }
 
+// Connections are held by the hundred thousand: parts that repeat are one shared, frozen object each (the view
+// only reads them), and arrays are allocated at their exact size.
+const NO_OWNERS: SocketOwner[] = Object.freeze([]) as unknown as SocketOwner[];
+const EMPTY_QUEUES = Object.freeze({ recv: 0, send: 0 });
+const NO_IDLE = Object.freeze({ send: null, recv: null, ack: null });
+const lingers = new Map<number, { enabled: boolean; seconds: number }>();
+function lingerOf(opts: SockOpts): { enabled: boolean; seconds: number } {
+  const key = opts.lingerSec * 2 + (opts.lingerOn ? 1 : 0);
+  let l = lingers.get(key);
+  if (!l) {
+    l = Object.freeze({ enabled: opts.lingerOn, seconds: opts.lingerSec });
+    if (lingers.size < 1024) lingers.set(key, l);
+  }
+  return l;
+}
+
 export function joinConnections(input: JoinInput): Connection[] {
   const out: Connection[] = [];
   for (const ns of input.namespaces) {
+    const netns = Object.freeze({ inode: ns.inode, name: ns.name, container: ns.container });
     for (const s of ns.sockets) {
       const owned = s.inode ? input.owned.get(s.inode) : undefined;
-      const owners = !owned ? [] : owned.owners.length > 1 ? [...owned.owners].sort((a, b) => a.pid - b.pid) : owned.owners;
+      const owners = !owned || owned.owners.length === 0 ? NO_OWNERS
+        : owned.owners.length === 1 ? [owned.owners[0]!] : [...owned.owners].sort((a, b) => a.pid - b.pid);
       const primary = owners[0];
       const opts = owned?.opts ?? null;
       out.push({
@@ -54,7 +72,7 @@ export function joinConnections(input: JoinInput): Connection[] {
         state: s.state,
         local: s.local,
         peer: s.peer,
-        netns: { inode: ns.inode, name: ns.name, container: ns.container },
+        netns,
         inode: s.inode,
         cookie: s.cookie,
         uid: s.uid,
@@ -72,13 +90,11 @@ export function joinConnections(input: JoinInput): Connection[] {
           lastackMs: s.info.lastackMs,
         }),
         userTimeoutMs: opts ? opts.userTimeoutMs : null,
-        linger: opts ? { enabled: opts.lingerOn, seconds: opts.lingerSec } : null,
+        linger: opts ? lingerOf(opts) : null,
         // A listener's tcp_info idle figures are meaningless (no data flows on it)
-        idleMs: s.state === 'LISTEN'
-          ? { send: null, recv: null, ack: null }
-          : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
+        idleMs: s.state === 'LISTEN' ? NO_IDLE : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
         timer: s.timer,
-        queues: { recv: s.recvQ, send: s.sendQ },
+        queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
         tcp: s.info,
       });
     }

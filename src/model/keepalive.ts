@@ -25,6 +25,14 @@ export interface KeepaliveInput {
  *  an orphaned FIN-WAIT-2 (its sk_timer is the FIN-WAIT-2 timer then; orphans have no options to read here). */
 const PROBING_STATES: ReadonlySet<TcpState> = new Set(['ESTAB', 'CLOSE-WAIT', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'LAST-ACK']);
 
+// One shared, frozen object per combination (27 at most): views are held per connection, by the hundred thousand.
+const SOURCE_INDEX: Readonly<Record<KeepaliveSource, number>> = { socket: 0, sysctl: 1, unknown: 2 };
+const sourceSets: KeepaliveView['sources'][] = [];
+function sourcesOf(idle: KeepaliveSource, interval: KeepaliveSource, probes: KeepaliveSource): KeepaliveView['sources'] {
+  const key = SOURCE_INDEX[idle] * 9 + SOURCE_INDEX[interval] * 3 + SOURCE_INDEX[probes];
+  return (sourceSets[key] ??= Object.freeze({ idle, interval, probes }));
+}
+
 function fieldSource(value: number, sysctlValue: number | undefined): KeepaliveSource {
   if (sysctlValue === undefined) return 'unknown';
   return value === sysctlValue ? 'sysctl' : 'socket';
@@ -85,7 +93,6 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
     input.timer?.kind === 'keepalive' && !(input.orphan && input.state === 'FIN-WAIT-2')
       ? { remainingMs: input.timer.remainingMs, probesOutstanding: input.timer.count }
       : null;
-  const unknownSources = { idle: 'unknown', interval: 'unknown', probes: 'unknown' } as const;
 
   if (!opts) {
     return {
@@ -94,7 +101,7 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
       intervalSec: null,
       probes: null,
       source: 'unknown',
-      sources: { ...unknownSources },
+      sources: sourcesOf('unknown', 'unknown', 'unknown'),
       reason: input.optsReason ?? 'socket options not readable',
       timer,
       nextProbeInMs: null,
@@ -104,11 +111,11 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
     };
   }
 
-  const sources = {
-    idle: fieldSource(opts.keepIdleSec, sysctl?.tcp_keepalive_time),
-    interval: fieldSource(opts.keepIntvlSec, sysctl?.tcp_keepalive_intvl),
-    probes: fieldSource(opts.keepCnt, sysctl?.tcp_keepalive_probes),
-  };
+  const sources = sourcesOf(
+    fieldSource(opts.keepIdleSec, sysctl?.tcp_keepalive_time),
+    fieldSource(opts.keepIntvlSec, sysctl?.tcp_keepalive_intvl),
+    fieldSource(opts.keepCnt, sysctl?.tcp_keepalive_probes),
+  );
   const all = [sources.idle, sources.interval, sources.probes];
   const source: KeepaliveSource = all.includes('socket') ? 'socket' : all.includes('unknown') ? 'unknown' : 'sysctl';
 

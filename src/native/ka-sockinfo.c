@@ -14,8 +14,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> // not <netinet/tcp.h>: glibc's struct tcp_info lacks the newer fields the inventory reads
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -95,7 +102,12 @@ static bool parse_u64(const char *s, const char *end, uint64_t *out) {
 // ---------------------------------------------------------------------------------------------------------------
 // Socket entries and the (pid, fd) cache used by `serve`
 
-enum kind { K_TCP = 'S', K_UNREAD = 'U', K_OTHER = 'O' /* not TCP: remembered, never printed */ };
+enum kind {
+  K_TCP = 'S',
+  K_UNREAD = 'U',
+  K_OTHER = 'O', // not TCP: remembered, never printed
+  K_SKIPPED = '-', // not read: an inventory did not ask for this inode (read once one does)
+};
 
 struct entry {
   int pid, fd;
@@ -216,6 +228,36 @@ struct stats {
   int64_t elapsed_us;
 };
 
+// A set of socket inodes (open addressing, 0 = empty slot: socket inodes are never 0).
+struct inode_set {
+  uint64_t *slots;
+  size_t nslots; // power of two
+};
+
+static size_t hash_inode(uint64_t ino) {
+  uint64_t h = ino * 0x9E3779B97F4A7C15ULL;
+  return (size_t)(h ^ (h >> 31));
+}
+
+static void inode_set_fill(struct inode_set *set, const uint64_t *v, size_t n) {
+  size_t want = 64;
+  while (want < n * 2) want *= 2;
+  set->slots = xrealloc(set->slots, want * sizeof *set->slots);
+  set->nslots = want;
+  memset(set->slots, 0, want * sizeof *set->slots);
+  for (size_t i = 0; i < n; i++) {
+    size_t s = hash_inode(v[i]) & (want - 1);
+    while (set->slots[s] && set->slots[s] != v[i]) s = (s + 1) & (want - 1);
+    set->slots[s] = v[i];
+  }
+}
+
+static bool inode_set_has(const struct inode_set *set, uint64_t ino) {
+  for (size_t s = hash_inode(ino) & (set->nslots - 1); set->slots[s]; s = (s + 1) & (set->nslots - 1))
+    if (set->slots[s] == ino) return true;
+  return false;
+}
+
 // Start time of a process (field 22 of /proc/<pid>/stat), 0 if unreadable. comm may hold spaces and ')'.
 static uint64_t start_time(int procfd, int pid) {
   char path[64], buf[2048];
@@ -230,8 +272,11 @@ static uint64_t start_time(int procfd, int pid) {
 }
 
 // Walks every process's fds. `old` is the previous scan's table (may be empty); the result goes to `cur`.
-// Prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
-static void scan(int procfd, struct table *old, struct table *cur, bool track_start, struct stats *st) {
+// With `print`, prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
+// With `want`, options are read only for those inodes (the sockets an inventory dumped): the walk itself is a
+// readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket.
+static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
+                 const struct inode_set *want, struct stats *st) {
   int64_t t0 = now_us();
   memset(st, 0, sizeof *st);
   cur->n = 0;
@@ -278,7 +323,9 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
 
       struct entry *prev = table_find(old, pid, (int)fd64);
       struct entry *e = table_push(cur);
-      if (prev && prev->inode == inode && prev->starttime == stime && !prev->stale) {
+      bool wanted = !want || inode_set_has(want, inode);
+      if (prev && prev->inode == inode && prev->starttime == stime && !prev->stale &&
+          !(prev->kind == K_SKIPPED && wanted)) {
         *e = *prev; // unchanged: no syscalls beyond the readlink
         prev->seen = true;
       } else {
@@ -289,18 +336,22 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
         e->fd = (int)fd64;
         e->inode = inode;
         e->starttime = stime;
-        if (pidfd == -2) {
-          pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-          pidfd_err = pidfd < 0 ? errno : 0;
+        if (!wanted) {
+          e->kind = K_SKIPPED;
+        } else {
+          if (pidfd == -2) {
+            pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+            pidfd_err = pidfd < 0 ? errno : 0;
+          }
+          read_options(e, pidfd, pidfd_err);
         }
-        read_options(e, pidfd, pidfd_err);
-        if (e->kind != K_OTHER) print_entry(e);
+        if (print && e->kind != K_OTHER && e->kind != K_SKIPPED) print_entry(e);
         // A TCP socket replaced by a non-TCP socket under the same number is gone for our purposes.
-        else if (prev && prev->kind != K_OTHER) printf("- %d %d\n", pid, (int)fd64);
+        else if (print && prev && (prev->kind == K_TCP || prev->kind == K_UNREAD)) printf("- %d %d\n", pid, (int)fd64);
       }
       e->seen = false;
       e->stale = false;
-      if (e->kind != K_OTHER) st->sockets++;
+      if (e->kind == K_TCP || e->kind == K_UNREAD) st->sockets++;
     }
     if (pidfd >= 0) close(pidfd);
     closedir(fds); // closes dfd
@@ -313,7 +364,7 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
 static void print_gone(const struct table *old) {
   for (size_t i = 0; i < old->n; i++) {
     const struct entry *e = &old->v[i];
-    if (!e->seen && e->kind != K_OTHER) printf("- %d %d\n", e->pid, e->fd);
+    if (!e->seen && (e->kind == K_TCP || e->kind == K_UNREAD)) printf("- %d %d\n", e->pid, e->fd);
   }
 }
 
@@ -326,13 +377,458 @@ static int open_proc(void) {
   return fd;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// inventory: every TCP socket of the given network namespaces through netlink sock_diag (what `ss -tinae` reads),
+// joined in the same pass with the owner scan above by socket inode. One `T` line per socket, fields in the order of
+// INVENTORY_FIELDS, then one `O` line per dumped socket that has owners (INVENTORY_OWNER_FIELDS); the header repeats
+// both lists, so the reader checks them instead of guessing. The sockets go out before the owner scan starts: the
+// reader parses them while the scan (the costly part: a pidfd_getfd and six getsockopt per socket) runs.
+
+#define INVENTORY_VERSION "1"
+#define INVENTORY_FIELDS                                                                                            \
+  "state rq wq laddr lport raddr rport dev inode uid cookie timer expires timer_count shutdown cgroup"             \
+  " tcpi_options cong rto_us rtt_us rttvar_us snd_mss snd_cwnd bytes_sent bytes_acked bytes_received segs_out"     \
+  " segs_in lastsnd_ms lastrcv_ms lastack_ms unacked retrans total_retrans lost app_limited rates"
+#define INVENTORY_OWNER_FIELDS "inode owners opts"
+
+// A growable output buffer: a printf per field would cost more than the whole netlink dump at 100k sockets.
+static struct {
+  char *p;
+  size_t n, cap;
+} out;
+
+static void out_reserve(size_t more) {
+  if (out.n + more <= out.cap) return;
+  while (out.n + more > out.cap) out.cap = out.cap ? out.cap * 2 : 1 << 20;
+  out.p = xrealloc(out.p, out.cap);
+}
+
+static void out_flush(void) {
+  if (out.n) fwrite(out.p, 1, out.n, stdout);
+  out.n = 0;
+}
+
+static void out_str(const char *s) {
+  size_t l = strlen(s);
+  out_reserve(l);
+  memcpy(out.p + out.n, s, l);
+  out.n += l;
+}
+
+static void out_ch(char c) {
+  out_reserve(1);
+  out.p[out.n++] = c;
+}
+
+static void out_u64(uint64_t v) {
+  char b[24];
+  int i = sizeof b;
+  do b[--i] = (char)('0' + v % 10);
+  while ((v /= 10));
+  out_reserve(sizeof b - (size_t)i);
+  memcpy(out.p + out.n, b + i, sizeof b - (size_t)i);
+  out.n += sizeof b - (size_t)i;
+}
+
+static void out_hex(uint64_t v) {
+  char b[20];
+  int i = sizeof b;
+  do b[--i] = "0123456789abcdef"[v & 15];
+  while ((v >>= 4));
+  out_reserve(sizeof b - (size_t)i);
+  memcpy(out.p + out.n, b + i, sizeof b - (size_t)i);
+  out.n += sizeof b - (size_t)i;
+}
+
+static void out_field_u64(uint64_t v) {
+  out_ch(' ');
+  out_u64(v);
+}
+
+// Inodes of the sockets dumped by this answer, in dump order: the owner lines follow them.
+static struct {
+  uint64_t *v;
+  size_t n, cap;
+} dumped_inodes;
+
+static void remember_inode(uint64_t ino) {
+  if (!ino) return;
+  if (dumped_inodes.n == dumped_inodes.cap) {
+    dumped_inodes.cap = dumped_inodes.cap ? dumped_inodes.cap * 2 : 4096;
+    dumped_inodes.v = xrealloc(dumped_inodes.v, dumped_inodes.cap * sizeof *dumped_inodes.v);
+  }
+  dumped_inodes.v[dumped_inodes.n++] = ino;
+}
+
+// Owners by socket inode over the current scan table: open addressing to the first entry, chained through `next`.
+struct owners {
+  int32_t *slots, *next;
+  size_t nslots;
+};
+
+static void owners_build(struct owners *o, const struct table *t) {
+  size_t want = 64;
+  while (want < t->n * 2) want *= 2;
+  o->slots = xrealloc(o->slots, want * sizeof *o->slots);
+  o->next = xrealloc(o->next, (t->n ? t->n : 1) * sizeof *o->next);
+  o->nslots = want;
+  memset(o->slots, 0xff, want * sizeof *o->slots);
+  for (size_t i = t->n; i-- > 0;) { // backwards, so each chain lists owners in scan (pid) order
+    const struct entry *e = &t->v[i];
+    o->next[i] = -1;
+    if (e->kind != K_TCP && e->kind != K_UNREAD) continue;
+    size_t s = hash_inode(e->inode) & (want - 1);
+    for (; o->slots[s] >= 0; s = (s + 1) & (want - 1))
+      if (t->v[o->slots[s]].inode == e->inode) break;
+    if (o->slots[s] >= 0) o->next[i] = o->slots[s];
+    o->slots[s] = (int32_t)i;
+  }
+}
+
+static int32_t owners_first(const struct owners *o, const struct table *t, uint64_t ino) {
+  if (!ino) return -1;
+  for (size_t s = hash_inode(ino) & (o->nslots - 1); o->slots[s] >= 0; s = (s + 1) & (o->nslots - 1))
+    if (t->v[o->slots[s]].inode == ino) return o->slots[s];
+  return -1;
+}
+
+// Cgroup v2 ids to paths below the cgroup2 mount, as ss prints them (`/` for the root, `unreachable:<hex id>` for
+// an id not found). A path is printed once per answer as `C <hex id> <path>`; socket lines carry the id.
+struct cgroup_path {
+  uint64_t id;
+  char *path;
+  unsigned printed; // answer number it was last printed in
+};
+
+static struct {
+  struct cgroup_path *v;
+  size_t n, cap;
+  bool loaded;
+  unsigned answer;
+  size_t mnt_len;
+} cg;
+
+static int cgroup_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+  (void)ftw;
+  if (type != FTW_D) return 0;
+  if (cg.n == cg.cap) {
+    cg.cap = cg.cap ? cg.cap * 2 : 256;
+    cg.v = xrealloc(cg.v, cg.cap * sizeof *cg.v);
+  }
+  const char *rel = path + cg.mnt_len;
+  cg.v[cg.n++] = (struct cgroup_path){.id = sb->st_ino, .path = strdup(*rel ? rel : "/"), .printed = 0};
+  return 0;
+}
+
+// (Re)reads the id -> path map: the cgroup id is the inode number of the cgroup's directory on cgroup2.
+static void cgroup_load(void) {
+  for (size_t i = 0; i < cg.n; i++) free(cg.v[i].path);
+  cg.n = 0;
+  cg.loaded = true;
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return;
+  char *line = NULL, mnt[4096] = "";
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    // `id parent maj:min root mountpoint options... - fstype source superoptions`
+    char *sep = strstr(line, " - cgroup2 ");
+    char point[4096];
+    if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+      snprintf(mnt, sizeof mnt, "%s", point);
+      break;
+    }
+  }
+  free(line);
+  fclose(f);
+  if (!mnt[0]) return;
+  cg.mnt_len = strlen(mnt);
+  nftw(mnt, cgroup_visit, 64, FTW_PHYS | FTW_MOUNT);
+}
+
+static struct cgroup_path *cgroup_find(uint64_t id) {
+  for (size_t i = 0; i < cg.n; i++)
+    if (cg.v[i].id == id) return &cg.v[i];
+  return NULL;
+}
+
+static void cgroup_announce(uint64_t id) {
+  if (!cg.loaded) cgroup_load();
+  struct cgroup_path *c = cgroup_find(id);
+  if (!c) {
+    cgroup_load(); // created since the map was read
+    c = cgroup_find(id);
+  }
+  if (!c) {
+    char name[40];
+    snprintf(name, sizeof name, "unreachable:%llx", (unsigned long long)id);
+    if (cg.n == cg.cap) {
+      cg.cap = cg.cap ? cg.cap * 2 : 256;
+      cg.v = xrealloc(cg.v, cg.cap * sizeof *cg.v);
+    }
+    cg.v[cg.n] = (struct cgroup_path){.id = id, .path = strdup(name), .printed = 0};
+    c = &cg.v[cg.n++];
+  }
+  if (c->printed == cg.answer) return;
+  c->printed = cg.answer;
+  out_str("C ");
+  out_hex(id);
+  out_ch(' ');
+  for (const char *p = c->path; *p; p++) out_ch(*p == '\n' ? '?' : *p); // the line format has no escape
+  out_ch('\n');
+}
+
+// The `O` line of one owned socket: its inode, `pid:fd,...` and the options of the first owner they were read from
+// (`ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec`), or `!ERRNAME` when none could be read.
+static void out_owners(const struct owners *o, const struct table *t, uint64_t ino) {
+  int32_t first = owners_first(o, t, ino);
+  if (first < 0) return;
+  const struct entry *opts = NULL, *err = NULL;
+  out_str("O ");
+  out_u64(ino);
+  out_ch(' ');
+  for (int32_t i = first; i >= 0; i = o->next[i]) {
+    const struct entry *e = &t->v[i];
+    if (i != first) out_ch(',');
+    out_u64((uint64_t)e->pid);
+    out_ch(':');
+    out_u64((uint64_t)e->fd);
+    if (e->kind == K_TCP && !opts) opts = e;
+    if (e->kind == K_UNREAD && !err) err = e;
+  }
+  out_ch(' ');
+  if (opts) {
+    int v[7] = {opts->keepalive != 0, opts->idle, opts->intvl, opts->cnt, (int)opts->user_timeout, opts->linger_on,
+                opts->linger_sec};
+    for (int k = 0; k < 7; k++) {
+      if (k) out_ch(',');
+      out_u64((uint64_t)(unsigned)v[k]);
+    }
+  } else {
+    out_ch('!');
+    out_str(errname(err->err));
+  }
+  out_ch('\n');
+  if (out.n >= 1 << 20) out_flush();
+}
+
+static void out_addr(int family, const void *addr) {
+  char b[INET6_ADDRSTRLEN];
+  out_ch(' ');
+  out_str(inet_ntop(family, addr, b, sizeof b) ? b : "?");
+}
+
+static const char *ifname_of(unsigned idx, char *buf) {
+  return if_indextoname(idx, buf) ? buf : "?";
+}
+
+// One inet_diag message as a T line.
+static void out_socket(const struct inet_diag_msg *r, size_t len) {
+  struct rtattr *tb[INET_DIAG_MAX + 1] = {0};
+  size_t alen = len - NLMSG_ALIGN(sizeof *r);
+  for (struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(sizeof *r)); RTA_OK(a, alen);
+       a = RTA_NEXT(a, alen))
+    if (a->rta_type <= INET_DIAG_MAX) tb[a->rta_type] = a;
+  uint64_t cgroup = tb[INET_DIAG_CGROUP_ID] && RTA_PAYLOAD(tb[INET_DIAG_CGROUP_ID]) >= 8
+                        ? *(uint64_t *)RTA_DATA(tb[INET_DIAG_CGROUP_ID])
+                        : 0;
+  if (cgroup) cgroup_announce(cgroup);
+
+  out_ch('T');
+  out_field_u64(r->idiag_state);
+  out_field_u64(r->idiag_rqueue);
+  out_field_u64(r->idiag_wqueue);
+  out_addr(r->idiag_family, r->id.idiag_src);
+  out_field_u64(ntohs(r->id.idiag_sport));
+  out_addr(r->idiag_family, r->id.idiag_dst);
+  out_field_u64(ntohs(r->id.idiag_dport));
+  char ifn[IF_NAMESIZE];
+  out_ch(' ');
+  out_str(r->id.idiag_if ? ifname_of(r->id.idiag_if, ifn) : "-");
+  out_field_u64(r->idiag_inode);
+  out_field_u64(r->idiag_uid);
+  out_ch(' ');
+  out_hex((uint64_t)r->id.idiag_cookie[1] << 32 | r->id.idiag_cookie[0]);
+  out_field_u64(r->idiag_timer);
+  out_field_u64(r->idiag_expires);
+  out_field_u64(r->idiag_retrans);
+  out_ch(' ');
+  if (tb[INET_DIAG_SHUTDOWN]) out_u64(*(uint8_t *)RTA_DATA(tb[INET_DIAG_SHUTDOWN]) & 3);
+  else out_ch('-');
+  out_ch(' ');
+  if (cgroup) out_hex(cgroup);
+  else out_ch('-');
+
+  if (tb[INET_DIAG_INFO]) {
+    // Older kernels send a shorter struct: the missing tail reads as 0, as in ss.
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof ti);
+    size_t il = RTA_PAYLOAD(tb[INET_DIAG_INFO]);
+    memcpy(&ti, RTA_DATA(tb[INET_DIAG_INFO]), il < sizeof ti ? il : sizeof ti);
+    out_field_u64(ti.tcpi_options);
+    out_ch(' ');
+    const char *cong = tb[INET_DIAG_CONG] ? (const char *)RTA_DATA(tb[INET_DIAG_CONG]) : "";
+    out_str(*cong && !strchr(cong, ' ') ? cong : "-");
+    out_field_u64(ti.tcpi_rto);
+    out_field_u64(ti.tcpi_rtt);
+    out_field_u64(ti.tcpi_rttvar);
+    out_field_u64(ti.tcpi_snd_mss);
+    out_field_u64(ti.tcpi_snd_cwnd);
+    out_field_u64(ti.tcpi_bytes_sent);
+    out_field_u64(ti.tcpi_bytes_acked);
+    out_field_u64(ti.tcpi_bytes_received);
+    out_field_u64(ti.tcpi_segs_out);
+    out_field_u64(ti.tcpi_segs_in);
+    out_field_u64(ti.tcpi_last_data_sent);
+    out_field_u64(ti.tcpi_last_data_recv);
+    out_field_u64(ti.tcpi_last_ack_recv);
+    out_field_u64(ti.tcpi_unacked);
+    out_field_u64(ti.tcpi_retrans);
+    out_field_u64(ti.tcpi_total_retrans);
+    out_field_u64(ti.tcpi_lost);
+    out_field_u64(ti.tcpi_delivery_rate_app_limited);
+    // ss prints `pacing_rate`/`delivery_rate` under these conditions (tcp_show_info); only whether it did matters.
+    bool rates = (ti.tcpi_pacing_rate && ti.tcpi_pacing_rate != ~0ULL) || ti.tcpi_delivery_rate;
+    out_field_u64(rates);
+  } else {
+    out_str(" - - - - - - - - - - - - - - - - - - - - -");
+  }
+  out_ch('\n');
+  remember_inode(r->idiag_inode);
+  if (out.n >= 1 << 20) out_flush();
+}
+
+// Dumps one address family of the current network namespace. Returns 0 or an errno.
+static int dump_family(int nl, int family, unsigned long *count) {
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 r;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nlh.nlmsg_len = sizeof req;
+  req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nlh.nlmsg_seq = (uint32_t)family;
+  req.r.sdiag_family = (uint8_t)family;
+  req.r.sdiag_protocol = IPPROTO_TCP;
+  req.r.idiag_states = ~0u; // every state, TIME-WAIT and SYN-RECV request sockets included
+  req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(nl, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return errno;
+  static char buf[1 << 17] __attribute__((aligned(8)));
+  for (;;) {
+    ssize_t n = recv(nl, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EPIPE;
+    size_t left = (size_t)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        return h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->error ? -e->error : EIO;
+      }
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
+      out_socket(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN);
+      (*count)++;
+    }
+  }
+}
+
+// Enters each namespace (unless it is our own), dumps IPv4 and IPv6 there, and prints the section:
+// `N <index> <netns inode>`, then C/T lines, or `E <index> <ERRNAME>` (the section's T lines are then void).
+static void inventory_dump(char **paths, int npaths, unsigned long *count) {
+  struct stat self_sb;
+  int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0 || fstat(self, &self_sb) < 0) {
+    fprintf(stderr, "ka-sockinfo: /proc/self/ns/net: %s\n", strerror(errno));
+    exit(1);
+  }
+  cg.answer++;
+  out_str("@ka-sockinfo/inventory " INVENTORY_VERSION "\n@fields " INVENTORY_FIELDS "\n@owners " INVENTORY_OWNER_FIELDS
+          "\n");
+  for (int i = 0; i < npaths; i++) {
+    struct stat sb;
+    int ns = open(paths[i], O_RDONLY | O_CLOEXEC);
+    int err = ns < 0 || fstat(ns, &sb) < 0 ? errno : 0;
+    bool entered = false;
+    if (!err && sb.st_ino != self_sb.st_ino) {
+      if (setns(ns, CLONE_NEWNET) < 0) err = errno;
+      else entered = true;
+    }
+    if (ns >= 0) close(ns);
+    out_str("N ");
+    out_u64((uint64_t)i);
+    out_ch(' ');
+    if (err) out_ch('-');
+    else out_u64(sb.st_ino);
+    out_ch('\n');
+    if (!err) {
+      int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+      if (nl < 0) err = errno;
+      else {
+        int rcv = 1 << 20; // fewer, larger reads; the kernel caps it at rmem_max
+        setsockopt(nl, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        err = dump_family(nl, AF_INET, count);
+        if (!err) err = dump_family(nl, AF_INET6, count);
+        close(nl);
+      }
+    }
+    if (err) {
+      out_str("E ");
+      out_u64((uint64_t)i);
+      out_ch(' ');
+      out_str(errname(err));
+      out_ch('\n');
+    }
+    if (entered && setns(self, CLONE_NEWNET) < 0) {
+      // Cannot come back: later paths would be dumped from the wrong namespace, so stop here.
+      out_flush();
+      fprintf(stderr, "ka-sockinfo: cannot return to the original netns: %s\n", strerror(errno));
+      exit(1);
+    }
+  }
+  close(self);
+}
+
+// One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
+// `old`/`cur` as in `scan`; returns the table now holding the current sockets.
+static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
+                               int npaths, struct stats *st, unsigned long *dumped) {
+  static struct owners own;
+  static struct inode_set want;
+  *dumped = 0;
+  dumped_inodes.n = 0;
+  inventory_dump(paths, npaths, dumped);
+  out_flush();
+  fflush(stdout); // the reader parses the sockets while the scan runs
+  inode_set_fill(&want, dumped_inodes.v, dumped_inodes.n);
+  scan(procfd, old, cur, track_start, false, &want, st);
+  owners_build(&own, cur);
+  for (size_t i = 0; i < dumped_inodes.n; i++) out_owners(&own, cur, dumped_inodes.v[i]);
+  return cur;
+}
+
+static int cmd_inventory(int argc, char **argv) {
+  static char obuf[1 << 16];
+  setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+  int procfd = open_proc();
+  struct table old = {0}, cur = {0};
+  struct stats st;
+  unsigned long dumped;
+  inventory(procfd, &old, &cur, false, argv, argc, &st, &dumped);
+  out_flush();
+  printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu\n", st.pids, st.denied, st.sockets,
+         (long long)st.elapsed_us, dumped);
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int cmd_scan(void) {
   static char obuf[1 << 20]; // full buffering: tens of thousands of lines
   setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
   int procfd = open_proc();
   struct table old = {0}, cur = {0};
   struct stats st;
-  scan(procfd, &old, &cur, false, &st);
+  scan(procfd, &old, &cur, false, true, NULL, &st);
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us);
   return fflush(stdout) == 0 ? 0 : 1;
@@ -363,7 +859,7 @@ static int cmd_serve(void) {
     if (!strcmp(line, "scan")) {
       struct stats st;
       for (size_t i = 0; i < old->n; i++) old->v[i].seen = false;
-      scan(procfd, old, cur, true, &st);
+      scan(procfd, old, cur, true, true, NULL, &st);
       print_gone(old);
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", ++seq, st.pids, st.denied, st.sockets,
              (long long)st.elapsed_us);
@@ -380,6 +876,26 @@ static int cmd_serve(void) {
           if (old->v[i].inode == ino) old->v[i].stale = true;
       }
       printf("ok reread\n");
+    } else if (!strncmp(line, "inventory", 9) && (line[9] == '\t' || line[9] == 0)) {
+      // Paths are tab-separated: a namespace name may hold spaces. Options are read only for new/changed fds.
+      char **paths = NULL;
+      int npaths = 0;
+      char *save = NULL;
+      for (char *tok = strtok_r(line + 9, "\t", &save); tok; tok = strtok_r(NULL, "\t", &save)) {
+        paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof *paths);
+        paths[npaths++] = tok;
+      }
+      struct stats st;
+      unsigned long dumped;
+      inventory(procfd, old, cur, true, paths, npaths, &st, &dumped);
+      free(paths);
+      out_flush();
+      printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu\n", ++seq, st.pids, st.denied,
+             st.sockets, (long long)st.elapsed_us, dumped);
+      struct table *t = old;
+      old = cur;
+      cur = t;
+      table_index(old);
     } else if (!strcmp(line, "full")) {
       old->n = 0;
       table_index(old);
@@ -448,9 +964,14 @@ static void usage(FILE *f) {
         "  ka-sockinfo scan              one scan of every process's TCP socket fds\n"
         "  ka-sockinfo serve             incremental scans; stdin commands: scan | reread INODE... | full\n"
         "  ka-sockinfo sysctl NSPATH...  keepalive sysctls inside each network namespace (e.g. /proc/1/ns/net)\n"
+        "  ka-sockinfo inventory NSPATH...  every TCP socket of each namespace (sock_diag), joined with owners\n"
+        "                                and options; in serve: inventory<TAB>NSPATH<TAB>...\n"
         "Lines: S pid fd inode keepalive idle intvl cnt user_timeout_ms linger_on linger_sec\n"
         "       U pid fd inode ERRNAME | - pid fd | # or . <seq>: pids= denied= sockets= elapsed_us=\n"
-        "       N path netns_inode time intvl probes retries2 fin_timeout | E path ERRNAME\n",
+        "       N path netns_inode time intvl probes retries2 fin_timeout | E path ERRNAME\n"
+        "inventory: @ header lines (version, field names), then per namespace `N index inode|-`, `C hexid path`,\n"
+        "       `T <fields>` per socket, `E index ERRNAME` if it failed; then `O inode pid:fd,... opts` per owned\n"
+        "       socket; then the # or . summary (with dumped=)\n",
         f);
 }
 
@@ -462,6 +983,7 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "scan")) return cmd_scan();
   if (argc == 2 && !strcmp(argv[1], "serve")) return cmd_serve();
   if (argc >= 3 && !strcmp(argv[1], "sysctl")) return cmd_sysctl(argc - 2, argv + 2);
-  fprintf(stderr, "ka-sockinfo: expected scan, serve or sysctl NSPATH...; see --help\n");
+  if (argc >= 3 && !strcmp(argv[1], "inventory")) return cmd_inventory(argc - 2, argv + 2);
+  fprintf(stderr, "ka-sockinfo: expected scan, serve, sysctl NSPATH... or inventory NSPATH...; see --help\n");
   return 2;
 }

@@ -1,26 +1,35 @@
-// The live OS behind the ports: ss per namespace, the ka-sockinfo owner scan, /proc for processes and host facts.
-import type { HostPort, InventoryPort } from './ports.js';
+// The live OS behind the ports: the native inventory (ka-sockinfo: sock_diag + owner scan), ss per namespace as its
+// fallback, the ka-sockinfo owner scan, /proc for processes and host facts.
 import type { NetnsSysctl } from '../domain/connection.js';
+import type { HostPort, InventoryPort } from './ports.js';
 import { ProcessReader, hostFacts, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
+import { dumpInventory, inventoryPaths } from './native-inventory.js';
 import { dumpSockets } from './ss.js';
 
 export interface LiveOptions {
   /** Use a long-running incremental scanner (the TUI and watch refresh loops); close() it when done. */
   daemon?: SockinfoDaemon;
+  /** false: sockets from ss only (KA_TOP_SOCKETS=ss does the same, to compare or work around the helper). */
+  native?: boolean;
 }
 
 export function liveInventory(opts: LiveOptions = {}): InventoryPort {
   const processes = new ProcessReader();
   const root = process.getuid?.() === 0;
-  let samplePids = new Set<number>();
+  // A long-running view must not keep the facts of every process it ever saw: each inventory keeps only the
+  // processes the previous one asked about (owners, and the processes namespaces are identified by).
+  let asked = new Set<number>();
   return {
     async listNetns() {
-      const refs = root ? listNetns() : listNetns().filter((n) => n.self);
-      samplePids = new Set(refs.flatMap((r) => (r.samplePid === null ? [] : [r.samplePid])));
-      return refs;
+      processes.prune(asked);
+      asked = new Set();
+      return root ? listNetns() : listNetns().filter((n) => n.self);
     },
     dumpSockets,
+    ...((opts.native ?? process.env.KA_TOP_SOCKETS !== 'ss') && {
+      dumpInventory: (refs, sink) => (opts.daemon ? opts.daemon.inventory(inventoryPaths(refs), sink) : dumpInventory(refs, sink)),
+    }),
     async readSysctls(refs) {
       const out = new Map<number, NetnsSysctl | string>();
       const others = refs.filter((r) => !r.self);
@@ -34,14 +43,11 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
       }
       return out;
     },
-    async scanSockets() {
-      const scan = await (opts.daemon ? opts.daemon.scan() : scanSockets());
-      // A long-running view must not keep the facts of every process it ever saw: keep owners and the processes
-      // namespaces are identified by (their container).
-      processes.prune(new Set([...samplePids, ...scan.sockets.map((s) => s.pid)]));
-      return scan;
+    scanSockets: () => (opts.daemon ? opts.daemon.scan() : scanSockets()),
+    async processInfo(pid) {
+      asked.add(pid);
+      return processes.read(pid);
     },
-    processInfo: async (pid) => processes.read(pid),
   };
 }
 

@@ -18,6 +18,9 @@ export interface InventoryPort {
   listNetns(): Promise<NetnsRef[]>;
   /** Streams raw ss output of one namespace to `sink`; rejects with a one-line reason. */
   dumpSockets(ns: NetnsRef, sink: (chunk: string) => void): Promise<void>;
+  /** Streams the native helper's inventory of these namespaces (sockets joined with owners and options: the
+   *  format of parse/native-inventory.ts) to `sink`; rejects with a one-line reason. Absent: ss only. */
+  dumpInventory?(refs: NetnsRef[], sink: (chunk: string) => void): Promise<void>;
   /** Keepalive sysctls by namespace inode, or a reason string. */
   readSysctls(refs: NetnsRef[]): Promise<Map<number, NetnsSysctl | string>>;
   scanSockets(): Promise<SockScan>;

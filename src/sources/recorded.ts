@@ -8,6 +8,8 @@ export interface InventoryRecording {
   netns: NetnsRef[];
   /** Raw ss output by namespace inode, or the error it failed with. */
   dumps: Record<string, { text: string } | { error: string }>;
+  /** Raw output of the native inventory, or the error it failed with; absent when the sources had none. */
+  inventory?: { text: string } | { error: string };
   sysctls: Record<string, NetnsSysctl | string>;
   scan: SockScan;
   processes: Record<string, ProcessInfo | null>;
@@ -15,11 +17,27 @@ export interface InventoryRecording {
 
 export function recordInventory(inner: InventoryPort): { sources: InventoryPort; recording: InventoryRecording } {
   const rec: InventoryRecording = { format: 'ka-top/recording/v1', netns: [], dumps: {}, sysctls: {}, scan: { sockets: [], deniedPids: 0, elapsedUs: 0 }, processes: {} };
+  const dumpInventory = inner.dumpInventory?.bind(inner);
   const sources: InventoryPort = {
     async listNetns() {
       rec.netns = await inner.listNetns();
       return rec.netns;
     },
+    ...(dumpInventory && {
+      async dumpInventory(refs: NetnsRef[], sink: (chunk: string) => void) {
+        let text = '';
+        try {
+          await dumpInventory(refs, (chunk) => {
+            text += chunk;
+            sink(chunk);
+          });
+          rec.inventory = { text };
+        } catch (e) {
+          rec.inventory = { error: (e as Error).message };
+          throw e;
+        }
+      },
+    }),
     async dumpSockets(ns, sink) {
       let text = '';
       try {
@@ -54,6 +72,13 @@ export function recordInventory(inner: InventoryPort): { sources: InventoryPort;
 export function replayInventory(rec: InventoryRecording): InventoryPort {
   return {
     listNetns: async () => rec.netns,
+    ...(rec.inventory && {
+      async dumpInventory(_refs: NetnsRef[], sink: (chunk: string) => void) {
+        const d = rec.inventory!;
+        if ('error' in d) throw new Error(d.error);
+        sink(d.text);
+      },
+    }),
     async dumpSockets(ns, sink) {
       const d = rec.dumps[ns.inode];
       if (!d) throw new Error(`no recorded dump for netns ${ns.inode}`);

@@ -34,6 +34,8 @@ interface Pending {
   /** True for the line that ends this command's answer. */
   last: (line: string) => boolean;
   lines: string[];
+  /** Streams the answer's lines here instead of collecting them. */
+  sink?: (line: string) => void;
   resolve: (lines: string[]) => void;
   reject: (e: Error) => void;
 }
@@ -51,6 +53,8 @@ export class SockinfoDaemon {
   lastDiff: SockinfoDiff = { summary: null, changed: [], gone: [] };
   private readonly killOnExit = () => this.child?.kill('SIGKILL');
   private lastFull = Date.now();
+  /** An inventory command rescanned without reporting changes: the next `scan` must start from a full one. */
+  private scanDiffBroken = false;
 
   /**
    * @param fullRescanMs every this long a scan re-reads every socket's options: a change made without a traced
@@ -68,7 +72,8 @@ export class SockinfoDaemon {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const p = this.queue[0];
       if (!p) return;
-      p.lines.push(line);
+      if (p.sink) p.sink(line);
+      else p.lines.push(line);
       if (p.last(line)) {
         this.queue.shift();
         p.resolve(p.lines);
@@ -85,24 +90,34 @@ export class SockinfoDaemon {
     child.on('exit', (code, signal) => gone(`exited (${code ?? signal})`));
   }
 
-  private send(cmd: string, last: (line: string) => boolean): Promise<string[]> {
+  private send(cmd: string, last: (line: string) => boolean, sink?: (line: string) => void): Promise<string[]> {
     const child = this.child;
     if (!child) return Promise.reject(new SockinfoError(`${HELPER} serve is not running`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ last, lines: [], resolve, reject });
+      this.queue.push({ last, lines: [], sink, resolve, reject });
       child.stdin!.write(`${cmd}\n`);
     });
   }
 
   /** Rescans and returns the full current set (the helper sends only the changes). */
   async scan(): Promise<SockScan> {
-    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    if (this.scanDiffBroken || Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
     const lines = await this.send('scan', (l) => l.startsWith('. '));
     const diff = applySockinfoDiff(this.current, lines);
     const summary = diff.summary;
     this.lastDiff = diff;
     if (!summary) throw new SockinfoError(`${HELPER} serve: scan answer without summary`);
     return { sockets: [...this.current.values()], deniedPids: summary.denied, elapsedUs: summary.elapsedUs };
+  }
+
+  /**
+   * The native inventory of these namespaces (see sources/native-inventory.ts), streamed line by line to `sink`.
+   * The helper's owner scan is incremental here too: options are read only for new or changed fds.
+   */
+  async inventory(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
+    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    this.scanDiffBroken = true;
+    await this.send(`inventory\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
   }
 
   /** The next scan re-reads (and re-reports) these sockets' options, e.g. after a traced setsockopt. */
@@ -116,6 +131,7 @@ export class SockinfoDaemon {
     await this.send('full', (l) => l.startsWith('ok ') || l.startsWith('error'));
     this.current.clear();
     this.lastFull = Date.now();
+    this.scanDiffBroken = false;
   }
 
   /** Ends the helper (EOF on stdin, SIGKILL if it does not exit within 1 s). */

@@ -205,7 +205,8 @@ describe('ka-top snapshot edge paths', () => {
   it('fails cleanly when the output cannot be written', async () => {
     const r = await runCli(['snapshot', '--output', '/nonexistent-dir/x.json']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^ka-top: cannot write \/nonexistent-dir\/x.json: ENOENT$/);
+    // In words, not a raw errno (issue 11).
+    expect(r.stderr.trim()).toMatch(/^ka-top: cannot write \/nonexistent-dir\/x.json: the directory \/nonexistent-dir does not exist$/);
   });
 
   it('without root still delivers what it can see and says what it cannot', async () => {
