@@ -1,7 +1,7 @@
 // `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
 // sockinfo daemon; every exit path restores the terminal and ends the helpers.
 import { join } from 'node:path';
-import { LiveTracing } from '../engine/live-tracing.js';
+import { LiveTracing, bpftraceSource } from '../engine/live-tracing.js';
 import { Monitor, type MonitorState } from '../engine/monitor.js';
 import type { ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
@@ -103,7 +103,7 @@ export async function topCommand(argv: string[]): Promise<number> {
     capabilities: async (inv) => capabilitiesFrom(await tracingHost, inv.sockoptReads),
   });
   const host = await tracingHost;
-  const tracing = host.usable.ok ? new LiveTracing({ host, monitor, daemon }) : null;
+  const tracing = host.usable.ok ? new LiveTracing({ source: bpftraceSource(host), monitor, daemon }) : null;
   let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);

@@ -1,7 +1,8 @@
 // `ka-top watch`: a stream of keepalive probes, keepalive timeouts, resets (with causes) and closes, each
 // attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
+import { statSync } from 'node:fs';
 import type { Inventory } from '../engine/inventory.js';
-import { LiveTracing } from '../engine/live-tracing.js';
+import { LiveTracing, bpftraceSource, programOptionsFor } from '../engine/live-tracing.js';
 import { Monitor } from '../engine/monitor.js';
 import { EVENT_TYPES, type EventType, type KaEvent } from '../model/events.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
@@ -94,6 +95,25 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
   };
 }
 
+/** `--netns` values as inodes, for the filter in the kernel: numbers as they are, names through /run/netns;
+ *  null (no filter in the kernel, ka-top still filters) when one cannot be resolved. */
+function netnsInodes(values: readonly string[] | undefined): number[] | null {
+  if (!values?.length) return null;
+  const out: number[] = [];
+  for (const v of values) {
+    if (/^\d+$/.test(v)) out.push(Number(v));
+    else {
+      if (v.includes('/') || v.startsWith('.')) return null;
+      try {
+        out.push(statSync(`/run/netns/${v}`).ino);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return out;
+}
+
 export function eventMatches(e: KaEvent, o: WatchOptions, netnsNames: Map<number, string>): boolean {
   if (o.events && !o.events.has(e.type)) return false;
   return eventMatchesFilter(e, o.filter, netnsNames);
@@ -131,7 +151,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const thresholds = new ThresholdTracker(opts.failOn);
   const tracing = host.usable.ok
     ? new LiveTracing({
-        host,
+        source: bpftraceSource(host, programOptionsFor(opts.events, opts.filter, netnsInodes(opts.filter.netns))),
         monitor,
         daemon,
         onState: (s, d) => {
@@ -197,8 +217,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
     await tracing?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
     await daemon.close();
     if (tracing) {
-      const c = { type: 'counts', ts: new Date().toISOString(), ...tracing.counts, probesBySocket: undefined };
-      const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+      const c = { type: 'counts', ts: new Date().toISOString(), ...tracing.counts };
+      const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
+      const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
       else process.stderr.write(`ka-top: ${line}\n`);
     }

@@ -8,7 +8,7 @@ import type { SockinfoDaemon } from '../sources/sockinfo.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import type { TracerCounts } from './event-stream.js';
 import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
-import { LiveTracing } from './live-tracing.js';
+import { LiveTracing, bpftraceSource } from './live-tracing.js';
 import { Monitor } from './monitor.js';
 
 /** Events kept in the document; beyond this only the counts grow (a storm must not exhaust memory). */
@@ -39,7 +39,7 @@ export interface CaptureResult {
   /** Events seen but not kept (beyond MAX_CAPTURED_EVENTS). */
   eventsDropped: number;
   /** The tracer's exact totals (null without tracing). */
-  counts: Omit<TracerCounts, 'probesBySocket'> | null;
+  counts: Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'keepaliveTimeouts' | 'lostEvents'> | null;
   /** Whether events were traced and, if not, why. */
   tracing: { on: boolean; reason: string | null; missing: string[] };
   /** True when a signal ended the window early. */
@@ -124,7 +124,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   // Refreshes let events of sockets opened during the window find their owner.
   const monitor = new Monitor({ sources: o.sources, intervalMs: 2000 });
   const tracing = new LiveTracing({
-    host: o.host,
+    // A capture links every close to its connection: all of them are printed.
+    source: bpftraceSource(o.host, { allCloses: true }),
     monitor,
     daemon: o.daemon,
     timelineSize: 1,
@@ -164,7 +165,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
     seen.link(events);
-    const { probesBySocket: _unused, ...counts } = tracing.counts;
+    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents } = tracing.counts;
+    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents };
     return {
       start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted,
       observedIdleMs: seen.idle, lastSeen: seen.lastSeen,

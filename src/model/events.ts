@@ -1,6 +1,6 @@
 // ka-top's event model: what `watch` prints and the TUI shows, and the pure rules that turn tracer records into it.
 import { normaliseIpv6 } from '../parse/ss.js';
-import { decodeHexBuf, type KaRecord } from '../parse/bpftrace-json.js';
+import { decodeHexBuf } from '../parse/bpftrace-json.js';
 import type { Endpoint } from './types.js';
 
 export const EVENT_TYPES = [
@@ -90,28 +90,30 @@ export function endpointFromSockaddr(text: string): Endpoint | null {
   return null;
 }
 
-/** Endpoints from tracepoint fields `f sp dp s4 d4 s6 d6` (sport is the local side). */
-export function endpointsFromTp(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
-  const v6 = f.f === '10';
+/** Endpoints from the tracepoint fields family/sport/dport/s4/d4/s6/d6 (sport is the local side). */
+export function endpointsFromTp(f: { family: number; sport: number; dport: number; s4: string; d4: string; s6: string; d6: string }): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.family === 10;
   return {
-    local: { address: v6 ? normaliseIpv6(f.s6!) : f.s4!, port: Number(f.sp) },
-    peer: { address: v6 ? normaliseIpv6(f.d6!) : f.d4!, port: Number(f.dp) },
+    local: { address: v6 ? normaliseIpv6(f.s6) : f.s4, port: f.sport },
+    peer: { address: v6 ? normaliseIpv6(f.d6) : f.d4, port: f.dport },
   };
 }
 
-/** Endpoints read from the socket itself (timer records). */
-export function endpointsFromSock(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
-  const v6 = f.f === '10';
+/** Endpoints read from the socket itself (timer records): IPv4 words, IPv6 as two u64 each, the remote port in
+ *  network byte order. */
+export function endpointsFromSock(f: {
+  family: number; la: string | null; ra: string | null; l6a: string | null; l6b: string | null; r6a: string | null;
+  r6b: string | null; lport: number; rportBe: number;
+}): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.family === 10;
+  const w = (x: string | null) => x ?? '0';
   return {
-    local: { address: v6 ? ipv6FromWords(f.l6!) : ipv4FromWord(f.la!), port: Number(f.lp) },
-    peer: { address: v6 ? ipv6FromWords(f.r6!) : ipv4FromWord(f.ra!), port: swap16(Number(f.rp)) },
+    local: { address: v6 ? ipv6FromWords(`${w(f.l6a)}:${w(f.l6b)}`) : ipv4FromWord(w(f.la)), port: f.lport },
+    peer: { address: v6 ? ipv6FromWords(`${w(f.r6a)}:${w(f.r6b)}`) : ipv4FromWord(w(f.ra)), port: swap16(f.rportBe) },
   };
 }
 
 // ---- classification ----
-
-/** enum sock_flags SOCK_LINGER (see bpf-program.ts). */
-const SOCK_LINGER = 4n;
 
 export interface RstFacts {
   /** Kernel reason name, or null when the tracepoint has none. */
@@ -144,16 +146,6 @@ export function classifyRst(r: RstFacts): { cause: RstCause; inferred: boolean }
   return { cause: 'other', inferred: true };
 }
 
-export function lingerZero(flagsHex: string | undefined, lingertime: string | undefined): boolean {
-  if (!flagsHex) return false;
-  return ((BigInt(`0x${flagsHex}`) >> SOCK_LINGER) & 1n) === 1n && Number(lingertime ?? 1) === 0;
-}
-
-export const SOCKOPT_NAMES: Record<string, string> = {
-  '1:9': 'SO_KEEPALIVE', '1:13': 'SO_LINGER', '6:4': 'TCP_KEEPIDLE', '6:5': 'TCP_KEEPINTVL', '6:6': 'TCP_KEEPCNT',
-  '6:18': 'TCP_USER_TIMEOUT',
-};
-
 /** Time until the kernel gives up after `sent` outstanding probes (the peer stays silent), from tcp_keepalive_timer:
  *  without TCP_USER_TIMEOUT the fire after the last allowed probe kills; with it, idle ≥ user timeout kills. */
 export function giveUpInMs(outstanding: number, maxProbes: number, intervalMs: number, userTimeoutMs: number, keepIdleMs: number): number {
@@ -164,4 +156,3 @@ export function giveUpInMs(outstanding: number, maxProbes: number, intervalMs: n
   return Math.max(0, maxProbes - outstanding + 1) * intervalMs;
 }
 
-export type { KaRecord };
