@@ -7,6 +7,8 @@ import { reasonName } from './event-decode.js';
 export interface TracerCounts {
   /** Resets sent by kernel reason name ('unknown' without a reason field). */
   rstSentByReason: Record<string, number>;
+  /** Resets sent per network namespace inode (0: not known). */
+  rstSentByNetns: Record<string, number>;
   rstReceived: number;
   keepaliveTimeouts: number;
   /** Closed connections by how they ended, per network namespace inode (whole host, before filters). */
@@ -19,7 +21,7 @@ export interface TracerCounts {
 }
 
 export const emptyCounts = (): TracerCounts => ({
-  rstSentByReason: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, mapFull: {},
+  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, mapFull: {},
 });
 
 const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
@@ -30,12 +32,16 @@ export function applyCountsMap(counts: TracerCounts, name: string, data: Record<
   else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data;
   else if (name === '@map_full' && typeof data === 'object') counts.mapFull = { ...data };
   else if (name === '@rst_sent' && typeof data === 'object') {
-    const by: Record<string, number> = {};
+    const byReason: Record<string, number> = {};
+    const byNetns: Record<string, number> = {};
     for (const [k, v] of Object.entries(data)) {
-      const key = reasonName(reasons, Number(k.split(',')[0])) ?? 'unknown';
-      by[key] = (by[key] ?? 0) + v;
+      const [ns = '0', rs] = k.split(',');
+      const reason = reasonName(reasons, Number(rs)) ?? 'unknown';
+      byReason[reason] = (byReason[reason] ?? 0) + v;
+      byNetns[ns] = (byNetns[ns] ?? 0) + v;
     }
-    counts.rstSentByReason = by;
+    counts.rstSentByReason = byReason;
+    counts.rstSentByNetns = byNetns;
   } else if (name === '@closes' && typeof data === 'object') {
     const by: TracerCounts['closesByNetns'] = {};
     for (const [k, v] of Object.entries(data)) {
