@@ -26,12 +26,19 @@ export class EventStream {
   private readonly attribution = new Attribution();
   private readonly holdMs: number;
   private readonly now: () => number;
-  readonly counts: TracerCounts = emptyCounts();
+  private readonly tally = emptyCounts();
+  /** ka-top records received (all but the ready marker). */
+  private received = 0;
   ready = false;
 
   constructor(private readonly opts: EventStreamOptions, private readonly emit: (e: KaEvent) => void) {
     this.holdMs = opts.holdMs ?? 300;
     this.now = opts.now ?? Date.now;
+  }
+
+  get counts(): TracerCounts {
+    const { recordsPrinted: _internal, ...counts } = this.tally;
+    return counts;
   }
 
   setInventory(connections: readonly Connection[]): void {
@@ -40,16 +47,17 @@ export class EventStream {
 
   push(rec: BpftraceRecord): void {
     if (rec.type === 'lost_events') {
-      this.counts.lostEvents += rec.events;
+      this.tally.lostEvents += rec.events;
       this.emit({ type: 'lost', ts: new Date(this.now()).toISOString(), events: rec.events });
       return;
     }
-    if (rec.type === 'map') return applyCountsMap(this.counts, rec.name, rec.data, this.opts.reasons);
+    if (rec.type === 'map') return applyCountsMap(this.tally, rec.name, rec.data, this.opts.reasons);
     if (rec.type !== 'ka') return;
     if (rec.rec.kind === 'ready') {
       this.ready = true;
       return;
     }
+    this.received++;
     const at = this.now();
     const d = decodeEvent(rec.rec, new Date(at).toISOString(), this.opts);
     if (!d) return;
@@ -58,10 +66,23 @@ export class EventStream {
     this.queue.push(h);
   }
 
+  /** Once the tracer has stopped: records the kernel printed but ka-top never received are lost events, exactly
+   *  printed - received when the final counts came (bpftrace's own loss reports also count dropped map prints);
+   *  otherwise the unread rest is added to what bpftrace reported. Delivered + lost = printed. */
+  settleLoss(finalCounts: boolean): void {
+    const missing = this.tally.recordsPrinted - this.received;
+    const lost = finalCounts ? Math.max(0, missing) : Math.max(this.tally.lostEvents, missing);
+    if (lost > this.tally.lostEvents) this.emit({ type: 'lost', ts: new Date(this.now()).toISOString(), events: lost - this.tally.lostEvents });
+    if (finalCounts || lost > this.tally.lostEvents) this.tally.lostEvents = lost;
+  }
+
   /** Emits held events older than the hold time (all of them with `all`). */
   flush(all = false): void {
     const now = this.now();
-    const mayLeave = (h: Held) => this.attribution.known(h) || !this.opts.onUnknownSocket?.(h.at);
+    // Only a socket that lives on can turn up in a newer inventory: a keepalive probe's. The others (closes,
+    // resets, timeouts) are gone or going; holding them for a refresh would only make the inventory churn.
+    const mayLeave = (h: Held) =>
+      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || !this.opts.onUnknownSocket?.(h.at);
     for (const h of this.queue.take(now, this.holdMs, all, mayLeave)) {
       this.attribution.attribute(h);
       this.emit(h.ev);

@@ -153,8 +153,9 @@ export class LiveTracing {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     this.unsubscribe?.();
-    await this.tracer.stop();
+    const finalCounts = await this.tracer.stop();
     this.stream.flush(true);
+    this.stream.settleLoss(finalCounts);
   }
 
   activityOf(id: string): ConnectionActivity | undefined {

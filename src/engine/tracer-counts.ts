@@ -13,24 +13,32 @@ export interface TracerCounts {
   keepaliveTimeouts: number;
   /** Closed connections by how they ended, per network namespace inode (whole host, before filters). */
   closesByNetns: Record<string, Record<CloseHow, number>>;
-  /** Records bpftrace dropped (its perf buffer was full). */
+  /** Records the kernel printed that never reached ka-top: dropped by bpftrace (its perf buffer was full) and, once
+   *  the tracer stopped, those still unread (recordsPrinted - received). */
   lostEvents: number;
   /** Per-connection state the kernel could not keep (a full map), by map: those connections' close outcome,
    *  lifetime or probe total are incomplete. */
   mapFull: Record<string, number>;
 }
 
-export const emptyCounts = (): TracerCounts => ({
+/** What the event stream keeps besides the published counts: records printed in the kernel (@records). */
+export interface RecordTally {
+  recordsPrinted: number;
+}
+
+export const emptyCounts = (): TracerCounts & RecordTally => ({
+  recordsPrinted: 0,
   rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, mapFull: {},
 });
 
 const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
 
 /** Applies one printed map to the counts. Tuple keys are comma-joined strings. */
-export function applyCountsMap(counts: TracerCounts, name: string, data: Record<string, number> | number, reasons: Record<number, string>): void {
+export function applyCountsMap(counts: TracerCounts & RecordTally, name: string, data: Record<string, number> | number, reasons: Record<number, string>): void {
   if (name === '@ka_timeouts' && typeof data === 'number') counts.keepaliveTimeouts = data;
   else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data;
   else if (name === '@map_full' && typeof data === 'object') counts.mapFull = { ...data };
+  else if (name === '@records' && typeof data === 'number') counts.recordsPrinted = data;
   else if (name === '@rst_sent' && typeof data === 'object') {
     const byReason: Record<string, number> = {};
     const byNetns: Record<string, number> = {};

@@ -208,11 +208,11 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   // The counts: only maps some probe of this program writes (bpftrace rejects the others).
   const text = body.join('\n\n');
   const uses = (m: string) => text.includes(`${m}[`) || text.includes(`${m} =`);
-  const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full'].filter(uses);
+  const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records'].filter(uses);
   const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@born', '@how', '@ka_probes'].filter((m) => uses(m) || m === '@how' || m === '@ka_probes');
   const tail = [
     '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
-    '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped.',
+    '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed.',
     ...(counts.length ? [`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`] : []),
     '// Only the counting maps are printed at exit: the per-connection and per-CPU state is cleared first.',
     `END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`,

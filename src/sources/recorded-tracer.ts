@@ -26,8 +26,9 @@ export class RecordedTracer implements TraceSource {
     onState('ready', null);
   }
 
-  async stop(): Promise<void> {
+  async stop(): Promise<boolean> {
     this.stopped = true;
+    return true;
   }
 
   kill(): void {

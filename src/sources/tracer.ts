@@ -17,8 +17,8 @@ export interface TraceSource {
   readonly pid: number | null;
   /** Starts delivering records; resolves once the tracer is ready (its ready record), rejects if it fails first. */
   start(onRecord?: RecordSink, onState?: StateSink): Promise<void>;
-  /** Clean stop: the final counts are delivered before it resolves. */
-  stop(): Promise<void>;
+  /** Stops; resolves true when the tracer's final counts were delivered (a clean stop). */
+  stop(): Promise<boolean>;
   /** Immediate stop (crash paths). */
   kill(): void;
 }
@@ -36,6 +36,10 @@ export interface TracerOptions {
   /** Prefix command that makes the kernel kill bpftrace when we die; null to run bpftrace directly. */
   pdeathsig?: string[] | null;
 }
+
+/** bpftrace compiles the program with clang/LLVM before it attaches: ~6 s on a loaded 2-core machine, more
+ *  while the first inventory runs beside it. */
+const READY_TIMEOUT_MS = 30_000;
 
 const live = new Set<Tracer>();
 let hooked = false;
@@ -93,9 +97,9 @@ export class Tracer implements TraceSource {
       const readyTimer = setTimeout(() => {
         if (!ready) {
           child.kill('SIGKILL');
-          reject(new Error(`bpftrace did not attach within ${this.opts.readyTimeoutMs ?? 15000} ms`));
+          reject(new Error(`bpftrace did not attach within ${this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms`));
         }
-      }, this.opts.readyTimeoutMs ?? 15000);
+      }, this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
       const onLine = (line: string) => {
         const rec = parseBpftraceLine(line);
         if (!rec) return;
@@ -146,20 +150,21 @@ export class Tracer implements TraceSource {
     });
   }
 
-  /** Clean stop: SIGINT lets bpftrace print its final maps; SIGKILL after `graceMs`. */
-  stop(graceMs = 2000): Promise<void> {
+  /** Clean stop: SIGINT lets bpftrace print its final maps (the exact counts: in a flood the periodic prints can
+   *  be dropped with the records); SIGKILL after `graceMs`. */
+  stop(graceMs = 5000): Promise<boolean> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       live.delete(this);
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
       const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('close', () => {
+      child.once('close', (code) => {
         clearTimeout(t);
-        resolve();
+        resolve(code === 0);
       });
       // setpriv execs bpftrace, so this pid is bpftrace itself.
       child.kill('SIGINT');
