@@ -17,6 +17,8 @@ import { CliError, UsageError } from './commands.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const EXIT_THRESHOLD = 3;
+/** Seconds between inventories of a watch without --interval. */
+const WATCH_INVENTORY_S = 30;
 
 export const WATCH_HELP = [
   'Usage: ka-top watch [options]',
@@ -131,10 +133,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
 
   const write = (obj: KaEvent | Record<string, unknown>, line: string) =>
     process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
-  // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
+  // The inventory only names owners here: events of long-lived connections find theirs in it, short-lived ones
+  // through the close/accept context or the listener, and a keepalive probe of a socket it does not know asks for
+  // an early refresh. So it is refreshed at --interval, or every WATCH_INVENTORY_S: on a busy host one refresh (ss
+  // in every namespace plus the owner scan) costs far more than the rare events.
   const daemon = new SockinfoDaemon();
   daemon.start();
-  const monitor = new Monitor({ sources: liveSources({ daemon }), intervalMs: (opts.intervalSec ?? 5) * 1000 });
+  const monitor = new Monitor({ sources: liveSources({ daemon }), intervalMs: (opts.intervalSec ?? WATCH_INVENTORY_S) * 1000 });
   const netnsNames = (): Map<number, string> =>
     new Map((monitor.state.inventory?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
 
