@@ -46,7 +46,9 @@ export function programOptionsFor(events: ReadonlySet<EventType> | null, filter:
   if (want('rst_sent') || want('rst_received') || want('close')) records.add('rst');
   if (want('rst_received')) records.add('rrst');
   if (want('close')) records.add('close');
-  if (want('sockopt_changed')) records.add('sockopt');
+  // A keepalive setsockopt runs in its owner's context before the probes start: it re-reads that socket and
+  // refreshes the inventory early, so the probes of a new connection find their owner while it is alive.
+  if (want('sockopt_changed') || want('keepalive_probe') || want('keepalive_timeout')) records.add('sockopt');
   return {
     records,
     allCloses: !!events?.has('close') || !!filter.ports?.length || !!netnsInodes?.length,
@@ -90,6 +92,8 @@ export class LiveTracing {
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** An inventory started after this time (ms epoch) is wanted (see optionsChanged). */
+  private refreshAfter: number | null = null;
 
   constructor(private readonly opts: LiveTracingOptions) {
     const monitor = opts.monitor;
@@ -137,7 +141,10 @@ export class LiveTracing {
       indexed = s.inventory;
       this.stream.setInventory(indexed.connections);
     });
-    this.flushTimer = setInterval(() => this.stream.flush(), 50);
+    this.flushTimer = setInterval(() => {
+      this.stream.flush();
+      this.refreshIfWanted();
+    }, 50);
     await this.tracer.start(
       (r) => this.stream.push(r),
       (s, d) => {
@@ -181,12 +188,22 @@ export class LiveTracing {
     for (const fn of this.listeners) fn(e);
   }
 
-  /** A traced setsockopt (emitted after the call returned): re-read that socket and refresh soon. */
+  /** A traced setsockopt (emitted after the call returned): re-read that socket, and take an inventory that
+   *  starts after now (a refresh already running may predate the socket): it names the owner while the socket
+   *  lives, before its keepalive probes need one. */
   private optionsChanged(pid: number, fd: number): void {
-    const { daemon, monitor } = this.opts;
+    const { daemon } = this.opts;
     const inode = daemon ? socketInodeOf(pid, fd) : null;
     if (!daemon || inode === null) return;
-    daemon.reread([inode]).then(() => monitor.requestRefresh(), () => {});
+    const at = Date.now();
+    daemon.reread([inode]).then(() => (this.refreshAfter = Math.max(this.refreshAfter ?? 0, at)), () => {});
+  }
+
+  private refreshIfWanted(): void {
+    const { monitor } = this.opts;
+    if (this.refreshAfter === null) return;
+    if (monitor.inventoryStartedAt > this.refreshAfter) this.refreshAfter = null;
+    else monitor.requestRefresh();
   }
 
   private evictOldest(): void {
