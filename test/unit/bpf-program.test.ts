@@ -62,7 +62,7 @@ describe('generateBpfProgram', () => {
     expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == KEEPALIVE_TIMER_FN/ {');
     expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0] = count();');
     expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
-    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); }');
+    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); }');
     expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);
   });
   it('by default closes are counted in the kernel and printed only for connections that had a probe or reset', () => {
