@@ -4,7 +4,8 @@
 // req/s, the median throughput ratio with ÷ without, and ka-top's CPU while attached (node + bpftrace + ka-sockinfo
 // + the ss/nsenter children it ran) in cores. Root; after `make build`. Targets (issue 10): ratio ≥ 0.95, CPU ≤ 0.10
 // core at ~20k new connections/s.
-// Env: BENCH_SECONDS (6), BENCH_PAIRS (3), WATCH_ARGS ("--json"), BENCH_PORT (8490).
+// Env: BENCH_SECONDS (6), BENCH_PAIRS (3), WATCH_ARGS ("--json"), BENCH_PORT (8490), KA_TOP_CLI (this build's
+// dist/cli/main.js; point it at another build to compare).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ const D = Number(process.env.BENCH_SECONDS ?? 6);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const PORT = Number(process.env.BENCH_PORT ?? 8490);
 const WATCH_ARGS = (process.env.WATCH_ARGS ?? '--json').split(' ').filter(Boolean);
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = process.env.KA_TOP_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 for (const cmd of ['nginx', 'wrk']) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
