@@ -21,14 +21,19 @@ pahole -C sock,sock_common,inet_connection_sock,tcp_sock,net,ns_common,netns_ipv
 grep -E ' (tcp_keepalive_timer(\.cold)?|__pfx_tcp_keepalive_timer|tcp_v4_rcv)$' /proc/kallsyms >"$OUT/kallsyms-excerpt.txt"
 bpftrace --version >"$OUT/bpftrace-version-$(bpftrace --version | grep -oE '[0-9]+\.[0-9]+' | head -1).txt"
 
-# One run of the generated program: a listener, a client closing with SO_LINGER {1,0}, a SYN to a closed port.
+# One run of the generated program (every close printed, as `watch --events close` does): a listener, a client
+# closing with SO_LINGER {1,0}, SYNs to a closed port, a keepalive connection probing every second (its peer
+# answers); only this namespace is printed (the counts stay whole-host).
+# Nothing else may run on loopback meanwhile.
 program=$(node --input-type=module -e "
   const { probeTracingHost } = await import('./dist/sources/tracing-host.js');
   const { generateBpfProgram } = await import('./dist/model/bpf-program.js');
-  process.stdout.write(generateBpfProgram(await probeTracingHost()).text);")
+  const { loadBpfFragments } = await import('./dist/sources/bpf-fragments.js');
+  process.stdout.write(generateBpfProgram(await probeTracingHost(), loadBpfFragments(), {
+    allCloses: true, filter: { netns: [(await import('node:fs')).statSync('/proc/self/ns/net').ino] } }).text);")
 version=$(bpftrace --version | grep -oE '[0-9]+\.[0-9]+' | head -1)
 run="$OUT/bpftrace-$version-run"
-bpftrace -f json -e "$program" >"$run.ndjson" 2>"$run.stderr.txt" &
+BPFTRACE_MAP_KEYS_MAX=65536 bpftrace -f json -e "$program" >"$run.ndjson" 2>"$run.stderr.txt" &
 tracer=$!
 trap 'kill -INT $tracer 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q 'KA ready' "$run.ndjson" 2>/dev/null && break; sleep 0.1; done
@@ -36,10 +41,12 @@ srv=$(mktemp)
 dist/bin/ka-peer server --listen 127.0.0.1:0 --mode sink --duration 3000 >"$srv" &
 for _ in $(seq 50); do grep -q LISTEN "$srv" && break; sleep 0.1; done
 port=$(awk '/^LISTEN/{print $3}' "$srv")
+dist/bin/ka-peer client --connect "127.0.0.1:$port" --mode hold --keepalive --keepidle 1 --keepintvl 1 --keepcnt 3 \
+  --duration 2600 >/dev/null &
 dist/bin/ka-peer checker --connect "127.0.0.1:$port" --every 200 --count 1 >/dev/null
 dist/bin/ka-peer client --connect 127.0.0.1:1 --duration 500 >/dev/null || true
 dist/bin/ka-peer client --connect '[::1]:1' --duration 500 >/dev/null || true
-sleep 1
+sleep 3
 kill -INT $tracer
 wait $tracer || true
 trap - EXIT

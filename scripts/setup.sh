@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
   [nsenter]=util-linux [cc]=gcc [make]=make
+  [nginx]=nginx-light [wrk]=wrk [nstat]=iproute2   # benchmarks (scripts/bench/probe-overhead.mjs, reset-flood.mjs)
 )
 
 system() {

@@ -115,13 +115,14 @@ export function parseIdleTimeouts(text: string): IdleTimeout[] {
   return out;
 }
 
-/** `--netns` values must name a namespace of this host: a typo must not silently match nothing. */
-export function checkNetnsExist(filter: ConnectionFilter): void {
-  if (!filter.netns?.length) return;
+/** `--netns` values as namespace inodes (null without --netns). A value must name a namespace of this host: a typo
+ *  must not silently match nothing. */
+export function resolveNetns(filter: ConnectionFilter): number[] | null {
+  if (!filter.netns?.length) return null;
   const known = listNetns();
-  for (const v of filter.netns) {
-    if (!known.some((n) => String(n.inode) === v || n.name === v)) {
-      throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\` or an inode as ka-top snapshot shows it)`);
-    }
-  }
+  return filter.netns.map((v) => {
+    const ns = known.find((n) => String(n.inode) === v || n.name === v);
+    if (!ns) throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\` or an inode as ka-top snapshot shows it)`);
+    return ns.inode;
+  });
 }

@@ -4,17 +4,32 @@ import { toJson } from '../output/snapshot-json.js';
 import { detectCapabilities } from '../engine/capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { renderCapabilities } from '../output/capabilities-text.js';
+import { generateBpfProgram } from '../model/bpf-program.js';
+import { loadBpfFragments } from '../sources/bpf-fragments.js';
+import { probeTracingHost } from '../sources/tracing-host.js';
 import { parse } from './args.js';
 
+/** The assembled program for this host, with what it cannot see as comments and how to run it. */
+async function printBpfProgram(): Promise<number> {
+  const p = generateBpfProgram(await probeTracingHost(), loadBpfFragments());
+  const env = Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ');
+  process.stdout.write(`// Run by hand: ${env} bpftrace -f json <this file>\n`);
+  for (const m of p.missing) process.stdout.write(`// not traced here: ${m}\n`);
+  process.stdout.write(p.text);
+  return 0;
+}
+
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parse(argv, { json: { type: 'boolean' }, bpf: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(
-      'Usage: ka-top doctor [--json]\n\nChecks root, bpftrace, tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces,\n' +
-        'and says for each what ka-top can or cannot show because of it. Exit 0 when everything needed is there, 1 otherwise.\n',
+      'Usage: ka-top doctor [--json] [--bpf]\n\nChecks root, bpftrace, tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces,\n' +
+        'and says for each what ka-top can or cannot show because of it. Exit 0 when everything needed is there, 1 otherwise.\n' +
+        '  --bpf   print the bpftrace program ka-top runs on this host (as `watch` runs it), to read or run by hand\n',
     );
     return 0;
   }
+  if (values.bpf) return printBpfProgram();
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
   const inv = await collectInventory(liveInventory());
   const caps = await detectCapabilities(inv.sockoptReads);

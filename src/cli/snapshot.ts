@@ -17,7 +17,7 @@ import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
 import { renderTable } from '../output/table.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -77,6 +77,8 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
   const session = await LiveSession.open({
     intervalMs: 2000,
     timelineSize: 1,
+    // A capture links every close to its connection: all of them are printed.
+    program: { allCloses: true },
     onTracerState: (s, d) => {
       if (s === 'restarting' || (s === 'failed' && session.tracing?.stream.ready)) notice(`tracer ${s}: ${d ?? ''}`);
     },
@@ -127,7 +129,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const format = (values.format ?? (values.json ? 'json' : process.stdout.isTTY && !values.output ? 'table' : 'json')) as Format;
   if (!['table', 'json', 'md'].includes(format)) throw new UsageError(`invalid --format '${format}': expected table, json or md`);
   const filter = filterFromArgs(values);
-  checkNetnsExist(filter);
+  resolveNetns(filter);
   const idleTimeouts = values['idle-timeouts'] === undefined ? DEFAULT_IDLE_TIMEOUTS : parseIdleTimeouts(values['idle-timeouts']);
   const durationMs = values.capture === undefined ? null : durationArg(values.capture, '--capture', 1000, 24 * 3_600_000);
   const gzip = values.gzip === true || (values.output?.endsWith('.gz') ?? false);

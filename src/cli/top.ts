@@ -12,7 +12,7 @@ import { packageVersion } from '../sources/exec.js';
 import { liveHost } from '../sources/live.js';
 import { showTui } from '../ui/screen.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse } from './args.js';
 
 export const TOP_HELP = [
   'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
@@ -46,7 +46,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   }
   const intervalMs = values.interval === undefined ? 2000 : durationArg(values.interval, '--interval', 200, 3_600_000);
   const filter = filterFromArgs(values);
-  checkNetnsExist(filter);
+  resolveNetns(filter);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('ka-top: the interactive view needs a terminal; use `ka-top snapshot` (one dump) or `ka-top watch` (event stream) for pipes and files\n');
     return 2;

@@ -2,16 +2,19 @@
 // attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
 import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
+import { programOptionsFor } from '../engine/live-tracing.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
-import { FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse, positiveInt } from './args.js';
+import { FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, positiveInt } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const EXIT_THRESHOLD = 3;
+/** Seconds between inventories of a watch without --interval. */
+const WATCH_INVENTORY_S = 30;
 
 export const WATCH_HELP = [
   'Usage: ka-top watch [options]',
@@ -98,7 +101,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(WATCH_HELP + '\n');
     return 0;
   }
-  checkNetnsExist(opts.filter);
+  const netnsInodes = resolveNetns(opts.filter);
   let exitCode = 0;
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((r) => (resolveFinished = r));
@@ -108,9 +111,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (!drain) closed = true;
     resolveFinished(code);
   };
-  // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
+  // The inventory only names owners here: events of long-lived connections find theirs in it, short-lived ones
+  // through the close/accept context or the listener, and a keepalive probe of a socket it does not know asks for
+  // an early refresh. So it is refreshed at --interval, or every WATCH_INVENTORY_S: on a busy host one refresh
+  // costs far more than the rare events.
   const session = await LiveSession.open({
-    intervalMs: (opts.intervalSec ?? 5) * 1000,
+    intervalMs: (opts.intervalSec ?? WATCH_INVENTORY_S) * 1000,
+    program: programOptionsFor(opts.events, opts.filter, netnsInodes),
     onTracerState: (s, d) => {
       if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
       if (s === 'failed' && session.tracing?.stream.ready) {

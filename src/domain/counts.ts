@@ -1,9 +1,23 @@
-// The tracer's exact totals, kept in kernel maps: they stay right when event records are lost.
+// The tracer's exact totals, kept in kernel maps: they stay right when event records are lost. Host-wide: the
+// kernel counts every socket, whatever a run selected for its event records.
+import type { CloseHow } from './event.js';
 
 export interface TracerCounts {
-  /** Resets sent by kernel reason name. */
+  /** Resets sent by kernel reason name ('unknown' without a reason field). */
   rstSentByReason: Record<string, number>;
+  /** Resets sent per network namespace inode (0: not known). */
+  rstSentByNetns: Record<string, number>;
   rstReceived: number;
   keepaliveTimeouts: number;
+  /** Closed connections by how they ended, per network namespace inode. */
+  closesByNetns: Record<string, Record<CloseHow, number>>;
+  /** Records the kernel printed that never reached ka-top: dropped by bpftrace (its perf buffer was full) and, once
+   *  the tracer stopped, those still unread. */
   lostEvents: number;
+  /** Per-connection state the kernel could not keep (a full map), by map: those connections' close outcome,
+   *  lifetime or probe total are incomplete. */
+  mapFull: Record<string, number>;
 }
+
+/** The totals a capture document keeps (schema/snapshot.schema.json, capture.counts). */
+export type CaptureTotals = Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'keepaliveTimeouts' | 'lostEvents'>;

@@ -1,17 +1,5 @@
 // Kernel ABI facts that are stable across versions (UAPI and long-unchanged enums). Anything that does change
-// between kernels (struct offsets, tracepoint layouts, enum sk_rst_reason) is read at run time instead.
-
-/** include/net/tcp_states.h: the fallback when a tracepoint's print fmt does not name the states. */
-export const TCP_STATE_NUMBERS: Readonly<Record<string, number>> = {
-  TCP_ESTABLISHED: 1, TCP_SYN_SENT: 2, TCP_SYN_RECV: 3, TCP_FIN_WAIT1: 4, TCP_FIN_WAIT2: 5, TCP_TIME_WAIT: 6,
-  TCP_CLOSE: 7, TCP_CLOSE_WAIT: 8, TCP_LAST_ACK: 9, TCP_LISTEN: 10, TCP_CLOSING: 11, TCP_NEW_SYN_RECV: 12,
-};
-
-/** Kernel state number -> name (`TCP_CLOSE`), or null when unknown. */
-export function tcpStateName(n: number): string | null {
-  for (const [name, v] of Object.entries(TCP_STATE_NUMBERS)) if (v === n) return name;
-  return null;
-}
+// between kernels (struct offsets, tracepoint layouts, TCP state and reset reason enums) is read at run time.
 
 /** enum sock_flags bit of SO_LINGER (include/net/sock.h; unchanged since 2.6). */
 export const SOCK_LINGER_BIT = 4;

@@ -2,7 +2,7 @@
 // TUI's `e` key saves.
 import type { Capabilities } from './capabilities.js';
 import type { Connection, NetnsInfo, NetnsSysctl, TcpState } from './connection.js';
-import type { TracerCounts } from './counts.js';
+import type { CaptureTotals } from './counts.js';
 import type { KaEvent } from './event.js';
 import type { ConnectionFilter } from './filter.js';
 import type { Finding, IdleTimeout } from './finding.js';
@@ -60,5 +60,5 @@ export interface CaptureInfo {
   /** Events in the document by type. */
   eventsByType: Record<string, number>;
   /** The tracer's exact totals for the window (null without tracing). */
-  counts: TracerCounts | null;
+  counts: CaptureTotals | null;
 }

@@ -1,7 +1,7 @@
 // `snapshot --capture`: an inventory at the start and at the end of a window, and every event in between, each
 // linked to its connection. Runs on a LiveSession, like `watch` and the TUI.
 import type { Connection } from '../domain/connection.js';
-import type { TracerCounts } from '../domain/counts.js';
+import type { CaptureTotals } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import { tupleKey } from '../domain/keys.js';
@@ -30,7 +30,7 @@ export interface CaptureResult {
   /** Events seen but not kept (beyond MAX_CAPTURED_EVENTS). */
   eventsDropped: number;
   /** The tracer's exact totals (null without tracing). */
-  counts: TracerCounts | null;
+  counts: CaptureTotals | null;
   /** Whether events were traced and, if not, why. */
   tracing: { on: boolean; reason: string | null; missing: string[] };
   /** True when a signal ended the window early. */
@@ -148,7 +148,8 @@ export async function runCapture(session: LiveSession, o: CaptureOptions): Promi
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
     seen.link(events);
-    const { probesBySocket: _unused, ...counts } = tracing.counts;
+    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents } = tracing.counts;
+    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents };
     return {
       start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted,
       observedIdleMs: seen.idle, lastSeen: seen.lastSeen,

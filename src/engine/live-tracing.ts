@@ -1,20 +1,74 @@
-// The event side of a live session: one tracer, the event stream attributed through the Monitor's inventory, and
-// what the views keep of it (per-connection activity and timeline, reset statistics, lost events). Shared by
-// `watch`, the TUI and `snapshot --capture`.
-import { generateBpfProgram } from '../model/bpf-program.js';
+// The event side of a live session: one tracer (any TraceSource: bpftrace, or a recording), the event stream
+// attributed through an inventory feed (the Monitor), and what the views keep of it (per-connection activity and
+// timeline, reset statistics, lost events). Shared by `watch`, the TUI and `snapshot --capture`. Building the
+// program and starting bpftrace is bpftraceSource()'s job, not this class's.
+import { generateBpfProgram, type PrintedRecord, type ProgramOptions } from '../model/bpf-program.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
-import type { KaEvent } from '../domain/event.js';
+import type { EventType, KaEvent } from '../domain/event.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 import { socketInodeOf } from '../sources/procfs.js';
 import type { SockinfoDaemon } from '../sources/sockinfo.js';
-import { Tracer, type TracerState } from '../sources/tracer.js';
+import { Tracer, type TraceSource, type TracerState } from '../sources/tracer.js';
 import type { TracingHost } from '../sources/tracing-host.js';
+import type { DecodeContext } from './event-decode.js';
 import { EventStream, type TracerCounts } from './event-stream.js';
-import type { Monitor } from './monitor.js';
+import type { MonitorState } from './monitor.js';
+
+/** What the tracer needs of the inventory side (the Monitor, or a fixed inventory in tests). */
+export interface InventoryFeed {
+  readonly state: Pick<MonitorState, 'inventory'>;
+  /** When the newest inventory was started (ms epoch): sockets that existed then are in it. */
+  readonly inventoryStartedAt: number;
+  subscribe(fn: (s: Pick<MonitorState, 'inventory'>) => void): () => void;
+  requestRefresh(): void;
+}
+
+/** A tracer and the facts its records are decoded with. */
+export interface TracingSource extends DecodeContext {
+  tracer: TraceSource;
+  /** Why some probes are not attached on this host, in words. */
+  missing: string[];
+  /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
+  keepaliveVia: string | null;
+}
+
+/** What the program must print for the events a run shows, and the filters it can apply in the kernel. Closes
+ *  of every connection only when asked for by name or narrowed by a netns/port filter; otherwise only those of
+ *  connections that had a probe, a timeout or a reset. */
+export function programOptionsFor(events: ReadonlySet<EventType> | null, filter: ConnectionFilter, netnsInodes: number[] | null): ProgramOptions {
+  const want = (t: EventType) => !events || events.has(t);
+  const records = new Set<PrintedRecord>();
+  if (want('keepalive_probe')) records.add('probe');
+  if (want('keepalive_timeout')) records.add('katimeout');
+  // The resets we send decide how a close ended and what caused a received reset.
+  if (want('rst_sent') || want('rst_received') || want('close')) records.add('rst');
+  if (want('rst_received')) records.add('rrst');
+  if (want('close')) records.add('close');
+  // A keepalive setsockopt runs in its owner's context before the probes start: it re-reads that socket and
+  // refreshes the inventory early, so the probes of a new connection find their owner while it is alive.
+  if (want('sockopt_changed') || want('keepalive_probe') || want('keepalive_timeout')) records.add('sockopt');
+  return {
+    records,
+    allCloses: !!events?.has('close') || !!filter.ports?.length || !!netnsInodes?.length,
+    filter: { netns: netnsInodes ?? undefined, ports: filter.ports, pids: filter.pids, comms: filter.comms },
+  };
+}
+
+/** The live tracer: this host's program (with the run's filters) under bpftrace. */
+export function bpftraceSource(host: TracingHost, opts: ProgramOptions = {}): TracingSource {
+  const program = generateBpfProgram(host, loadBpfFragments(), opts);
+  return {
+    tracer: new Tracer({ bpftrace: host.bpftrace.path!, program: program.text, env: program.env }),
+    reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
+    missing: program.missing, keepaliveVia: program.keepalive,
+  };
+}
 
 export interface LiveTracingOptions {
-  host: TracingHost;
-  monitor: Monitor;
+  source: TracingSource;
+  monitor: InventoryFeed;
   /** Events kept per connection for the detail view. */
   timelineSize?: number;
   /** Connections whose activity is kept after they are gone (closed rows, detail views). */
@@ -33,19 +87,22 @@ export class LiveTracing {
   readonly keepaliveVia: string | null;
   state: TracerState | 'off' = 'off';
   detail: string | null = null;
-  private tracer: Tracer | null = null;
+  private readonly tracer: TraceSource;
   private readonly activity = new Map<string, ConnectionActivity>();
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
-  private readonly program: string;
+  /** An inventory started after this time (ms epoch) is wanted (see optionsChanged). */
+  private refreshAfter: number | null = null;
 
   constructor(private readonly opts: LiveTracingOptions) {
     const monitor = opts.monitor;
+    const { source } = opts;
     this.stream = new EventStream(
       {
-        reasons: opts.host.sendReset.reasons,
-        hz: opts.host.hz,
+        reasons: source.reasons,
+        tcpStates: source.tcpStates,
+        hz: source.hz,
         // An event of a socket the inventory does not list yet: hold it while a newer inventory is taken.
         onUnknownSocket: (at) => {
           if (monitor.inventoryStartedAt >= at) return false;
@@ -55,14 +112,13 @@ export class LiveTracing {
       },
       (e) => this.record(e),
     );
-    const program = generateBpfProgram(opts.host);
-    this.program = program.text;
-    this.missing = program.missing;
-    this.keepaliveVia = program.keepalive ?? null;
+    this.tracer = source.tracer;
+    this.missing = source.missing;
+    this.keepaliveVia = source.keepaliveVia;
   }
 
   get pid(): number | null {
-    return this.tracer?.pid ?? null;
+    return this.tracer.pid;
   }
 
   get counts(): TracerCounts {
@@ -76,7 +132,7 @@ export class LiveTracing {
 
   /** Starts bpftrace; resolves once every probe is attached, rejects with bpftrace's own error. */
   async start(): Promise<void> {
-    const { monitor, host } = this.opts;
+    const { monitor } = this.opts;
     // The index is rebuilt only for a new inventory, not for every state update (errors, highlights).
     let indexed = monitor.state.inventory;
     if (indexed) this.stream.setInventory(indexed.connections);
@@ -85,18 +141,18 @@ export class LiveTracing {
       indexed = s.inventory;
       this.stream.setInventory(indexed.connections);
     });
-    this.tracer = new Tracer({
-      bpftrace: host.bpftrace.path!,
-      program: this.program,
-      onRecord: (r) => this.stream.push(r),
-      onState: (s, d) => {
+    this.flushTimer = setInterval(() => {
+      this.stream.flush();
+      this.refreshIfWanted();
+    }, 50);
+    await this.tracer.start(
+      (r) => this.stream.push(r),
+      (s, d) => {
         this.state = s;
         this.detail = d;
         this.opts.onState?.(s, d);
       },
-    });
-    this.flushTimer = setInterval(() => this.stream.flush(), 50);
-    await this.tracer.start();
+    );
   }
 
   /** Stops bpftrace cleanly (it prints its exact counts on the way out) and emits what is still held. */
@@ -104,8 +160,9 @@ export class LiveTracing {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     this.unsubscribe?.();
-    await this.tracer?.stop();
+    const finalCounts = await this.tracer.stop();
     this.stream.flush(true);
+    this.stream.settleLoss(finalCounts);
   }
 
   activityOf(id: string): ConnectionActivity | undefined {
@@ -131,12 +188,22 @@ export class LiveTracing {
     for (const fn of this.listeners) fn(e);
   }
 
-  /** A traced setsockopt (emitted after the call returned): re-read that socket and refresh soon. */
+  /** A traced setsockopt (emitted after the call returned): re-read that socket, and take an inventory that
+   *  starts after now (a refresh already running may predate the socket): it names the owner while the socket
+   *  lives, before its keepalive probes need one. */
   private optionsChanged(pid: number, fd: number): void {
-    const { daemon, monitor } = this.opts;
+    const { daemon } = this.opts;
     const inode = daemon ? socketInodeOf(pid, fd) : null;
     if (!daemon || inode === null) return;
-    daemon.reread([inode]).then(() => monitor.requestRefresh(), () => {});
+    const at = Date.now();
+    daemon.reread([inode]).then(() => (this.refreshAfter = Math.max(this.refreshAfter ?? 0, at)), () => {});
+  }
+
+  private refreshIfWanted(): void {
+    const { monitor } = this.opts;
+    if (this.refreshAfter === null) return;
+    if (monitor.inventoryStartedAt > this.refreshAfter) this.refreshAfter = null;
+    else monitor.requestRefresh();
   }
 
   private evictOldest(): void {

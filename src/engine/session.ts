@@ -6,7 +6,8 @@ import { liveInventory } from '../sources/live.js';
 import { SockinfoDaemon } from '../sources/sockinfo.js';
 import type { TracerState } from '../sources/tracer.js';
 import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
-import { LiveTracing } from './live-tracing.js';
+import type { ProgramOptions } from '../model/bpf-program.js';
+import { LiveTracing, bpftraceSource } from './live-tracing.js';
 import { Monitor } from './monitor.js';
 
 export interface SessionOptions {
@@ -17,6 +18,8 @@ export interface SessionOptions {
   /** Events kept per connection for the detail view. */
   timelineSize?: number;
   onTracerState?: (state: TracerState, detail: string | null) => void;
+  /** What the program prints and filters in the kernel (records, closes, netns/port/pid filters). */
+  program?: ProgramOptions;
 }
 
 export class LiveSession {
@@ -44,7 +47,7 @@ export class LiveSession {
     const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities });
     const host = await probing;
     const tracing = host.usable.ok
-      ? new LiveTracing({ host, monitor, daemon, timelineSize: o.timelineSize, onState: o.onTracerState })
+      ? new LiveTracing({ source: bpftraceSource(host, o.program), monitor, daemon, timelineSize: o.timelineSize, onState: o.onTracerState })
       : null;
     return new LiveSession(daemon, monitor, host, tracing);
   }

@@ -1,83 +1,119 @@
-// Generates the one bpftrace program ka-top runs, from what probeTracingHost() found. Pure: text in, text out.
-// Every record is a printf line `KA <kind> key=value … comm=<rest>` (comm last: it may contain spaces); pointers
-// and cookies are printed as hex because bpftrace ≤ 0.23 prints u64 as raw JSON numbers. Counts that must not be
-// lost with a dropped event (probes per socket, resets by reason) live in maps printed by an interval probe.
-import { SOCK_LINGER_BIT, TCP_STATE_NUMBERS, WATCHED_SOCKOPTS } from '../domain/kernel.js';
-import type { TracingHost } from '../sources/tracing-host.js';
+// Assembles the one bpftrace program ka-top runs from the readable fragments in bpf/ and what probeTracingHost()
+// found. Pure: host facts and fragment texts in, program text out. The fragments use named constants only; this
+// module writes the preamble of `#define`s that gives them this host's values (struct offsets from BTF, enums
+// from tracefs, the keepalive timer's address), the user's filters and the record formats of the one field
+// table (parse/ka-records.ts). bpftrace (0.17 too) expands object-like `#define`s; it cannot take one as an attach
+// point, so the keepalive timer's attach points are put in here.
+import type { KernelOffsets } from '../parse/pahole.js';
+import { SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
+import { CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
 import { printSymbolic } from '../parse/tracefs-format.js';
 import { versionAtLeast } from '../domain/version.js';
+import type { BpfFragments } from '../sources/bpf-fragments.js';
+import type { TracingHost } from '../sources/tracing-host.js';
+
 
 export type KeepaliveProbeKind = 'tracepoint' | 'kprobe' | 'fentry';
 
+/** Records the program can print (the others in KA_RECORDS are ready and the reset layouts' twin). */
+export type PrintedRecord = 'probe' | 'katimeout' | 'rst' | 'rrst' | 'close' | 'sockopt';
+
+export interface ProgramFilter {
+  /** Network namespace inodes. */
+  netns?: readonly number[];
+  /** Local or remote port. */
+  ports?: readonly number[];
+  /** Only for setsockopt, the one record that runs in its owner's context. */
+  pids?: readonly number[];
+  comms?: readonly string[];
+}
+
+export interface ProgramOptions {
+  countsIntervalSec?: number;
+  /** Records to print; all by default. Counting maps are kept whatever is printed. */
+  records?: ReadonlySet<PrintedRecord>;
+  /** A close record for every connection (that passes the filter); by default only for a connection that had a
+   *  keepalive probe, a keepalive timeout or a reset. */
+  allCloses?: boolean;
+  /** Applied in the kernel to the records (never to the counts); ka-top filters again after attribution. */
+  filter?: ProgramFilter;
+  /** Entries per BPF map (bpftrace 0.17: BPFTRACE_MAP_KEYS_MAX, one size for every map). */
+  mapKeysMax?: number;
+}
+
 export interface BpfProgram {
   text: string;
+  /** Environment bpftrace must run with (map sizes). */
+  env: Record<string, string>;
   /** How the keepalive timer is watched, or null when it cannot be (see `missing`). */
   keepalive: KeepaliveProbeKind | null;
   /** What this program cannot see on this host, in words. */
   missing: string[];
   /** enum sk_rst_reason of this kernel (number -> name). */
   reasons: Record<number, string>;
+  /** TCP states of this kernel (number -> TCP_* name). */
+  tcpStates: Record<number, string>;
   /** Seconds between periodic map dumps. */
   countsIntervalSec: number;
 }
 
-export interface ProgramOptions {
-  countsIntervalSec?: number;
+/** Live connections tracked per map; beyond it updates are dropped and counted in @map_full. */
+export const DEFAULT_MAP_KEYS_MAX = 65536;
+
+const ALL_RECORDS: readonly PrintedRecord[] = ['probe', 'katimeout', 'rst', 'rrst', 'close', 'sockopt'];
+
+/** Every offset name the fragments use, also when BTF offsets are unknown (they are then 0 and never read). */
+const OFFSET_NAMES = {
+  sock_sk_timer: 1, sock_skc_family: 1, sock_skc_state: 1, sock_skc_daddr: 1, sock_skc_rcv_saddr: 1, sock_skc_dport: 1,
+  sock_skc_num: 1, sock_skc_v6_daddr: 1, sock_skc_v6_rcv_saddr: 1, sock_skc_cookie: 1, sock_skc_flags: 1,
+  sock_skc_net: 1, sock_sk_lingertime: 1, icsk_probes_out: 1, icsk_user_timeout: 1, tp_keepalive_time: 1,
+  tp_keepalive_intvl: 1, tp_keepalive_probes: 1, net_ns_inum: 1, net_ka_time: 1, net_ka_intvl: 1, net_ka_probes: 1,
+  skb_dev: 1, netdev_nd_net: 1,
+} satisfies Record<keyof KernelOffsets, 1>;
+
+/** The `// attach-entry: …` / `// attach-exit: …` line of a keepalive-via-*.h variant. */
+function attachLine(variant: string, which: 'entry' | 'exit'): string {
+  const m = new RegExp(`^// attach-${which}: (.+)$`, 'm').exec(variant);
+  if (!m) throw new Error(`a keepalive variant in bpf/ has no attach-${which} line`);
+  return m[1]!.trim();
 }
 
-/** TCP state numbers from the inet_sock_set_state print fmt; the fallback is include/net/tcp_states.h. */
-function tcpStates(host: TracingHost): Record<string, number> {
+/** A comm the program may compare against: printable, no quote or backslash (the rest is filtered in Node). */
+const SAFE_COMM = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,15}$/;
+
+const anyOf = (terms: string[]) => (terms.length ? `(${terms.join(' || ')})` : '(1)');
+
+/** The TCP constants of this kernel from the inet_sock_set_state format (enums resolved from its print fmt). */
+function kernelConstants(host: TracingHost): Record<string, number> {
+  // Fallbacks: include/net/tcp_states.h and the UAPI, for a kernel whose format has no symbolic table.
+  const out: Record<string, number> = {
+    TCP_ESTABLISHED: 1, TCP_SYN_SENT: 2, TCP_SYN_RECV: 3, TCP_CLOSE: 7, TCP_LISTEN: 10,
+    AF_INET: 2, AF_INET6: 10, IPPROTO_TCP: 6,
+  };
   const fmt = host.tracepoints['sock:inet_sock_set_state'].format;
-  const out: Record<string, number> = { ...TCP_STATE_NUMBERS };
-  if (fmt) for (const [n, name] of printSymbolic(fmt.printFmt, 'newstate')) out[name] = n;
+  if (fmt) {
+    for (const field of ['newstate', 'family', 'protocol']) {
+      for (const [n, name] of printSymbolic(fmt.printFmt, field)) if (/^(TCP|AF|IPPROTO)_[A-Z0-9_]+$/.test(name)) out[name] = n;
+    }
+  }
   return out;
 }
 
-export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {}): BpfProgram {
+export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, opts: ProgramOptions = {}): BpfProgram {
   const v = host.bpftrace.version ?? { major: 0, minor: 17, patch: 0 };
-  const a = versionAtLeast(v, 0, 19) ? 'args.' : 'args->';
   const o = host.offsets.value;
   const tp = host.tracepoints;
-  const st = tcpStates(host);
-  const missing: string[] = [];
   const interval = opts.countsIntervalSec ?? 5;
-  const out: string[] = [];
-  const p = (s: string) => out.push(s);
+  const printed = opts.records ?? new Set(ALL_RECORDS);
+  const filter = opts.filter ?? {};
+  const missing: string[] = [];
+  const frag = (name: string): string => {
+    const text = fragments[name];
+    if (text === undefined) throw new Error(`bpf/${name} is missing`);
+    return text.trimEnd();
+  };
 
-  // Socket fields read from a `struct sock *` held in $sk; empty when offsets are unknown.
-  const sockVars = o
-    ? [
-        `  $net = *(uint64*)($sk + ${o.sock_skc_net});`,
-        // A read through a null pointer just yields 0 (probe_read fails); bpftrace 0.17 miscompiles a ternary
-        // assignment inside an if block, so none is used for reads.
-        `  $ns = *(uint32*)($net + ${o.net_ns_inum});`,
-        `  $ck = *(uint64*)($sk + ${o.sock_skc_cookie});`,
-        `  $lf = *(uint64*)($sk + ${o.sock_skc_flags});`,
-        `  $lt = *(uint64*)($sk + ${o.sock_sk_lingertime});`,
-      ].join('\n')
-    : ['  $ns = (uint32)0;', '  $ck = (uint64)0;', '  $lf = (uint64)0;', '  $lt = (uint64)0;'].join('\n');
-  const sockFmt = 'ns=%u ck=%llx lf=%llx lt=%llu';
-  const sockArgs = '$ns, $ck, $lf, $lt';
-  // The socket's own 4-tuple (IPv4 words + IPv6 as two little-endian u64 each), for the timer probe.
-  const tupleFmt = 'f=%d la=%x ra=%x l6=%llx:%llx r6=%llx:%llx lp=%d rp=%d st=%d';
-  const tupleArgs = o
-    ? [
-        `*(uint16*)($sk + ${o.sock_skc_family})`, `*(uint32*)($sk + ${o.sock_skc_rcv_saddr})`,
-        `*(uint32*)($sk + ${o.sock_skc_daddr})`, `*(uint64*)($sk + ${o.sock_skc_v6_rcv_saddr})`,
-        `*(uint64*)($sk + ${o.sock_skc_v6_rcv_saddr + 8})`, `*(uint64*)($sk + ${o.sock_skc_v6_daddr})`,
-        `*(uint64*)($sk + ${o.sock_skc_v6_daddr + 8})`, `*(uint16*)($sk + ${o.sock_skc_num})`,
-        `*(uint16*)($sk + ${o.sock_skc_dport})`, `*(uint8*)($sk + ${o.sock_skc_state})`,
-      ].join(', ')
-    : '';
-  // Addresses as tracepoints with sport/dport/family/saddr/daddr/saddr_v6/daddr_v6 give them.
-  const tpTupleFmt = 'f=%d sp=%d dp=%d s4=%s d4=%s s6=%s d6=%s';
-  const tpTupleArgs = `${a}family, ${a}sport, ${a}dport, ntop(2, ${a}saddr), ntop(2, ${a}daddr), ntop(10, ${a}saddr_v6), ntop(10, ${a}daddr_v6)`;
-
-  p('BEGIN { printf("KA ready\\n"); }');
-
-  // Keepalive timer: the cheapest attach point the host has. The entry saves the socket and its outstanding
-  // probe count per CPU (timer callbacks do not nest on a CPU); the exit compares: +1 = a probe went out,
-  // a move to TCP_CLOSE = the peer was declared dead.
+  // Keepalive timer: the cheapest attach point the host has.
   let keepalive: KeepaliveProbeKind | null = null;
   if (!o) missing.push(`keepalive probes: ${host.offsets.reason ?? 'kernel struct offsets unknown'}`);
   else if (host.fentry.ok) keepalive = 'fentry';
@@ -87,140 +123,105 @@ export function generateBpfProgram(host: TracingHost, opts: ProgramOptions = {})
     missing.push(`keepalive probes: ${tp['timer:timer_expire_entry'].reason ?? tp['timer:timer_expire_exit'].reason}`);
   else keepalive = 'tracepoint';
 
-  if (keepalive && o) {
-    const save = [
-      `  @ka_sk[cpu] = $sk;`,
-      `  @ka_po[cpu] = *(uint8*)($sk + ${o.icsk_probes_out});`,
-      `  @ka_st[cpu] = *(uint8*)($sk + ${o.sock_skc_state});`,
-      // tcp_done() clears the local port before the exit probe can read it.
-      `  @ka_lp[cpu] = *(uint16*)($sk + ${o.sock_skc_num});`,
-      '}',
-    ].join('\n');
-    if (keepalive === 'tracepoint') {
-      p(`tracepoint:timer:timer_expire_entry /(uint64)${a}function == 0x${host.keepaliveTimer.address}/ {`);
-      p(`  $sk = (uint64)${a}timer - ${o.sock_sk_timer};`);
-      p(save);
-      p(`tracepoint:timer:timer_expire_exit /@ka_sk[cpu] != 0 && (uint64)${a}timer == @ka_sk[cpu] + ${o.sock_sk_timer}/ {`);
-    } else {
-      const entry = keepalive === 'fentry' ? (versionAtLeast(v, 0, 20) ? 'fentry' : 'kfunc') : 'kprobe';
-      const exit = keepalive === 'fentry' ? (versionAtLeast(v, 0, 20) ? 'fexit' : 'kretfunc') : 'kretprobe';
-      const arg = keepalive === 'fentry' ? `(uint64)${a}t` : 'arg0';
-      p(`${entry}:tcp_keepalive_timer {`);
-      p(`  $sk = ${arg} - ${o.sock_sk_timer};`);
-      p(save);
-      p(`${exit}:tcp_keepalive_timer /@ka_sk[cpu] != 0/ {`);
-    }
-    p('  $sk = @ka_sk[cpu];');
-    p(sockVars);
-    p(`  $po = *(uint8*)($sk + ${o.icsk_probes_out});`);
-    p(`  $kp = (uint64)*(uint8*)($sk + ${o.tp_keepalive_probes});`);
-    p(`  if ($kp == 0) { $kp = (uint64)*(uint8*)($net + ${o.net_ka_probes}); }`);
-    p(`  $ki = (uint64)*(uint32*)($sk + ${o.tp_keepalive_intvl});`);
-    p(`  if ($ki == 0) { $ki = (uint64)*(uint32*)($net + ${o.net_ka_intvl}); }`);
-    p(`  $kt = (uint64)*(uint32*)($sk + ${o.tp_keepalive_time});`);
-    p(`  if ($kt == 0) { $kt = (uint64)*(uint32*)($net + ${o.net_ka_time}); }`);
-    p(`  $ut = (uint64)*(uint32*)($sk + ${o.icsk_user_timeout});`);
-    p(`  $st = *(uint8*)($sk + ${o.sock_skc_state});`);
-    const kaTuple = tupleArgs.replace(`*(uint16*)($sk + ${o.sock_skc_num})`, '@ka_lp[cpu]');
-    p(`  if ($po > @ka_po[cpu]) {`);
-    p(`    @ka_probes[$sk] = @ka_probes[$sk] + 1;`);
-    p(`    printf("KA probe sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, $po, @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${kaTuple});`);
-    p('  }');
-    p(`  if ($st == ${st.TCP_CLOSE} && @ka_st[cpu] != ${st.TCP_CLOSE}) {`);
-    p('    @ka_timeouts = count();');
-    p(`    printf("KA katimeout sk=%llx po=%d total=%d kp=%d ki=%d kt=%d ut=%d ${sockFmt} ${tupleFmt}\\n", $sk, @ka_po[cpu], @ka_probes[$sk], $kp, $ki, $kt, $ut, ${sockArgs}, ${kaTuple});`);
-    p('    delete(@ka_probes[$sk]);');
-    p('  }');
-    p('  delete(@ka_sk[cpu]); delete(@ka_po[cpu]); delete(@ka_st[cpu]); delete(@ka_lp[cpu]);');
-    p('}');
+  const sendReset = tp['tcp:tcp_send_reset'];
+  const receiveReset = tp['tcp:tcp_receive_reset'];
+  const state = tp['sock:inet_sock_set_state'];
+  const sockopt = tp['syscalls:sys_enter_setsockopt'];
+  if (!sendReset.ok) missing.push(`resets sent: ${sendReset.reason}`);
+  else if (!host.sendReset.hasReason) missing.push('reset reasons: this kernel\'s tcp_send_reset has no reason field (cause is inferred)');
+  if (sendReset.ok && !o) missing.push(`reset attribution by netns/cookie: ${host.offsets.reason ?? 'offsets unknown'}`);
+  if (!receiveReset.ok) missing.push(`resets received: ${receiveReset.reason}`);
+  if (!state.ok) missing.push(`connection close and lifetime: ${state.reason}`);
+  if (!sockopt.ok) missing.push(`socket option changes: ${sockopt.reason}`);
+
+  // ---- the preamble ----
+  const def = (name: string, value: string | number) => `#define ${name} ${value}`;
+  const pre: string[] = [];
+  pre.push(`// ka-top's bpftrace program for this host (bpftrace ${v.major}.${v.minor}), assembled from bpf/ by ka-top.`);
+  pre.push(`// The #defines below are this host's values and this run's options; the probes follow.`);
+  pre.push('', `// Kernel struct offsets (pahole on /sys/kernel/btf/vmlinux)${o ? '' : `: unknown (${host.offsets.reason}), never read`}`);
+  pre.push(def('KA_HAVE_OFFSETS', o ? 1 : 0));
+  for (const k of Object.keys(OFFSET_NAMES) as (keyof KernelOffsets)[]) pre.push(def(k.toUpperCase(), o ? o[k] : 0));
+
+  pre.push('', '// TCP constants of this kernel (tracefs: sock/inet_sock_set_state print fmt)');
+  for (const [name, n] of Object.entries(kernelConstants(host))) pre.push(def(name, n));
+
+  pre.push('', '// ka-top constants: close outcomes kept in @how and counted in @closes, the SO_LINGER flag bit');
+  for (const [name, n] of Object.entries(CLOSE_HOW)) pre.push(def(`HOW_${name.toUpperCase()}`, n));
+  pre.push(def('SOCK_LINGER_BIT', SOCK_LINGER_BIT));
+  pre.push(def('WATCHED_SOCKOPT', anyOf(Object.values(WATCHED_SOCKOPTS).map((s) => `(args->level == ${s.level} && args->optname == ${s.optname})`))));
+
+  pre.push('', '// Host facts');
+  if (keepalive === 'tracepoint') pre.push(def('KEEPALIVE_TIMER_FN', `0x${host.keepaliveTimer.address}`));
+  // The exact per-reason counts need the in-timer flag; without the keepalive probe it is never set.
+  pre.push(def('IN_KEEPALIVE_TIMER', keepalive ? '(@ka_sk[cpu] == $sk)' : '(0)'));
+  const rrCookie = receiveReset.format?.fields.some((f) => f.name === 'sock_cookie') ?? false;
+  // The tracepoint's sock_cookie is generated on demand (the socket's own field may still be 0).
+  pre.push(def('RECEIVE_RESET_COOKIE', rrCookie ? 'args->sock_cookie' : '*(uint64*)($sk + SOCK_SKC_COOKIE)'));
+
+  pre.push('', '// What this run prints (the counting maps are kept whatever is printed) and its filters');
+  for (const r of ALL_RECORDS) if (r !== 'close' && r !== 'sockopt') pre.push(def(`KA_PRINT_${r.toUpperCase()}`, printed.has(r) ? 1 : 0));
+  pre.push(def('KA_PRINT_CLOSE', printed.has('close') ? 1 : 0));
+  pre.push(def('KA_PRINT_CLOSE_ALL', printed.has('close') && opts.allCloses ? 1 : 0));
+  const netns = o ? (filter.netns ?? []).filter((n) => Number.isInteger(n) && n >= 0) : [];
+  pre.push(def('KA_WANT_NETNS', anyOf(netns.map((n) => `$ns == ${n}`))));
+  const ports = (filter.ports ?? []).filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
+  pre.push(def('KA_WANT_PORT', anyOf(ports.map((p) => `$lport == ${p} || $rport == ${p}`))));
+  const comms = filter.comms ?? [];
+  const task = [
+    ...(filter.pids ?? []).filter((p) => Number.isInteger(p) && p > 0).map((p) => `pid == ${p}`),
+    ...(comms.every((c) => SAFE_COMM.test(c)) ? comms.map((c) => `comm == "${c}"`) : []),
+  ];
+  // A pid filter and an unsafe comm together: Node filters; the kernel must not drop what the comm would keep.
+  pre.push(def('KA_WANT_TASK', comms.every((c) => SAFE_COMM.test(c)) ? anyOf(task) : '(1)'));
+
+  pre.push('', '// Record formats and arguments, from the field table (src/parse/ka-records.ts)');
+  const kinds: KaRecordKind[] = ['ready', 'probe', 'katimeout', host.sendReset.layout === 'legacy' ? 'rstLegacy' : 'rst', 'rrst', 'close', 'sockopt'];
+  pre.push(...recordDefines(kinds));
+
+  // ---- the probes ----
+  const body: string[] = [];
+  if (keepalive) {
+    const variant = frag(`keepalive-via-${keepalive}.h`);
+    pre.push('', variant);
+    // bpftrace before 0.20 calls fentry/fexit kfunc/kretfunc.
+    const oldNames = keepalive === 'fentry' && !versionAtLeast(v, 0, 20);
+    const attach = (which: 'entry' | 'exit') => {
+      const line = attachLine(variant, which);
+      return oldNames ? line.replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kretfunc:') : line;
+    };
+    body.push(frag('keepalive-timer.bt')
+      .replace(/^KEEPALIVE_TIMER_ENTRY \{/m, () => `${attach('entry')} {`)
+      .replace(/^KEEPALIVE_TIMER_EXIT \{/m, () => `${attach('exit')} {`));
   }
-
-  // Resets we send. `ka` says the reset came from inside the keepalive timer of that very socket.
-  const sr = tp['tcp:tcp_send_reset'];
-  if (!sr.ok) missing.push(`resets sent: ${sr.reason}`);
-  else {
-    const reason = host.sendReset.hasReason ? `${a}reason` : '-1';
-    p('tracepoint:tcp:tcp_send_reset {');
-    p(`  $sk = (uint64)${a}skaddr;`);
-    // bpftrace rejects reading a map nothing writes: the keepalive maps exist only with the keepalive probe.
-    p(keepalive ? '  $ka = $sk != 0 && @ka_sk[cpu] == $sk ? 1 : 0;' : '  $ka = 0;');
-    p('  $ns = (uint32)0; $ck = (uint64)0; $lf = (uint64)0; $lt = (uint64)0;');
-    if (o) {
-      p('  if ($sk != 0) {');
-      p(sockVars.replace(/^ {2}/gm, '    '));
-      p('    @close_how[$sk] = 1;');
-      p('  } else {');
-      // No full socket: the netns is the one of the device the offending segment came in on.
-      p(`    $dev = *(uint64*)((uint64)${a}skbaddr + ${o.skb_dev});`);
-      p(`    $dnet = *(uint64*)($dev + ${o.netdev_nd_net});`);
-      p(`    $ns = *(uint32*)($dnet + ${o.net_ns_inum});`);
-      p('  }');
-    } else {
-      missing.push(`reset attribution by netns/cookie: ${host.offsets.reason ?? 'offsets unknown'}`);
-    }
-    p(`  $l0 = (($lf >> ${SOCK_LINGER_BIT}) & 1) == 1 && $lt == 0 ? 1 : 0;`);
-    p(`  @rst_sent[${reason}, $ka, $l0] = count();`);
-    const addr = host.sendReset.layout === 'sockaddr'
-      ? { fmt: 'sa=%rx da=%rx', args: `buf(${a}saddr, 28), buf(${a}daddr, 28)` }
-      : { fmt: tpTupleFmt, args: tpTupleArgs };
-    if (!host.sendReset.hasReason) missing.push('reset reasons: this kernel\'s tcp_send_reset has no reason field (cause is inferred)');
-    p(`  printf("KA rst sk=%llx rs=%d st=%d ka=%d ${sockFmt} ${addr.fmt} pid=%d comm=%s\\n", $sk, ${reason}, ${a}state, $ka, ${sockArgs}, ${addr.args}, pid, comm);`);
-    p('}');
+  if (sendReset.ok) {
+    pre.push('', frag(`send-reset-addr.${host.sendReset.layout === 'legacy' ? 'legacy' : 'sockaddr'}.h`));
+    body.push(frag('send-reset.bt'));
   }
+  if (receiveReset.ok) body.push(frag('receive-reset.bt'));
+  if (state.ok) body.push(frag('state.bt'));
+  if (sockopt.ok && printed.has('sockopt')) body.push(frag('sockopt.bt'));
 
-  const rr = tp['tcp:tcp_receive_reset'];
-  if (!rr.ok) missing.push(`resets received: ${rr.reason}`);
-  else {
-    const hasCookie = rr.format?.fields.some((f) => f.name === 'sock_cookie') ?? false;
-    p('tracepoint:tcp:tcp_receive_reset {');
-    p(`  $sk = (uint64)${a}skaddr;`);
-    // The tracepoint's sock_cookie is generated on demand (the socket's own field may still be 0).
-    p(hasCookie ? sockVars.replace(/^ {2}\$ck = .*$/m, `  $ck = ${a}sock_cookie;`) : sockVars);
-    p('  @close_how[$sk] = 2;');
-    p('  @rst_received = count();');
-    p(`  printf("KA rrst sk=%llx ${sockFmt} ${tpTupleFmt} pid=%d comm=%s\\n", $sk, ${sockArgs}, ${tpTupleArgs}, pid, comm);`);
-    p('}');
-  }
+  // The counts: only maps some probe of this program writes (bpftrace rejects the others).
+  const text = body.join('\n\n');
+  const uses = (m: string) => text.includes(`${m}[`) || text.includes(`${m} =`);
+  const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records'].filter(uses);
+  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@born', '@how', '@ka_probes'].filter((m) => uses(m) || m === '@how' || m === '@ka_probes');
+  const tail = [
+    '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
+    '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed.',
+    ...(counts.length ? [`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`] : []),
+    '// Only the counting maps are printed at exit: the per-connection and per-CPU state is cleared first.',
+    `END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`,
+  ].join('\n');
 
-  // Closes (any state -> TCP_CLOSE except a listener's), with how the connection ended and how long it lived.
-  const ss = tp['sock:inet_sock_set_state'];
-  if (!ss.ok) missing.push(`connection close and lifetime: ${ss.reason}`);
-  else {
-    const how = out.join('\n').includes('@close_how[$sk] =') ? '@close_how[$sk]' : '0';
-    p(`tracepoint:sock:inet_sock_set_state /${a}protocol == 6/ {`);
-    p(`  $sk = (uint64)${a}skaddr;`);
-    p(`  if (${a}newstate == ${st.TCP_SYN_SENT} || (${a}newstate == ${st.TCP_ESTABLISHED} && @born[$sk] == 0)) { @born[$sk] = nsecs; }`);
-    p(`  if (${a}newstate == ${st.TCP_CLOSE} && ${a}oldstate != ${st.TCP_LISTEN}) {`);
-    p(sockVars.replace(/^ {2}/gm, '    '));
-    p('    $life = @born[$sk] != 0 ? (nsecs - @born[$sk]) / 1000000 : (uint64)0;');
-    p('    $known = @born[$sk] != 0 ? 1 : 0;');
-    p(`    printf("KA close sk=%llx os=%d how=%d life=%llu known=%d probes=%d ${sockFmt} ${tpTupleFmt} pid=%d comm=%s\\n", $sk, ${a}oldstate, ${how}, $life, $known, ${keepalive ? '@ka_probes[$sk]' : '0'}, ${sockArgs}, ${tpTupleArgs}, pid, comm);`);
-    p(how === '0' ? '    delete(@born[$sk]);' : '    delete(@born[$sk]); delete(@close_how[$sk]);');
-    // A close inside this socket's keepalive timer: the timer's exit probe still reports the probe count.
-    if (keepalive) p('    if (@ka_sk[cpu] != $sk) { delete(@ka_probes[$sk]); }');
-    p('  }');
-    p('}');
-  }
-
-  const so = tp['syscalls:sys_enter_setsockopt'];
-  if (!so.ok) missing.push(`socket option changes: ${so.reason}`);
-  else {
-    const cond = Object.values(WATCHED_SOCKOPTS)
-      .map((s) => `(${a}level == ${s.level} && ${a}optname == ${s.optname})`)
-      .join(' || ');
-    p(`tracepoint:syscalls:sys_enter_setsockopt /${cond}/ {`);
-    p(`  printf("KA sockopt pid=%d fd=%d lv=%d on=%d comm=%s\\n", pid, ${a}fd, ${a}level, ${a}optname, comm);`);
-    p('}');
-  }
-
-  // bpftrace rejects print()/clear() of a map no probe uses: only name the maps this program has.
-  const body = out.join('\n');
-  const has = (m: string) => body.includes(`${m}[`) || body.includes(`${m} =`);
-  const counts = ['@ka_probes', '@rst_sent', '@ka_timeouts', '@rst_received'].filter(has);
-  if (counts.length > 0) p(`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`);
-  // Only the counting maps are dumped at exit.
-  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@born', '@close_how'].filter(has);
-  if (scratch.length > 0) p(`END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`);
-
-  return { text: out.join('\n') + '\n', keepalive, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval };
+  let program = [pre.join('\n'), frag('ready.bt'), ...body, tail].join('\n\n') + '\n';
+  // bpftrace 0.19 introduced `args.field`; `args->field` is deprecated later.
+  if (versionAtLeast(v, 0, 19)) program = program.replace(/\bargs->/g, 'args.');
+  return {
+    text: program,
+    env: { BPFTRACE_MAP_KEYS_MAX: String(opts.mapKeysMax ?? DEFAULT_MAP_KEYS_MAX) },
+    keepalive, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
+    tcpStates: Object.fromEntries(Object.entries(kernelConstants(host)).filter(([k]) => k.startsWith('TCP_')).map(([k, n]) => [n, k])),
+  };
 }

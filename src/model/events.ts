@@ -1,9 +1,50 @@
-// The pure rules that turn the tracer's record fields into events: address decoding, reset causes, give-up times.
+// ka-top's event model: what `watch` prints and the TUI shows, and the pure rules that turn tracer records into it.
 import { normaliseIpv6 } from '../parse/ss.js';
 import { decodeHexBuf } from '../parse/bpftrace-json.js';
 import type { Endpoint } from '../domain/connection.js';
-import type { RstCause } from '../domain/event.js';
-import { SOCK_LINGER_BIT } from '../domain/kernel.js';
+
+export const EVENT_TYPES = [
+  'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'rst_received', 'close', 'sockopt_changed', 'lost',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
+export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
+export type OwnerVia = 'inventory' | 'context' | 'listener';
+
+export interface EventProcess {
+  pid: number;
+  comm: string;
+  cmdline: string | null;
+}
+
+interface Base {
+  ts: string;
+  local: Endpoint | null;
+  peer: Endpoint | null;
+  /** Network namespace inode (0/null when the kernel gave none). */
+  netns: number | null;
+  /** The socket's owner: from the inventory, or the process in whose context the event ran when that is the owner. */
+  pid: number | null;
+  comm: string | null;
+  process: EventProcess | null;
+  /** Connection id in the inventory (`<netns>:<cookie>`), when matched. */
+  connection: string | null;
+  /** How the owner was found: the inventory, the syscall context it ran in (close, setsockopt), or — for a
+   *  short-lived accepted socket no inventory saw — the process listening on its local port. */
+  ownerVia?: OwnerVia | null;
+  /** Kernel socket address (hex), to correlate events of one socket. */
+  sk: string | null;
+}
+
+export type KaEvent =
+  | (Base & { type: 'keepalive_probe'; probesSent: number; probesOutstanding: number; maxProbes: number; intervalMs: number | null; userTimeoutMs: number; giveUpInMs: number | null })
+  | (Base & { type: 'keepalive_timeout'; probesSent: number; maxProbes: number })
+  | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
+  | (Base & { type: 'rst_received'; inferredCause: string })
+  | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })
+  | (Base & { type: 'sockopt_changed'; option: string; fd: number })
+  | { type: 'lost'; ts: string; events: number };
 
 // ---- decoding of the program's fields ----
 
@@ -49,21 +90,26 @@ export function endpointFromSockaddr(text: string): Endpoint | null {
   return null;
 }
 
-/** Endpoints from tracepoint fields `f sp dp s4 d4 s6 d6` (sport is the local side). */
-export function endpointsFromTp(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
-  const v6 = f.f === '10';
+/** Endpoints from the tracepoint fields family/sport/dport/s4/d4/s6/d6 (sport is the local side). */
+export function endpointsFromTp(f: { family: number; sport: number; dport: number; s4: string; d4: string; s6: string; d6: string }): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.family === 10;
   return {
-    local: { address: v6 ? normaliseIpv6(f.s6!) : f.s4!, port: Number(f.sp) },
-    peer: { address: v6 ? normaliseIpv6(f.d6!) : f.d4!, port: Number(f.dp) },
+    local: { address: v6 ? normaliseIpv6(f.s6) : f.s4, port: f.sport },
+    peer: { address: v6 ? normaliseIpv6(f.d6) : f.d4, port: f.dport },
   };
 }
 
-/** Endpoints read from the socket itself (timer records). */
-export function endpointsFromSock(f: Record<string, string>): { local: Endpoint; peer: Endpoint } {
-  const v6 = f.f === '10';
+/** Endpoints read from the socket itself (timer records): IPv4 words, IPv6 as two u64 each, the remote port in
+ *  network byte order. */
+export function endpointsFromSock(f: {
+  family: number; la: string | null; ra: string | null; l6a: string | null; l6b: string | null; r6a: string | null;
+  r6b: string | null; lport: number; rportBe: number;
+}): { local: Endpoint; peer: Endpoint } {
+  const v6 = f.family === 10;
+  const w = (x: string | null) => x ?? '0';
   return {
-    local: { address: v6 ? ipv6FromWords(f.l6!) : ipv4FromWord(f.la!), port: Number(f.lp) },
-    peer: { address: v6 ? ipv6FromWords(f.r6!) : ipv4FromWord(f.ra!), port: swap16(Number(f.rp)) },
+    local: { address: v6 ? ipv6FromWords(`${w(f.l6a)}:${w(f.l6b)}`) : ipv4FromWord(w(f.la)), port: f.lport },
+    peer: { address: v6 ? ipv6FromWords(`${w(f.r6a)}:${w(f.r6b)}`) : ipv4FromWord(w(f.ra)), port: swap16(f.rportBe) },
   };
 }
 
@@ -98,11 +144,6 @@ export function classifyRst(r: RstFacts): { cause: RstCause; inferred: boolean }
   if (r.lingerZero) return { cause: 'linger', inferred: true };
   if (r.state === 'TCP_CLOSE') return { cause: 'unread_data', inferred: true };
   return { cause: 'other', inferred: true };
-}
-
-export function lingerZero(flagsHex: string | undefined, lingertime: string | undefined): boolean {
-  if (!flagsHex) return false;
-  return ((BigInt(`0x${flagsHex}`) >> BigInt(SOCK_LINGER_BIT)) & 1n) === 1n && Number(lingertime ?? 1) === 0;
 }
 
 /** Time until the kernel gives up after `sent` outstanding probes (the peer stays silent), from tcp_keepalive_timer:

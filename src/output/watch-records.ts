@@ -24,9 +24,11 @@ export function sampleLine(s: SampleRecord): string {
 }
 
 export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
-  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason: c.rstSentByReason, rstReceived: c.rstReceived, keepaliveTimeouts: c.keepaliveTimeouts, lostEvents: c.lostEvents };
+  const { rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, mapFull } = c;
+  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, mapFull };
 }
 
 export function countsLine(c: CountsRecord): string {
-  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+  const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
 }

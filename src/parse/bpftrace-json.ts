@@ -1,13 +1,16 @@
-// Parses bpftrace `-f json` output (NDJSON) and ka-top's own `KA <kind> k=v … comm=…` printf records.
+// Parses bpftrace `-f json` output (NDJSON). ka-top's own printf records are decoded right here, once, by the
+// field table (ka-records.ts): what leaves this module is typed.
+import { decodeKaRecord, type KaRecord } from './ka-records.js';
 
 export type BpftraceRecord =
-  | { type: 'printf'; data: string }
+  | { type: 'ka'; rec: KaRecord }
   | { type: 'map'; name: string; data: Record<string, number> | number }
   | { type: 'lost_events'; events: number }
   | { type: 'attached_probes'; probes: number }
   | { type: 'other'; raw: unknown };
 
-/** One stdout line -> record; null for blank lines (0.17 prints two before the exit map dump) and non-JSON. */
+/** One stdout line -> record; null for blank lines (0.17 prints two before the exit map dump), non-JSON and
+ *  printf output that is not a ka-top record. */
 export function parseBpftraceLine(line: string): BpftraceRecord | null {
   const t = line.trim();
   if (!t.startsWith('{')) return null;
@@ -19,8 +22,10 @@ export function parseBpftraceLine(line: string): BpftraceRecord | null {
   }
   const data = obj.data as Record<string, unknown> | string | undefined;
   switch (obj.type) {
-    case 'printf':
-      return typeof data === 'string' ? { type: 'printf', data } : null;
+    case 'printf': {
+      const rec = typeof data === 'string' ? decodeKaRecord(data) : null;
+      return rec ? { type: 'ka', rec } : null;
+    }
     case 'map': {
       const [name, value] = Object.entries((data ?? {}) as Record<string, unknown>)[0] ?? [];
       if (!name) return null;
@@ -38,28 +43,6 @@ export function parseBpftraceLine(line: string): BpftraceRecord | null {
 /** A record's count: 0 when absent, NaN for an object (Number() throws on one whose toString is no function). */
 function counter(v: unknown): number {
   return typeof v === 'object' && v !== null ? NaN : Number(v ?? 0);
-}
-
-/** A `KA …` printf record: kind plus raw string fields. */
-export interface KaRecord {
-  kind: string;
-  fields: Record<string, string>;
-}
-
-export function parseKaRecord(data: string): KaRecord | null {
-  const text = data.replace(/\n$/, '');
-  if (!text.startsWith('KA ')) return null;
-  const commAt = text.indexOf(' comm=');
-  const head = commAt >= 0 ? text.slice(0, commAt) : text;
-  const [, kind, ...pairs] = head.split(' ');
-  if (!kind) return null;
-  const fields: Record<string, string> = {};
-  for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq > 0) fields[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  if (commAt >= 0) fields.comm = text.slice(commAt + 6);
-  return { kind, fields };
 }
 
 /** bpftrace stderr lines that are not failures: the RLIMIT_MEMLOCK complaint (the kernel accounts BPF memory by

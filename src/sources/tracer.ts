@@ -1,24 +1,46 @@
-// Runs the one bpftrace process of a ka-top: NDJSON out, a ready marker after attach, restart with backoff when
-// it dies, and no orphan ever: bpftrace runs under `setpriv --pdeathsig KILL` (the kernel kills it when ka-top
-// dies, even by SIGKILL) and every exit path of ka-top stops it.
+// The tracer port and its live implementation. A TraceSource delivers decoded records (bpftrace's NDJSON, ka-top's
+// records already typed) and its state; Tracer is the live one: the one bpftrace process of a ka-top, a ready
+// marker after attach, restart with backoff when it dies, and no orphan ever: bpftrace runs under
+// `setpriv --pdeathsig KILL` (the kernel kills it when ka-top dies, even by SIGKILL) and every exit path of ka-top
+// stops it. RecordedTracer (recorded-tracer.ts) replays a captured run through the same port.
 import type { ChildProcess } from 'node:child_process';
 import { start } from './exec.js';
 import { LineSplitter } from '../domain/lines.js';
-import { isBenignStderr, parseBpftraceLine, parseKaRecord, type BpftraceRecord } from '../parse/bpftrace-json.js';
+import { isBenignStderr, parseBpftraceLine, type BpftraceRecord } from '../parse/bpftrace-json.js';
 
 export type TracerState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+
+export type RecordSink = (rec: BpftraceRecord) => void;
+export type StateSink = (state: TracerState, detail: string | null) => void;
+
+export interface TraceSource {
+  /** The tracer's process, when it is one. */
+  readonly pid: number | null;
+  /** Starts delivering records; resolves once the tracer is ready (its ready record), rejects if it fails first. */
+  start(onRecord?: RecordSink, onState?: StateSink): Promise<void>;
+  /** Stops; resolves true when the tracer's final counts were delivered (a clean stop). */
+  stop(): Promise<boolean>;
+  /** Immediate stop (crash paths). */
+  kill(): void;
+}
 
 export interface TracerOptions {
   bpftrace: string;
   program: string;
-  onRecord: (rec: BpftraceRecord) => void;
-  onState?: (state: TracerState, detail: string | null) => void;
+  /** Extra environment for bpftrace (map sizes). */
+  env?: Record<string, string>;
+  onRecord?: RecordSink;
+  onState?: StateSink;
   /** Give up waiting for the ready marker after this long. */
   readyTimeoutMs?: number;
   maxRestarts?: number;
   /** Prefix command that makes the kernel kill bpftrace when we die; null to run bpftrace directly. */
   pdeathsig?: string[] | null;
 }
+
+/** bpftrace compiles the program with clang/LLVM before it attaches: ~6 s on a loaded 2-core machine, more
+ *  while the first inventory runs beside it. */
+const READY_TIMEOUT_MS = 30_000;
 
 const live = new Set<Tracer>();
 let hooked = false;
@@ -34,31 +56,39 @@ function hookProcessExit(): void {
   process.on('exit', killAllTracers);
 }
 
-export class Tracer {
+export class Tracer implements TraceSource {
   private child: ChildProcess | null = null;
   private restarts = 0;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   private stderrTail: string[] = [];
 
-  constructor(private readonly opts: TracerOptions) {}
+  private onRecord: RecordSink;
+  private onState: StateSink;
+
+  constructor(private readonly opts: TracerOptions) {
+    this.onRecord = opts.onRecord ?? (() => {});
+    this.onState = opts.onState ?? (() => {});
+  }
 
   get pid(): number | null {
     return this.child?.pid ?? null;
   }
 
   /** Resolves once bpftrace has attached every probe (BEGIN printed the marker); rejects if it fails first. */
-  start(): Promise<void> {
+  start(onRecord?: RecordSink, onState?: StateSink): Promise<void> {
+    if (onRecord) this.onRecord = onRecord;
+    if (onState) this.onState = onState;
     hookProcessExit();
     live.add(this);
     return this.spawn();
   }
 
   private spawn(): Promise<void> {
-    this.opts.onState?.('starting', null);
+    this.onState('starting', null);
     const prefix = this.opts.pdeathsig === undefined ? ['setpriv', '--pdeathsig', 'KILL', '--'] : this.opts.pdeathsig ?? [];
     const argv = [...prefix, this.opts.bpftrace, '-f', 'json', '-e', this.opts.program];
-    const child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64' } });
+    const child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64', ...this.opts.env } });
     this.child = child;
     this.stderrTail = [];
     const out = new LineSplitter();
@@ -68,19 +98,19 @@ export class Tracer {
       const readyTimer = setTimeout(() => {
         if (!ready) {
           child.kill('SIGKILL');
-          reject(new Error(`bpftrace did not attach within ${this.opts.readyTimeoutMs ?? 15000} ms`));
+          reject(new Error(`bpftrace did not attach within ${this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms`));
         }
-      }, this.opts.readyTimeoutMs ?? 15000);
+      }, this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
       const onLine = (line: string) => {
         const rec = parseBpftraceLine(line);
         if (!rec) return;
-        if (!ready && rec.type === 'printf' && parseKaRecord(rec.data)?.kind === 'ready') {
+        if (!ready && rec.type === 'ka' && rec.rec.kind === 'ready') {
           ready = true;
           clearTimeout(readyTimer);
-          this.opts.onState?.('ready', null);
+          this.onState('ready', null);
           resolve();
         }
-        this.opts.onRecord(rec);
+        this.onRecord(rec);
       };
       child.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(s).forEach(onLine));
       child.stdout!.on('end', () => out.end().forEach(onLine));
@@ -97,22 +127,22 @@ export class Tracer {
         const why = this.stderrTail[0] ?? `bpftrace exited (${signal ?? code})`;
         if (!ready) {
           live.delete(this);
-          this.opts.onState?.('failed', why);
+          this.onState('failed', why);
           reject(new Error(why));
           return;
         }
         if (this.stopping) {
           live.delete(this);
-          this.opts.onState?.('stopped', null);
+          this.onState('stopped', null);
           return;
         }
         if (this.restarts >= (this.opts.maxRestarts ?? 5)) {
           live.delete(this);
-          this.opts.onState?.('failed', `${why}; gave up after ${this.restarts} restarts`);
+          this.onState('failed', `${why}; gave up after ${this.restarts} restarts`);
           return;
         }
         const delay = Math.min(30_000, 500 * 2 ** this.restarts++);
-        this.opts.onState?.('restarting', `${why}; restarting in ${delay} ms`);
+        this.onState('restarting', `${why}; restarting in ${delay} ms`);
         this.timer = setTimeout(() => {
           this.timer = null;
           this.spawn().catch(() => {}); // reported through onState
@@ -121,20 +151,21 @@ export class Tracer {
     });
   }
 
-  /** Clean stop: SIGINT lets bpftrace print its final maps; SIGKILL after `graceMs`. */
-  stop(graceMs = 2000): Promise<void> {
+  /** Clean stop: SIGINT lets bpftrace print its final maps (the exact counts: in a flood the periodic prints can
+   *  be dropped with the records); SIGKILL after `graceMs`. */
+  stop(graceMs = 5000): Promise<boolean> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       live.delete(this);
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
       const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('close', () => {
+      child.once('close', (code) => {
         clearTimeout(t);
-        resolve();
+        resolve(code === 0);
       });
       // setpriv execs bpftrace, so this pid is bpftrace itself.
       child.kill('SIGINT');

@@ -37,7 +37,8 @@ export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}, no
   const until = <T>(probe: () => T | undefined, timeoutMs: number, what: string) =>
     waiters.until(probe, timeoutMs, () =>
       `timeout waiting for ${what}; stderr:\n${err}\nlast events:\n${events.slice(-30).map((e) => JSON.stringify(e)).join('\n')}`);
-  const m = await until(() => /watching \(bpftrace pid (\d+)/.exec(err) ?? undefined, 20_000, 'the ready line');
+  // bpftrace compiles its program before it attaches: seconds, more on a loaded machine (Tracer waits 30 s).
+  const m = await until(() => /watching \(bpftrace pid (\d+)/.exec(err) ?? undefined, 40_000, 'the ready line');
   return {
     child, tracerPid: Number(m[1]), events, stderr: () => err, exited,
     waitEvent: (pred, timeoutMs = 10_000, what = 'an event') => until(() => events.find(pred) as Record<string, any> | undefined, timeoutMs, what),

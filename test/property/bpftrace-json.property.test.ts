@@ -2,14 +2,15 @@
 // run of this file (numRuns below):
 //   parseBpftraceLine: 15k round trips of every record type + 15k mutated real lines + 10k arbitrary JSON
 //     objects + 5k random lines = 45k
-//   parseKaRecord: 20k round trips (odd process names) + 10k mutated real records = 30k
+//   decodeKaRecord: 20k round trips of every record kind (odd process names) + 10k mutated real records = 30k
 //   LineSplitter: 10k chunkings; decodeHexBuf: 10k; isBenignStderr: 5k
 //   total 100k inputs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../src/domain/lines.js';
-import { decodeHexBuf, isBenignStderr, parseBpftraceLine, parseKaRecord } from '../../src/parse/bpftrace-json.js';
-import { LOWER, awkwardString, captureLines, charsOf, chunked, fixture, hugeNumber, mutated, mutatedLine, randomText } from './arbitraries.js';
+import { decodeHexBuf, isBenignStderr, parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
+import { KA_RECORDS as RECORD_TABLE, decodeKaRecord, type KaRecordKind } from '../../src/parse/ka-records.js';
+import { awkwardString, captureLines, charsOf, chunked, fixture, hugeNumber, mutated, mutatedLine, randomText } from './arbitraries.js';
 
 const RUN = captureLines(fixture('tracing/bpftrace-0.17-run.ndjson'));
 const STDERR = captureLines(fixture('tracing/bpftrace-0.17-run.stderr.txt'));
@@ -25,7 +26,6 @@ const key = fc.oneof(
 const json = fc.jsonValue({ maxDepth: 3 });
 const jsonObject = fc.dictionary(key, fc.oneof(json, fc.dictionary(key, json, { maxKeys: 3 })), { maxKeys: 4 });
 const record = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 40 }).map((data) => ({ line: { type: 'printf', data }, expected: { type: 'printf', data } })),
   fc.tuple(fc.string({ minLength: 1, maxLength: 10 }), fc.oneof(fc.integer(), fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { maxKeys: 4 })))
     .map(([name, data]) => ({ line: { type: 'map', data: { [name]: data } }, expected: { type: 'map', name, data } })),
   fc.nat().map((events) => ({ line: { type: 'lost_events', data: { events } }, expected: { type: 'lost_events', events } })),
@@ -56,7 +56,7 @@ describe('parseBpftraceLine', () => {
       fc.assert(
         fc.property(arb, (line) => {
           const r = parseBpftraceLine(line);
-          if (r?.type === 'printf') expect(typeof r.data).toBe('string');
+          if (r?.type === 'ka') expect(Object.hasOwn(RECORD_TABLE, r.rec.kind)).toBe(true);
           if (r?.type === 'map') expect(r.name).not.toBe('');
         }),
         { numRuns },
@@ -72,30 +72,37 @@ describe('parseBpftraceLine', () => {
   });
 });
 
-describe('parseKaRecord', () => {
-  const fieldKey = fc.oneof(charsOf(`${LOWER}0123456789_`, 1, 6), fc.constantFrom('constructor', 'toString', 'valueOf'));
-  const fieldValue = fc.oneof(charsOf('0123456789abcdefx.:\\', 0, 12), hugeNumber, fc.constant('a=b'));
-  it('reads back kind, fields and a process name with spaces, quotes, `comm=` or newlines', () => {
+describe('decodeKaRecord', () => {
+  const KINDS = Object.keys(RECORD_TABLE) as KaRecordKind[];
+  const valueOf = (kind: string) =>
+    kind === 'int' ? fc.oneof(fc.nat(), fc.integer({ min: -1, max: 0 }), fc.constant(2 ** 53 - 1))
+      : kind === 'hex' ? fc.oneof(charsOf('0123456789abcdef', 1, 16), fc.constant('0'))
+        : kind === 'word' ? charsOf('0123456789abcdefx.:\\', 1, 24)
+          : awkwardString(16).map((t) => t.replace(/\n/g, ' '));
+  const recordLine = fc.constantFrom(...KINDS).chain((kind) =>
+    fc.tuple(fc.constant(kind), fc.tuple(...RECORD_TABLE[kind].map((f) => valueOf(f.kind)))));
+
+  it('reads back every record kind of the field table, with any task name', () => {
     fc.assert(
-      fc.property(
-        charsOf(`${LOWER}_`, 1, 8),
-        fc.dictionary(fieldKey.filter((k) => k !== 'comm'), fieldValue.map((v) => v.replace(/ /g, '')), { maxKeys: 8 }),
-        fc.option(awkwardString(16)),
-        (kind, fields, comm) => {
-          const pairs = Object.entries(fields).map(([k, v]) => `${k}=${v}`);
-          const text = ['KA', kind, ...pairs].join(' ') + (comm === null ? '' : ` comm=${comm}`) + '\n';
-          expect(parseKaRecord(text)).toEqual({ kind, fields: comm === null ? fields : { ...fields, comm } });
-        },
-      ),
+      fc.property(recordLine, ([kind, values]) => {
+        const fields = RECORD_TABLE[kind];
+        const text = ['KA', kind, ...values].join(' ') + '\n';
+        const expected: Record<string, unknown> = { kind };
+        fields.forEach((f, i) => {
+          const v = values[i] as string | number;
+          expected[f.name] = f.kind === 'hex' ? (/^0+$/.test(String(v)) ? null : v) : f.kind === 'int' ? Number(v) : v;
+        });
+        expect(decodeKaRecord(text)).toEqual(expected);
+      }),
       { numRuns: 20_000 },
     );
   });
 
-  it('never throws on mutated real records; a record is null or has a kind', () => {
+  it('never throws on mutated real records; a record is null or one of the table\'s kinds', () => {
     fc.assert(
       fc.property(fc.oneof(mutatedLine(KA_RECORDS), randomText(40)), (text) => {
-        const r = parseKaRecord(text);
-        if (r) expect(r.kind).not.toBe('');
+        const r = decodeKaRecord(text);
+        if (r) expect(KINDS).toContain(r.kind);
       }),
       { numRuns: 10_000 },
     );

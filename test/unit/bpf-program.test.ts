@@ -1,48 +1,130 @@
 import { describe, expect, it } from 'vitest';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { KA_RECORDS, decodeKaRecord } from '../../src/parse/ka-records.js';
+import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { fixtureHost } from '../helpers/tracing-host-fixture.js';
 
+const fragments = loadBpfFragments();
+const gen = (...a: Parameters<typeof fixtureHost>) => generateBpfProgram(fixtureHost(...a), fragments);
+const defines = (text: string) => new Map([...text.matchAll(/^#define (\w+) (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+/** Arguments of a printf argument list (commas inside parentheses do not split). */
+const topLevelArgs = (list: string) => {
+  let depth = 0;
+  let n = 1;
+  for (const c of list) {
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) n++;
+  }
+  return n;
+};
+
+describe('bpf/ fragments', () => {
+  it('use named constants only: no raw offsets in a probe, every constant defined by the preamble', () => {
+    // Every variant's preamble together: each fragment is used by one of them.
+    const defs = new Map([gen(), gen({ oldReset: true }), gen({ version: [0, 21], fentry: true }), gen({ kprobes: true })].flatMap((p) => [...defines(p.text)]));
+    for (const [name, body] of Object.entries(fragments)) {
+      if (name.endsWith('.bt')) expect(body, name).not.toMatch(/\$sk \+ \d/);
+      for (const [, c] of body.matchAll(/\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b/g)) {
+        if (!/^KEEPALIVE_TIMER_(ENTRY|EXIT)$/.test(c!) && !/^(SO|TCP)_(KEEPALIVE|LINGER|KEEPIDLE|USER_TIMEOUT|STATE)$/.test(c!) && c !== 'SYN_RECV' && c !== 'SYN_SENT')
+          expect(defs.has(c!), `${name}: ${c}`).toBe(true);
+      }
+    }
+  });
+  it('every probe fragment starts with a header comment saying what it watches', () => {
+    for (const [name, body] of Object.entries(fragments)) expect(body.split('\n')[0], name).toMatch(/^\/\/ \S/);
+  });
+  it('prints records only through the field table: format and arguments of each kind agree', () => {
+    const defs = defines(gen().text);
+    for (const [kind, fields] of Object.entries(KA_RECORDS)) {
+      const key = kind.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+      if (kind === 'rstLegacy') continue; // the other layout's twin
+      const fmt = defs.get(`KA_REC_${key}`)!;
+      expect(fmt, kind).toBe(`"${['KA', kind, ...fields.map((f) => f.conv)].join(' ')}\\n"`);
+      if (fields.length) expect(topLevelArgs(defs.get(`KA_ARGS_${key}`)!), kind).toBe(fields.length);
+    }
+    expect(Object.values(fragments).join('\n')).not.toMatch(/printf\("KA /);
+  });
+});
+
 describe('generateBpfProgram', () => {
-  it('bpftrace 0.17, no kprobes, 6.10+ reset layout (this host)', () => {
-    const p = generateBpfProgram(fixtureHost());
+  it('bpftrace 0.17, no kprobes, 6.10+ reset layout (this kind of host)', () => {
+    const p = gen();
     expect(p.keepalive).toBe('tracepoint');
     expect(p.missing).toEqual([]);
-    expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == 0xffffffff8202b5f0/');
-    expect(p.text).toContain('$sk = (uint64)args->timer - 448;');
-    expect(p.text).toContain('*(uint8*)($sk + 1253)'); // icsk_probes_out
-    expect(p.text).toContain('buf(args->saddr, 28)');
-    expect(p.text).toContain('@rst_sent[args->reason, $ka, $l0] = count();');
-    expect(p.text).toContain('args->newstate == 7 && args->oldstate != 10');
-    expect(p.text).not.toMatch(/args\.|kprobe:|offsetof/);
-    expect(p.text).toMatch(/^BEGIN \{ printf\("KA ready\\n"\); \}/);
-    expect(p.text).toContain('interval:s:5 { print(@ka_probes); print(@rst_sent); print(@ka_timeouts); print(@rst_received); }');
+    const d = defines(p.text);
+    expect(d.get('KEEPALIVE_TIMER_FN')).toMatch(/^0xffffffff[0-9a-f]{8}$/); // from the kallsyms fixture
+    expect(d.get('SOCK_SK_TIMER')).toBe('448');
+    expect(d.get('ICSK_PROBES_OUT')).toBe('1253');
+    expect(d.get('TCP_CLOSE')).toBe('7'); // from the tracefs print fmt
+    expect(p.tcpStates[10]).toBe('TCP_LISTEN');
+    expect(d.get('SEND_RESET_REC')).toBe('KA_REC_RST');
+    expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == KEEPALIVE_TIMER_FN/ {');
+    expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0] = count();');
+    expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
+    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); }');
+    expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);
   });
-  it('bpftrace 0.21 with kprobes uses args. and kprobe:tcp_keepalive_timer', () => {
-    const p = generateBpfProgram(fixtureHost({ version: [0, 21], kprobes: true }));
-    expect(p.keepalive).toBe('kprobe');
-    expect(p.text).toContain('kprobe:tcp_keepalive_timer {');
-    expect(p.text).toContain('kretprobe:tcp_keepalive_timer /@ka_sk[cpu] != 0/');
+  it('by default closes are counted in the kernel and printed only for connections that had a probe or reset', () => {
+    const d = defines(gen().text);
+    expect(d.get('KA_PRINT_CLOSE')).toBe('1');
+    expect(d.get('KA_PRINT_CLOSE_ALL')).toBe('0');
+    expect(fragments['state.bt']).toContain('@closes[$ns, $how] = count();');
+    expect(fragments['state.bt']).toMatch(/KA_PRINT_CLOSE && \(\$how != 0 \|\| \$probes != 0 \|\| KA_PRINT_CLOSE_ALL\)/);
+  });
+  it('filters go into the kernel; a comm it cannot quote safely leaves the task filter to Node', () => {
+    const h = fixtureHost();
+    const d = defines(generateBpfProgram(h, fragments, {
+      allCloses: true, records: new Set(['rst', 'close']), filter: { netns: [4026531833], ports: [80, 443], pids: [7], comms: ['nginx'] },
+    }).text);
+    expect(d.get('KA_WANT_NETNS')).toBe('($ns == 4026531833)');
+    expect(d.get('KA_WANT_PORT')).toBe('($lport == 80 || $rport == 80 || $lport == 443 || $rport == 443)');
+    expect(d.get('KA_WANT_TASK')).toBe('(pid == 7 || comm == "nginx")');
+    expect(d.get('KA_PRINT_CLOSE_ALL')).toBe('1');
+    expect(d.get('KA_PRINT_PROBE')).toBe('0');
+    const odd = defines(generateBpfProgram(h, fragments, { filter: { comms: ['a"b'] } }).text);
+    expect(odd.get('KA_WANT_TASK')).toBe('(1)');
+  });
+  it('newer bpftrace with fentry: args. and fentry/fexit on tcp_keepalive_timer', () => {
+    const p = gen({ version: [0, 21], fentry: true });
+    expect(p.keepalive).toBe('fentry');
+    expect(p.text).toContain('fentry:tcp_keepalive_timer {');
+    expect(p.text).toContain('fexit:tcp_keepalive_timer /@ka_sk[cpu] != 0/ {');
+    expect(p.text).toContain('#define KEEPALIVE_TIMER_SOCK ((uint64)args.t - SOCK_SK_TIMER)');
     expect(p.text).not.toContain('timer_expire_entry');
     expect(p.text).toContain('args.skaddr');
     expect(p.text).not.toContain('args->');
-  });
-  it('fentry naming follows the version', () => {
-    expect(generateBpfProgram(fixtureHost({ version: [0, 21], fentry: true })).text).toContain('fentry:tcp_keepalive_timer');
-    expect(generateBpfProgram(fixtureHost({ version: [0, 18], fentry: true })).text).toContain('kfunc:tcp_keepalive_timer');
+    expect(gen({ version: [0, 18], fentry: true }).text).toContain('kfunc:tcp_keepalive_timer');
+    expect(gen({ version: [0, 21], kprobes: true }).text).toContain('kretprobe:tcp_keepalive_timer /@ka_sk[cpu] != 0/ {');
   });
   it('old reset layout: tuple fields, no reason, says so', () => {
-    const p = generateBpfProgram(fixtureHost({ oldReset: true }));
-    expect(p.text).toContain('@rst_sent[-1, $ka, $l0]');
-    expect(p.text).toMatch(/KA rst .* f=%d sp=%d dp=%d/);
-    expect(p.text).not.toContain('args->reason');
+    const p = gen({ oldReset: true });
+    const d = defines(p.text);
+    expect(d.get('SEND_RESET_REASON')).toBe('((int64)-1)');
+    expect(d.get('SEND_RESET_REC')).toBe('KA_REC_RST_LEGACY');
+    expect(d.get('KA_ARGS_RST_LEGACY')).toContain('args->sport');
+    expect(d.has('KA_REC_RST')).toBe(false);
     expect(p.missing.join('\n')).toMatch(/no reason field/);
   });
-  it('without offsets: no keepalive probe, reason given, maps still consistent', () => {
+  it('without offsets: no keepalive probe, reason given, reads compiled out', () => {
     const h = fixtureHost();
     h.offsets = { ok: false, reason: 'pahole is not installed', value: null };
-    const p = generateBpfProgram(h);
+    const p = generateBpfProgram(h, fragments);
     expect(p.keepalive).toBeNull();
     expect(p.missing[0]).toMatch(/pahole is not installed/);
+    expect(defines(p.text).get('KA_HAVE_OFFSETS')).toBe('0');
+    expect(defines(p.text).get('IN_KEEPALIVE_TIMER')).toBe('(0)');
     expect(p.text).not.toContain('print(@ka_timeouts)');
+  });
+});
+
+describe('the record table', () => {
+  it('decodes by position, comm (spaces allowed) last; rejects what it does not know', () => {
+    expect(decodeKaRecord('KA sockopt 5 3 1 13 my worker 1\n')).toEqual({ kind: 'sockopt', pid: 5, fd: 3, level: 1, optname: 13, comm: 'my worker 1' });
+    expect(decodeKaRecord('KA ready\n')).toEqual({ kind: 'ready' });
+    expect(decodeKaRecord('KA sockopt 5 3 1\n')).toBeNull();
+    expect(decodeKaRecord('KA nope 1\n')).toBeNull();
+    expect(decodeKaRecord('KA ready 1\n')).toBeNull();
+    expect(decodeKaRecord('something else')).toBeNull();
   });
 });

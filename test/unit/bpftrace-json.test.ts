@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../src/domain/lines.js';
-import { decodeHexBuf, isBenignStderr, parseBpftraceLine, parseKaRecord } from '../../src/parse/bpftrace-json.js';
+import { decodeHexBuf, isBenignStderr, parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { fixture } from '../helpers/tracing-host-fixture.js';
 
 describe('bpftrace -f json', () => {
@@ -17,20 +17,19 @@ describe('bpftrace -f json', () => {
     expect(recs.filter((r) => r === null).length).toBeGreaterThanOrEqual(2);
     expect(recs[0]).toEqual({ type: 'attached_probes', probes: 9 });
     const maps = recs.filter((r) => r?.type === 'map');
-    expect(maps).toContainEqual({ type: 'map', name: '@rst_sent', data: { '1,0,0': 2, '14,0,1': 1 } });
+    expect(maps).toContainEqual({ type: 'map', name: '@rst_sent', data: { '4026531833,1,0,0': 2, '4026531833,14,0,1': 1 } });
     expect(maps).toContainEqual({ type: 'map', name: '@rst_received', data: 3 });
+    // ka-top's records come out decoded, by the field table
+    expect(recs[1]).toEqual({ type: 'ka', rec: { kind: 'ready' } });
+    expect(recs).toContainEqual({ type: 'ka', rec: { kind: 'sockopt', pid: 10122, fd: 3, level: 1, optname: 13, comm: 'ka-peer' } });
+    expect(recs.filter((r) => r?.type === 'ka').length).toBe(recs.filter((r, i) => r && fixture('bpftrace-0.17-run.ndjson').split('\n')[i]!.includes('"printf"')).length);
   });
   it('parses lost_events and tolerates garbage', () => {
     expect(parseBpftraceLine('{"type": "lost_events", "data": {"events": 12}}')).toEqual({ type: 'lost_events', events: 12 });
     expect(parseBpftraceLine('{"type": "printf", "data": "KA re')).toBeNull();
+    expect(parseBpftraceLine('{"type": "printf", "data": "not ours\\n"}')).toBeNull();
     expect(parseBpftraceLine('Attaching 9 probes...')).toBeNull();
     expect(parseBpftraceLine('')).toBeNull();
-  });
-  it('parses KA records, with comm (spaces allowed) last', () => {
-    expect(parseKaRecord('KA sockopt pid=5 fd=3 lv=1 on=13 comm=my worker 1\n')).toEqual({
-      kind: 'sockopt', fields: { pid: '5', fd: '3', lv: '1', on: '13', comm: 'my worker 1' },
-    });
-    expect(parseKaRecord('something else')).toBeNull();
   });
   it('treats the RLIMIT_MEMLOCK error and warnings on stderr as benign, real errors not', () => {
     for (const l of fixture('bpftrace-0.17-run.stderr.txt').split('\n')) expect(isBenignStderr(l), l).toBe(true);

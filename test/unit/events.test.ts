@@ -1,11 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { EventStream } from '../../src/engine/event-stream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Inventory } from '../../src/domain/inventory.js';
+import { LiveTracing, type InventoryFeed } from '../../src/engine/live-tracing.js';
+import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
+import { RecordedTracer } from '../../src/sources/recorded-tracer.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords } from '../../src/model/events.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { ThresholdTracker, parseThreshold } from '../../src/model/thresholds.js';
 import type { Connection } from '../../src/domain/connection.js';
-import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
 import { schemaValidator } from '../helpers/schema.js';
 
@@ -29,7 +32,8 @@ describe('decoding', () => {
     expect(ipv4FromWord('10012c6')).toBe('198.18.0.1');
     expect(ipv6FromWords('0:100007fffff0000')).toBe('::ffff:127.0.0.1');
     expect(ipv6FromWords('74616bfd:100000000000000')).toBe('fd6b:6174::1');
-    expect(endpointsFromSock({ f: '2', la: '100007f', ra: '100007f', lp: '46716', rp: '26564' })).toEqual({
+    const none = { l6a: null, l6b: null, r6a: null, r6b: null };
+    expect(endpointsFromSock({ family: 2, la: '100007f', ra: '100007f', ...none, lport: 46716, rportBe: 26564 })).toEqual({
       local: { address: '127.0.0.1', port: 46716 }, peer: { address: '127.0.0.1', port: 50279 },
     });
     expect(endpointFromSockaddr('\\x02\\x00\\x8b\\x80\\x7f\\x00\\x00\\x01' + '\\x00'.repeat(20))).toEqual({ address: '127.0.0.1', port: 35712 });
@@ -74,65 +78,82 @@ describe('ConnectionIndex', () => {
   });
 });
 
-describe('EventStream on a real bpftrace 0.17 run', () => {
+describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> attribute -> events)', () => {
   const host = fixtureHost();
-  const accepted = conn({ local: { address: '127.0.0.1', port: 57949 }, peer: { address: '127.0.0.1', port: 35712 } }, 777, 'server');
-  const run = (inventory: Connection[] = [accepted]) => {
+  const program = generateBpfProgram(host, loadBpfFragments());
+  const accepted = conn({ local: { address: '127.0.0.1', port: 42541 }, peer: { address: '127.0.0.1', port: 44736 } }, 777, 'server');
+  /** The whole path as watch runs it: the recording through the tracer port into LiveTracing, with a fixed
+   *  inventory (by default the accepted side of the linger connection). */
+  const run = async (inventory: Connection[] = [accepted]) => {
     const events: KaEvent[] = [];
-    let t = 0;
-    const s = new EventStream({ reasons: host.sendReset.reasons, hz: 250, now: () => t }, (e) => events.push(e));
-    // by default the accepted side of the linger connection is in the inventory
-    s.setInventory(inventory);
-    for (const line of fixture('bpftrace-0.17-run.ndjson').split('\n')) {
-      const r = parseBpftraceLine(line);
-      if (r) s.push(r);
-      t += 1;
-    }
-    t += 1000;
-    s.flush();
-    return { events, s };
+    const feed: InventoryFeed = {
+      state: { inventory: { connections: inventory } as Inventory }, inventoryStartedAt: Date.now(),
+      subscribe: () => () => {}, requestRefresh: () => {},
+    };
+    const tracing = new LiveTracing({
+      source: {
+        tracer: new RecordedTracer(fixture('bpftrace-0.17-run.ndjson')), reasons: program.reasons,
+        tcpStates: program.tcpStates, hz: host.hz, missing: [], keepaliveVia: program.keepalive,
+      },
+      monitor: feed,
+    });
+    tracing.subscribe((e) => events.push(e));
+    await tracing.start();
+    await tracing.stop();
+    return { events, s: tracing.stream };
   };
-  const { events, s } = run();
+  let events: KaEvent[] = [];
+  let s!: LiveTracing['stream'];
+  beforeAll(async () => ({ events, s } = await run()));
 
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 11397, comm: 'python3', local: { port: 35712 }, ownerVia: 'context' });
+    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 10122, comm: 'ka-peer', local: { port: 44736 }, ownerVia: 'context' });
   });
   it('marks the close that preceded its reset as rst_sent', () => {
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 35712);
-    expect(close).toMatchObject({ how: 'rst_sent', pid: 11397, lifetimeMs: 0 });
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 44736);
+    expect(close).toMatchObject({ how: 'rst_sent', pid: 10122, lifetimeMs: 0 });
   });
   it('infers the receiver cause from the observed sender and attributes by inventory, not CPU task', () => {
-    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 57949);
+    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 42541);
     expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server', ownerVia: 'inventory' });
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 57949);
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 42541);
     expect(close).toMatchObject({ how: 'rst_received', pid: 777 });
   });
   it('no_socket resets for IPv4 and IPv6, without borrowing the owner of a reused socket address', () => {
     const ns = events.filter((e) => e.type === 'rst_sent' && e.cause === 'no_socket');
     expect(ns.map((e) => e.type !== 'lost' && e.local)).toEqual([{ address: '127.0.0.1', port: 1 }, { address: '::1', port: 1 }]);
     for (const e of ns) expect(e).toMatchObject({ pid: null, netns: 4026531833 });
-    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 43900);
+    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 50156);
     expect(refused).toMatchObject({ how: 'rst_received', pid: null });
   });
   it('orders cause before effect: reset sent, then the close and the peer\'s receipt', () => {
     const i = (pred: (e: KaEvent) => boolean) => events.findIndex(pred);
     const sent = i((e) => e.type === 'rst_sent' && e.cause === 'linger');
     expect(sent).toBeGreaterThanOrEqual(0);
-    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 35712));
-    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 57949));
+    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 44736));
+    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 42541));
   });
-  it('a short-lived accepted socket no inventory saw belongs to the process listening on its port', () => {
-    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 57949 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
-    const { events: evs } = run([listener]);
-    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 57949);
+  it('a short-lived accepted socket no inventory saw belongs to the process listening on its port', async () => {
+    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 42541 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
+    const { events: evs } = await run([listener]);
+    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 42541);
     expect(rr).toMatchObject({ pid: 555, comm: 'backend', ownerVia: 'listener', connection: null });
     // a reset to a closed port has no socket: nobody listens there, nobody is blamed
     for (const e of evs.filter((x) => x.type === 'rst_sent' && x.cause === 'no_socket')) expect(e).toMatchObject({ pid: null });
   });
-  it('keeps exact counts from the maps', () => {
+  it('keeps exact counts from the maps ', () => {
     expect(s.counts.rstSentByReason).toEqual({ NO_SOCKET: 2, TCP_STATE: 1 });
+    expect(s.counts.rstSentByNetns).toEqual({ 4026531833: 3 });
     expect(s.counts.rstReceived).toBe(3);
+    // The zero-linger close was counted as a FIN close, then moved to the reset closes by its reset.
+    expect(s.counts.closesByNetns['4026531833']).toEqual({ fin: 2, rst_sent: 1, rst_received: 3, timeout: 0 });
+  });
+  it('keepalive probes decode with the socket\'s own endpoints and settings', () => {
+    const p = events.find((e) => e.type === 'keepalive_probe' && e.probesSent === 2);
+    expect(p).toMatchObject({ probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, local: { address: '127.0.0.1', port: 44724 }, peer: { port: 42541 } });
+    // its close (from FIN-WAIT-2) is printed with the probe count the kernel kept
+    expect(events.find((e) => e.type === 'close' && e.local?.port === 44724)).toMatchObject({ how: 'fin', probesSent: 2, lifetimeMs: 2602 });
   });
   it('every event validates against schema/events.schema.json', () => {
     s.push({ type: 'lost_events', events: 4 });

@@ -1,0 +1,106 @@
+// Attribution: each event to its connection and owner. The inventory index first (cookie, then 4-tuple in the
+// namespace); the owner remembered for that socket; the task the event ran in when that is the owner (close,
+// setsockopt); last, for a socket accepted and gone between two inventories, the process listening on its port.
+// Resets we sent are remembered a few seconds: they decide how a close ended and what caused a received reset.
+import { tupleKey } from '../domain/keys.js';
+import { ConnectionIndex } from '../model/connection-index.js';
+import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
+import type { Connection, Endpoint } from '../domain/connection.js';
+import { sameEndpoint, type Held } from './event-order.js';
+
+interface SentReset {
+  at: number;
+  sk: string | null;
+  local: Endpoint | null;
+  peer: Endpoint | null;
+  cause: RstCause;
+}
+
+type Owner = { process: EventProcess; connection: string; via: OwnerVia };
+
+/** How long a sent reset explains later events of its connection. */
+const RESET_MEMORY_MS = 5000;
+
+export class Attribution {
+  private index = new ConnectionIndex();
+  private sent: SentReset[] = [];
+  /** Owners remembered per socket, for events after the inventory lost the connection. */
+  private owners = new Map<string, Owner>();
+
+  setInventory(connections: readonly Connection[]): void {
+    this.index = new ConnectionIndex(connections);
+  }
+
+  /** A reset we sent, seen when it was received (before its effects leave the hold). */
+  noteSent(h: Held): void {
+    if (h.ev.type === 'rst_sent' && h.rstCause) this.sent.push({ at: h.at, sk: h.ev.sk, local: h.ev.local, peer: h.ev.peer, cause: h.rstCause });
+  }
+
+  forget(now: number): void {
+    this.sent = this.sent.filter((r) => now - r.at < RESET_MEMORY_MS);
+  }
+
+  /** Is the event's connection in the inventory? (setsockopt events are found by pid and fd instead.) */
+  known(h: Held): boolean {
+    const ev = h.ev;
+    if (ev.type === 'sockopt_changed') return true;
+    return this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer }) !== null;
+  }
+
+  /** Completes the event in place: close outcome, received reset's cause, connection and owner. */
+  attribute(h: Held): void {
+    const ev = h.ev;
+    let ctx = h.ctx;
+    if (ev.type === 'close') {
+      // Socket memory is reused quickly: same address and same 4-tuple.
+      const rst = this.sent.find((r) => r.sk !== null && r.sk === ev.sk && sameEndpoint(r.local, ev.local) && sameEndpoint(r.peer, ev.peer));
+      if (ev.how === 'fin' && rst) ev.how = rst.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
+      else if (rst?.cause === 'keepalive_timeout') ev.how = 'timeout';
+      // Only a close() that reset the connection ran in the owner's context.
+      if (!rst || (rst.cause !== 'linger' && rst.cause !== 'unread_data')) ctx = null;
+    }
+    if (ev.type === 'rst_received') {
+      // The sender is visible when both ends live on this host (another netns, loopback).
+      const sender = this.sent.find((r) => sameEndpoint(r.local, ev.peer) && sameEndpoint(r.peer, ev.local));
+      ev.inferredCause = sender ? sender.cause : 'peer_reset (sender not observed)';
+    }
+    const conn = this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer });
+    let owner: Owner | null = null;
+    const asOwner = (c: Connection): EventProcess | null =>
+      c.process ? { pid: c.process.pid, comm: c.process.comm, cmdline: c.process.cmdline } : null;
+    if (conn) {
+      ev.connection = conn.id;
+      const p = asOwner(conn);
+      if (p) owner = { process: p, connection: conn.id, via: 'inventory' };
+    }
+    // Kernel socket memory is reused: the cache key includes the 4-tuple and namespace.
+    const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
+    if (ev.type === 'sockopt_changed' && ctx) {
+      const c = this.index.findByFd(ctx.pid, ev.fd);
+      if (c) {
+        ev.connection = c.id;
+        ev.local = c.local;
+        ev.peer = c.peer;
+        ev.netns = c.netns.inode;
+      }
+    }
+    if (!owner && key) owner = this.owners.get(key) ?? null;
+    if (!owner && ctx) owner = { process: ctx, connection: conn?.id ?? '', via: 'context' };
+    // A socket accepted and gone between two inventories (a health check's connection at the backend): the
+    // process listening on its port accepted it. Never for resets sent without a socket (closed ports).
+    if (!owner && ev.sk !== null && ev.local && ev.netns !== null) {
+      const listener = this.index.findListener(ev.netns, ev.local);
+      const p = listener && asOwner(listener);
+      if (p) owner = { process: p, connection: '', via: 'listener' };
+    }
+    if (owner) {
+      ev.process = owner.process;
+      ev.pid = owner.process.pid;
+      ev.comm = owner.process.comm;
+      ev.ownerVia = owner.via;
+      if (!ev.connection && owner.connection) ev.connection = owner.connection;
+      if (key && ev.type !== 'close') this.owners.set(key, owner);
+    }
+    if (ev.type === 'close' && key) this.owners.delete(key);
+  }
+}

@@ -1,0 +1,92 @@
+// Decoding: one typed tracer record -> a draft event of one socket, with what ordering and attribution need (the
+// socket cookie, the on-CPU task where it is the owner, the cause of a reset we sent). Host facts (reason and
+// state names, HZ) come from the program; nothing here is attributed yet.
+import { sockoptName } from '../domain/kernel.js';
+import { CLOSE_HOW, type KaRecord } from '../parse/ka-records.js';
+import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs } from '../model/events.js';
+import type { CloseHow, EventProcess, KaEvent, RstCause } from '../domain/event.js';
+
+export type Draft = Extract<KaEvent, { sk: string | null }>;
+
+export interface Decoded {
+  ev: Draft;
+  cookie: string | null;
+  /** The on-CPU task: the owner only when the event ran in the owner's syscall (close, setsockopt, a close()
+   *  that reset). Attribution drops it otherwise. */
+  ctx: EventProcess | null;
+  /** A reset we sent: its cause. */
+  rstCause?: RstCause;
+}
+
+export interface DecodeContext {
+  /** enum sk_rst_reason (number -> name). */
+  reasons: Record<number, string>;
+  /** TCP states (number -> TCP_* name). */
+  tcpStates: Record<number, string>;
+  /** Kernel HZ, to turn keepalive jiffies into ms. */
+  hz: number | null;
+}
+
+const HOW_NAMES = new Map<number, CloseHow>(
+  (Object.entries(CLOSE_HOW) as [string, number][]).filter(([k]) => k !== 'reset_after_close').map(([k, n]) => [n, k as CloseHow]),
+);
+
+export const reasonName = (reasons: Record<number, string>, rs: number): string | null =>
+  rs >= 0 ? (reasons[rs] ?? `reason ${rs}`) : null;
+
+/** The event of a record; null for records that are not events (ready). */
+export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded | null {
+  if (r.kind === 'ready') return null;
+  const taskOf = (t: { pid: number; comm: string }): EventProcess => ({ pid: t.pid, comm: t.comm, cmdline: null });
+  if (r.kind === 'sockopt') {
+    const ev: Draft = {
+      ts, netns: null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: null, local: null,
+      peer: null, type: 'sockopt_changed', option: sockoptName(r.level, r.optname), fd: r.fd,
+    };
+    // setsockopt runs in the caller's context: that process is the owner.
+    return { ev, cookie: null, ctx: taskOf(r) };
+  }
+  const base = { ts, netns: r.netns || null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: r.sk };
+  switch (r.kind) {
+    case 'probe':
+    case 'katimeout': {
+      const hz = c.hz ?? 250;
+      const intervalMs = Math.round((r.intvlJiffies * 1000) / hz);
+      const ends = endpointsFromSock(r);
+      const ev: Draft = r.kind === 'probe'
+        ? {
+            ...base, ...ends, type: 'keepalive_probe', probesSent: r.total, probesOutstanding: r.outstanding,
+            maxProbes: r.maxProbes, intervalMs, userTimeoutMs: r.userTimeoutMs,
+            giveUpInMs: giveUpInMs(r.outstanding, r.maxProbes, intervalMs, r.userTimeoutMs, Math.round((r.idleJiffies * 1000) / hz)),
+          }
+        : { ...base, ...ends, type: 'keepalive_timeout', probesSent: r.total, maxProbes: r.maxProbes };
+      return { ev, cookie: r.cookie, ctx: null };
+    }
+    case 'rst':
+    case 'rstLegacy': {
+      const reason = reasonName(c.reasons, r.reason);
+      const state = r.state ? (c.tcpStates[r.state] ?? null) : null;
+      const ends = r.kind === 'rst'
+        ? { local: endpointFromSockaddr(r.saddr), peer: endpointFromSockaddr(r.daddr) }
+        : endpointsFromTp(r);
+      const { cause, inferred } = classifyRst({
+        reason, state, hasSocket: r.sk !== null, inKeepaliveTimer: r.inKeepaliveTimer === 1, lingerZero: r.lingerZero === 1,
+      });
+      // Only a close() (linger, unread data) runs in the owner's context; the rest run in softirq or timers.
+      const ctx = cause === 'linger' || cause === 'unread_data' ? taskOf(r) : null;
+      return { ev: { ...base, ...ends, type: 'rst_sent', reason, cause, causeInferred: inferred, state }, cookie: r.cookie, ctx, rstCause: cause };
+    }
+    case 'rrst':
+      return { ev: { ...base, ...endpointsFromTp(r), type: 'rst_received', inferredCause: '' }, cookie: r.cookie, ctx: null };
+    case 'close':
+      return {
+        ev: {
+          ...base, ...endpointsFromTp(r), type: 'close', how: HOW_NAMES.get(r.how) ?? 'fin',
+          lifetimeMs: r.lifeKnown === 1 ? r.lifeMs : null, probesSent: r.probes,
+        },
+        cookie: r.cookie,
+        // Kept only if attribution finds that a close() reset it (then the closing task is the owner).
+        ctx: taskOf(r),
+      };
+  }
+}

@@ -1,0 +1,47 @@
+// Ordering: events are held briefly so they come out cause before effect, whatever order the kernel printed them
+// in: tcp_disconnect sets TCP_CLOSE before it sends its reset, over veth/loopback the peer's receipt is printed
+// before the send, and the keepalive timer's exit probe comes after the reset and close it caused.
+import type { Endpoint } from '../domain/connection.js';
+import type { Decoded } from './event-decode.js';
+
+export interface Held extends Decoded {
+  /** When it was received (ms). */
+  at: number;
+}
+
+export const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>
+  !!a && !!b && a.port === b.port && a.address === b.address;
+
+export class HoldQueue {
+  private held: Held[] = [];
+
+  get size(): number {
+    return this.held.length;
+  }
+
+  push(h: Held): void {
+    const ev = h.ev;
+    let i = -1;
+    if (ev.type === 'keepalive_timeout') {
+      i = this.held.findIndex((x) => x.ev.sk === ev.sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'));
+    } else if (ev.type === 'rst_sent') {
+      i = this.held.findIndex((x) =>
+        (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
+        (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)));
+    }
+    // Inserted ahead of its effect, it leaves with the effect's hold time.
+    if (i >= 0) this.held.splice(i, 0, { ...h, at: this.held[i]!.at });
+    else this.held.push(h);
+  }
+
+  /** Takes the events held at least `holdMs` (all with `all`) in order; stops at the first one `mayLeave`
+   *  refuses (later events wait too, keeping the order). */
+  take(now: number, holdMs: number, all: boolean, mayLeave: (h: Held) => boolean): Held[] {
+    const out: Held[] = [];
+    while (this.held.length > 0 && (all || now - this.held[0]!.at >= holdMs)) {
+      if (!all && !mayLeave(this.held[0]!)) break;
+      out.push(this.held.shift()!);
+    }
+    return out;
+  }
+}

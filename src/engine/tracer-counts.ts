@@ -1,0 +1,52 @@
+// The tracer's exact counts, read from the maps the program prints every interval and at exit: they stay exact
+// when single records are lost. Closes are counted per namespace in the kernel; no record per close.
+import { CLOSE_HOW } from '../parse/ka-records.js';
+import type { TracerCounts } from '../domain/counts.js';
+import type { CloseHow } from '../domain/event.js';
+import { reasonName } from './event-decode.js';
+
+/** What the event stream keeps besides the published counts: records printed in the kernel (@records). */
+export interface RecordTally {
+  recordsPrinted: number;
+}
+
+export const emptyCounts = (): TracerCounts & RecordTally => ({
+  recordsPrinted: 0,
+  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, mapFull: {},
+});
+
+const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
+
+/** Applies one printed map to the counts. Tuple keys are comma-joined strings. */
+export function applyCountsMap(counts: TracerCounts & RecordTally, name: string, data: Record<string, number> | number, reasons: Record<number, string>): void {
+  if (name === '@ka_timeouts' && typeof data === 'number') counts.keepaliveTimeouts = data;
+  else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data;
+  else if (name === '@map_full' && typeof data === 'object') counts.mapFull = { ...data };
+  else if (name === '@records' && typeof data === 'number') counts.recordsPrinted = data;
+  else if (name === '@rst_sent' && typeof data === 'object') {
+    const byReason: Record<string, number> = {};
+    const byNetns: Record<string, number> = {};
+    for (const [k, v] of Object.entries(data)) {
+      const [ns = '0', rs] = k.split(',');
+      const reason = reasonName(reasons, Number(rs)) ?? 'unknown';
+      byReason[reason] = (byReason[reason] ?? 0) + v;
+      byNetns[ns] = (byNetns[ns] ?? 0) + v;
+    }
+    counts.rstSentByReason = byReason;
+    counts.rstSentByNetns = byNetns;
+  } else if (name === '@closes' && typeof data === 'object') {
+    const by: TracerCounts['closesByNetns'] = {};
+    for (const [k, v] of Object.entries(data)) {
+      const [ns, code] = k.split(',');
+      const how = HOW_BY_CODE.get(Number(code));
+      if (ns === undefined || !how) continue;
+      const row = (by[ns] ??= { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0 });
+      // A close() that reset after TCP_CLOSE was counted as a FIN close first.
+      if (how === 'reset_after_close') {
+        row.fin -= v;
+        row.rst_sent += v;
+      } else row[how as CloseHow] += v;
+    }
+    counts.closesByNetns = by;
+  }
+}
