@@ -4,7 +4,7 @@ import type { Inventory } from '../domain/inventory.js';
 import { capabilitiesFrom } from './capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { SockinfoDaemon } from '../sources/sockinfo.js';
-import type { TracerState } from '../sources/tracer.js';
+import type { TracerState } from '../sources/ports.js';
 import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
 import type { ProgramOptions } from '../model/bpf-program.js';
 import { LiveTracing, bpftraceSource } from './live-tracing.js';

@@ -2,6 +2,7 @@
 // tracer.ts, procfs.ts) and a recorded one (recorded.ts, recorded-tracer.ts), so the whole pipeline runs in tests
 // from committed recordings of real output, as it runs on a host.
 import type { NetnsSysctl, ProcessInfo, SockScan } from '../domain/connection.js';
+import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 
 /** A network namespace and a path through which it can be entered (nsenter --net=PATH). */
 export interface NetnsRef {
@@ -32,6 +33,23 @@ export interface HostPort {
   facts(): { hostname: string; kernel: string };
   /** Keepalive sysctls of ka-top's own namespace, or why they could not be read. */
   ownSysctls(): NetnsSysctl | string;
+}
+
+/** The tracer: decoded records (bpftrace's NDJSON, ka-top's records typed) and its state. */
+export type TracerState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+
+export type RecordSink = (rec: BpftraceRecord) => void;
+export type StateSink = (state: TracerState, detail: string | null) => void;
+
+export interface TraceSource {
+  /** The tracer's process, when it is one. */
+  readonly pid: number | null;
+  /** Starts delivering records; resolves once the tracer is ready (its ready record), rejects if it fails first. */
+  start(onRecord?: RecordSink, onState?: StateSink): Promise<void>;
+  /** Stops; resolves true when the tracer's final counts were delivered (a clean stop). */
+  stop(): Promise<boolean>;
+  /** Immediate stop (crash paths). */
+  kill(): void;
 }
 
 /** Milliseconds since the epoch; replaced in tests that replay time. */

@@ -1,7 +1,7 @@
 // The tracer port replayed from a captured bpftrace `-f json` run (test/fixtures/tracing/*.ndjson, captured by
 // scripts/capture-tracing-fixtures.sh): the whole event path runs from a recording, without root or bpftrace.
 import { parseBpftraceLine } from '../parse/bpftrace-json.js';
-import type { RecordSink, StateSink, TraceSource } from './tracer.js';
+import type { RecordSink, StateSink, TraceSource } from './ports.js';
 
 export interface RecordedTracerOptions {
   /** Called after each line is delivered (a test advances its clock here). */

@@ -1,4 +1,4 @@
-// The tracer port and its live implementation. A TraceSource delivers decoded records (bpftrace's NDJSON, ka-top's
+// The live implementation of the tracer port (ports.ts). A TraceSource delivers decoded records (bpftrace's NDJSON, ka-top's
 // records already typed) and its state; Tracer is the live one: the one bpftrace process of a ka-top, a ready
 // marker after attach, restart with backoff when it dies, and no orphan ever: bpftrace runs under
 // `setpriv --pdeathsig KILL` (the kernel kills it when ka-top dies, even by SIGKILL) and every exit path of ka-top
@@ -6,23 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { start } from './exec.js';
 import { LineSplitter } from '../domain/lines.js';
-import { isBenignStderr, parseBpftraceLine, type BpftraceRecord } from '../parse/bpftrace-json.js';
-
-export type TracerState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
-
-export type RecordSink = (rec: BpftraceRecord) => void;
-export type StateSink = (state: TracerState, detail: string | null) => void;
-
-export interface TraceSource {
-  /** The tracer's process, when it is one. */
-  readonly pid: number | null;
-  /** Starts delivering records; resolves once the tracer is ready (its ready record), rejects if it fails first. */
-  start(onRecord?: RecordSink, onState?: StateSink): Promise<void>;
-  /** Stops; resolves true when the tracer's final counts were delivered (a clean stop). */
-  stop(): Promise<boolean>;
-  /** Immediate stop (crash paths). */
-  kill(): void;
-}
+import { isBenignStderr, parseBpftraceLine } from '../parse/bpftrace-json.js';
+import type { RecordSink, StateSink, TraceSource } from './ports.js';
 
 export interface TracerOptions {
   bpftrace: string;
