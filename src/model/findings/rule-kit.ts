@@ -74,17 +74,17 @@ export function keepaliveFix(conns: Connection | readonly Connection[], targetSe
   const v = fixValues(targetSec);
   const owners = ownerAdvice(list, v);
   const ns = netnsLabel(c.netns);
-  const own = owners.settings.length ? `${owners.settings.join('; ')}; ` : '';
   const noSetting = owners.unrecognised || !owners.settings.length ? `; ${noSettingFix(v)}` : '';
   const socket = `the socket options (SO_KEEPALIVE=1, TCP_KEEPIDLE=${v.idleSec}, TCP_KEEPINTVL=${v.intervalSec}, TCP_KEEPCNT=${v.probes})${noSetting}`;
+  const specific = [...owners.settings, socket].join('; or ');
   const sysctl = `\`sysctl -w net.ipv4.tcp_keepalive_time=${targetSec}\` in network namespace ${ns} (\`ip netns exec ${c.netns.name ?? '<ns>'} sysctl …\`, or the pod/container \`sysctls\`)`;
   let fix: string;
   if (c.keepalive.enabled === false) {
-    fix = `enable keepalive on these sockets with an idle below ${targetSec + 1} s, most specific first: ${own}or ${socket}; with keepalive on, ${sysctl} gives the idle to sockets that set none; or make the application send its own heartbeats.`;
+    fix = `enable keepalive on these sockets with an idle below ${targetSec + 1} s, most specific first: ${specific}; with keepalive on, ${sysctl} gives the idle to sockets that set none; or make the application send its own heartbeats.`;
   } else if (c.keepalive.sources.idle === 'socket') {
-    fix = `the idle is set on the socket: lower it in the owner's setting, most specific first: ${own}or ${socket}.`;
+    fix = `the idle is set on the socket: lower it, most specific first: ${specific}.`;
   } else {
-    fix = `most specific first: ${own}or ${socket}; or for every socket of the namespace: ${sysctl}.`;
+    fix = `most specific first: ${specific}; or for every socket of the namespace: ${sysctl}.`;
   }
   return { fix, applications: owners.evidence };
 }
