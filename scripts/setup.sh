@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
   [nsenter]=util-linux [cc]=gcc [make]=make
+  # real servers for test/integration/apps.test.ts (started by the test itself, never as services)
+  [nginx]=nginx-light [redis-server]=redis-server [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client
 )
 
 system() {
@@ -16,6 +18,10 @@ system() {
   for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
   # linux-libc-dev gives the UAPI headers the native helpers compile against
   [ -f /usr/include/linux/tcp.h ] || missing+=(linux-libc-dev)
+  # files, not commands: PostgreSQL's server binaries and the libkeepalive preload library
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+  [ -f /usr/lib/libkeepalive.so ] || missing+=(libkeepalive0)
+  [ -x /usr/bin/python3 ] || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup: missing packages (${missing[*]}); run as root to install them" >&2

@@ -126,7 +126,7 @@ export function ownerAdvice(conns: readonly Connection[], v: FixValues): OwnerAd
     }
     unrecognised = true;
     const runtime = appEntry(a.keepaliveRule);
-    if (runtime && !runtimes.has(runtime.id)) runtimes.set(runtime.id, `${who}, whose values ${a.keepalive}: ${runtime.keepaliveFix(v)}`);
+    if (runtime && !runtimes.has(runtime.id)) runtimes.set(runtime.id, `${who}, whose socket ${a.keepalive}: ${runtime.keepaliveFix(v)}`);
   }
   const settings = [
     ...[...perApp.values()].map((g) => `${g.entry.name} (${g.who.slice(0, 3).join(', ')}${g.who.length > 3 ? ', …' : ''}; recognised by ${g.by}): ${g.entry.keepaliveFix(v)}`),

@@ -68,11 +68,10 @@ export function groupBy<T>(items: Iterable<T>, key: (t: T) => string): Map<strin
  * applications table, model/apps) with the values to use, then the generic socket options, then the namespace
  * sysctl. `applications` says which application rule matched, for the finding's evidence.
  */
-export function keepaliveFix(conns: Connection | readonly Connection[], targetSec: number): { fix: string; applications: OwnerAdvice['evidence'] } {
-  const list: readonly Connection[] = Array.isArray(conns) ? conns : [conns as Connection];
-  const c = list[0]!;
+export function keepaliveFix(conns: readonly Connection[], targetSec: number): { fix: string; applications: OwnerAdvice['evidence'] } {
+  const c = conns[0]!;
   const v = fixValues(targetSec);
-  const owners = ownerAdvice(list, v);
+  const owners = ownerAdvice(conns, v);
   const ns = netnsLabel(c.netns);
   const noSetting = owners.unrecognised || !owners.settings.length ? `; ${noSettingFix(v)}` : '';
   const socket = `the socket options (SO_KEEPALIVE=1, TCP_KEEPIDLE=${v.idleSec}, TCP_KEEPINTVL=${v.intervalSec}, TCP_KEEPCNT=${v.probes})${noSetting}`;
