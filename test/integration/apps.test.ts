@@ -3,7 +3,7 @@
 // stopped after; clients run in kat-app-<pid>-cli. `ka-top snapshot --format json --pid N` must show the values
 // read from their sockets, the application recognised and a fix naming the application's own setting.
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,8 @@ import { runCli } from '../helpers/cli.js';
 import { schemaValidator } from '../helpers/schema.js';
 
 const PREFIX = `kat-app-${process.pid}-`;
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+// Debian's postgresql package installs its server under a versioned directory (15 on Debian 12).
+const PG_BIN = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((x, y) => Number(y) - Number(x))[0]}/bin`;
 const PORTS = { redis: 16379, redisCustom: 16380, nginx: 18080, haproxy: 18443, pg: 15432, ssh: 10022 };
 
 let pair: Pair;
@@ -67,7 +68,7 @@ async function client(name: string, cmd: string, args: string[], env?: NodeJS.Pr
   await until(`${name} connected`, () => (out.includes('CONN') ? true : null));
 }
 
-const pyClient = (port: number, opts = '') => ['-c', `import socket,time\ns=socket.create_connection(("${pair.serverAddr}",${port}))\n${opts}\nprint("CONN",flush=True)\ntime.sleep(120)`];
+const pyClient = (port: number, opts = '') => ['-c', `import socket,time\ns=socket.create_connection(("${pair.serverAddr}",${port}))\n${opts}\nprint("CONN",flush=True)\ntime.sleep(600)`];
 
 async function snapshot(args: string[]): Promise<SnapshotDocument> {
   const r = await runCli(['snapshot', '--format', 'json', ...args], { timeoutMs: 120_000 });
@@ -121,7 +122,8 @@ beforeAll(async () => {
   writeFileSync(join(ng, 'nginx.conf'), [
     'daemon off; worker_processes 1; pid nginx.pid; error_log error.log;',
     'events { worker_connections 64; }',
-    'http { access_log off; client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;',
+    // a client that sends nothing is kept for the whole test, however slow the machine
+    'http { access_log off; client_header_timeout 600s; client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;',
     `  server { listen ${a}:${PORTS.nginx} so_keepalive=30m::10; return 204; } }`,
   ].join('\n'));
   const nginx = startServer(pair.server, 'nginx', ['-p', ng, '-c', join(ng, 'nginx.conf'), '-e', join(ng, 'error.log')]);
@@ -130,7 +132,7 @@ beforeAll(async () => {
   const hc = join(dir, 'haproxy.cfg');
   writeFileSync(hc, [
     'global', '  maxconn 64',
-    'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 120s', '  timeout server 120s',
+    'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 600s', '  timeout server 600s',
     'frontend fe', `  bind ${a}:${PORTS.haproxy}`, '  option clitcpka', '  clitcpka-idle 1000s', '  clitcpka-intvl 20s', '  clitcpka-cnt 4', '  default_backend be',
     // health checks every 200 ms: each closes with a reset (SO_LINGER {1,0})
     'backend be', '  option srvtcpka', '  srvtcpka-idle 1100s', `  server web ${a}:${PORTS.nginx} check inter 200ms`, '',
@@ -141,7 +143,7 @@ beforeAll(async () => {
   const sd = join(dir, 'ssh');
   mkdirSync(sd);
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sd, 'hostkey')]);
-  writeFileSync(join(sd, 'sshd_config'), `Port ${PORTS.ssh}\nListenAddress ${a}\nHostKey ${join(sd, 'hostkey')}\nPidFile ${join(sd, 'sshd.pid')}\nUsePAM no\n`);
+  writeFileSync(join(sd, 'sshd_config'), `Port ${PORTS.ssh}\nListenAddress ${a}\nHostKey ${join(sd, 'hostkey')}\nPidFile ${join(sd, 'sshd.pid')}\nUsePAM no\nLoginGraceTime 600\n`);
   mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation directory (empty; the package ships it via tmpfiles)
   const sshd = startServer(pair.server, '/usr/sbin/sshd', ['-D', '-e', '-f', join(sd, 'sshd_config')]);
   pids.sshd = sshd.pid!;
@@ -149,25 +151,30 @@ beforeAll(async () => {
   const init = await initdb;
   expect(init.code, init.stderr).toBe(0);
   const pg = startServer(pair.server, 'setpriv', [...asPg, `${PG_BIN}/postgres`, '-D', join(pgDir, 'data'), '-c', `listen_addresses=${a}`, '-c', `port=${PORTS.pg}`,
-    '-c', `unix_socket_directories=${pgDir}`, '-c', 'tcp_keepalives_idle=600', '-c', 'tcp_user_timeout=30000', '-c', 'max_connections=10', '-c', 'shared_buffers=16MB']);
+    '-c', `unix_socket_directories=${pgDir}`, '-c', 'tcp_keepalives_idle=600', '-c', 'tcp_user_timeout=30000', '-c', 'max_connections=10', '-c', 'shared_buffers=16MB', '-c', 'authentication_timeout=600']);
   pids.postgres = pg.pid!;
 
   for (const port of Object.values(PORTS)) await listening(port);
 
-  // Clients: plain connections to each server (the server side is what is checked) …
+  // Clients, all at once: plain connections to each server (the server side is what is checked), a Node client
+  // with setKeepAlive, a plain bash client under libkeepalive, and an unknown program that sets its own options
+  // (values no table entry produces).
   const py = '/usr/bin/python3';
-  for (const [name, port] of Object.entries(PORTS)) await client(`to-${name}`, py, pyClient(port));
-  // … a Node client with setKeepAlive, a plain bash client under libkeepalive, and an unknown program that sets
-  // its own options (values no table entry produces).
-  await client('node', process.execPath, ['-e', `const s=require('net').connect(${PORTS.redis},'${a}',()=>{s.setKeepAlive(true,600000);console.log('CONN')});setTimeout(()=>{},120000)`]);
-  await client('libkeepalive', 'bash', ['-c', `exec 3<>/dev/tcp/${a}/${PORTS.redis}; echo CONN; read -t 120 <&3`], { LD_PRELOAD: 'libkeepalive.so', KEEPIDLE: '900', KEEPINTVL: '60', KEEPCNT: '4' });
-  await client('unknown', py, pyClient(PORTS.redis, 's.setsockopt(socket.SOL_SOCKET,socket.SO_KEEPALIVE,1);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPIDLE,700);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPINTVL,20);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPCNT,4)'));
+  await Promise.all([
+    ...Object.entries(PORTS).map(([name, port]) => client(`to-${name}`, py, pyClient(port))),
+    client('node', process.execPath, ['-e', `const s=require('net').connect(${PORTS.redis},'${a}',()=>{s.setKeepAlive(true,600000);console.log('CONN')});setTimeout(()=>{},600000)`]),
+    client('libkeepalive', 'bash', ['-c', `exec 3<>/dev/tcp/${a}/${PORTS.redis}; echo CONN; read -t 600 <&3`], { LD_PRELOAD: 'libkeepalive.so', KEEPIDLE: '900', KEEPINTVL: '60', KEEPCNT: '4' }),
+    client('unknown', py, pyClient(PORTS.redis, 's.setsockopt(socket.SOL_SOCKET,socket.SO_KEEPALIVE,1);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPIDLE,700);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPINTVL,20);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPCNT,4)')),
+  ]);
 
   // One capture (the HAProxy checks' resets need the tracer) of every server with its workers and
   // per-connection children, and the clients of interest; findings rest on both inventories of the window.
   const serverPids = started.slice(0, 6).flatMap((p) => [p.pid!, ...descendants(p.pid!)]);
   const clients = ['node', 'libkeepalive', 'unknown', 'to-redis'].map((n) => pids[n]!);
-  doc = await snapshot(['--capture', '3s', '--pid', [...serverPids, ...clients].join(',')]);
+  // Only the test's namespaces are listed: other work on the host (thousands of sockets) does not slow it down.
+  doc = await snapshot(['--capture', '3s', '--netns', pair.server, '--netns', pair.client, '--pid', [...serverPids, ...clients].join(',')]);
+  // scripts/capture-apps.sh sets this to refresh the unit tests' fixture from a real run
+  if (process.env.KAT_APPS_CAPTURE) writeFileSync(process.env.KAT_APPS_CAPTURE, `${JSON.stringify(doc, null, 1)}\n`);
 }, 150_000);
 
 afterAll(async () => {

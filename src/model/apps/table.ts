@@ -156,6 +156,21 @@ export const APPS: readonly AppEntry[] = [
     sources: ['https://netty.io/4.1/api/io/netty/channel/epoll/EpollChannelOption.html', 'https://docs.oracle.com/en/java/javase/17/docs/api/jdk.net/jdk/net/ExtendedSocketOptions.html'],
   },
   {
+    id: 'grpc',
+    name: 'gRPC',
+    // Before Go: its TCP_USER_TIMEOUT is the more specific sign (grpc-go sockets also carry Go's 15 s).
+    recognise: {},
+    matchesUnrecognised: true,
+    settings: [
+      { setting: 'GRPC_ARG_KEEPALIVE_TIME_MS / keepalive_time', default: 'off on clients (INT_MAX), 2 h on servers', maps: 'HTTP/2 PING frames, not socket options' },
+      { setting: 'GRPC_ARG_KEEPALIVE_TIMEOUT_MS / keepalive_timeout', default: '20 s', maps: 'TCP_USER_TIMEOUT = the timeout when keepalive is on (C core, Java, Go)' },
+    ],
+    patterns: [{ when: (k) => k.userTimeoutMs === 20_000, says: () => 'matches gRPC\'s default keepalive_timeout 20 s (TCP_USER_TIMEOUT 20000 ms)' }],
+    keepaliveFix: (v) => `if it is a gRPC program: keepalive pings every ${v.idleSec} s (C core \`GRPC_ARG_KEEPALIVE_TIME_MS=${v.idleSec * 1000}\`, grpc-go \`keepalive.ClientParameters{Time: ${v.idleSec}s}\`, grpc-java \`keepAliveTime(${v.idleSec}, SECONDS)\`)`,
+    userTimeoutFix: 'gRPC `GRPC_ARG_KEEPALIVE_TIMEOUT_MS` / `keepalive_timeout` (it sets TCP_USER_TIMEOUT)',
+    sources: ['https://github.com/grpc/proposal/blob/master/A18-tcp-user-timeout.md (TCP_USER_TIMEOUT = keepalive timeout, default 20 s)', 'https://github.com/grpc/grpc/blob/master/doc/keepalive.md'],
+  },
+  {
     id: 'go',
     name: 'Go (net)',
     // Go binaries carry any name: recognised by the default they put on the socket, not by name.
@@ -167,24 +182,9 @@ export const APPS: readonly AppEntry[] = [
     ],
     patterns: [
       { when: (k) => k.idleSec === 15 && k.intervalSec === 15, says: () => 'matches Go\'s net default KeepAlive 15 s (idle 15 s, interval 15 s)' },
-      { when: (k) => onSocket(k, 'idle') && k.idleSec === k.intervalSec, says: (k) => `matches Go net.Dialer KeepAlive ${k.idleSec} s (idle = interval)` },
     ],
     keepaliveFix: (v) => `if it is a Go program: \`net.Dialer{KeepAlive: ${v.idleSec} * time.Second}\` (ListenConfig for accepted connections), or Go ≥ 1.23 \`KeepAliveConfig{Enable: true, Idle: ${v.idleSec}s, Interval: ${v.intervalSec}s, Count: ${v.probes}}\``,
     sources: ['https://pkg.go.dev/net#Dialer (KeepAlive "currently 15 seconds")', 'https://pkg.go.dev/net#KeepAliveConfig', 'https://go.dev/issue/62254 (defaults 15 s / 15 s / 9)'],
-  },
-  {
-    id: 'grpc',
-    name: 'gRPC',
-    recognise: {},
-    matchesUnrecognised: true,
-    settings: [
-      { setting: 'GRPC_ARG_KEEPALIVE_TIME_MS / keepalive_time', default: 'off on clients (INT_MAX), 2 h on servers', maps: 'HTTP/2 PING frames, not socket options' },
-      { setting: 'GRPC_ARG_KEEPALIVE_TIMEOUT_MS / keepalive_timeout', default: '20 s', maps: 'TCP_USER_TIMEOUT = the timeout when keepalive is on (C core, Java, Go)' },
-    ],
-    patterns: [{ when: (k) => k.userTimeoutMs === 20_000, says: () => 'matches gRPC\'s default keepalive_timeout 20 s (TCP_USER_TIMEOUT 20000 ms)' }],
-    keepaliveFix: (v) => `if it is a gRPC program: keepalive pings every ${v.idleSec} s (C core \`GRPC_ARG_KEEPALIVE_TIME_MS=${v.idleSec * 1000}\`, grpc-go \`keepalive.ClientParameters{Time: ${v.idleSec}s}\`, grpc-java \`keepAliveTime(${v.idleSec}, SECONDS)\`)`,
-    userTimeoutFix: 'gRPC `GRPC_ARG_KEEPALIVE_TIMEOUT_MS` / `keepalive_timeout` (it sets TCP_USER_TIMEOUT)',
-    sources: ['https://github.com/grpc/proposal/blob/master/A18-tcp-user-timeout.md (TCP_USER_TIMEOUT = keepalive timeout, default 20 s)', 'https://github.com/grpc/grpc/blob/master/doc/keepalive.md'],
   },
 ];
 
