@@ -7,6 +7,8 @@ import type { KaEvent } from '../../src/domain/event.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { fixValues, recogniseOwner, withApplications } from '../../src/model/apps/recognise.js';
 import { APPS } from '../../src/model/apps/table.js';
+import { ruleDefaultSysctlBehindMiddlebox } from '../../src/model/findings/default-sysctl-behind-middlebox.js';
+import { ruleIdleWithoutKeepalive } from '../../src/model/findings/idle-without-keepalive.js';
 import { ruleKeepaliveOverMiddlebox } from '../../src/model/findings/keepalive-over-middlebox.js';
 import { ruleUserTimeout } from '../../src/model/findings/user-timeout.js';
 import { ruleZeroLingerResets } from '../../src/model/findings/zero-linger-resets.js';
@@ -49,6 +51,23 @@ describe('recognition on the real servers', () => {
     expect(recogniseOwner({ comm: 'postgres: walwriter', cmdline: 'postgres: walwriter ' })).toMatchObject({ entry: { id: 'postgresql' }, by: 'cmdline postgres:' });
     expect(recogniseOwner({ comm: 'python3', cmdline: 'python3 srv.py' }, [6379])).toMatchObject({ entry: { id: 'redis' }, by: 'listening port 6379' });
     expect(recogniseOwner({ comm: 'python3', cmdline: 'python3 redis_client.py', exe: '/usr/bin/python3.11' })).toBeNull();
+  });
+});
+
+describe('fixes for the real owners in the other rules', () => {
+  const owner = (comm: string) => REAL.connections.find((c) => c.state === 'ESTAB' && c.process?.comm === comm)!.process!;
+
+  it('keepalive off (Redis with tcp-keepalive 0): Redis\'s setting, then SO_KEEPALIVE, then the sysctl', () => {
+    const c = conn({ process: owner('redis-server'), processes: [owner('redis-server')], keepalive: { enabled: false }, idleMs: { send: 300_000, recv: 300_000, ack: 300_000 } });
+    const f = ruleIdleWithoutKeepalive(input({ connections: [c] }));
+    expect(f[0]!.fix).toMatch(/^enable keepalive on these sockets with an idle below 193 s, most specific first: Redis \(redis-server\[\d+\]; recognised by comm redis-server\): `tcp-keepalive 192`.*; or the socket options \(SO_KEEPALIVE=1, TCP_KEEPIDLE=192.*\); with keepalive on, `sysctl -w net\.ipv4\.tcp_keepalive_time=192`/);
+    expect(f[0]!.evidence.applications).toEqual([expect.objectContaining({ application: 'redis', keepalive: null })]);
+  });
+
+  it('namespace on the Linux defaults: the owners\' settings first, then the sysctl for every socket', () => {
+    const sshd = conn({ process: owner('sshd'), processes: [owner('sshd')], keepalive: kaOn(7200, 'sysctl') });
+    const f = ruleDefaultSysctlBehindMiddlebox(input({ connections: [sshd] }));
+    expect(f[0]!.fix).toMatch(/^per application: OpenSSH \(sshd\[\d+\]; recognised by comm sshd\): `ClientAliveInterval 192`.*; for every socket in netns kat-app: `sysctl -w net\.ipv4\.tcp_keepalive_time=192/);
   });
 });
 
