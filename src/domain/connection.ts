@@ -212,7 +212,7 @@ export interface ApplicationView {
   /** Entry of the applications table (src/model/apps/table.ts); null when the owner matched none. */
   id: string | null;
   name: string | null;
-  /** How it was recognised: `comm redis-server`, `exe /usr/sbin/nginx`, `listening port 6379`, … */
+  /** How it was recognised: `comm redis-server`, `exe nginx`, `listening port 6379`, … */
   recognisedBy: string | null;
   /** Where the keepalive values read from the socket come from, in words ("Redis default tcp-keepalive 300",
    *  "set by the application", "namespace sysctl"); null when keepalive is off or could not be read. */

@@ -47,7 +47,7 @@ describe('recognition on the real servers', () => {
 
   it('falls back to exe, cmdline, then listening ports; a bare name matches nothing', () => {
     const p = { comm: 'MainThread', cmdline: 'x', exe: '/usr/local/bin/node' };
-    expect(recogniseOwner(p)).toMatchObject({ entry: { id: 'node' }, by: 'exe /usr/local/bin/node' });
+    expect(recogniseOwner(p)).toMatchObject({ entry: { id: 'node' }, by: 'exe node' });
     expect(recogniseOwner({ comm: 'postgres: walwriter', cmdline: 'postgres: walwriter ' })).toMatchObject({ entry: { id: 'postgresql' }, by: 'cmdline postgres:' });
     expect(recogniseOwner({ comm: 'python3', cmdline: 'python3 srv.py' }, [6379])).toMatchObject({ entry: { id: 'redis' }, by: 'listening port 6379' });
     expect(recogniseOwner({ comm: 'python3', cmdline: 'python3 redis_client.py', exe: '/usr/bin/python3.11' })).toBeNull();

@@ -16,7 +16,7 @@ export function recogniseOwner(p: Owner, listenPorts: readonly number[] = []): {
   const tries: [keyof AppEntry['recognise'], (e: AppEntry) => string | null][] = [
     ['preload', (e) => p.preload?.find((l) => e.recognise.preload!.test(l)) ?? null],
     ['comm', (e) => (e.recognise.comm!.test(p.comm) ? p.comm : null)],
-    ['exe', (e) => (p.exe && e.recognise.exe!.test(baseName(p.exe)) ? p.exe : null)],
+    ['exe', (e) => (p.exe && e.recognise.exe!.test(baseName(p.exe)) ? baseName(p.exe) : null)],
     ['cmdline', (e) => e.recognise.cmdline!.exec(p.cmdline)?.[0].trim() ?? null],
     ['listenPorts', (e) => { const port = e.recognise.listenPorts!.find((x) => listenPorts.includes(x)); return port === undefined ? null : String(port); }],
   ];
