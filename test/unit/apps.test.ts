@@ -10,6 +10,7 @@ import { APPS } from '../../src/model/apps/table.js';
 import { ruleDefaultSysctlBehindMiddlebox } from '../../src/model/findings/default-sysctl-behind-middlebox.js';
 import { ruleIdleWithoutKeepalive } from '../../src/model/findings/idle-without-keepalive.js';
 import { ruleKeepaliveOverMiddlebox } from '../../src/model/findings/keepalive-over-middlebox.js';
+import { rulePeersNotAnswering } from '../../src/model/findings/peers-not-answering.js';
 import { ruleUserTimeout } from '../../src/model/findings/user-timeout.js';
 import { ruleZeroLingerResets } from '../../src/model/findings/zero-linger-resets.js';
 import { conn, input, kaOn } from '../helpers/findings-fixture.js';
@@ -62,6 +63,12 @@ describe('fixes for the real owners in the other rules', () => {
     const f = ruleIdleWithoutKeepalive(input({ connections: [c] }));
     expect(f[0]!.fix).toMatch(/^enable keepalive on these sockets with an idle below 193 s, most specific first: Redis \(redis-server\[\d+\]; recognised by comm redis-server\): `tcp-keepalive 192`.*; or the socket options \(SO_KEEPALIVE=1, TCP_KEEPIDLE=192.*\); with keepalive on, `sysctl -w net\.ipv4\.tcp_keepalive_time=192`/);
     expect(f[0]!.evidence.applications).toEqual([expect.objectContaining({ application: 'redis', keepalive: null })]);
+  });
+
+  it('peers not answering probes: the owner\'s settings for interval and count come before the socket option', () => {
+    const pg = conn({ process: owner('postgres'), processes: [owner('postgres')], keepalive: { ...kaOn(600), timer: { remainingMs: 1000, probesOutstanding: 2 } } });
+    const f = rulePeersNotAnswering(input({ connections: [pg] }));
+    expect(f[0]!.fix).toMatch(/most specific first: PostgreSQL `tcp_keepalives_idle \/ tcp_keepalives_interval \/ tcp_keepalives_count`; or TCP_KEEPINTVL\/TCP_KEEPCNT on the socket; or net\.ipv4\.tcp_keepalive_intvl/);
   });
 
   it('namespace on the Linux defaults: the owners\' settings first, then the sysctl for every socket', () => {
