@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
   [nsenter]=util-linux [cc]=gcc [make]=make
-  [nginx]=nginx-light [wrk]=wrk [nstat]=iproute2   # benchmarks (scripts/bench/probe-overhead.mjs, reset-flood.mjs)
+  [wrk]=wrk [nstat]=iproute2   # benchmarks (scripts/bench/probe-overhead.mjs, reset-flood.mjs)
+  # real servers for the benchmarks and test/integration/apps.test.ts (started by them, never as services)
+  [nginx]=nginx-light [redis-server]=redis-server [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client
 )
 
 system() {
@@ -19,6 +21,10 @@ system() {
   [ -f /usr/include/linux/tcp.h ] || missing+=(linux-libc-dev)
   # GNU time (not the shell keyword): the snapshot benchmark reports CPU time and peak RSS through it
   [ -x /usr/bin/time ] || missing+=(time)
+  # files, not commands: PostgreSQL's server binaries and the libkeepalive preload library
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+  [ -f /usr/lib/libkeepalive.so ] || missing+=(libkeepalive0)
+  [ -x /usr/bin/python3 ] || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup: missing packages (${missing[*]}); run as root to install them" >&2

@@ -135,6 +135,10 @@ export interface ProcessInfo {
   comm: string;
   /** argv joined with spaces (NULs in /proc/<pid>/cmdline). */
   cmdline: string;
+  /** /proc/<pid>/exe (the program file), when readable. */
+  exe?: string | null;
+  /** Libraries named in the process's LD_PRELOAD (base names), when readable and set. */
+  preload?: string[];
   uid: number | null;
   user: string | null;
   cgroup: string | null;
@@ -198,6 +202,23 @@ export interface Connection {
   queues: { recv: number; send: number };
   /** tcp_info figures (ss's untyped extras stay in the SsSocket: they would double a large snapshot). */
   tcp: TcpInfo;
+  /** The owning application as recognised from comm, exe, cmdline, LD_PRELOAD and listening ports (absent without
+   *  an owner). */
+  application?: ApplicationView;
+}
+
+/** Which application owns a connection and where its keepalive values come from (model/apps). */
+export interface ApplicationView {
+  /** Entry of the applications table (src/model/apps/table.ts); null when the owner matched none. */
+  id: string | null;
+  name: string | null;
+  /** How it was recognised: `comm redis-server`, `exe nginx`, `listening port 6379`, … */
+  recognisedBy: string | null;
+  /** Where the keepalive values read from the socket come from, in words ("Redis default tcp-keepalive 300",
+   *  "set by the application", "namespace sysctl"); null when keepalive is off or could not be read. */
+  keepalive: string | null;
+  /** The table entry whose keepalive pattern matched (an unrecognised program can match Go's default). */
+  keepaliveRule: string | null;
 }
 
 /** One TCP socket fd found by the owner scan (ka-sockinfo), with its options when they could be read. */

@@ -1,5 +1,6 @@
 // Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
 // OS input comes through the InventoryPort, so the same pipeline runs on live input or on a recording.
+import { withApplications } from '../model/apps/recognise.js';
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
 import type { NetnsInfo, ProcessInfo, SockScan, SsSocket } from '../domain/connection.js';
 import type { Inventory } from '../domain/inventory.js';
@@ -64,7 +65,11 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
     if (!info) continue; // exited since the scan
     let entry = owned.get(s.inode);
     if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
-    entry.owners.push({ pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd });
+    entry.owners.push({
+      pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd,
+      ...(info.exe ? { exe: info.exe } : {}),
+      ...(info.preload?.length ? { preload: info.preload } : {}),
+    });
     if (s.opts && !entry.opts) {
       entry.opts = s.opts;
       entry.optsError = null;
@@ -103,7 +108,7 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
     : scanned.deniedPids > 0
       ? `${scanned.deniedPids} processes could not be read (needs root)`
       : null;
-  const connections = joinConnections({ namespaces: joined, owned, ownersMissing });
+  const connections = withApplications(joinConnections({ namespaces: joined, owned, ownersMissing }));
   const t2 = performance.now();
   return {
     takenAt: new Date().toISOString(),

@@ -40,7 +40,7 @@ const IDENTIFIER_KEYS = new Set(['id', 'connection', 'connections', 'cookie', 's
 export function redactDocument<T>(doc: T): T {
   const walk = (v: unknown, key: string | null): unknown => {
     if (typeof v === 'string') {
-      if (key === 'cmdline') return redactCmdline(v);
+      if (key === 'cmdline' || key === 'exe') return redactCmdline(v); // a program path can name a home dir
       return key !== null && IDENTIFIER_KEYS.has(key) ? v : redactSecrets(v);
     }
     if (Array.isArray(v)) return v.map((x) => walk(x, key));

@@ -23,6 +23,14 @@ export function parseCmdline(raw: string): string {
   return raw.replace(/\0+$/, '').split('\0').join(' ');
 }
 
+/** The libraries named in LD_PRELOAD of /proc/<pid>/environ, as base names (nothing else of the environment is
+ *  kept: it may hold secrets). Entries are separated by spaces or colons (ld.so(8)). */
+export function parsePreload(environ: string): string[] {
+  const entry = environ.split('\0').find((e) => e.startsWith('LD_PRELOAD='));
+  if (!entry) return [];
+  return entry.slice('LD_PRELOAD='.length).split(/[\s:]+/).filter(Boolean).map((l) => l.split('/').pop()!);
+}
+
 /** uid -> user name from /etc/passwd. */
 export function parsePasswd(text: string): Map<number, string> {
   const users = new Map<number, string>();

@@ -1,6 +1,6 @@
 // Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid } from '../parse/procfs.js';
+import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
 import type { NetnsRef } from './ports.js';
 import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
 
@@ -9,6 +9,14 @@ function readOr(path: string): string | null {
     return readFileSync(path, 'utf8');
   } catch {
     return null; // the process exited, or we may not read it: both are normal here
+  }
+}
+
+function linkOr(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null; // kernel threads have no exe; other users' processes need root
   }
 }
 
@@ -88,6 +96,9 @@ export class ProcessReader {
       pid,
       comm,
       cmdline: parseCmdline(readOr(`/proc/${pid}/cmdline`) ?? ''),
+      // exe and LD_PRELOAD tell which application owns the sockets (model/apps)
+      exe: linkOr(`/proc/${pid}/exe`),
+      preload: parsePreload(readOr(`/proc/${pid}/environ`) ?? ''),
       uid,
       user: uid === null ? null : this.userName(uid),
       cgroup,

@@ -37,9 +37,11 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
     add(`${p.pid}/${p.comm}`, `fd ${p.fd}, user ${p.user ?? p.uid ?? '?'}${p.container ? `, container ${p.container.runtime}:${p.container.id}` : ''}`);
     add('  cmdline', p.cmdline || '-');
   }
+  if (c.application) add('application', c.application.id ? `${c.application.name} (recognised by ${c.application.recognisedBy})` : 'not recognised (generic fixes)');
 
   sec('Keepalive');
   add('keepalive', formatKeepalive(c) + (k.reason ? `  (${k.reason})` : ''));
+  if (c.application?.keepalive) add('keepalive from', c.application.keepalive);
   if (k.enabled) {
     add('idle (TCP_KEEPIDLE)', `${num(k.idleSec, 's')}  ${src(k.sources.idle)}`);
     add('interval (TCP_KEEPINTVL)', `${num(k.intervalSec, 's')}  ${src(k.sources.interval)}`);

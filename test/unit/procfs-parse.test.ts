@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid } from '../../src/parse/procfs.js';
+import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../../src/parse/procfs.js';
 
 describe('procfs parsers', () => {
   it('reads starttime even when comm holds spaces and parentheses', () => {
@@ -8,6 +8,12 @@ describe('procfs parsers', () => {
   });
   it('reads the real uid', () => {
     expect(parseStatusUid('Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t5\n')).toBe(1000);
+  });
+  it('keeps only the library names of LD_PRELOAD from an environment', () => {
+    // as /proc/<pid>/environ holds it: NUL-separated, secrets included (they must not be kept)
+    const environ = 'TOKEN=s3cr3t\0LD_PRELOAD=/usr/lib/libkeepalive.so:libfoo.so /opt/x/libbar.so\0KEEPIDLE=900\0';
+    expect(parsePreload(environ)).toEqual(['libkeepalive.so', 'libfoo.so', 'libbar.so']);
+    expect(parsePreload('PATH=/bin\0')).toEqual([]);
   });
   it('joins argv', () => {
     expect(parseCmdline('redis-server\0*:6379\0')).toBe('redis-server *:6379');

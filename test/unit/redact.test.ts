@@ -41,7 +41,7 @@ describe('redactDocument', () => {
         id: '4026531833:ffff88810a2b3c4d5e6f708192a3b4c5d',
         cookie: 'ffff88810a2b3c4d5e6f708192a3b4c5d',
         cgroup: '/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope',
-        process: { pid: 1, comm: 'app', cmdline: '/srv/app --token hunter2' },
+        process: { pid: 1, comm: 'app', cmdline: '/srv/app --token hunter2', exe: '/home/alice/bin/app' },
         processes: [{ pid: 1, comm: 'app', cmdline: '/srv/app --token hunter2' }],
       }],
       events: [{ process: { cmdline: 'x password=hunter2' }, connection: '1:2' }],
@@ -52,6 +52,7 @@ describe('redactDocument', () => {
     const r = redactDocument(doc);
     expect(JSON.stringify(r)).not.toContain('hunter2');
     expect(r.connections[0]!.process.cmdline).toBe('app');
+    expect(r.connections[0]!.process.exe).toBe('app'); // the program path is cut like the command line
     expect(r.connections[0]!.processes[0]!.cmdline).toBe('app');
     expect(r.events[0]!.process.cmdline).toBe('x');
     expect(r.connections[0]!.id).toBe(doc.connections[0]!.id);

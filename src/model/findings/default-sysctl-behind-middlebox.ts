@@ -4,6 +4,7 @@ import { netnsLabel } from '../../domain/netns.js';
 import { isLoopback } from '../flow.js';
 import { reclaimedFlows } from './idle-reclaimed.js';
 import type { Connection } from '../../domain/connection.js';
+import { fixValues, ownerAdvice } from '../apps/recognise.js';
 import { LINUX_DEFAULTS, finding, hostAddresses, minIdleTimeout, type FindingsInput } from './rule-kit.js';
 
 /** Keepalive from the namespace sysctl, or no keepalive at all. */
@@ -27,12 +28,17 @@ export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[
     const sign = reclaimedHere.length > 0;
     if (!sign && !remote.length) continue;
     const concerned = sign ? [...new Set([...reclaimedHere, ...relying])] : remote;
+    const idle = Math.max(1, Math.floor(minT * 0.8));
+    const intvl = Math.max(1, Math.min(30, Math.floor(minT / 4)));
+    // Most specific first: the owners' own settings, then the namespace sysctl for every socket.
+    const owners = ownerAdvice(concerned, { ...fixValues(idle), intervalSec: intvl });
+    const own = owners.settings.length ? `per application: ${owners.settings.join('; ')}; for every socket ` : '';
     out.push(finding({
       rule: 'default-keepalive-sysctl-behind-middlebox',
       severity: sign ? 'warning' : 'info',
       summary: `netns ${netnsLabel(ns)} still uses the Linux keepalive defaults (7200 s idle / 75 s / 9 probes) while ${sign ? 'a middlebox reset an idle flow there during the capture' : `${remote.length} connection(s) relying on them go to peers outside this host`}: a flow idle for 2 hours is far beyond any load-balancer/NAT idle timeout (${input.idleTimeouts.map((t) => `${t.name} ${t.seconds} s`).join(', ')}).`,
-      fix: `in netns ${netnsLabel(ns)}: \`sysctl -w net.ipv4.tcp_keepalive_time=${Math.max(1, Math.floor(minT * 0.8))} net.ipv4.tcp_keepalive_intvl=${Math.max(1, Math.min(30, Math.floor(minT / 4)))} net.ipv4.tcp_keepalive_probes=5\` (persist it in /etc/sysctl.d or the pod's \`securityContext.sysctls\`); applications still need SO_KEEPALIVE on their sockets.`,
-      evidence: { netns: netnsLabel(ns), sysctl: s, middleboxSign: sign ? 'reset received on an idle flow' : 'peers outside this host', connectionsRelying: sign ? concerned.length : relying.length },
+      fix: `${own}in netns ${netnsLabel(ns)}: \`sysctl -w net.ipv4.tcp_keepalive_time=${idle} net.ipv4.tcp_keepalive_intvl=${intvl} net.ipv4.tcp_keepalive_probes=5\` (persist it in /etc/sysctl.d or the pod's \`securityContext.sysctls\`); applications still need SO_KEEPALIVE on their sockets.`,
+      evidence: { netns: netnsLabel(ns), sysctl: s, middleboxSign: sign ? 'reset received on an idle flow' : 'peers outside this host', connectionsRelying: sign ? concerned.length : relying.length, applications: owners.evidence },
     }, concerned));
   }
   return out;

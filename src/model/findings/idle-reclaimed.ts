@@ -35,12 +35,13 @@ export function ruleIdleReclaimed(input: FindingsInput): Finding[] {
     const c0 = g[0]!.conn;
     const maxIdle = Math.max(...g.map((x) => x.idleAtResetMs));
     const t = g[0]!.timeout!;
+    const { fix, applications } = keepaliveFix(g.map((x) => x.conn), Math.max(1, Math.floor(t.seconds * 0.8)));
     return finding({
       rule: 'idle-flow-reset-by-middlebox',
       severity: 'critical',
       summary: `${g.length} connection(s) in netns ${netnsLabel(c0.netns)} received a reset after ${Math.round(maxIdle / 1000)} s of idleness, from a sender not seen on this host: a middlebox with an idle timeout (matches ${t.name} ${t.seconds} s) dropped the flow and rejected the next packet.`,
-      fix: `keep such flows busier than the timeout: ${keepaliveFix(c0, Math.max(1, Math.floor(t.seconds * 0.8)))}`,
-      evidence: { idleAtResetMs: Object.fromEntries(g.map((x) => [x.id, x.idleAtResetMs])), matchedTimeout: t },
+      fix: `keep such flows busier than the timeout: ${fix}`,
+      evidence: { idleAtResetMs: Object.fromEntries(g.map((x) => [x.id, x.idleAtResetMs])), matchedTimeout: t, applications },
     }, g.map((x) => x.conn));
   });
 }

@@ -14,13 +14,14 @@ export function ruleIdleWithoutKeepalive(input: FindingsInput): Finding[] {
   return [...groupBy(hit, (c) => `${c.netns.inode}/${c.process?.comm ?? '?'}`).values()].map((g) => {
     const c0 = g[0]!;
     const maxIdle = Math.max(...g.map(idleOf));
+    const { fix, applications } = keepaliveFix(g, Math.max(1, Math.floor(minT * 0.8)));
     const exceeded = input.idleTimeouts.filter((t) => t.seconds * 1000 <= maxIdle).sort((a, b) => a.seconds - b.seconds);
     return finding({
       rule: 'idle-without-keepalive',
       severity: 'warning',
       summary: `${g.length} connection(s) of ${c0.process?.comm ?? 'unknown owner'} in netns ${netnsLabel(c0.netns)} were idle up to ${Math.round(maxIdle / 1000)} s with keepalive off, longer than ${exceeded.map((t) => `${t.name} ${t.seconds} s`).join(', ')}: a middlebox with such an idle timeout silently forgets the flow (the next send hangs or is reset), and a peer that vanished is never noticed.`,
-      fix: keepaliveFix(c0, Math.max(1, Math.floor(minT * 0.8))),
-      evidence: { maxIdleMs: maxIdle, exceeds: exceeded },
+      fix,
+      evidence: { maxIdleMs: maxIdle, exceeds: exceeded, applications },
     }, g);
   });
 }

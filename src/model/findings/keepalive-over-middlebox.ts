@@ -13,12 +13,13 @@ export function ruleKeepaliveOverMiddlebox(input: FindingsInput): Finding[] {
     const idle = c0.keepalive.idleSec!;
     const exceeded = input.idleTimeouts.filter((t) => idle > t.seconds).sort((a, b) => a.seconds - b.seconds);
     const target = Math.max(1, Math.floor(exceeded[0]!.seconds * 0.8));
+    const { fix, applications } = keepaliveFix(g, target);
     return finding({
       rule: 'keepalive-idle-over-middlebox-timeout',
       severity: 'warning',
       summary: `${g.length} long-lived connection(s) in netns ${netnsLabel(c0.netns)} wait ${idle} s of idleness before the first keepalive probe (${c0.keepalive.sources.idle === 'socket' ? 'set on the socket' : 'namespace sysctl'}), longer than ${exceeded.map((t) => `${t.name} ${t.seconds} s`).join(', ')}: a load balancer or NAT on the path silently drops such a flow once it idles, and the next send hangs or gets a reset.`,
-      fix: keepaliveFix(c0, target),
-      evidence: { keepaliveIdleSec: idle, source: c0.keepalive.sources.idle, netns: netnsLabel(c0.netns), exceeds: exceeded },
+      fix,
+      evidence: { keepaliveIdleSec: idle, source: c0.keepalive.sources.idle, netns: netnsLabel(c0.netns), exceeds: exceeded, applications },
     }, g);
   });
 }

@@ -1,6 +1,7 @@
 // Rule peers-not-answering-probes: keepalive probes going unanswered, now or during the window.
 import type { Connection } from '../../domain/connection.js';
 import type { Finding } from '../../domain/finding.js';
+import { appEntry, applicationOf } from '../apps/recognise.js';
 import { finding, type FindingsInput } from './rule-kit.js';
 
 /** Peers not answering keepalive probes: probes outstanding now, or probes sent while earlier ones were unanswered. */
@@ -27,11 +28,15 @@ export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
   for (const c of conns) if (c.process) procs.set(c.process.pid, c.process.comm);
   for (const u of unanswered.values()) if (u.pid !== null) procs.set(u.pid, u.comm ?? '?');
   const peers = [...new Set(ids.map((id) => byId.get(id)?.peer.address).filter(Boolean))];
+  // The owners' own settings for the probe interval and count, from the applications table.
+  const own = [...new Set(conns.map((c) => appEntry(applicationOf(c)?.id ?? null)).filter((e) => !!e))]
+    .map((e) => `${e.name} ${e.settings.filter((s) => /TCP_KEEPINTVL|TCP_KEEPCNT/.test(s.maps)).map((s) => `\`${s.setting}\``).join(', ')}`)
+    .filter((t) => t.includes('`'));
   return [finding({
     rule: 'peers-not-answering-probes',
     severity: 'warning',
     summary: `${ids.length} connection(s) have keepalive probes going unanswered (peer${peers.length === 1 ? '' : 's'} ${peers.slice(0, 5).join(', ')}${peers.length > 5 ? ', …' : ''}): the peer host is down, partitioned, or a firewall/middlebox drops the flow. The kernel will reset them when the probes run out.`,
-    fix: 'check the peers\' reachability (ping, the peer service\'s health); if the peer is gone for good nothing is needed: keepalive will end these connections. If probes are answered too late, raise TCP_KEEPINTVL/TCP_KEEPCNT (net.ipv4.tcp_keepalive_intvl/_probes).',
+    fix: `check the peers' reachability (ping, the peer service's health); if the peer is gone for good nothing is needed: keepalive will end these connections. If probes are answered too late, raise the interval and count, most specific first: ${own.length ? `${own.join('; ')}; or ` : ''}TCP_KEEPINTVL/TCP_KEEPCNT on the socket; or net.ipv4.tcp_keepalive_intvl/_probes in the namespace.`,
     evidence: {
       probesOutstandingNow: Object.fromEntries(outstanding),
       unansweredProbesSeen: Object.fromEntries([...unanswered].map(([id, u]) => [id, u.n])),

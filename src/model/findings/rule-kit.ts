@@ -6,6 +6,7 @@ import type { Finding, IdleTimeout } from '../../domain/finding.js';
 import { endpointKey } from '../../domain/keys.js';
 import { netnsLabel } from '../../domain/netns.js';
 import { isLoopback } from '../flow.js';
+import { fixValues, noSettingFix, ownerAdvice, type OwnerAdvice } from '../apps/recognise.js';
 
 export interface FindingsInput {
   /** The connections now (end of the capture window, or the only inventory). */
@@ -62,15 +63,29 @@ export function groupBy<T>(items: Iterable<T>, key: (t: T) => string): Map<strin
   return m;
 }
 
-/** Where to change the keepalive idle of these connections: the namespace sysctl or the application's socket. */
-export function keepaliveFix(c: Connection, targetSec: number): string {
+/**
+ * Where to change the keepalive of these connections, most specific first: each owner's own setting (from the
+ * applications table, model/apps) with the values to use, then the generic socket options, then the namespace
+ * sysctl. `applications` says which application rule matched, for the finding's evidence.
+ */
+export function keepaliveFix(conns: readonly Connection[], targetSec: number): { fix: string; applications: OwnerAdvice['evidence'] } {
+  const c = conns[0]!;
+  const v = fixValues(targetSec);
+  const owners = ownerAdvice(conns, v);
   const ns = netnsLabel(c.netns);
-  const app = `the application's socket options (TCP_KEEPIDLE=${targetSec}, or its own setting: nginx \`listen … so_keepalive=${targetSec}s:…\` / \`proxy_socket_keepalive on\`, Envoy/Gloo \`tcpKeepalive.keepaliveTime\`, HAProxy \`option tcpka\` with \`srvtcpka-idle\`/\`clitcpka-idle\`, gRPC keepalive \`GRPC_ARG_KEEPALIVE_TIME_MS\` / \`keepalive_time\`)`;
+  const noSetting = owners.unrecognised || !owners.settings.length ? `; ${noSettingFix(v)}` : '';
+  const socket = `the socket options (SO_KEEPALIVE=1, TCP_KEEPIDLE=${v.idleSec}, TCP_KEEPINTVL=${v.intervalSec}, TCP_KEEPCNT=${v.probes})${noSetting}`;
+  const specific = [...owners.settings, socket].join('; or ');
+  const sysctl = `\`sysctl -w net.ipv4.tcp_keepalive_time=${targetSec}\` in network namespace ${ns} (\`ip netns exec ${c.netns.name ?? '<ns>'} sysctl …\`, or the pod/container \`sysctls\`)`;
+  let fix: string;
   if (c.keepalive.enabled === false) {
-    return `enable keepalive on these sockets (SO_KEEPALIVE) with an idle below ${targetSec + 1} s through ${app}; or make the application send its own heartbeats.`;
+    fix = `enable keepalive on these sockets with an idle below ${targetSec + 1} s, most specific first: ${specific}; with keepalive on, ${sysctl} gives the idle to sockets that set none; or make the application send its own heartbeats.`;
+  } else if (c.keepalive.sources.idle === 'socket') {
+    fix = `the idle is set on the socket: lower it, most specific first: ${specific}.`;
+  } else {
+    fix = `most specific first: ${specific}; or for every socket of the namespace: ${sysctl}.`;
   }
-  if (c.keepalive.sources.idle === 'socket') return `the idle is set on the socket: lower it in ${app}.`;
-  return `set \`sysctl -w net.ipv4.tcp_keepalive_time=${targetSec}\` in network namespace ${ns} (\`ip netns exec ${c.netns.name ?? '<ns>'} sysctl …\`, or the pod/container \`sysctls\`), or lower it per socket through ${app}.`;
+  return { fix, applications: owners.evidence };
 }
 
 /** ESTAB connections that may cross a middlebox (not loopback, not to one of its own addresses). */
