@@ -1,5 +1,6 @@
 // `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
 // sockinfo daemon; every exit path restores the terminal and ends the helpers.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LiveTracing } from '../engine/live-tracing.js';
 import { Monitor, type MonitorState } from '../engine/monitor.js';
@@ -17,6 +18,7 @@ import { UsageError, version } from './commands.js';
 import { snapshotDocument } from './snapshot.js';
 import type { AppProps } from '../ui/App.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
+import { LiveFindings } from '../ui/live-findings.js';
 
 export const TOP_HELP = [
   'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
@@ -45,11 +47,18 @@ export function parseInterval(text: string): number {
   return Math.round(s * 1000);
 }
 
-/** `e`: the rows on screen as a snapshot document in the current directory. */
+/** Where `e` writes: $XDG_STATE_HOME/ka-top when set, else /var/tmp (never the current directory of a root shell). */
+export function snapshotDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'ka-top') : '/var/tmp';
+}
+
+/** `e`: the rows on screen as a snapshot document with a timestamped name; returns the path. */
 function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): string {
   if (!state.inventory || !state.capabilities) throw new Error('no data yet');
   const doc = snapshotDocument(state.inventory, state.capabilities, filter, [...rows]);
-  const path = join(process.cwd(), `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
+  const dir = snapshotDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
   writeFileAtomic(path, toJson(doc));
   return path;
 }
@@ -105,6 +114,8 @@ export async function topCommand(argv: string[]): Promise<number> {
   const host = await tracingHost;
   const tracing = host.usable.ok ? new LiveTracing({ host, monitor, daemon }) : null;
   let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
+  const findings = new LiveFindings();
+  tracing?.subscribe((e) => findings.push(e));
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);
   const timeline = (id: string) => tracing?.activityOf(id)?.timeline ?? [];
@@ -121,6 +132,7 @@ export async function topCommand(argv: string[]): Promise<number> {
         host: hostFacts(),
         filter,
         tracer,
+        findings: (state) => findings.findings(state),
         onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
       },
       () => {

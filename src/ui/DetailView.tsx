@@ -7,13 +7,15 @@ interface Props {
   lines: readonly DetailLine[];
   top: number;
   height: number;
+  /** The connection is gone: the title says so in red. */
+  closed?: boolean;
 }
 
-export function DetailView({ title, lines, top, height }: Props) {
+export function DetailView({ title, lines, top, height, closed }: Props) {
   const width = Math.max(...lines.map((l) => l.label.length), 0) + 2;
   return (
     <Box flexDirection="column">
-      <Text inverse wrap="truncate">{title}</Text>
+      <Text inverse color={closed ? 'red' : undefined} bold={closed} wrap="truncate">{title}</Text>
       {lines.slice(top, top + Math.max(0, height - 1)).map((l, i) =>
         l.section ? (
           <Text key={i} bold wrap="truncate">{l.label}</Text>
