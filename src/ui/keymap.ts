@@ -140,6 +140,10 @@ function charKey(ch: string): KeyPress {
  * character is a key of its own, handled in the mode the previous one left.
  */
 export function splitKeys(input: string, key: KeyInfo): KeyPress[] {
-  if (input.length <= 1 || key.ctrl || key.meta || NAMED.some((k) => key[k])) return [{ input, key }];
+  if (key.ctrl || NAMED.some((k) => key[k])) return [{ input, key }];
+  // ka-top binds no Alt keys: ESC then a character read together (a busy event loop, a fast typist) is Esc, then
+  // that key, not Alt+key.
+  if (key.meta && input) return [{ input: '', key: { escape: true } }, ...Array.from(input, charKey)];
+  if (input.length <= 1) return [{ input, key }];
   return Array.from(input, charKey);
 }

@@ -79,6 +79,9 @@ describe('keys arriving in one chunk', () => {
       { input: 'a', key: {} }, { input: '', key: { return: true } }, { input: '', key: { backspace: true } },
       { input: '', key: { tab: true } }, { input: 'c', key: { ctrl: true } },
     ]);
+    // ESC read together with the next key (ink reports Alt+key): Esc, then the key
+    expect(splitKeys('k', { meta: true })).toEqual([{ input: '', key: { escape: true } }, { input: 'k', key: {} }]);
+    expect(splitKeys('', { escape: true, meta: true })).toEqual([{ input: '', key: { escape: true, meta: true } }]);
     // a character outside the BMP is one key
     expect(splitKeys('é😀', {})).toHaveLength(2);
   });
