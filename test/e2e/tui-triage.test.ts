@@ -46,9 +46,11 @@ describe('ka-top TUI at the moments that matter', () => {
     // the tracer is attached (the header shows reset rates, not "tracer off"); a busy machine takes a while
     await t.waitFor(new RegExp(`ESTAB +${pair.clientAddr.replace(/\./g, '\\.')}:${lport} `), 60_000);
     await t.waitFor(/resets\/s \d/, 60_000);
+    // the client's end only (the server's end has the same port as its peer)
+    const text = `${pair.clientAddr}:${lport} ${pair.serverAddr}`;
     t.mark();
-    t.p.write(`/:${lport} \r`);
-    await t.waitFor(new RegExp(`1/1 · filter ":${lport} "`));
+    t.p.write(`/${text}\r`);
+    await t.waitFor(new RegExp(`1/1 · filter "${text.replace(/\./g, '\\.')}"`), 30_000);
     t.mark();
     t.p.write('\r');
     await t.waitFor(/idle \(TCP_KEEPIDLE\) +3s/);
