@@ -55,26 +55,42 @@ const GAP = 1;
 export const minWidth = (d: ColumnDef): number => Math.max(d.width, d.title.length + 1);
 const BY_PRIORITY = [...COLUMNS].sort((a, b) => a.priority - b.priority);
 
+/** Columns at least this important are placed before any address grows beyond its minimum. */
+const CORE_PRIORITY = 6;
+
 /**
- * Which columns fit in `width` terminal columns, by priority, and how wide each is. Flexible columns (addresses,
- * owner, namespace) are as wide as `want` (the widest value on screen) up to their maximum, so wide terminals show
- * more columns instead of padding addresses; narrow ones shorten them (down to their minimum) before dropping them.
+ * Which columns fit in `width` terminal columns, by priority, and how wide each is. The core columns come first at
+ * their narrowest; then flexible columns (addresses, owner, namespace) grow to `want` (the widest value on screen,
+ * up to their maximum); then the other columns are added while they fit; what is left widens the flexible ones.
+ * So a narrow terminal shortens addresses before it drops KEEPALIVE, and a wide one shows more columns instead of
+ * padding addresses.
  */
 export function layoutColumns(width: number, want: Partial<Record<ColumnId, number>> = {}): Layout {
   const widths = new Map<ColumnDef, number>();
-  const hidden: ColumnDef[] = [];
-  const target = (d: ColumnDef) => (d.flex ? Math.min(d.flex.maxWidth, Math.max(minWidth(d), want[d.id] ?? 0)) : minWidth(d));
   let used = -GAP;
-  // By priority, each at the width its content wants (a flexible one takes what is left if that is enough).
-  for (const d of BY_PRIORITY) {
-    const room = width - used - GAP;
-    const w = Math.min(target(d), room);
-    if (w >= minWidth(d) || widths.size === 0) {
-      widths.set(d, Math.max(1, w));
-      used += GAP + Math.max(1, w);
-    } else hidden.push(d);
-  }
-  return { columns: COLUMNS.filter((d) => widths.has(d)).map((def) => ({ def, width: widths.get(def)! })), hidden };
+  const add = (d: ColumnDef) => {
+    if (widths.has(d) || (used + GAP + minWidth(d) > width && widths.size > 0)) return;
+    const w = Math.max(1, Math.min(minWidth(d), width));
+    widths.set(d, w);
+    used += GAP + w;
+  };
+  const grow = () => {
+    for (const d of BY_PRIORITY) {
+      if (!d.flex || !widths.has(d)) continue;
+      const to = Math.min(d.flex.maxWidth, want[d.id] ?? 0);
+      const by = Math.max(0, Math.min(to - widths.get(d)!, width - used));
+      widths.set(d, widths.get(d)! + by);
+      used += by;
+    }
+  };
+  for (const d of BY_PRIORITY) if (d.priority <= CORE_PRIORITY) add(d);
+  grow();
+  for (const d of BY_PRIORITY) add(d);
+  grow();
+  return {
+    columns: COLUMNS.filter((d) => widths.has(d)).map((def) => ({ def, width: widths.get(def)! })),
+    hidden: BY_PRIORITY.filter((d) => !widths.has(d)),
+  };
 }
 
 /** The widest value of each flexible column among `rows` (the visible ones: cheap, and what the screen needs). */

@@ -61,6 +61,13 @@ describe('columns and row text', () => {
     expect(v6).toHaveLength(20);
     expect(v6).toMatch(/^\[fd6b.*….*:5\]:7004$/);
     expect(shortenEndpoint('[fd6b:6174::1]:65535', 9)).toBe('…:65535'.padStart(7));
+    // 80 columns of IPv6 rows: addresses are shortened before KEEPALIVE is dropped
+    const narrow = layoutColumns(80, { local: 23, peer: 23, owner: 13 });
+    expect(narrow.columns.map((l) => l.def.id)).toEqual(expect.arrayContaining(['keepalive', 'probes']));
+    const v6row = { ...keepaliveClient(doc), local: { address: 'fd6b:6174:90::1', port: 40040 }, peer: { address: 'fd6b:6174:90::2', port: 7005 } };
+    const text = rowText(v6row, undefined, narrow.columns);
+    expect(text.length).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/\[fd\S*…\S*\]:40040 +\[fd6b:\S*\]:7005 /);
     const layout = layoutColumns(60, { local: 30, peer: 30 });
     const far = { ...keepaliveClient(doc), peer: { address: 'fd6b:6174:aaaa:bbbb:cccc:dddd:eeee:ffff', port: 7004 } };
     expect(rowText(far, undefined, layout.columns)).toMatch(/\[fd6b:\S*…\S*\]:7004/);
