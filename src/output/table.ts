@@ -65,7 +65,7 @@ export function netnsLabel(c: Connection): string {
 const ownerText = (c: Connection): string => formatOwner(c) + (c.process?.container ? ` [${c.process.container.id.slice(0, 6)}]` : '');
 
 export const COLUMNS: readonly ColumnDef[] = [
-  { id: 'state', title: 'STATE', width: 10, priority: 0, help: 'TCP state as ss names it; CLOSED = gone (kept dimmed for a while)', text: (c) => c.state, sortKey: (c) => c.state },
+  { id: 'state', title: 'STATE', width: 6, flex: { maxWidth: 10 }, priority: 0, help: 'TCP state as ss names it; CLOSED = gone (kept dimmed for a while)', text: (c) => c.state, sortKey: (c) => c.state },
   {
     id: 'local', title: 'LOCAL', width: 14, flex: { maxWidth: 47 }, priority: 2, help: 'local address:port (a long host part loses its middle, never the port)',
     text: (c) => formatEndpoint(c.local), shorten: shortenEndpoint, sortKey: (c) => endpointSortKey(c.local),
@@ -79,7 +79,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     text: ownerText, sortKey: (c) => (c.process ? c.process.pid : null),
   },
   {
-    id: 'keepalive', title: 'KEEPALIVE', width: 14, priority: 4, help: 'idle/interval/probes; * = set on the socket, no mark = namespace sysctl; off; ? = unreadable',
+    id: 'keepalive', title: 'KEEPALIVE', width: 10, flex: { maxWidth: 16 }, priority: 4, help: 'idle/interval/probes; * = set on the socket, no mark = namespace sysctl; off; ? = unreadable',
     text: formatKeepalive, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.idleSec : null),
   },
   {

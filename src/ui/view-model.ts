@@ -56,7 +56,7 @@ export const minWidth = (d: ColumnDef): number => Math.max(d.width, d.title.leng
 const BY_PRIORITY = [...COLUMNS].sort((a, b) => a.priority - b.priority);
 
 /** Columns at least this important are placed before any address grows beyond its minimum. */
-const CORE_PRIORITY = 6;
+const CORE_PRIORITY = 5;
 
 /**
  * Which columns fit in `width` terminal columns, by priority, and how wide each is. The core columns come first at
@@ -99,7 +99,7 @@ export function contentWidths(rows: readonly Row[]): Partial<Record<ColumnId, nu
   for (const d of COLUMNS) {
     if (!d.flex) continue;
     let w = 0;
-    for (const r of rows) w = Math.max(w, d.text(r.c).length);
+    for (const r of rows) w = Math.max(w, r.closed && d.id === 'state' ? 6 : d.text(r.c).length);
     out[d.id] = w;
   }
   return out;
