@@ -54,6 +54,8 @@ const GAP = 1;
 /** The title and a sort arrow always fit: a header is never cut by the arrow. */
 export const minWidth = (d: ColumnDef): number => Math.max(d.width, d.title.length + 1);
 const BY_PRIORITY = [...COLUMNS].sort((a, b) => a.priority - b.priority);
+/** Short values first (a cut KEEPALIVE loses its marks); addresses, which shorten well, take what is left. */
+const GROWTH_ORDER = [...BY_PRIORITY].sort((a, b) => Number(!!a.shorten) - Number(!!b.shorten));
 
 /** Columns at least this important are placed before any address grows beyond its minimum. */
 const CORE_PRIORITY = 5;
@@ -75,7 +77,7 @@ export function layoutColumns(width: number, want: Partial<Record<ColumnId, numb
     used += GAP + w;
   };
   const grow = () => {
-    for (const d of BY_PRIORITY) {
+    for (const d of GROWTH_ORDER) {
       if (!d.flex || !widths.has(d)) continue;
       const to = Math.min(d.flex.maxWidth, want[d.id] ?? 0);
       const by = Math.max(0, Math.min(to - widths.get(d)!, width - used));
