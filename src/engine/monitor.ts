@@ -15,6 +15,8 @@ const keptLong = (c: Connection) => c.state !== 'TIME-WAIT' && c.state !== 'SYN-
 export interface ClosedConnection {
   connection: Connection;
   closedAt: number;
+  /** When the inventory that last listed it was taken (its figures are from then). */
+  lastSeenAt?: number;
 }
 
 export interface MonitorState {
@@ -130,7 +132,8 @@ export class Monitor {
       const before = new Map(prev.connections.map((c) => [c.id, c]));
       const after = new Set(inv.connections.map((c) => c.id));
       for (const c of inv.connections) if (!before.has(c.id)) fresh.set(c.id, now);
-      for (const [id, c] of before) if (!after.has(id)) closed.push({ connection: c, closedAt: now });
+      const seen = Date.parse(prev.takenAt);
+      for (const [id, c] of before) if (!after.has(id)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
       if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
     }
     this.update({

@@ -55,7 +55,7 @@ export class LiveFindings {
     this.drop(old);
     // Where each connection was last seen: the inventory, or the moment it went (closed rows).
     const lastSeen = new Map<string, { connection: Connection; atMs: number }>();
-    for (const x of state.closed) lastSeen.set(x.connection.id, { connection: x.connection, atMs: x.closedAt });
+    for (const x of state.closed) lastSeen.set(x.connection.id, { connection: x.connection, atMs: x.lastSeenAt ?? x.closedAt });
     const takenAt = Date.parse(inv.takenAt);
     for (const c of inv.connections) lastSeen.set(c.id, { connection: c, atMs: takenAt });
     const findings = evaluateFindings({

@@ -1,5 +1,6 @@
-// Pure logic behind the connection table: text filter, sort, visible slice, selection/scroll math, row text and
-// row styles. Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
+// Pure logic behind the connection table: which columns fit the width, text filter, sort (the default puts what
+// needs attention first), visible slice, selection/scroll math, row text and row styles (closed rows included).
+// Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
 import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
 import type { KaEvent } from '../model/events.js';

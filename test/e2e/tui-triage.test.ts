@@ -2,7 +2,7 @@
 // follows its connection through the keepalive probes to CLOSED (with the kernel's timeout, reset and close); keys
 // arriving in one chunk each count; 80x24 is usable (compact header, the row with its port, scrollable help).
 // Needs root, bpftrace and dist/ (make build). Two namespaces of its own on one veth link.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, setSilent, type Pair } from '../../src/lab/topology.js';
 import { CLI } from '../helpers/cli.js';
@@ -114,6 +114,14 @@ describe('ka-top TUI at the moments that matter', () => {
     t.mark();
     t.p.write('\x1b');
     await t.waitFor(/KEEPALIVE/);
+    // e says where it wrote: a timestamped file under $XDG_STATE_HOME/ka-top or /var/tmp, never the cwd
+    t.mark();
+    t.p.write('e');
+    const wrote = await t.waitFor(/wrote \d+ connections to \S+\.json/, 30_000);
+    const path = wrote.replace(/^wrote \d+ connections to /, '');
+    expect(path).toMatch(process.env.XDG_STATE_HOME ? /\/ka-top\/ka-top-snapshot-[\dT-]+Z\.json$/ : /^\/var\/tmp\/ka-top-snapshot-[\dT-]+Z\.json$/);
+    expect(existsSync(path)).toBe(true);
+    rmSync(path);
     t.p.write('q');
     expect(await t.exited).toBe(0);
   }, 120_000);
