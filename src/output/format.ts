@@ -87,7 +87,12 @@ function addressHex(address: string): string {
 /** States where ss's lastsnd/lastrcv/lastack measure the flow (before the handshake or after it they do not). */
 const FLOW_STATES = new Set(['ESTAB', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSING']);
 
+/** True when the socket carries a flow: idle times, keepalive probes and a death by keepalive mean something. */
+export function hasFlow(c: Connection): boolean {
+  return FLOW_STATES.has(c.state);
+}
+
 /** An idle time, or null where the figure is meaningless for the socket's state (SYN-SENT, LISTEN, TIME-WAIT…). */
 export function idleOf(c: Connection, which: 'send' | 'recv' | 'ack'): number | null {
-  return FLOW_STATES.has(c.state) ? c.idleMs[which] : null;
+  return hasFlow(c) ? c.idleMs[which] : null;
 }

@@ -1,7 +1,7 @@
 // The column model shared by the TUI and `snapshot --format table`/markdown (title, text, sort key, width and priority
 // of each column), and the readable form of a snapshot: a header and one row per connection.
 import type { Connection, NetnsSysctl } from '../model/types.js';
-import { endpointSortKey, formatDuration, formatEndpoint, formatKeepalive, formatOwner, idleOf, shortenEndpoint } from './format.js';
+import { endpointSortKey, formatDuration, formatEndpoint, formatKeepalive, formatOwner, hasFlow, idleOf, shortenEndpoint } from './format.js';
 import type { SnapshotDocument } from './snapshot-json.js';
 
 /** What the event stream adds to a row (absent without a tracer: those columns then show `-`). */
@@ -54,7 +54,7 @@ function timerText(c: Connection): string {
 
 /** Outstanding probes now / the probe limit, as the kernel has them (ss's count drops to 0 on every ACK). */
 function probesText(c: Connection): string {
-  if (!c.keepalive.enabled) return '-';
+  if (!c.keepalive.enabled || !hasFlow(c)) return '-';
   return `${c.keepalive.timer?.probesOutstanding ?? 0}/${c.keepalive.probes ?? '?'}`;
 }
 
@@ -87,8 +87,8 @@ export const COLUMNS: readonly ColumnDef[] = [
     text: timerText, sortKey: (c) => c.keepalive.timer?.remainingMs ?? c.timer?.remainingMs ?? null,
   },
   {
-    id: 'probes', title: 'PROBES', width: 6, right: true, priority: 5, help: 'keepalive probes unanswered now / the limit (TCP_KEEPCNT)',
-    text: probesText, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.timer?.probesOutstanding ?? 0 : null),
+    id: 'probes', title: 'PROBES', width: 6, right: true, priority: 5, help: 'keepalive probes unanswered now / the limit (TCP_KEEPCNT); - without keepalive or a flow',
+    text: probesText, sortKey: (c) => (c.keepalive.enabled && hasFlow(c) ? c.keepalive.timer?.probesOutstanding ?? 0 : null),
   },
   {
     id: 'sent', title: 'SENT', width: 5, right: true, priority: 11, help: 'keepalive probes sent while ka-top watched, answered or not (tracer)',
@@ -107,9 +107,9 @@ export const COLUMNS: readonly ColumnDef[] = [
     text: (c) => formatDuration(idleOf(c, 'send')), sortKey: (c) => idleOf(c, 'send'),
   },
   {
-    id: 'deadIn', title: 'DEAD-IN', width: 7, right: true, priority: 7, help: 'worst case until the kernel declares a silent peer dead; - = keepalive cannot end it',
-    text: (c) => (c.keepalive.deadInMs === null ? '-' : `${c.keepalive.estimated ? '~' : ''}${formatDuration(c.keepalive.deadInMs)}`),
-    sortKey: (c) => c.keepalive.deadInMs,
+    id: 'deadIn', title: 'DEAD-IN', width: 7, right: true, priority: 7, help: 'worst case until the kernel declares a silent peer dead; - = keepalive cannot end it (off, no flow)',
+    text: (c) => (c.keepalive.deadInMs === null || !hasFlow(c) ? '-' : `${c.keepalive.estimated ? '~' : ''}${formatDuration(c.keepalive.deadInMs)}`),
+    sortKey: (c) => (hasFlow(c) ? c.keepalive.deadInMs : null),
   },
   {
     id: 'userTimeout', title: 'USER-TO', width: 7, right: true, priority: 13, help: 'TCP_USER_TIMEOUT; 0 = unset; - = unreadable',

@@ -110,6 +110,11 @@ describe('columns and row text', () => {
     expect(cell(synSent, 'idleSend')).toBe('-');
     expect(cell({ ...synSent, state: 'ESTAB' }, 'idleRecv')).toBe('9m30s');
     expect(rowText(c, undefined, layout, true)).toMatch(/^CLOSED /);
+    // a listener with SO_KEEPALIVE (inherited by accepted sockets) probes nothing and cannot die of it
+    const listener: Connection = { ...c, state: 'LISTEN' };
+    expect(cell(listener, 'keepalive')).toBe('37s*/7s*/4*');
+    expect(cell(listener, 'probes')).toBe('-');
+    expect(cell(listener, 'deadIn')).toBe('-');
   });
 });
 
