@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LiveTracing } from '../engine/live-tracing.js';
 import { Monitor, type MonitorState } from '../engine/monitor.js';
-import type { ConnectionFilter } from '../model/filter.js';
+import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
 import type { Connection } from '../model/types.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { toJson } from '../output/snapshot-json.js';
@@ -109,6 +109,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const monitor = new Monitor({
     sources: liveSources({ daemon }),
     intervalMs,
+    keepClosed: (c) => matchesFilter(c, filter),
     capabilities: async (inv) => capabilitiesFrom(await tracingHost, inv.sockoptReads),
   });
   const host = await tracingHost;

@@ -36,6 +36,9 @@ export interface MonitorOptions {
   intervalMs?: number;
   capabilities?: (inv: Inventory) => Promise<Capabilities>;
   now?: () => number;
+  /** Which closed connections to list (the view's command-line filter: another workload's churn must not crowd
+   *  out the ones watched, MAX_CLOSED being shared). */
+  keepClosed?: (c: Connection) => boolean;
 }
 
 /** Next delay: never spend more than ~25% of the time refreshing. */
@@ -133,7 +136,8 @@ export class Monitor {
       const after = new Set(inv.connections.map((c) => c.id));
       for (const c of inv.connections) if (!before.has(c.id)) fresh.set(c.id, now);
       const seen = Date.parse(prev.takenAt);
-      for (const [id, c] of before) if (!after.has(id)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
+      const keep = this.opts.keepClosed ?? (() => true);
+      for (const [id, c] of before) if (!after.has(id) && keep(c)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
       if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
     }
     this.update({

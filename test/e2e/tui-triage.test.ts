@@ -22,9 +22,10 @@ beforeAll(async () => {
   await server.waitFor(/^LISTEN /);
 }, 60_000);
 
-afterEach(() => {
+afterEach(async () => {
   term?.kill();
   term = null;
+  await setSilent(pair.server, false);
 });
 
 afterAll(async () => {
@@ -58,15 +59,21 @@ describe('ka-top TUI at the moments that matter', () => {
     await setSilent(pair.server, true);
     t.mark();
     await t.waitFor(/keepalive_probe +probe 1\/3/, 20_000);
-    const dead = await t.waitFor(/CLOSED [\d.]+s ago \(keepalive timeout\)/, 20_000);
-    expect(dead).toBeTruthy();
-    await t.waitFor(/keepalive_timeout +peer declared dead after 3 unanswered probes/);
-    await t.waitFor(/rst_sent +cause=keepalive_timeout/);
-    await t.waitFor(/close +how=timeout/);
+    await t.waitFor(/CLOSED [\d.]+s ago/, 60_000);
+    // The kernel's last words, unless the tracer dropped events (another workload's storm on a busy host): then
+    // the header counts them and the detail can only show what arrived.
+    t.mark();
+    const lost = Number(/lost events (\d+)/.exec(await t.waitFor(/lost events \d+/))![1]);
+    if (lost === 0) {
+      await t.waitFor(/CLOSED [\d.]+s ago \(keepalive timeout\)/);
+      await t.waitFor(/keepalive_timeout +peer declared dead after 3 unanswered probes/);
+      await t.waitFor(/rst_sent +cause=keepalive_timeout/);
+      await t.waitFor(/close +how=timeout/);
+    }
     // Well past the old ~4 s switch: still the same connection, still CLOSED, its age growing.
     await new Promise((r) => setTimeout(r, 6000));
     t.mark();
-    const later = await t.waitFor(new RegExp(`CLOSED (\\d+)s ago \\(keepalive timeout\\) ${pair.clientAddr.replace(/\./g, '\\.')}:${lport} `));
+    const later = await t.waitFor(new RegExp(`CLOSED (\\d+)s ago[^\\n]* ${pair.clientAddr.replace(/\./g, '\\.')}:${lport} `));
     expect(Number(/CLOSED (\d+)s/.exec(later)![1])).toBeGreaterThanOrEqual(6);
     // Back in the table the port filter still shows it, as CLOSED.
     t.mark();
@@ -75,7 +82,6 @@ describe('ka-top TUI at the moments that matter', () => {
     await t.waitFor(/1\/1 · filter/);
     t.p.write('q');
     expect(await t.exited).toBe(0);
-    await setSilent(pair.server, false);
   }, 180_000);
 
   it('keys arriving in one chunk each count, in order (tmux send-keys, a paste)', async () => {
