@@ -115,7 +115,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const host = await tracingHost;
   const tracing = host.usable.ok ? new LiveTracing({ host, monitor, daemon }) : null;
   let tracerOff: string | null = host.usable.ok ? null : host.usable.reason;
-  const findings = new LiveFindings();
+  const findings = new LiveFindings({ filter });
   tracing?.subscribe((e) => findings.push(e));
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);

@@ -2,6 +2,7 @@
 // events seen, so a keepalive timeout or a reset storm shows up on screen while it matters and ages out after.
 import type { MonitorState } from '../engine/monitor.js';
 import type { KaEvent } from '../model/events.js';
+import { eventMatchesFilter, matchesFilter, netnsSelected, type ConnectionFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings, type Finding, type IdleTimeout } from '../model/findings.js';
 import type { Connection } from '../model/types.js';
 
@@ -13,6 +14,8 @@ export interface LiveFindingsOptions {
   /** Least time between two evaluations that only new events prompt (a new inventory always re-evaluates). */
   minIntervalMs?: number;
   idleTimeouts?: readonly IdleTimeout[];
+  /** The view's command-line filter: findings about what the view shows, so choosing one never empties the table. */
+  filter?: ConnectionFilter;
   now?: () => number;
 }
 
@@ -53,15 +56,21 @@ export class LiveFindings {
     let old = 0;
     while (old < this.times.length && this.times[old]! < from) old++;
     this.drop(old);
-    // Where each connection was last seen: the inventory, or the moment it went (closed rows).
+    const f = this.opts.filter ?? {};
+    const all = !Object.keys(f).length;
+    const connections = all ? inv.connections : inv.connections.filter((c) => matchesFilter(c, f));
+    const namespaces = all ? inv.namespaces : inv.namespaces.filter((n) => netnsSelected(f, n.inode, n.name));
+    const names = new Map(inv.namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
+    const events = all ? this.events : this.events.filter((e) => eventMatchesFilter(e, f, names));
+    // Where each connection was last seen: the inventory, or the one that last listed it (closed rows).
     const lastSeen = new Map<string, { connection: Connection; atMs: number }>();
     for (const x of state.closed) lastSeen.set(x.connection.id, { connection: x.connection, atMs: x.lastSeenAt ?? x.closedAt });
     const takenAt = Date.parse(inv.takenAt);
-    for (const c of inv.connections) lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    for (const c of connections) lastSeen.set(c.id, { connection: c, atMs: takenAt });
     const findings = evaluateFindings({
-      connections: inv.connections,
-      namespaces: inv.namespaces,
-      events: this.events,
+      connections,
+      namespaces,
+      events,
       window: { startMs: from, durationMs: Math.max(1, now - from), startInventoryMs: from },
       idleTimeouts: this.opts.idleTimeouts ?? DEFAULT_IDLE_TIMEOUTS,
       lastSeen,

@@ -49,6 +49,16 @@ describe('live findings', () => {
     expect(live.findings({ ...s, inventory: { ...s.inventory! } }).map((f) => f.rule)).not.toContain('keepalive-timeouts');
   });
 
+  it('findings are about what the view shows: the command-line filter applies', () => {
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now, filter: { netns: ['kalab-hc-cli'] } });
+    now = end;
+    for (const e of lab.events!) live.push(e);
+    const rules = live.findings(state()).map((f) => f.rule);
+    expect(rules).toContain('zero-linger-resets');
+    expect(rules).not.toContain('keepalive-timeouts');
+  });
+
   it('header line and panel lines: counts by severity, the most severe named, each fix', () => {
     const f = lab.findings!;
     const head = findingsHeadline(f)!;
