@@ -55,8 +55,6 @@ const GAP = 1;
 /** The title and a sort arrow always fit: a header is never cut by the arrow. */
 export const minWidth = (d: ColumnDef): number => Math.max(d.width, d.title.length + 1);
 const BY_PRIORITY = [...COLUMNS].sort((a, b) => a.priority - b.priority);
-/** Short values first (a cut KEEPALIVE loses its marks); addresses, which shorten well, take what is left. */
-const GROWTH_ORDER = [...BY_PRIORITY].sort((a, b) => Number(!!a.shorten) - Number(!!b.shorten));
 
 /** Columns at least this important are placed before any address grows beyond its minimum. */
 const CORE_PRIORITY = 5;
@@ -77,13 +75,24 @@ export function layoutColumns(width: number, want: Partial<Record<ColumnId, numb
     widths.set(d, w);
     used += GAP + w;
   };
+  const to = (d: ColumnDef) => Math.min(d.flex!.maxWidth, want[d.id] ?? 0);
   const grow = () => {
-    for (const d of GROWTH_ORDER) {
-      if (!d.flex || !widths.has(d)) continue;
-      const to = Math.min(d.flex.maxWidth, want[d.id] ?? 0);
-      const by = Math.max(0, Math.min(to - widths.get(d)!, width - used));
+    // Short values first, each to its content; then the addresses share what is left evenly.
+    for (const d of BY_PRIORITY) {
+      if (!d.flex || d.shorten || !widths.has(d)) continue;
+      const by = Math.max(0, Math.min(to(d) - widths.get(d)!, width - used));
       widths.set(d, widths.get(d)! + by);
       used += by;
+    }
+    const addresses = BY_PRIORITY.filter((d) => d.flex && d.shorten && widths.has(d));
+    for (let grew = true; grew && used < width; ) {
+      grew = false;
+      for (const d of addresses) {
+        if (used >= width || widths.get(d)! >= to(d)) continue;
+        widths.set(d, widths.get(d)! + 1);
+        used++;
+        grew = true;
+      }
     }
   };
   for (const d of BY_PRIORITY) if (d.priority <= CORE_PRIORITY) add(d);
