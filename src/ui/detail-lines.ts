@@ -49,10 +49,11 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   add('uid / cgroup', `${num(c.uid)} / ${c.cgroup ?? '-'}`);
   add('id', c.id);
 
-  sec('Timeline');
+  // Newest first: the end of a connection is what the SRE is waiting for, on any terminal height.
+  sec('Timeline (newest first)');
   if (timeline === null) add('events', recorded ? 'none: the snapshot was taken without --capture' : 'none: the tracer is off');
   else if (!timeline.length) add('events', recorded ? 'none recorded for this connection' : 'none seen since ka-top started');
-  else for (const e of timeline) add(e.ts.slice(11, 23), timelineText(e));
+  else for (let i = timeline.length - 1; i >= 0; i--) add(timeline[i]!.ts.slice(11, 23), timelineText(timeline[i]!));
 
   sec('Owners');
   if (!c.processes.length) add('process', 'none visible (TIME-WAIT, orphaned, or not readable without root)');

@@ -207,6 +207,9 @@ describe('TUI components', () => {
     await tick();
     let f = frame();
     expect(f).toMatch(/CLOSED [\d.]+s ago \(keepalive timeout\)/);
+    // newest first: the close, the reset, the timeout, then the probes
+    const types = f.split('\n').map((l) => /^ +\d\d:\d\d:\d\d\.\d{3} +(\w+)/.exec(l)?.[1]).filter(Boolean);
+    expect(types).toEqual(['close', 'rst_sent', 'keepalive_timeout', 'keepalive_probe']);
     expect(f).toMatch(/keepalive_timeout +peer declared dead/);
     expect(f).toMatch(/rst_sent +cause=keepalive_timeout/);
     expect(f).toMatch(/close +how=timeout/);

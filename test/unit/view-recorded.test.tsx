@@ -99,9 +99,9 @@ describe('recorded snapshot view', () => {
     await type(`:${client.local.port} 127.0.0.1:${client.peer.port}`);
     await type('\r');
     await type('\r');
-    // The timeline follows the connection's own lines: time, event, what happened (the tuple is the connection's).
+    // The timeline follows the connection's own lines, newest first: time, event, what happened.
     const timeline = frame().split('\n').filter((l) => /^ +\d\d:\d\d:\d\d\.\d{3} /.test(l)).map((l) => l.trim().split(/ +/).slice(1, 3).join(' '));
-    expect(timeline).toEqual(['keepalive_probe probe', 'keepalive_probe probe', 'rst_sent cause=linger']);
+    expect(timeline).toEqual(['rst_sent cause=linger', 'keepalive_probe probe', 'keepalive_probe probe']);
     await type('\x1b');
     await type('r');
     expect(frame()).toMatch(/linger +1 /);
