@@ -31,6 +31,25 @@ export function groupCauses(byCause: readonly ResetBucket[]): ResetGroups {
   return g;
 }
 
+/**
+ * Rows per section in `lines` (each section also takes a title line, and a "… N more" line when cut): one row each
+ * first, then the rest in order, so the first lists are complete before the later ones grow.
+ */
+export function shareRows(lengths: readonly number[], lines: number): number[] {
+  const rows = lengths.map((n) => Math.min(n, 1));
+  const cost = () => rows.reduce((t, r, i) => t + 1 + Math.max(r, 1) + (r < lengths[i]! ? 1 : 0), 0);
+  for (let i = 0; i < lengths.length; i++) {
+    while (rows[i]! < lengths[i]!) {
+      rows[i]!++;
+      if (cost() > lines) {
+        rows[i]!--;
+        break;
+      }
+    }
+  }
+  return rows;
+}
+
 function Section({ title, buckets, rows, width }: { title: string; buckets: readonly ResetBucket[]; rows: number; width: number }) {
   // Totals sit next to the labels: the label column is as wide as the longest label shown, not the terminal.
   const shown = buckets.slice(0, Math.max(0, rows));
@@ -72,12 +91,11 @@ export function ResetsView({ tracer, height, width }: Props) {
   // Empty lists are left out (all of them empty: the first says "none").
   const nonEmpty = sections.filter(([, b]) => b.length > 0);
   const used = nonEmpty.length ? nonEmpty : sections.slice(0, 1);
-  // Title, then per section a title line, its rows and maybe a "more" line.
-  const per = Math.max(1, Math.floor((height - 1 - used.length * 2) / used.length));
+  const rows = shareRows(used.map(([, b]) => b.length), height - 1);
   return (
     <Box flexDirection="column">
       <Text inverse wrap="truncate">{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · lost events ${tracer.view.lostEvents}`}</Text>
-      {used.map(([title, b]) => <Section key={title} title={title} buckets={b} rows={per} width={width} />)}
+      {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );
 }

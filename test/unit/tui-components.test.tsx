@@ -5,6 +5,7 @@ import type { MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/model/events.js';
 import { summarizeResets } from '../../src/model/reset-stats.js';
 import { App, type StateSource } from '../../src/ui/App.js';
+import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
 import { resetRecordOf } from '../../src/model/reset-stats.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
@@ -280,6 +281,16 @@ describe('TUI components', () => {
     expect(f).toMatch(/4242\/checker +30 +3\.0/);
     expect(f).toMatch(/198\.18\.0\.9 +30 +3\.0/);
     on.unmount();
+  });
+
+  it('resets view: ka-top causes apart from kernel reasons; rows shared so the first lists are complete', () => {
+    const b = (key: string) => ({ key, count: 1, rate: 0 });
+    expect(groupCauses([b('linger'), b('TCP_FLAGS'), b('received: linger'), b('reason 42'), b('keepalive_timeout')])).toEqual({
+      causes: [b('linger'), b('keepalive_timeout')], reasons: [b('TCP_FLAGS'), b('reason 42')], received: [b('linger')],
+    });
+    // title + rows (+ "… more" when cut) per section, within the lines available
+    expect(shareRows([3, 1, 1, 7, 6], 16)).toEqual([3, 1, 1, 3, 1]);
+    expect(shareRows([30, 0], 20)).toEqual([16, 0]);
   });
 
   it('e writes the rows on screen through onSnapshot and prints the path', async () => {
