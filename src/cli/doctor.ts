@@ -1,18 +1,10 @@
 // `ka-top doctor`: what ka-top can and cannot see on this host, in words.
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
 import { collectInventory } from '../engine/inventory.js';
 import { toJson } from '../output/snapshot-json.js';
-import { detectCapabilities } from '../sources/capabilities.js';
-import { liveSources } from '../sources/live.js';
+import { detectCapabilities } from '../engine/capabilities.js';
+import { liveInventory } from '../sources/live.js';
+import { renderCapabilities } from '../output/capabilities-text.js';
 import { parse } from './args.js';
-
-export function renderCapabilities(caps: Capabilities): string {
-  const keys = Object.keys(CAPABILITY_LABELS) as (keyof Capabilities)[];
-  const width = Math.max(...keys.map((k) => CAPABILITY_LABELS[k].length));
-  return keys
-    .map((k) => `${caps[k].available ? 'ok  ' : 'no  '}${CAPABILITY_LABELS[k].padEnd(width)}  ${caps[k].detail}`)
-    .join('\n');
-}
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
@@ -24,7 +16,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
-  const inv = await collectInventory(liveSources());
+  const inv = await collectInventory(liveInventory());
   const caps = await detectCapabilities(inv.sockoptReads);
   if (values.json) process.stdout.write(toJson(caps));
   else {

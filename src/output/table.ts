@@ -1,8 +1,8 @@
 // The column model shared by the TUI and `snapshot --format table`/markdown (title, text, sort key, width and priority
 // of each column), and the readable form of a snapshot: a header and one row per connection.
-import type { Connection, NetnsSysctl } from '../model/types.js';
+import type { Connection, NetnsSysctl } from '../domain/connection.js';
 import { endpointSortKey, formatDuration, formatEndpoint, formatKeepalive, formatOwner, hasFlow, idleOf, shortenEndpoint } from './format.js';
-import type { SnapshotDocument } from './snapshot-json.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
 
 /** What the event stream adds to a row (absent without a tracer: those columns then show `-`). */
 export interface RowActivity {

@@ -1,5 +1,6 @@
 // The one place that spawns processes. Arguments are always an argv array: nothing goes through a shell.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface RunResult {
@@ -51,4 +52,9 @@ export function packagePath(rel: string): string {
 /** A native helper built by `make build` into dist/bin/. */
 export function nativeBinary(name: string): string {
   return packagePath(`dist/bin/${name}`);
+}
+
+/** ka-top's own version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 }

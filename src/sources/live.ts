@@ -1,7 +1,7 @@
-// The live OS behind InventorySources: ss per namespace, the ka-sockinfo owner scan, /proc for processes.
-import type { InventorySources } from '../engine/inventory.js';
-import type { NetnsSysctl } from '../model/types.js';
-import { ProcessReader, listNetns, readOwnSysctls } from './procfs.js';
+// The live OS behind the ports: ss per namespace, the ka-sockinfo owner scan, /proc for processes and host facts.
+import type { HostPort, InventoryPort } from './ports.js';
+import type { NetnsSysctl } from '../domain/connection.js';
+import { ProcessReader, hostFacts, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
 import { dumpSockets } from './ss.js';
 
@@ -10,7 +10,7 @@ export interface LiveOptions {
   daemon?: SockinfoDaemon;
 }
 
-export function liveSources(opts: LiveOptions = {}): InventorySources {
+export function liveInventory(opts: LiveOptions = {}): InventoryPort {
   const processes = new ProcessReader();
   const root = process.getuid?.() === 0;
   let samplePids = new Set<number>();
@@ -44,3 +44,5 @@ export function liveSources(opts: LiveOptions = {}): InventorySources {
     processInfo: async (pid) => processes.read(pid),
   };
 }
+
+export const liveHost: HostPort = { facts: hostFacts, ownSysctls: readOwnSysctls };

@@ -4,11 +4,11 @@
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MonitorState } from '../engine/monitor.js';
-import type { ConnectionFilter } from '../model/filter.js';
-import type { Finding } from '../model/findings.js';
-import type { Connection } from '../model/types.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Finding } from '../domain/finding.js';
+import type { Connection } from '../domain/connection.js';
 import { formatEndpoint, formatOwner } from '../output/format.js';
-import { summarize, warningsFor } from '../output/snapshot-json.js';
+import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { ConnectionTable } from './ConnectionTable.js';
 import { closedText, detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';

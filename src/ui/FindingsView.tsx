@@ -1,6 +1,6 @@
 // `f`: each finding with its fix; the selected one is highlighted and Enter filters the table to its connections.
 import { Box, Text } from 'ink';
-import type { Finding } from '../model/findings.js';
+import type { Finding } from '../domain/finding.js';
 import { findingsLines } from './findings-lines.js';
 
 interface Props {

@@ -1,11 +1,11 @@
 // The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals, findings.
 // Compact (short terminals): one line for what ka-top can and cannot see, the warnings counted, not quoted.
 import { Box, Text } from 'ink';
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
-import type { Finding } from '../model/findings.js';
-import type { NetnsSysctl } from '../model/types.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
+import type { NetnsSysctl } from '../domain/connection.js';
+import type { Finding } from '../domain/finding.js';
+import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
-import type { SnapshotSummary } from '../output/snapshot-json.js';
 import { formatDuration } from '../output/format.js';
 import type { TracerStatus } from './tracer-view.js';
 

@@ -1,7 +1,7 @@
 // `?`: every key, every column and notation on screen, the colours, the default order, and the full capability
 // list with reasons. Scrolls (↑/↓, PgUp/PgDn) so it is complete on 24 rows too.
 import { Box, Text } from 'ink';
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import { COLUMNS, TIMER_PREFIXES, type ColumnDef } from '../output/table.js';
 import { KEY_HELP } from './keymap.js';
 

@@ -1,7 +1,7 @@
 // Every field of one connection as `label: value` lines, its event timeline second (the death of a connection is what
 // the SRE waits for: it must show without scrolling).
-import type { KaEvent } from '../model/events.js';
-import type { Connection, KeepaliveSource } from '../model/types.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Connection, KeepaliveSource } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
 import { eventDetail } from '../output/event-text.js';
 

@@ -1,5 +1,5 @@
 // Findings on screen: the header's one-line count and the lines of the findings panel (`f`). Pure.
-import { SEVERITIES, type Finding, type Severity } from '../model/findings.js';
+import { SEVERITIES, type Finding, type Severity } from '../domain/finding.js';
 
 export const SEVERITY_COLOR: Record<Severity, string> = { critical: 'red', warning: 'yellow', info: 'cyan' };
 

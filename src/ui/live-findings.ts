@@ -1,10 +1,12 @@
 // Findings of the live view: the rules of model/findings.ts over the current inventory and a sliding window of the
 // events seen, so a keepalive timeout or a reset storm shows up on screen while it matters and ages out after.
 import type { MonitorState } from '../engine/monitor.js';
-import type { KaEvent } from '../model/events.js';
-import { eventMatchesFilter, matchesFilter, netnsSelected, type ConnectionFilter } from '../model/filter.js';
-import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings, type Finding, type IdleTimeout } from '../model/findings.js';
-import type { Connection } from '../model/types.js';
+import type { Connection } from '../domain/connection.js';
+import type { KaEvent } from '../domain/event.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Finding, IdleTimeout } from '../domain/finding.js';
+import { eventMatchesFilter, matchesFilter, netnsSelected } from '../model/filter.js';
+import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
 
 export interface LiveFindingsOptions {
   /** How far back events count. */

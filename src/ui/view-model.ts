@@ -1,10 +1,12 @@
 // Pure logic behind the connection table: which columns fit the width, text filter, sort (the default puts what
 // needs attention first), visible slice, selection/scroll math, row text and row styles (closed rows included).
 // Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
-import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
-import type { Connection } from '../model/types.js';
-import type { KaEvent } from '../model/events.js';
-import { DEFAULT_IDLE_TIMEOUTS, flowIdleMs } from '../model/findings.js';
+import { matchesFilter } from '../model/filter.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Connection } from '../domain/connection.js';
+import type { KaEvent } from '../domain/event.js';
+import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
+import { flowIdleMs } from '../model/flow.js';
 import { formatEndpoint } from '../output/format.js';
 import { COLUMNS, type ColumnDef, type ColumnId, type RowActivity } from '../output/table.js';
 import type { Move } from './keymap.js';

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MonitorState } from '../../src/engine/monitor.js';
-import { inventoryOf } from '../../src/engine/static-source.js';
-import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
+import { inventoryFromDocument } from '../../src/engine/static-source.js';
+import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { findingsHeadline, findingsLines, wrap } from '../../src/ui/findings-lines.js';
 import { LiveFindings } from '../../src/ui/live-findings.js';
 
@@ -13,7 +13,7 @@ const end = Date.parse(lab.capture!.endedAt);
 
 function state(): MonitorState {
   return {
-    inventory: inventoryOf(lab), capabilities: lab.capabilities, fresh: new Map(),
+    inventory: inventoryFromDocument(lab), capabilities: lab.capabilities, fresh: new Map(),
     closed: (lab.closedConnections ?? []).map((connection) => ({ connection, closedAt: end })),
     refresh: { intervalMs: 2000, lastCostMs: 0, count: 1, error: null },
   };

@@ -3,8 +3,8 @@ import {
   COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
   rowStyle, rowText, scrollFor, sortRows, sortTitle, visibleSlice, type ConnectionActivity, type Row, type ViewQuery,
 } from '../../src/ui/view-model.js';
-import type { KaEvent } from '../../src/model/events.js';
-import type { Connection } from '../../src/model/types.js';
+import type { KaEvent } from '../../src/domain/event.js';
+import type { Connection } from '../../src/domain/connection.js';
 import { idleOf, shortenEndpoint } from '../../src/output/format.js';
 import { TABLE_COLUMNS } from '../../src/output/table.js';
 import { keepaliveClient, loadSnapshot, manyConnections } from '../helpers/tui-fixture.js';
