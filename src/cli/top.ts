@@ -1,17 +1,20 @@
 // `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
 // sockinfo daemon; every exit path restores the terminal and ends the helpers.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../domain/connection.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import { LiveSession } from '../engine/session.js';
 import type { MonitorState } from '../engine/monitor.js';
 import { snapshotDocument } from '../engine/snapshot-document.js';
+import { matchesFilter } from '../model/filter.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { toJson } from '../output/snapshot-json.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost } from '../sources/live.js';
 import { showTui } from '../ui/screen.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
+import { LiveFindings } from '../ui/live-findings.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse } from './args.js';
 
 export const TOP_HELP = [
@@ -29,11 +32,18 @@ export const TOP_HELP = [
   'For pipes and files use `ka-top snapshot` (one dump) or `ka-top watch` (event stream).',
 ].join('\n');
 
-/** `e`: the rows on screen as a snapshot document in the current directory. */
+/** Where `e` writes: $XDG_STATE_HOME/ka-top when set, else /var/tmp (never the current directory of a root shell). */
+export function snapshotDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'ka-top') : '/var/tmp';
+}
+
+/** `e`: the rows on screen as a snapshot document with a timestamped name; returns the path. */
 function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): string {
   if (!state.inventory || !state.capabilities) throw new Error('no data yet');
   const doc = snapshotDocument(state.inventory, state.capabilities, filter, [...rows]);
-  const path = join(process.cwd(), `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
+  const dir = snapshotDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
   writeFileAtomic(path, toJson(doc));
   return path;
 }
@@ -52,14 +62,17 @@ export async function topCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const session = await LiveSession.open({ intervalMs, capabilities: true });
+  const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter) });
   const { monitor, tracing } = session;
   let tracerOff = session.tracingOff;
+  const findings = new LiveFindings({ filter });
+  tracing?.subscribe((e) => findings.push(e));
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);
   const timeline = (id: string) => tracing?.activityOf(id)?.timeline ?? [];
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
+    if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, reason: 'starting: attaching the tracepoints…' };
     return { on: true, view: { activity, timeline, resets: tracing.resetSummary(), lostEvents: tracing.counts.lostEvents } };
   };
 
@@ -71,6 +84,7 @@ export async function topCommand(argv: string[]): Promise<number> {
         host: liveHost.facts(),
         filter,
         tracer,
+        findings: (state) => findings.findings(state),
         onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
       },
       () => {

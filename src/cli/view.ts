@@ -12,9 +12,10 @@ export const VIEW_HELP = [
   'Usage: ka-top view FILE [options]',
   '',
   'Opens a snapshot written by `ka-top snapshot --format json` (plain or gzipped) in the interactive view,',
-  'read-only: the same table, sorting, text filter, detail (with each connection\'s recorded events), resets view',
-  'and help as the live view. The header says it is a recording: file, time taken, host. Nothing is refreshed;',
-  'pause and `e` (write a snapshot) only say it is read-only. Needs a terminal, not root.',
+  'read-only: the same table, sorting, text filter, detail (with each connection\'s recorded events), resets view,',
+  'the findings the file holds (f) and help as the live view. The header says it is a recording: file, time',
+  'taken, host. Nothing is refreshed; pause and `e` (write a snapshot) only say it is read-only. Needs a terminal,',
+  'not root.',
   '',
   'Options:',
   ...FILTER_HELP,
@@ -45,6 +46,7 @@ export async function viewCommand(argv: string[]): Promise<number> {
     host: doc.host,
     filter,
     tracer: () => tracer,
+    findings: () => doc.findings ?? [],
     recorded: { file: basename(file), takenAt: doc.takenAt, warnings: doc.warnings },
   });
   return 0;

@@ -6,12 +6,19 @@ import type { Clock, InventoryPort } from '../sources/ports.js';
 import { collectInventory } from './inventory.js';
 import type { Inventory } from '../domain/inventory.js';
 
-/** How long a new or closed row stays highlighted. */
+/** How long a new row stays highlighted. */
 export const HIGHLIGHT_MS = 3000;
+/** How long a closed connection stays listed, so its death can be followed (TIME-WAIT and the like: HIGHLIGHT_MS). */
+export const CLOSED_KEEP_MS = 60_000;
+/** Most closed connections listed (a churning host closes thousands a second). */
+export const MAX_CLOSED = 5000;
+const keptLong = (c: Connection) => c.state !== 'TIME-WAIT' && c.state !== 'SYN-RECV' && c.state !== 'LISTEN';
 
 export interface ClosedConnection {
   connection: Connection;
   closedAt: number;
+  /** When the inventory that last listed it was taken (its figures are from then). */
+  lastSeenAt?: number;
 }
 
 export interface MonitorState {
@@ -19,7 +26,7 @@ export interface MonitorState {
   capabilities: Capabilities | null;
   /** Connection id -> when it first appeared (ms epoch), for rows seen within HIGHLIGHT_MS. */
   fresh: ReadonlyMap<string, number>;
-  /** Connections gone in the last HIGHLIGHT_MS. */
+  /** Connections gone recently (see CLOSED_KEEP_MS), oldest first. */
   closed: readonly ClosedConnection[];
   /** Current refresh interval and the cost of the last refresh. */
   refresh: { intervalMs: number; lastCostMs: number; count: number; error: string | null };
@@ -31,6 +38,9 @@ export interface MonitorOptions {
   intervalMs?: number;
   capabilities?: (inv: Inventory) => Promise<Capabilities>;
   now?: Clock;
+  /** Which closed connections to list (the view's command-line filter: another workload's churn must not crowd
+   *  out the ones watched, MAX_CLOSED being shared). */
+  keepClosed?: (c: Connection) => boolean;
 }
 
 /** Next delay: never spend more than ~25% of the time refreshing. */
@@ -122,12 +132,15 @@ export class Monitor {
     const prev = this.current.inventory;
     const fresh = new Map<string, number>();
     for (const [id, at] of this.current.fresh) if (now - at < HIGHLIGHT_MS) fresh.set(id, at);
-    const closed = this.current.closed.filter((c) => now - c.closedAt < HIGHLIGHT_MS);
+    const closed = this.current.closed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
     if (prev) {
       const before = new Map(prev.connections.map((c) => [c.id, c]));
       const after = new Set(inv.connections.map((c) => c.id));
       for (const c of inv.connections) if (!before.has(c.id)) fresh.set(c.id, now);
-      for (const [id, c] of before) if (!after.has(id)) closed.push({ connection: c, closedAt: now });
+      const seen = Date.parse(prev.takenAt);
+      const keep = this.opts.keepClosed ?? (() => true);
+      for (const [id, c] of before) if (!after.has(id) && keep(c)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
+      if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
     }
     this.update({
       inventory: inv,

@@ -1,5 +1,6 @@
 // A live session: the owner-scan daemon, the inventory Monitor and, where the host allows it, the tracer, opened
 // and closed together. `top`, `watch` and `snapshot --capture` run on it, so every exit path ends every helper.
+import type { Connection } from '../domain/connection.js';
 import type { Inventory } from '../domain/inventory.js';
 import { capabilitiesFrom } from './capabilities.js';
 import { liveInventory } from '../sources/live.js';
@@ -20,6 +21,8 @@ export interface SessionOptions {
   onTracerState?: (state: TracerState, detail: string | null) => void;
   /** What the program prints and filters in the kernel (records, closes, netns/port/pid filters). */
   program?: ProgramOptions;
+  /** Which closed connections the monitor lists (the TUI's command-line filter). */
+  keepClosed?: (c: Connection) => boolean;
 }
 
 export class LiveSession {
@@ -44,7 +47,7 @@ export class LiveSession {
     const capabilities = o.capabilities
       ? async (inv: Inventory) => capabilitiesFrom(await probing, inv.sockoptReads)
       : undefined;
-    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities });
+    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed });
     const host = await probing;
     const tracing = host.usable.ok
       ? new LiveTracing({ source: bpftraceSource(host, o.program), monitor, daemon, timelineSize: o.timelineSize, onState: o.onTracerState })

@@ -1,21 +1,27 @@
-// The interactive view: header, connection table, detail/resets/help screens and a status line. State comes from
-// the Monitor (and, when wired, the event stream); every decision is made by keymap.ts and view-model.ts.
+// The interactive view: header, connection table, detail/resets/findings/help screens and a status line. State
+// comes from the Monitor (and, when wired, the event stream and the findings); every decision is made by keymap.ts,
+// view-model.ts and the line builders.
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MonitorState } from '../engine/monitor.js';
 import type { ConnectionFilter } from '../domain/filter.js';
+import type { Finding } from '../domain/finding.js';
 import type { Connection } from '../domain/connection.js';
 import { formatEndpoint, formatOwner } from '../output/format.js';
 import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { ConnectionTable } from './ConnectionTable.js';
-import { detailLines } from './detail-lines.js';
+import { closedText, detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
+import { FindingsView } from './FindingsView.js';
 import { Header, headerLines, type RecordedInfo } from './Header.js';
-import { HelpView } from './HelpView.js';
-import { keyToActions, type Action, type Mode } from './keymap.js';
+import { HelpView, helpLines } from './HelpView.js';
+import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
 import { ResetsView } from './ResetsView.js';
 import { tracerOffReason, type TracerStatus } from './tracer-view.js';
-import { SORT_ORDER, ViewCache, clamp, layoutColumns, moveSelection, scrollFor, visibleSlice, type ActivityLookup } from './view-model.js';
+import {
+  SORT_ORDER, ViewCache, clamp, closedAtOf, contentWidths, layoutColumns, moveSelection, scrollFor, sortTitle, visibleSlice,
+  type ActivityLookup, type Row,
+} from './view-model.js';
 
 export interface StateSource {
   readonly state: MonitorState;
@@ -30,6 +36,8 @@ export interface AppProps {
   filter?: ConnectionFilter;
   /** The event stream's view; absent or off -> the UI says why there are no events. */
   tracer?: () => TracerStatus | null;
+  /** The findings for this state (live: a sliding window of events; recorded: the file's). */
+  findings?: (state: MonitorState) => readonly Finding[];
   /** Writes a snapshot of these rows; returns the file path (throws with a reason). */
   onSnapshot?: (rows: readonly Connection[], state: MonitorState) => string;
   /** Called once when the user quits (before ink unmounts). */
@@ -40,7 +48,8 @@ export interface AppProps {
 
 const NO_FILTER: ConnectionFilter = {};
 const NO_ACTIVITY: ActivityLookup = () => undefined;
-const NO_CLOSED: readonly Connection[] = [];
+const NO_ROWS: readonly Connection[] = [];
+const NO_FINDINGS: readonly Finding[] = [];
 
 function useTerminalSize(): { columns: number; rows: number } {
   const { stdout } = useStdout();
@@ -54,59 +63,70 @@ function useTerminalSize(): { columns: number; rows: number } {
   return size;
 }
 
-export function App({ source, version, host, filter = NO_FILTER, tracer, onSnapshot, onQuit, recorded }: AppProps) {
+export function App({ source, version, host, filter = NO_FILTER, tracer, findings: findingsOf, onSnapshot, onQuit, recorded }: AppProps) {
   const { exit } = useApp();
   const { columns, rows: termRows } = useTerminalSize();
   const [live, setLive] = useState<MonitorState>(source.state);
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
   const [mode, setModeState] = useState<Mode>('table');
-  // Keys can arrive faster than renders (a paste, a busy machine): `/` then text must see the filter mode at once.
+  // Keys of one chunk are handled before React renders again: each must see what the previous one did (mode,
+  // selection), so those live in refs too.
   const modeRef = useRef<Mode>('table');
   const setMode = (m: Mode) => {
     modeRef.current = m;
     setModeState(m);
   };
   const [text, setText] = useState('');
-  const [sortIdx, setSortIdx] = useState(SORT_ORDER.indexOf('state'));
+  const [sortIdx, setSortIdx] = useState(0);
   const [inverted, setInverted] = useState(false);
   const [sel, setSel] = useState<{ id: string | null; index: number }>({ id: null, index: 0 });
+  const selRef = useRef(0);
   const [detailTop, setDetailTop] = useState(0);
+  const [helpTop, setHelpTop] = useState(0);
+  const [findingSel, setFindingSel] = useState(0);
+  const findingSelRef = useRef(0);
+  const [chosen, setChosen] = useState<{ rule: string; ids: ReadonlySet<string> } | null>(null);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [, setTick] = useState(0);
   const topRef = useRef(0);
+  /** The detail's connection, kept when it leaves the table (closed long ago, filtered out). */
+  const pinned = useRef<Row | null>(null);
   const cache = useRef(new ViewCache()).current;
 
   useEffect(() => source.subscribe((s) => (pausedRef.current ? undefined : setLive(s))), [source]);
-  // Event counts and rates change between refreshes: redraw once a second while a tracer runs.
+  // Event counts, rates and "closed 3s ago" change between refreshes: redraw once a second.
   useEffect(() => {
-    if (!tracer || recorded) return;
+    if (recorded) return;
     const t = setInterval(() => pausedRef.current || setTick((n) => n + 1), 1000);
     return () => clearInterval(t);
-  }, [tracer, recorded]);
+  }, [recorded]);
 
   const state = live;
   const inv = state.inventory;
+  const now = Date.now();
   const status: TracerStatus = tracer?.() ?? { on: false, reason: tracerOffReason(state.capabilities) };
   const activity = status.on ? status.view.activity : NO_ACTIVITY;
   const sort = SORT_ORDER[sortIdx]!;
-  const closed = useMemo(() => (state.closed.length ? state.closed.map((c) => c.connection) : NO_CLOSED), [state.closed]);
-  const connections = inv?.connections ?? NO_CLOSED;
-  const rows = cache.compute(connections, closed, { sort, inverted, text, filter }, activity);
+  const connections = inv?.connections ?? NO_ROWS;
+  const rows = cache.compute(connections, state.closed, { sort, inverted, text, filter, ids: chosen?.ids ?? null }, activity);
   const summary = useMemo(() => (inv ? summarize(inv.connections) : null), [inv]);
+  const keepaliveNa = useMemo(() => (inv ? inv.connections.filter((c) => c.state === 'TIME-WAIT' && c.keepalive.enabled === null).length : 0), [inv]);
   const warnings = useMemo(
     () => recorded?.warnings ?? (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersMissing, inv.parseErrors) : []),
     [inv, state.capabilities, recorded],
   );
+  const findings = findingsOf?.(state) ?? NO_FINDINGS;
 
+  const compact = termRows < 30;
   const head = headerLines(
     {
       version, host, capabilities: state.capabilities, summary, warnings, tracer: status,
       sysctl: inv?.namespaces.find((n) => n.self)?.sysctl ?? null,
       namespaces: inv?.namespaces.length ?? 0,
       refresh: state.refresh,
-      maxMissing: termRows >= 30 ? 3 : 1,
-      recorded,
+      maxMissing: termRows >= 40 ? 3 : 1,
+      recorded, findings, keepaliveNa, compact,
     },
     columns,
   );
@@ -118,19 +138,28 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   // Keep the selection on the same connection across refreshes, re-sorts and filtering.
   const found = sel.id === null ? -1 : cache.indexOf(sel.id, sel.index);
   const selected = rows.length ? (found >= 0 ? found : clamp(sel.index, 0, rows.length - 1)) : 0;
+  selRef.current = selected;
   const top = scrollFor(selected, topRef.current, tableHeight, rows.length);
   topRef.current = top;
   const view = visibleSlice(rows, top, tableHeight);
-  const current = rows[selected] ?? null;
+  const layout = layoutColumns(columns, contentWidths(view.rows));
 
-  const detail = useMemo(
-    () => (mode === 'detail' && current ? detailLines(current.c, status.on ? status.view.timeline(current.c.id) : null, current.closed, !!recorded) : []),
-    // Recomputed when the connection object (a refresh) or the view changes.
-    [mode, current?.c, current?.closed, status.on, recorded],
-  );
+  // The detail follows its connection through death: found in the rows, else the last row seen of it.
+  if (mode === 'detail' && pinned.current) {
+    if (found >= 0 && rows[found]!.c.id === pinned.current.c.id) pinned.current = rows[found]!;
+    else if (!pinned.current.closed) pinned.current = { ...pinned.current, closed: true, closedAt: now };
+  }
+  const detailRow = mode === 'detail' ? pinned.current : null;
+  const detailActivity = detailRow ? activity(detailRow.c.id) : undefined;
+  const detailClosedAt = detailRow ? closedAtOf(detailRow, detailActivity) : null;
+  const detail = detailRow
+    ? detailLines(detailRow.c, status.on ? (detailActivity?.timeline ?? status.view.timeline(detailRow.c.id)) : null, detailClosedAt, !!recorded, now)
+    : [];
+  const help = mode === 'help' ? helpLines(state.capabilities, layout.hidden, warnings) : [];
 
   const select = (index: number) => {
     const i = clamp(index, 0, Math.max(0, rows.length - 1));
+    selRef.current = i;
     setSel({ id: rows[i]?.c.id ?? null, index: i });
   };
 
@@ -140,14 +169,22 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
         onQuit?.();
         exit();
         return;
-      case 'move':
-        if (modeRef.current === 'detail') {
+      case 'move': {
+        const m = modeRef.current;
+        if (m === 'detail') {
           const max = Math.max(0, detail.length - (bodyHeight - 1));
           setDetailTop((t) => moveSelection(t, a.move, max + 1, bodyHeight - 2));
-        } else if (modeRef.current === 'table' || modeRef.current === 'filter') {
-          select(moveSelection(selected, a.move, rows.length, tableHeight));
+        } else if (m === 'help') {
+          const max = Math.max(0, help.length - (bodyHeight - 1));
+          setHelpTop((t) => moveSelection(t, a.move, max + 1, bodyHeight - 2));
+        } else if (m === 'findings') {
+          findingSelRef.current = moveSelection(findingSelRef.current, a.move, findings.length, 1);
+          setFindingSel(findingSelRef.current);
+        } else if (m === 'table' || m === 'filter') {
+          select(moveSelection(selRef.current, a.move, rows.length, tableHeight));
         }
         return;
+      }
       case 'filterStart':
         setMode('filter');
         return;
@@ -162,6 +199,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
         return;
       case 'filterClear':
         setText('');
+        setChosen(null);
         setMode('table');
         return;
       case 'sortNext':
@@ -171,20 +209,37 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
       case 'invert':
         setInverted((v) => !v);
         return;
-      case 'detail':
-        if (current) {
-          setSel({ id: current.c.id, index: selected });
+      case 'detail': {
+        const row = rows[selRef.current];
+        if (row) {
+          pinned.current = row;
+          setSel({ id: row.c.id, index: selRef.current });
           setDetailTop(0);
           setMode('detail');
         }
         return;
+      }
       case 'resets':
         setMode('resets');
         return;
+      case 'findings':
+        setMode('findings');
+        return;
+      case 'findingApply': {
+        const f = findings[findingSelRef.current];
+        if (f) {
+          setChosen({ rule: f.rule, ids: new Set(f.connections) });
+          select(0);
+        }
+        setMode('table');
+        return;
+      }
       case 'help':
+        setHelpTop(0);
         setMode('help');
         return;
       case 'back':
+        pinned.current = null;
         setMode('table');
         return;
       case 'pause': {
@@ -217,10 +272,12 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   };
 
   // ink re-subscribes a new handler in an effect after each render; a key arriving before that effect ran would
-  // see the previous render's mode and rows. The stable handler always calls the latest one.
+  // see the previous render's rows. The stable handler always calls the latest one, key by key.
   const onKey = useRef<(input: string, key: Key) => void>(() => {});
   onKey.current = (input, key) => {
-    for (const a of keyToActions(modeRef.current, input, key)) {
+    for (const k of splitKeys(input, key)) {
+      const a = keyToAction(modeRef.current, k.input, k.key);
+      if (!a) continue;
       if (a.type !== 'snapshot') setMessage(null);
       run(a);
     }
@@ -229,20 +286,29 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   useInput(stableOnKey);
 
   let body;
-  if (mode === 'detail' && current) {
-    const c = current.c;
-    const title = `${c.state} ${formatEndpoint(c.local)} -> ${formatEndpoint(c.peer)} ${formatOwner(c)} — Esc back, ↑/↓ scroll`;
-    body = <DetailView title={title} lines={detail} top={Math.min(detailTop, Math.max(0, detail.length - (bodyHeight - 1)))} height={bodyHeight} />;
+  if (mode === 'detail' && detailRow) {
+    const c = detailRow.c;
+    const what = detailClosedAt !== null ? closedText(detailClosedAt, detailActivity?.timeline ?? null, now) : c.state;
+    const title = `${what} ${formatEndpoint(c.local)} -> ${formatEndpoint(c.peer)} ${formatOwner(c)} — Esc back, ↑/↓ scroll`;
+    body = (
+      <DetailView
+        title={title} lines={detail} closed={detailClosedAt !== null} height={bodyHeight}
+        top={Math.min(detailTop, Math.max(0, detail.length - (bodyHeight - 1)))}
+      />
+    );
   } else if (mode === 'resets') {
     body = <ResetsView tracer={status} height={bodyHeight} width={columns} />;
+  } else if (mode === 'findings') {
+    const origin = recorded ? `recorded in ${recorded.file}` : status.on ? 'live, events of the last 10 min' : 'live, inventory only (tracer off)';
+    body = <FindingsView findings={findings} selected={Math.min(findingSel, Math.max(0, findings.length - 1))} height={bodyHeight} width={columns} origin={origin} />;
   } else if (mode === 'help') {
-    body = <HelpView capabilities={state.capabilities} height={bodyHeight} />;
+    body = <HelpView lines={help} top={Math.min(helpTop, Math.max(0, help.length - (bodyHeight - 1)))} height={bodyHeight} />;
   } else {
     body = (
       <ConnectionTable
-        rows={view.rows} top={view.top} selected={selected} layout={layoutColumns(columns)} sort={sort}
+        rows={view.rows} top={view.top} selected={selected} layout={layout.columns} sort={sort}
         inverted={inverted} fresh={state.fresh} activity={activity}
-        empty={inv ? (text || Object.keys(filter).length ? 'no connection matches the filter' : 'no TCP connections') : 'collecting…'}
+        empty={inv ? (text || chosen || Object.keys(filter).length ? 'no connection matches the filter' : 'no TCP connections') : 'collecting…'}
       />
     );
   }
@@ -253,7 +319,10 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, onSnaps
   else {
     const pos = rows.length ? `${selected + 1}/${rows.length}` : '0/0';
     const filt = text ? ` · filter "${text}"` : '';
-    statusText = `${pos}${filt} · sort ${sort}${inverted ? ' ▲' : ' ▼'} · ? help · q quit`;
+    const fnd = chosen ? ` · finding ${chosen.rule} (Esc all)` : '';
+    const order = sort === 'attention' ? `sort ATTENTION ${inverted ? 'last' : 'first'}` : `sort ${sortTitle(sort)}${inverted ? '▼' : '▲'}`;
+    const hidden = layout.hidden.length ? ` · ${layout.hidden.length} cols hidden` : '';
+    statusText = `${pos}${filt}${fnd} · ${order}${hidden} · f findings · ? help · q quit`;
   }
 
   return (

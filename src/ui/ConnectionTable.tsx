@@ -1,6 +1,6 @@
 // The connection list: column titles and only the visible rows (one pre-formatted Text per row).
 import { Box, Text } from 'ink';
-import { headerText, rowStyle, rowText, type ActivityLookup, type ColumnId, type LayoutColumn, type Row } from './view-model.js';
+import { headerText, rowStyle, rowText, type ActivityLookup, type LayoutColumn, type Row, type SortId } from './view-model.js';
 
 interface Props {
   rows: readonly Row[];
@@ -8,7 +8,7 @@ interface Props {
   top: number;
   selected: number;
   layout: readonly LayoutColumn[];
-  sort: ColumnId;
+  sort: SortId;
   inverted: boolean;
   fresh: ReadonlyMap<string, number>;
   activity: ActivityLookup;
@@ -19,7 +19,7 @@ interface Props {
 const STYLE = {
   normal: {},
   new: { color: 'green' },
-  closed: { color: 'gray', strikethrough: true },
+  closed: { color: 'gray', dimColor: true },
   probing: { color: 'yellow' },
   dying: { color: 'red', bold: true },
 } as const;
@@ -31,9 +31,10 @@ export function ConnectionTable({ rows, top, selected, layout, sort, inverted, f
       {rows.length === 0 ? <Text color="gray">{empty}</Text> : null}
       {rows.map((r, i) => {
         const a = activity(r.c.id);
+        const style = rowStyle(r, fresh, a);
         return (
-          <Text key={r.c.id} {...STYLE[rowStyle(r, fresh)]} inverse={top + i === selected} wrap="truncate">
-            {rowText(r.c, a, layout)}
+          <Text key={r.c.id} {...STYLE[style]} inverse={top + i === selected} wrap="truncate">
+            {rowText(r.c, a, layout, style === 'closed')}
           </Text>
         );
       })}

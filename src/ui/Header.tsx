@@ -1,8 +1,11 @@
-// The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals.
+// The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals, findings.
+// Compact (short terminals): one line for what ka-top can and cannot see, the warnings counted, not quoted.
 import { Box, Text } from 'ink';
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import type { NetnsSysctl } from '../domain/connection.js';
+import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
+import { findingsHeadline } from './findings-lines.js';
 import { formatDuration } from '../output/format.js';
 import type { TracerStatus } from './tracer-view.js';
 
@@ -26,6 +29,11 @@ export interface HeaderInput {
   maxMissing?: number;
   /** Set when showing a recorded snapshot (`ka-top view`) instead of live data. */
   recorded?: RecordedInfo;
+  findings: readonly Finding[];
+  /** Sockets with no keepalive to speak of (TIME-WAIT): counted as n/a, not unknown. */
+  keepaliveNa: number;
+  /** Fewer lines, for terminals of ~24 rows. */
+  compact?: boolean;
 }
 
 export interface RecordedInfo {
@@ -53,12 +61,19 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     const keys = Object.keys(CAPABILITY_LABELS).filter((k) => k !== 'kernel') as (keyof Capabilities)[];
     const ok = keys.filter((k) => caps[k].available).map((k) => CAPABILITY_LABELS[k]);
     const missing = keys.filter((k) => !caps[k].available);
-    lines.push({ text: `sees: ${ok.join(', ') || 'nothing privileged'}` });
-    for (const k of missing.slice(0, h.maxMissing ?? 3)) {
+    if (h.compact) {
+      const cannot = missing.filter((k) => k !== 'kprobes');
+      const warn = h.warnings.length ? ` · ${h.warnings.length} warning(s) (?)` : '';
+      lines.push({
+        text: `sees: ${ok.join(', ') || 'nothing privileged'}${cannot.length ? ` · cannot: ${cannot.map((k) => CAPABILITY_LABELS[k]).join(', ')} (? why)` : ''}${warn}`,
+        color: cannot.length || warn ? 'yellow' : undefined,
+      });
+    } else lines.push({ text: `sees: ${ok.join(', ') || 'nothing privileged'}` });
+    if (!h.compact) for (const k of missing.slice(0, h.maxMissing ?? 3)) {
       // kprobes are optional here: tracepoints cover everything ka-top needs.
       lines.push({ text: `cannot: ${CAPABILITY_LABELS[k]} — ${caps[k].detail}`, color: k === 'kprobes' ? 'gray' : 'yellow' });
     }
-    if (missing.length > (h.maxMissing ?? 3)) lines.push({ text: `cannot: … ${missing.length - (h.maxMissing ?? 3)} more (see ? help)`, color: 'yellow' });
+    if (!h.compact && missing.length > (h.maxMissing ?? 3)) lines.push({ text: `cannot: … ${missing.length - (h.maxMissing ?? 3)} more (see ? help)`, color: 'yellow' });
   }
   const s = h.sysctl;
   lines.push({
@@ -67,8 +82,9 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
       : 'sysctl: unreadable',
   });
   const sum = h.summary;
-  const totals = sum
-    ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${sum.keepalive.on} off ${sum.keepalive.off} unknown ${sum.keepalive.unknown} · probing now ${sum.keepalive.probing}`
+  const k = sum?.keepalive;
+  const totals = sum && k
+    ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${k.on} off ${k.off} unknown ${k.unknown - h.keepaliveNa} n/a ${h.keepaliveNa} · probing now ${k.probing}`
     : 'collecting connections…';
   let events: string;
   if (!h.tracer.on) events = h.recorded ? h.tracer.reason : `tracer off: ${h.tracer.reason}`;
@@ -84,8 +100,10 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   }
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
   lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });
+  const f = findingsHeadline(h.findings);
+  lines.push(f ? { text: f.text, color: f.color, bold: h.findings[0]!.severity === 'critical' } : { text: 'findings: none', color: 'gray' });
   if (h.refresh.error) lines.push({ text: `refresh failed: ${h.refresh.error}`, color: 'red' });
-  if (h.warnings.length) lines.push({ text: `warning: ${h.warnings[0]}${h.warnings.length > 1 ? ` (+${h.warnings.length - 1} more)` : ''}`, color: 'yellow' });
+  if (!h.compact && h.warnings.length) lines.push({ text: `warning: ${h.warnings[0]}${h.warnings.length > 1 ? ` (+${h.warnings.length - 1} more)` : ''}`, color: 'yellow' });
   return lines.map((l) => ({ ...l, text: clip(l.text, width) }));
 }
 

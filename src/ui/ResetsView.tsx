@@ -1,4 +1,6 @@
-// `r`: resets by cause, by process and by peer with counts and rates, so an RST storm shows at a glance.
+// `r`: resets by cause, by kernel reason, by process and by peer with counts and rates, so an RST storm shows at a
+// glance. ka-top's causes (linger, keepalive_timeout…) and the kernel's reason names (TCP_STATE…, for resets no cause
+// explains) are listed apart; received resets carry the cause inferred for the sender.
 import { Box, Text } from 'ink';
 import type { ResetBucket } from '../model/reset-stats.js';
 import type { TracerStatus } from './tracer-view.js';
@@ -9,17 +11,60 @@ interface Props {
   width: number;
 }
 
+export interface ResetGroups {
+  causes: ResetBucket[];
+  reasons: ResetBucket[];
+  received: ResetBucket[];
+}
+
+const RECEIVED = 'received: ';
+
+/** Splits the summary's cause buckets: ka-top causes, bare kernel reason names, received resets. */
+export function groupCauses(byCause: readonly ResetBucket[]): ResetGroups {
+  const g: ResetGroups = { causes: [], reasons: [], received: [] };
+  for (const b of byCause) {
+    if (b.key.startsWith(RECEIVED)) g.received.push({ ...b, key: b.key.slice(RECEIVED.length) });
+    // Kernel names are upper case (enum sk_rst_reason); unknown numbers come as `reason N`.
+    else if (/^[A-Z0-9_]+$/.test(b.key) || b.key.startsWith('reason ')) g.reasons.push(b);
+    else g.causes.push(b);
+  }
+  return g;
+}
+
+/**
+ * Rows per section in `lines` (each section also takes a title line, and a "… N more" line when cut): one row each
+ * first, then the rest in order, so the first lists are complete before the later ones grow.
+ */
+export function shareRows(lengths: readonly number[], lines: number): number[] {
+  const rows = lengths.map((n) => Math.min(n, 1));
+  const cost = () => rows.reduce((t, r, i) => t + 1 + Math.max(r, 1) + (r < lengths[i]! ? 1 : 0), 0);
+  for (let i = 0; i < lengths.length; i++) {
+    while (rows[i]! < lengths[i]!) {
+      rows[i]!++;
+      if (cost() > lines) {
+        rows[i]!--;
+        break;
+      }
+    }
+  }
+  return rows;
+}
+
 function Section({ title, buckets, rows, width }: { title: string; buckets: readonly ResetBucket[]; rows: number; width: number }) {
-  const keyWidth = Math.max(10, width - 24);
+  // Totals sit next to the labels: the label column is as wide as the longest label shown, not the terminal.
+  const shown = buckets.slice(0, Math.max(0, rows));
+  const keyWidth = Math.min(Math.max(24, title.length, ...shown.map((b) => b.key.length)), Math.max(10, width - 22));
+  const fit = (s: string) => (s.length > keyWidth ? s.slice(0, keyWidth - 1) + '…' : s).padEnd(keyWidth);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{`${title.padEnd(keyWidth)} ${'total'.padStart(10)} ${'per sec'.padStart(10)}`}</Text>
+      <Text bold wrap="truncate">{`${fit(title)} ${'total'.padStart(9)} ${'per sec'.padStart(9)}`}</Text>
       {buckets.length === 0 ? <Text color="gray">  none</Text> : null}
-      {buckets.slice(0, Math.max(0, rows)).map((b) => (
+      {shown.map((b) => (
         <Text key={b.key} color={b.rate >= 1 ? 'red' : b.rate > 0 ? 'yellow' : undefined} wrap="truncate">
-          {`${(b.key.length > keyWidth ? b.key.slice(0, keyWidth - 1) + '…' : b.key).padEnd(keyWidth)} ${String(b.count).padStart(10)} ${b.rate.toFixed(1).padStart(10)}`}
+          {`${fit(`  ${b.key}`)} ${String(b.count).padStart(9)} ${b.rate.toFixed(1).padStart(9)}`}
         </Text>
       ))}
+      {buckets.length > shown.length ? <Text color="gray">{`  … ${buckets.length - shown.length} more`}</Text> : null}
     </Box>
   );
 }
@@ -35,14 +80,22 @@ export function ResetsView({ tracer, height, width }: Props) {
     );
   }
   const r = tracer.view.resets;
-  // Title + three section titles + summary line; the rest is shared by the three lists.
-  const per = Math.max(1, Math.floor((height - 5) / 3));
+  const g = groupCauses(r.byCause);
+  const sections: [string, ResetBucket[]][] = [
+    ['Sent, by cause (ka-top)', g.causes],
+    ['Sent, kernel reason (no cause known)', g.reasons],
+    ['Received, cause inferred', g.received],
+    ['By process', r.byProcess],
+    ['By peer', r.byPeer],
+  ];
+  // Empty lists are left out (all of them empty: the first says "none").
+  const nonEmpty = sections.filter(([, b]) => b.length > 0);
+  const used = nonEmpty.length ? nonEmpty : sections.slice(0, 1);
+  const rows = shareRows(used.map(([, b]) => b.length), height - 1);
   return (
     <Box flexDirection="column">
       <Text inverse wrap="truncate">{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · lost events ${tracer.view.lostEvents}`}</Text>
-      <Section title="By cause" buckets={r.byCause} rows={per} width={width} />
-      <Section title="By process" buckets={r.byProcess} rows={per} width={width} />
-      <Section title="By peer" buckets={r.byPeer} rows={per} width={width} />
+      {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );
 }

@@ -1,8 +1,9 @@
-// Every field of one connection as `label: value` lines, then its event timeline (the detail view's content).
+// Every field of one connection as `label: value` lines, its event timeline second (the death of a connection is what
+// the SRE waits for: it must show without scrolling).
 import type { KaEvent } from '../domain/event.js';
 import type { Connection, KeepaliveSource } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
-import { formatEventLine } from '../output/event-text.js';
+import { eventDetail } from '../output/event-text.js';
 
 export interface DetailLine {
   label: string;
@@ -14,8 +15,25 @@ export interface DetailLine {
 const src = (s: KeepaliveSource): string => (s === 'socket' ? 'set on the socket' : s === 'sysctl' ? 'namespace default' : 'unknown');
 const num = (n: number | null | undefined, unit = ''): string => (n === null || n === undefined ? '-' : `${n}${unit}`);
 
-/** `recorded`: the connection comes from a snapshot file, whose events are all there is. */
-export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, closed: boolean, recorded = false): DetailLine[] {
+/** One event of this connection: what happened first (the tuple is the connection's), then who. */
+function timelineText(e: KaEvent): string {
+  if (e.type === 'lost') return `lost ${e.events} events (the tracer's counts stay exact)`;
+  return `${e.type.padEnd(17)} ${eventDetail(e)}${e.pid !== null ? `  ${e.comm}[${e.pid}]` : ''}`;
+}
+
+/** `CLOSED 12s ago (keepalive timeout)`, from the close event when the tracer saw it. */
+export function closedText(closedAt: number, timeline: readonly KaEvent[] | null, now: number): string {
+  let close: KaEvent | undefined;
+  for (const e of timeline ?? []) if (e.type === 'close') close = e;
+  const how = close?.type === 'close' ? ({ timeout: 'keepalive timeout', rst_sent: 'reset sent', rst_received: 'reset received', fin: 'FIN' } as const)[close.how] : null;
+  return `CLOSED ${formatDuration(now - closedAt)} ago${how ? ` (${how})` : ''}`;
+}
+
+/**
+ * `closedAt`: when the connection went (ms epoch), null while it lives; its other figures are then the last ss saw.
+ * `recorded`: the connection comes from a snapshot file, whose events are all there is.
+ */
+export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, closedAt: number | null, recorded = false, now = Date.now()): DetailLine[] {
   const k = c.keepalive;
   const t = c.tcp;
   const out: DetailLine[] = [];
@@ -23,13 +41,19 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   const add = (label: string, value: string) => out.push({ label, value });
 
   sec('Connection');
-  add('state', closed ? `${c.state} (closed since the last refresh)` : c.state);
+  add('state', closedAt !== null ? `${closedText(closedAt, timeline, now)} — was ${c.state}; the figures below are the last seen` : c.state);
   add('local', formatEndpoint(c.local));
   add('peer', formatEndpoint(c.peer));
   add('netns', `${c.netns.inode}${c.netns.name ? ` (${c.netns.name})` : ''}${c.netns.container ? ` container ${c.netns.container.runtime}:${c.netns.container.id}` : ''}`);
   add('inode / cookie', `${c.inode} / ${c.cookie ?? '-'}`);
   add('uid / cgroup', `${num(c.uid)} / ${c.cgroup ?? '-'}`);
   add('id', c.id);
+
+  // Newest first: the end of a connection is what the SRE is waiting for, on any terminal height.
+  sec('Timeline (newest first)');
+  if (timeline === null) add('events', recorded ? 'none: the snapshot was taken without --capture' : 'none: the tracer is off');
+  else if (!timeline.length) add('events', recorded ? 'none recorded for this connection' : 'none seen since ka-top started');
+  else for (let i = timeline.length - 1; i >= 0; i--) add(timeline[i]!.ts.slice(11, 23), timelineText(timeline[i]!));
 
   sec('Owners');
   if (!c.processes.length) add('process', 'none visible (TIME-WAIT, orphaned, or not readable without root)');
@@ -62,9 +86,5 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   add('bytes sent / acked / received', `${num(t.bytesSent)} / ${num(t.bytesAcked)} / ${num(t.bytesReceived)}`);
   add('segs out / in, retrans', `${num(t.segsOut)} / ${num(t.segsIn)}, ${num(t.retransCurrent)}/${num(t.retransTotal)}`);
 
-  sec('Timeline');
-  if (timeline === null) add('events', recorded ? 'none: the snapshot was taken without --capture' : 'none: the tracer is off');
-  else if (!timeline.length) add('events', recorded ? 'none recorded for this connection' : 'none seen since ka-top started');
-  else for (const e of timeline) add('', formatEventLine(e));
   return out;
 }

@@ -19,8 +19,8 @@ export interface KeyInfo {
   meta?: boolean;
 }
 
-/** `table` = connection list; `filter` = typing after `/`. */
-export type Mode = 'table' | 'filter' | 'detail' | 'resets' | 'help';
+/** `table` = connection list; `filter` = typing after `/`; `findings` = the findings panel (`f`). */
+export type Mode = 'table' | 'filter' | 'detail' | 'resets' | 'help' | 'findings';
 
 export type Move = 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end';
 
@@ -36,6 +36,8 @@ export type Action =
   | { type: 'invert' }
   | { type: 'detail' }
   | { type: 'resets' }
+  | { type: 'findings' }
+  | { type: 'findingApply' }
   | { type: 'help' }
   | { type: 'back' }
   | { type: 'pause' }
@@ -48,14 +50,15 @@ export const KEY_HELP: ReadonlyArray<readonly [keys: string, what: string]> = [
   ['PgUp/PgDn', 'move one page'],
   ['Home/End  g/G', 'first / last row'],
   ['/', 'filter by text (address, port, process, container, state); Enter keeps it'],
-  ['Esc', 'clear the filter; leave detail, resets or help'],
+  ['Esc', 'clear the filter (text or finding); leave detail, resets, findings or help'],
   ['< > s', 'sort by the previous / next column'],
   ['I', 'invert the sort order'],
   ['Enter', 'detail of the selected connection, with its event timeline'],
-  ['r', 'resets view: by cause, process and peer, with rates'],
+  ['r', 'resets view: by cause, kernel reason, process and peer, with rates'],
+  ['f', 'findings: what is wrong and how to fix it; Enter shows the finding\'s connections'],
   ['Space  p', 'pause / resume updates'],
-  ['e', 'write a snapshot (JSON) of the rows on screen to a file'],
-  ['?', 'this help (Esc or Enter to leave)'],
+  ['e', 'write a snapshot (JSON) of the rows on screen to a file (its path is shown)'],
+  ['?', 'this help (↑/↓ PgUp/PgDn scroll; Esc or Enter to leave)'],
   ['q  Ctrl-C', 'quit'],
 ];
 
@@ -87,10 +90,11 @@ export function keyToAction(mode: Mode, input: string, key: KeyInfo): Action | n
   if (input === ' ' || input === 'p') return { type: 'pause' };
   if (input === 'e') return { type: 'snapshot' };
 
-  if (mode === 'help') return key.escape || key.return ? { type: 'back' } : null;
+  if (mode === 'findings' && key.return) return { type: 'findingApply' };
+  if (mode === 'help' && key.return) return { type: 'back' };
 
-  if (mode === 'detail' || mode === 'resets') {
-    if (key.escape || (mode === 'resets' && input === 'r')) return { type: 'back' };
+  if (mode !== 'table') {
+    if (key.escape || (mode === 'resets' && input === 'r') || (mode === 'findings' && input === 'f')) return { type: 'back' };
     const move = moveFor(input, key);
     return move ? { type: 'move', move } : null;
   }
@@ -105,19 +109,41 @@ export function keyToAction(mode: Mode, input: string, key: KeyInfo): Action | n
   if (input === '<' || input === ',' || key.leftArrow) return { type: 'sortPrev' };
   if (input === 'I') return { type: 'invert' };
   if (input === 'r') return { type: 'resets' };
+  if (input === 'f') return { type: 'findings' };
   return null;
 }
 
+/** One key of an input chunk. */
+export interface KeyPress {
+  input: string;
+  key: KeyInfo;
+}
+
+const NAMED: readonly (keyof KeyInfo)[] = [
+  'upArrow', 'downArrow', 'leftArrow', 'rightArrow', 'pageUp', 'pageDown', 'home', 'end', 'return', 'escape', 'backspace', 'delete', 'tab',
+];
+
+/** One character typed as a key, as ink would report it had it arrived alone. */
+function charKey(ch: string): KeyPress {
+  if (ch === '\r' || ch === '\n') return { input: '', key: { return: true } };
+  if (ch === '\x7f' || ch === '\b') return { input: '', key: { backspace: true } };
+  if (ch === '\t') return { input: '', key: { tab: true } };
+  if (ch === '\x1b') return { input: '', key: { escape: true } };
+  const code = ch.codePointAt(0)!;
+  if (code >= 1 && code <= 26) return { input: String.fromCharCode(code + 96), key: { ctrl: true } };
+  return { input: ch, key: {} };
+}
+
 /**
- * All actions of one input chunk. Typed text followed by Enter can arrive as one chunk (a paste, a busy machine):
- * in filter mode that is the text, then accept.
+ * The keys of one input chunk, in order. ink splits escape sequences (arrows, PgDn) but hands a run of plain
+ * characters over as one string: `jjj` from key repeat, `/7004⏎` from a paste or `tmux send-keys`. Each
+ * character is a key of its own, handled in the mode the previous one left.
  */
-export function keyToActions(mode: Mode, input: string, key: KeyInfo): Action[] {
-  const nl = input.search(/[\r\n]/);
-  if (mode === 'filter' && input.length > 1 && nl >= 0 && !key.ctrl && !key.meta) {
-    const text = input.slice(0, nl).replace(/[\x00-\x1f\x7f]/g, '');
-    return [...(text ? [{ type: 'filterInput', text } as const] : []), { type: 'filterAccept' }];
-  }
-  const a = keyToAction(mode, input, key);
-  return a ? [a] : [];
+export function splitKeys(input: string, key: KeyInfo): KeyPress[] {
+  if (key.ctrl || NAMED.some((k) => key[k])) return [{ input, key }];
+  // ka-top binds no Alt keys: ESC then a character read together (a busy event loop, a fast typist) is Esc, then
+  // that key, not Alt+key.
+  if (key.meta && input) return [{ input: '', key: { escape: true } }, ...Array.from(input, charKey)];
+  if (input.length <= 1) return [{ input, key }];
+  return Array.from(input, charKey);
 }

@@ -1,129 +1,144 @@
-// Pure logic behind the connection table: text filter, sort, visible slice, selection/scroll math, row text and
-// row styles. Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
+// Pure logic behind the connection table: which columns fit the width, text filter, sort (the default puts what
+// needs attention first), visible slice, selection/scroll math, row text and row styles (closed rows included).
+// Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
 import { matchesFilter } from '../model/filter.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { Connection } from '../domain/connection.js';
-import { formatDuration, formatEndpoint, formatKeepalive, formatOwner } from '../output/format.js';
-import type { ConnectionActivity as EventActivity } from '../model/event-activity.js';
+import type { KaEvent } from '../domain/event.js';
+import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
+import { formatEndpoint } from '../output/format.js';
+import { COLUMNS, type ColumnDef, type ColumnId, type RowActivity } from '../output/table.js';
 import type { Move } from './keymap.js';
 
 /** What the event stream knows about one connection (absent while the tracer is off). */
-export type ConnectionActivity = Pick<EventActivity, 'probesSent' | 'resets'>;
+export interface ConnectionActivity extends RowActivity {
+  /** Its events, oldest first (absent in tests that only count). */
+  timeline?: readonly KaEvent[];
+}
 
 export type ActivityLookup = (id: string) => ConnectionActivity | undefined;
 
 export interface Row {
   c: Connection;
-  /** Gone since the last refresh: still shown, highlighted, for a moment. */
+  /** Gone from the inventory: still shown (dimmed) for a while, so a death can be followed. */
   closed: boolean;
+  /** When it went (ms epoch), when known. */
+  closedAt?: number;
 }
 
 export type RowStyle = 'normal' | 'new' | 'closed' | 'probing' | 'dying';
 
 // ---- columns -------------------------------------------------------------------------------------------------
 
-export type ColumnId = 'state' | 'local' | 'peer' | 'owner' | 'keepalive' | 'timer' | 'probes' | 'sent' | 'idleRecv' | 'idleSend' | 'resets';
+export { COLUMNS, type ColumnDef, type ColumnId };
 
-interface ColumnDef {
-  id: ColumnId;
-  title: string;
-  /** Fixed width, or the minimum for the flexible endpoint columns. */
-  width: number;
-  right?: boolean;
-  /** Endpoint columns share the space left over, up to maxWidth. */
-  flex?: { maxWidth: number };
-  /** Columns dropped first on narrow terminals (higher drops first); absent = always shown. */
-  dropRank?: number;
-  text: (c: Connection, a: ConnectionActivity | undefined) => string;
-  /** Sort key: numbers sort numerically, strings lexically; null sorts last. */
-  sortKey: (c: Connection, a: ConnectionActivity | undefined) => number | string | null;
+/** The default order (what needs the SRE first), then every column. */
+export type SortId = 'attention' | ColumnId;
+export const SORT_ORDER: readonly SortId[] = ['attention', ...COLUMNS.map((c) => c.id)];
+
+/** The sort's name as the screen shows it: the column's own title. */
+export function sortTitle(sort: SortId): string {
+  return sort === 'attention' ? 'ATTENTION' : COLUMNS.find((c) => c.id === sort)!.title;
 }
-
-/** Probes outstanding now / the probe count, as the kernel has them (ss's count drops to 0 on every ACK). */
-function probesText(c: Connection): string {
-  if (!c.keepalive.enabled) return '-';
-  return `${c.keepalive.timer?.probesOutstanding ?? 0}/${c.keepalive.probes ?? '?'}`;
-}
-
-function timerText(c: Connection): string {
-  const t = c.keepalive.timer;
-  if (t) return `${c.keepalive.estimated ? '~' : ''}${formatDuration(t.remainingMs)}`;
-  // Another timer (retransmit, TIME-WAIT…) is pending: show its kind so the gap is explained.
-  return c.timer ? `${c.timer.kind.slice(0, 2)} ${formatDuration(c.timer.remainingMs)}` : '-';
-}
-
-const endpointKey = (e: Connection['local']): string => `${e.address}\u0000${String(e.port).padStart(5, '0')}`;
-
-export const COLUMNS: readonly ColumnDef[] = [
-  { id: 'state', title: 'STATE', width: 10, text: (c) => c.state, sortKey: (c) => c.state },
-  { id: 'local', title: 'LOCAL', width: 16, flex: { maxWidth: 47 }, text: (c) => formatEndpoint(c.local), sortKey: (c) => endpointKey(c.local) },
-  { id: 'peer', title: 'PEER', width: 16, flex: { maxWidth: 47 }, text: (c) => formatEndpoint(c.peer), sortKey: (c) => endpointKey(c.peer) },
-  {
-    id: 'owner', title: 'PID/COMM', width: 18,
-    text: (c) => formatOwner(c) + (c.process?.container ? ` [${c.process.container.id.slice(0, 6)}]` : ''),
-    sortKey: (c) => (c.process ? c.process.pid : null),
-  },
-  { id: 'keepalive', title: 'KEEPALIVE', width: 14, text: formatKeepalive, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.idleSec : null) },
-  { id: 'timer', title: 'TIMER', width: 9, right: true, text: timerText, sortKey: (c) => c.keepalive.timer?.remainingMs ?? c.timer?.remainingMs ?? null },
-  { id: 'probes', title: 'PROBES', width: 6, right: true, text: probesText, sortKey: (c) => (c.keepalive.enabled ? c.keepalive.timer?.probesOutstanding ?? 0 : null) },
-  // Running count of probes sent while observed (tracer), whether or not they were answered.
-  { id: 'sent', title: 'SENT', width: 5, right: true, dropRank: 3, text: (_c, a) => (a ? String(a.probesSent) : '-'), sortKey: (_c, a) => a?.probesSent ?? null },
-  { id: 'idleRecv', title: 'IDLE-RCV', width: 8, right: true, dropRank: 2, text: (c) => formatDuration(c.idleMs.recv), sortKey: (c) => c.idleMs.recv },
-  { id: 'idleSend', title: 'IDLE-SND', width: 8, right: true, dropRank: 4, text: (c) => formatDuration(c.idleMs.send), sortKey: (c) => c.idleMs.send },
-  { id: 'resets', title: 'RST', width: 4, right: true, dropRank: 1, text: (_c, a) => (a ? String(a.resets) : '-'), sortKey: (_c, a) => a?.resets ?? null },
-];
-
-export const SORT_ORDER: readonly ColumnId[] = COLUMNS.map((c) => c.id);
 
 export interface LayoutColumn {
   def: ColumnDef;
   width: number;
 }
 
+export interface Layout {
+  columns: LayoutColumn[];
+  /** Columns left out for lack of width, most important first. */
+  hidden: ColumnDef[];
+}
+
 const GAP = 1;
+/** The title and a sort arrow always fit: a header is never cut by the arrow. */
+export const minWidth = (d: ColumnDef): number => Math.max(d.width, d.title.length + 1);
+const BY_PRIORITY = [...COLUMNS].sort((a, b) => a.priority - b.priority);
 
-/** Which columns fit in `width` terminal columns, and how wide each is. */
-export function layoutColumns(width: number): LayoutColumn[] {
-  let cols = [...COLUMNS];
-  const need = (cs: readonly ColumnDef[]) => cs.reduce((n, c) => n + c.width, 0) + GAP * (cs.length - 1);
-  const droppable = COLUMNS.filter((c) => c.dropRank !== undefined).sort((a, b) => b.dropRank! - a.dropRank!);
-  for (const d of droppable) {
-    if (need(cols) <= width) break;
-    cols = cols.filter((c) => c !== d);
-  }
-  const flex = cols.filter((c) => c.flex);
-  let spare = Math.max(0, width - need(cols));
-  const widths = new Map(cols.map((c) => [c, c.width]));
-  // Share spare space between endpoint columns, each up to its max.
-  while (spare > 0) {
-    const grow = flex.filter((c) => widths.get(c)! < c.flex!.maxWidth);
-    if (!grow.length) break;
-    const each = Math.max(1, Math.floor(spare / grow.length));
-    for (const c of grow) {
-      const add = Math.min(each, c.flex!.maxWidth - widths.get(c)!, spare);
-      widths.set(c, widths.get(c)! + add);
-      spare -= add;
+/** Columns at least this important are placed before any address grows beyond its minimum. */
+const CORE_PRIORITY = 5;
+
+/**
+ * Which columns fit in `width` terminal columns, by priority, and how wide each is. The core columns come first at
+ * their narrowest; then flexible columns (addresses, owner, namespace) grow to `want` (the widest value on screen,
+ * up to their maximum); then the other columns are added while they fit; what is left widens the flexible ones.
+ * So a narrow terminal shortens addresses before it drops KEEPALIVE, and a wide one shows more columns instead of
+ * padding addresses.
+ */
+export function layoutColumns(width: number, want: Partial<Record<ColumnId, number>> = {}): Layout {
+  const widths = new Map<ColumnDef, number>();
+  let used = -GAP;
+  const add = (d: ColumnDef) => {
+    if (widths.has(d) || (used + GAP + minWidth(d) > width && widths.size > 0)) return;
+    const w = Math.max(1, Math.min(minWidth(d), width));
+    widths.set(d, w);
+    used += GAP + w;
+  };
+  const to = (d: ColumnDef) => Math.min(d.flex!.maxWidth, want[d.id] ?? 0);
+  const grow = () => {
+    // Short values first, each to its content; then the addresses share what is left evenly.
+    for (const d of BY_PRIORITY) {
+      if (!d.flex || d.shorten || !widths.has(d)) continue;
+      const by = Math.max(0, Math.min(to(d) - widths.get(d)!, width - used));
+      widths.set(d, widths.get(d)! + by);
+      used += by;
     }
+    const addresses = BY_PRIORITY.filter((d) => d.flex && d.shorten && widths.has(d));
+    for (let grew = true; grew && used < width; ) {
+      grew = false;
+      for (const d of addresses) {
+        if (used >= width || widths.get(d)! >= to(d)) continue;
+        widths.set(d, widths.get(d)! + 1);
+        used++;
+        grew = true;
+      }
+    }
+  };
+  for (const d of BY_PRIORITY) if (d.priority <= CORE_PRIORITY) add(d);
+  grow();
+  for (const d of BY_PRIORITY) add(d);
+  grow();
+  return {
+    columns: COLUMNS.filter((d) => widths.has(d)).map((def) => ({ def, width: widths.get(def)! })),
+    hidden: BY_PRIORITY.filter((d) => !widths.has(d)),
+  };
+}
+
+/** The widest value of each flexible column among `rows` (the visible ones: cheap, and what the screen needs). */
+export function contentWidths(rows: readonly Row[]): Partial<Record<ColumnId, number>> {
+  const out: Partial<Record<ColumnId, number>> = {};
+  for (const d of COLUMNS) {
+    if (!d.flex) continue;
+    let w = 0;
+    for (const r of rows) w = Math.max(w, r.closed && d.id === 'state' ? 6 : d.text(r.c).length);
+    out[d.id] = w;
   }
-  return cols.map((def) => ({ def, width: widths.get(def)! }));
+  return out;
 }
 
-function fit(text: string, width: number, right: boolean | undefined): string {
-  if (text.length > width) return width > 1 ? text.slice(0, width - 1) + '…' : text.slice(0, width);
-  return right ? text.padStart(width) : text.padEnd(width);
+function fit(text: string, width: number, def: ColumnDef): string {
+  if (text.length > width) {
+    if (def.shorten) return def.shorten(text, width).padEnd(width);
+    return width > 1 ? text.slice(0, width - 1) + '…' : text.slice(0, width);
+  }
+  return def.right ? text.padStart(width) : text.padEnd(width);
 }
 
-export function headerText(layout: readonly LayoutColumn[], sort: ColumnId, inverted: boolean): string {
+/** Column titles; the sort column carries ▲ (ascending: smallest first) or ▼ (descending). */
+export function headerText(layout: readonly LayoutColumn[], sort: SortId, inverted: boolean): string {
   return layout
     .map(({ def, width }) => {
-      const title = def.id === sort ? `${def.title}${inverted ? '▲' : '▼'}` : def.title;
-      return fit(title, width, def.right);
+      const title = def.id === sort ? `${def.title}${inverted ? '▼' : '▲'}` : def.title;
+      return def.right ? title.padStart(width) : title.padEnd(width);
     })
     .join(' ');
 }
 
-export function rowText(c: Connection, a: ConnectionActivity | undefined, layout: readonly LayoutColumn[]): string {
-  return layout.map(({ def, width }) => fit(def.text(c, a), width, def.right)).join(' ');
+/** One row's text; a closed row says CLOSED in its state column. */
+export function rowText(c: Connection, a: RowActivity | undefined, layout: readonly LayoutColumn[], closed = false): string {
+  return layout.map(({ def, width }) => fit(closed && def.id === 'state' ? 'CLOSED' : def.text(c, a), width, def)).join(' ');
 }
 
 // ---- styles --------------------------------------------------------------------------------------------------
@@ -139,8 +154,27 @@ export function keepaliveHealth(c: Connection): 'ok' | 'probing' | 'dying' {
   return k.probes !== null && out >= k.probes - 1 ? 'dying' : 'probing';
 }
 
-export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>): RowStyle {
-  if (row.closed) return 'closed';
+/** The close event of a connection's timeline, if the tracer saw it end (often before the inventory notices). */
+export function closeEventOf(a: ConnectionActivity | undefined): Extract<KaEvent, { type: 'close' }> | null {
+  const tl = a?.timeline;
+  if (!tl) return null;
+  // The close is the last event or nearly (a late reset can follow it).
+  for (let i = tl.length - 1; i >= 0 && i >= tl.length - 4; i--) {
+    const e = tl[i]!;
+    if (e.type === 'close') return e;
+  }
+  return null;
+}
+
+/** When the row's connection ended (ms epoch): the traced close, else when the inventory lost it; null if alive. */
+export function closedAtOf(row: Row, a: ConnectionActivity | undefined): number | null {
+  const e = closeEventOf(a);
+  if (e) return Date.parse(e.ts);
+  return row.closed ? (row.closedAt ?? null) : null;
+}
+
+export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>, a?: ConnectionActivity): RowStyle {
+  if (row.closed || closeEventOf(a)) return 'closed';
   const health = keepaliveHealth(row.c);
   if (health !== 'ok') return health;
   return fresh.has(row.c.id) ? 'new' : 'normal';
@@ -161,15 +195,61 @@ export function matchesText(c: Connection, text: string): boolean {
 }
 
 export interface ViewQuery {
-  sort: ColumnId;
+  sort: SortId;
   inverted: boolean;
   text: string;
   /** Filters given on the command line (--port, --pid…). */
   filter: ConnectionFilter;
+  /** Only these connections (a finding chosen in the findings panel); null = all. */
+  ids?: ReadonlySet<string> | null;
 }
 
-export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activity: ActivityLookup): Row[] {
-  const col = COLUMNS.find((c) => c.id === sort)!;
+/** A reset within this long counts as recent for the default order. */
+export const RECENT_RESET_MS = 10 * 60_000;
+const MIDDLEBOX_MS = Math.min(...DEFAULT_IDLE_TIMEOUTS.map((t) => t.seconds)) * 1000;
+const RANK = 1e13;
+
+function lastResetAt(a: ConnectionActivity): number | null {
+  const tl = a.timeline;
+  if (!tl) return null;
+  for (let i = tl.length - 1; i >= 0; i--) {
+    const e = tl[i]!;
+    if (e.type === 'rst_sent' || e.type === 'rst_received') return Date.parse(e.ts);
+  }
+  return null;
+}
+
+/**
+ * The default order, smallest first: dying or probing (soonest death first), then recent resets (latest first),
+ * then idle beyond the shortest middlebox timeout or without keepalive (longest idle first), then the rest;
+ * listeners and TIME-WAIT last.
+ */
+export function attentionKey(c: Connection, a: ConnectionActivity | undefined, now = Date.now()): number {
+  if (c.state === 'LISTEN' || c.state === 'TIME-WAIT') return 4 * RANK;
+  if (keepaliveHealth(c) !== 'ok') return Math.min(RANK - 1, c.keepalive.deadInMs ?? 0);
+  if (a && a.resets > 0) {
+    const at = lastResetAt(a);
+    if (at === null || now - at < RECENT_RESET_MS) return RANK + (RANK - 1 - Math.min(RANK - 1, at ?? 0));
+  }
+  if (c.state === 'ESTAB') {
+    // flowIdleMs without its array: this runs for every row of a 100k-row sort.
+    const { send, recv, ack } = c.idleMs;
+    const idle = Math.min(send ?? Infinity, recv ?? Infinity, ack ?? Infinity);
+    if (c.keepalive.enabled === false || (idle !== Infinity && idle >= MIDDLEBOX_MS)) return 2 * RANK + (RANK - 1 - Math.min(RANK - 1, idle === Infinity ? 0 : idle));
+  }
+  return 3 * RANK;
+}
+
+function sortKeyFn(sort: SortId): (c: Connection, a: ConnectionActivity | undefined) => number | string | null {
+  if (sort === 'attention') {
+    const now = Date.now();
+    return (c, a) => attentionKey(c, a, now);
+  }
+  return COLUMNS.find((c) => c.id === sort)!.sortKey;
+}
+
+export function sortRows(rows: Row[], sort: SortId, inverted: boolean, activity: ActivityLookup): Row[] {
+  const key = sortKeyFn(sort);
   // Decorate once: key functions run n times, not n·log n. Unknown keys go last in both directions; ties keep
   // inventory order (index tie-break), so rows do not jump between refreshes.
   const n = rows.length;
@@ -178,7 +258,7 @@ export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activit
   const unknown: number[] = [];
   let numeric = true;
   for (let i = 0; i < n; i++) {
-    const k = col.sortKey(rows[i]!.c, activity(rows[i]!.c.id));
+    const k = key(rows[i]!.c, activity(rows[i]!.c.id));
     keys[i] = k;
     if (k === null) unknown.push(i);
     else {
@@ -205,6 +285,12 @@ export function sortRows(rows: Row[], sort: ColumnId, inverted: boolean, activit
   return out;
 }
 
+/** A connection gone from the inventory, with when (the Monitor's ClosedConnection). */
+export interface ClosedRow {
+  connection: Connection;
+  closedAt: number;
+}
+
 /**
  * Filter + sort, recomputed only when their inputs changed: moving the selection over 100k rows costs nothing, a
  * new sort order sorts once, and typing a filter never re-sorts. Search keys are built once per sorted list, so
@@ -221,17 +307,19 @@ export class ViewCache {
 
   compute(
     connections: readonly Connection[],
-    closed: readonly Connection[],
+    closed: readonly ClosedRow[],
     query: ViewQuery,
     activity: ActivityLookup,
   ): Row[] {
-    const key = [connections, closed, activity, query.sort, query.inverted, query.filter];
+    const ids = query.ids ?? null;
+    const key = [connections, closed, activity, query.sort, query.inverted, query.filter, ids];
     const resort = !(key.length === this.sortKey.length && key.every((k, i) => k === this.sortKey[i]));
     if (resort) {
       const hasFilter = Object.keys(query.filter).length > 0;
+      const keep = (c: Connection) => (!hasFilter || matchesFilter(c, query.filter)) && (!ids || ids.has(c.id));
       const rows: Row[] = [];
-      for (const c of connections) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: false });
-      for (const c of closed) if (!hasFilter || matchesFilter(c, query.filter)) rows.push({ c, closed: true });
+      for (const c of connections) if (keep(c)) rows.push({ c, closed: false });
+      for (const x of closed) if (keep(x.connection)) rows.push({ c: x.connection, closed: true, closedAt: x.closedAt });
       this.sorted = sortRows(rows, query.sort, query.inverted, activity);
       this.searchKeys = null;
       this.sortKey = key;

@@ -29,10 +29,11 @@ afterAll(stopAllPeers);
 
 describe('ka-top TUI in a pty', () => {
   it('shows the connection, filters, sorts, opens detail, pauses and quits cleanly', async () => {
-    const t = (term = spawnCli([]));
+    // --port: other sockets on a busy host (thousands) must not push the row off the screen
+    const t = (term = spawnCli(['--port', String(sport)]));
     await t.waitFor(/ka-top \d+\.\d+\.\d+ ·/);
     // The row of the client socket with its per-socket keepalive options.
-    const row = await t.waitFor(new RegExp(`ESTAB +127\\.0\\.0\\.1:${lport} +127\\.0\\.0\\.1:${sport} +\\d+/ka-peer +37s\\*/7s\\*/4\\*[^\\n]*`));
+    const row = await t.waitFor(new RegExp(`ESTAB +127\\.0\\.0\\.1:${lport} +127\\.0\\.0\\.1:${sport} +\\d+/ka-peer +37s\\*/7s\\*/4\\*[^\\n]*`), 60_000);
     expect(row).toMatch(/ 0\/4 /);
     await t.waitFor(/sysctl: keepalive time \d+s/);
 
@@ -40,10 +41,14 @@ describe('ka-top TUI in a pty', () => {
 
     t.mark();
     t.p.write('>');
-    await t.waitFor(/LOCAL▼/);
+    await t.waitFor(/STATE▲/);
+    t.mark();
+    t.p.write('>');
+    await t.waitFor(/LOCAL▲/);
     t.mark();
     t.p.write('I');
-    await t.waitFor(/LOCAL▲/);
+    await t.waitFor(/LOCAL▼/);
+    await t.waitFor(/sort LOCAL▼/);
 
     t.mark();
     t.p.write('\r');

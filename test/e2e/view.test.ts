@@ -45,6 +45,12 @@ describe('ka-top view in a pty', () => {
     expect(head).toContain(`taken ${takenAt}`);
     await t.waitFor(new RegExp(`ESTAB +127\\.0\\.0\\.1:${lport} +127\\.0\\.0\\.1:${sport} +\\d+/ka-peer +43s\\*/9s\\*/5\\*`));
     await t.waitFor(/no events in this snapshot/);
+    // the file's findings: a line in the header, the panel on f
+    await t.waitFor(/findings: /);
+    t.mark();
+    t.p.write('f');
+    await t.waitFor(/Findings \(\d+, recorded in before-deploy\.json\)/);
+    t.p.write('f');
 
     await filterTo(t, `:${lport} 127.0.0.1:${sport}`, 1);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_HELP, keyToAction, keyToActions } from '../../src/ui/keymap.js';
+import { KEY_HELP, keyToAction, splitKeys, type Action, type KeyInfo, type Mode } from '../../src/ui/keymap.js';
 
 describe('keymap', () => {
   it('moves with arrows, pages, home/end and vi keys', () => {
@@ -41,13 +41,6 @@ describe('keymap', () => {
     expect(keyToAction('filter', '\t', { tab: true })).toBeNull();
   });
 
-  it('text and Enter in one chunk (paste, busy machine) filter then accept', () => {
-    expect(keyToActions('filter', ':8080 \r', {})).toEqual([{ type: 'filterInput', text: ':8080 ' }, { type: 'filterAccept' }]);
-    expect(keyToActions('filter', '\r', { return: true })).toEqual([{ type: 'filterAccept' }]);
-    expect(keyToActions('table', 'j', {})).toEqual([{ type: 'move', move: 'down' }]);
-    expect(keyToActions('table', 'x', {})).toEqual([]);
-  });
-
   it('leaves detail, resets and help with Esc', () => {
     expect(keyToAction('detail', '', { escape: true })).toEqual({ type: 'back' });
     expect(keyToAction('resets', 'r', {})).toEqual({ type: 'back' });
@@ -57,8 +50,63 @@ describe('keymap', () => {
 
   it('help lists every key the table reacts to', () => {
     const text = KEY_HELP.map(([k]) => k).join(' ');
-    for (const k of ['/', 'Esc', '<', '>', 's', 'I', 'Enter', 'r', 'Space', 'p', 'e', '?', 'q', 'Ctrl-C', 'PgUp', 'Home', 'g/G', 'k/j']) {
+    for (const k of ['/', 'Esc', '<', '>', 's', 'I', 'Enter', 'r', 'f', 'Space', 'p', 'e', '?', 'q', 'Ctrl-C', 'PgUp', 'Home', 'g/G', 'k/j']) {
       expect(text).toContain(k);
     }
+  });
+});
+
+/** The actions of one chunk as the App runs them: key by key, each in the mode the previous action left. */
+function chunk(mode: Mode, input: string, key: KeyInfo = {}): Action[] {
+  const out: Action[] = [];
+  let m = mode;
+  for (const k of splitKeys(input, key)) {
+    const a = keyToAction(m, k.input, k.key);
+    if (!a) continue;
+    out.push(a);
+    if (a.type === 'filterStart') m = 'filter';
+    if (a.type === 'filterAccept' || a.type === 'filterClear') m = 'table';
+  }
+  return out;
+}
+
+describe('keys arriving in one chunk', () => {
+  it('splits a run of characters into keys, leaves escape sequences and single keys alone', () => {
+    expect(splitKeys('jjj', {})).toEqual([{ input: 'j', key: {} }, { input: 'j', key: {} }, { input: 'j', key: {} }]);
+    expect(splitKeys('j', {})).toEqual([{ input: 'j', key: {} }]);
+    expect(splitKeys('', { downArrow: true })).toEqual([{ input: '', key: { downArrow: true } }]);
+    expect(splitKeys('a\r\x7f\t\x03', {})).toEqual([
+      { input: 'a', key: {} }, { input: '', key: { return: true } }, { input: '', key: { backspace: true } },
+      { input: '', key: { tab: true } }, { input: 'c', key: { ctrl: true } },
+    ]);
+    // ESC read together with the next key (ink reports Alt+key): Esc, then the key
+    expect(splitKeys('k', { meta: true })).toEqual([{ input: '', key: { escape: true } }, { input: 'k', key: {} }]);
+    expect(splitKeys('', { escape: true, meta: true })).toEqual([{ input: '', key: { escape: true, meta: true } }]);
+    // a character outside the BMP is one key
+    expect(splitKeys('é😀', {})).toHaveLength(2);
+  });
+
+  it('jjj moves three rows; /7004 filters; text and Enter filter then accept', () => {
+    expect(chunk('table', 'jjj')).toEqual(Array(3).fill({ type: 'move', move: 'down' }));
+    expect(chunk('table', '/7004')).toEqual([
+      { type: 'filterStart' }, ...'7004'.split('').map((text) => ({ type: 'filterInput', text })),
+    ]);
+    expect(chunk('table', '/7004\rj')).toEqual([
+      { type: 'filterStart' }, ...'7004'.split('').map((text) => ({ type: 'filterInput', text })), { type: 'filterAccept' },
+      { type: 'move', move: 'down' },
+    ]);
+    expect(chunk('filter', ':8080 \r')).toEqual([...':8080 '.split('').map((text) => ({ type: 'filterInput', text })), { type: 'filterAccept' }]);
+    expect(chunk('filter', 'ab\x7f')).toEqual([{ type: 'filterInput', text: 'a' }, { type: 'filterInput', text: 'b' }, { type: 'filterBackspace' }]);
+    expect(chunk('filter', '\r', { return: true })).toEqual([{ type: 'filterAccept' }]);
+    expect(chunk('table', 'x')).toEqual([]);
+  });
+
+  it('f opens the findings; Enter there filters to the finding, f or Esc goes back', () => {
+    expect(keyToAction('table', 'f', {})).toEqual({ type: 'findings' });
+    expect(keyToAction('findings', '', { return: true })).toEqual({ type: 'findingApply' });
+    expect(keyToAction('findings', 'j', {})).toEqual({ type: 'move', move: 'down' });
+    expect(keyToAction('findings', 'f', {})).toEqual({ type: 'back' });
+    expect(keyToAction('help', 'j', {})).toEqual({ type: 'move', move: 'down' });
+    expect(keyToAction('help', '', { pageDown: true })).toEqual({ type: 'move', move: 'pageDown' });
   });
 });

@@ -5,6 +5,7 @@ import type { MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { summarizeResets, resetRecordOf } from '../../src/model/reset-stats.js';
 import { App, type StateSource } from '../../src/ui/App.js';
+import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 
@@ -54,22 +55,40 @@ async function mount(props: Partial<Parameters<typeof App>[0]> = {}) {
 }
 
 describe('TUI components', () => {
-  it('header shows host, capabilities with reasons, sysctl defaults and totals', async () => {
+  it('header shows host, capabilities, sysctl defaults, totals and findings; compact on 24 rows', async () => {
     const { frame, unmount } = await mount();
     const f = frame();
     expect(f).toContain('ka-top 0.1.0 · testhost · Linux 6.18.44');
     expect(f).toMatch(/sees: root, bpftrace, tracefs/);
-    expect(f).toMatch(/cannot: kprobes — /);
+    // kprobes are optional (tracepoints cover everything): the compact header does not list them as missing
+    expect(f).not.toMatch(/cannot: kprobes/);
     expect(f).toContain('sysctl: keepalive time 7200s intvl 75s probes 9');
     expect(f).toContain(`${doc.connections.length} connections`);
     expect(f).toContain('tracer off: not started');
+    expect(f).toContain('findings: none');
+    // the header is 6 lines on 24 rows
+    expect(f.split('\n').findIndex((l) => l.startsWith('STATE '))).toBe(6);
     unmount();
+  });
+
+  it('TIME-WAIT counts as keepalive n/a, not unknown', async () => {
+    const tw = { ...client, id: 'tw', state: 'TIME-WAIT' as const, keepalive: { ...client.keepalive, enabled: null } };
+    const source = new Source(stateFrom([...doc.connections, tw]));
+    const r = render(<App source={source} version="0.1.0" host={host} />);
+    await tick();
+    const tws = doc.connections.filter((c) => c.state === 'TIME-WAIT' && c.keepalive.enabled === null).length;
+    const unknown = doc.connections.filter((c) => c.keepalive.enabled === null).length - tws;
+    expect(tws).toBeGreaterThan(0);
+    expect(r.lastFrame()).toMatch(new RegExp(`unknown ${unknown} n/a ${tws + 1} `));
+    r.unmount();
   });
 
   it('rows show the keepalive marks, timer and probes; frame fits the terminal', async () => {
     const { frame, unmount } = await mount();
-    const line = frame().split('\n').find((l) => l.startsWith(`ESTAB      127.0.0.1:${client.local.port} `))!;
+    const line = frame().split('\n').find((l) => new RegExp(`^ESTAB +127\\.0\\.0\\.1:${client.local.port} `).test(l))!;
     expect(line).toMatch(/ESTAB +127\.0\.0\.1:\d+ +127\.0\.0\.1:\d+ +\d+\/ka-peer +37s\*\/7s\*\/4\* +36s +0\/4/);
+    // the status line says columns are hidden for lack of width
+    expect(frame()).toMatch(/\d+ cols hidden/);
     const lines = frame().split('\n');
     expect(lines.length).toBeLessThanOrEqual(23); // rows (24 default) - 1
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
@@ -97,26 +116,111 @@ describe('TUI components', () => {
     await type('\r');
     await type('\r');
     const f = frame();
-    expect(f).toContain('idle (TCP_KEEPIDLE)');
-    expect(f).toMatch(/37s {2}set on the socket/);
+    expect(f).toMatch(/state +ESTAB/);
+    // the timeline comes right after the connection: its end shows without scrolling
+    expect(f).toContain('none: the tracer is off');
     expect(f).toContain(`${client.process!.pid}/ka-peer`);
-    await type('j'); // scroll: the rest of the keepalive fields, then the timeline at the end
-    await type('j');
+    await type('jjjjj'); // one chunk: five lines down
+    expect(frame()).toMatch(/idle \(TCP_KEEPIDLE\) +37s {2}set on the socket/);
     expect(frame()).toMatch(/probes \(TCP_KEEPCNT\) +4 {2}set on the socket/);
     await type('G');
     expect(frame()).toMatch(/dead in \(peer silent\) +1m04s {2}by probe count/);
-    expect(frame()).toContain('none: the tracer is off');
     await type('\x1b');
     expect(frame()).toContain('KEEPALIVE');
     unmount();
   });
 
-  it('sorts with > and inverts with I', async () => {
+  it('sorts by attention first, then > picks columns, I inverts; the footer names the column as its header', async () => {
     const { frame, type, unmount } = await mount();
+    expect(frame()).toContain('sort ATTENTION first');
+    // listeners last
+    const states = frame().split('\n').filter((l) => /^(ESTAB|LISTEN) /.test(l)).map((l) => l.split(' ')[0]);
+    expect(states.indexOf('LISTEN')).toBeGreaterThan(states.lastIndexOf('ESTAB'));
     await type('>');
-    expect(frame()).toContain('LOCAL▼');
-    await type('I');
+    expect(frame()).toContain('STATE▲');
+    await type('>');
     expect(frame()).toContain('LOCAL▲');
+    expect(frame()).toContain('sort LOCAL▲');
+    await type('I');
+    expect(frame()).toContain('LOCAL▼');
+    unmount();
+  });
+
+  it('a burst of keys in one chunk: every key counts, in order', async () => {
+    const { frame, type, unmount } = await mount();
+    await type('jjj');
+    expect(frame()).toContain(`4/${doc.connections.length} ·`);
+    await type(`/:${client.local.port} \r`);
+    expect(frame()).toMatch(new RegExp(`[12]/2 · filter ":${client.local.port} "`));
+    await type('kk');
+    expect(frame()).toContain(`1/2 · filter ":${client.local.port} "`);
+    unmount();
+  });
+
+  it('findings: a headline in the header, f lists them with fixes, Enter filters the table to the connections', async () => {
+    const finding = {
+      rule: 'keepalive-timeouts', severity: 'critical' as const, summary: '1 connection(s) were declared dead by keepalive', connections: [client.id],
+      processes: [], fix: 'check the peers', evidence: { connectionCount: 1 },
+    };
+    const info = { ...finding, rule: 'zero-linger-resets', severity: 'info' as const, summary: 'lingering', connections: [] };
+    const { frame, type, unmount } = await mount({ findings: () => [finding, info] });
+    expect(frame()).toContain('findings: 1 critical, 1 info — keepalive-timeouts: 1 connection(s) were declared dead');
+    await type('f');
+    expect(frame()).toContain('CRITICAL keepalive-timeouts · 1 connection(s)');
+    expect(frame()).toContain('fix: check the peers');
+    expect(frame()).toContain('INFO zero-linger-resets');
+    await type('\r');
+    expect(frame()).toContain('1/1 · finding keepalive-timeouts');
+    expect(frame()).toMatch(new RegExp(`ESTAB +127\\.0\\.0\\.1:${client.local.port} `));
+    await type('\x1b');
+    expect(frame()).toContain(`1/${doc.connections.length} ·`);
+    unmount();
+  });
+
+  it('the detail stays on its connection through death: CLOSED, how long ago, the death events', async () => {
+    const now = Date.now();
+    const ev = (type: string, ago: number, extra: object): KaEvent => ({
+      type, ts: new Date(now - ago).toISOString(), local: client.local, peer: client.peer, netns: client.netns.inode,
+      pid: client.process!.pid, comm: 'ka-peer', process: null, connection: client.id, sk: 'ffff1', ...extra,
+    } as KaEvent);
+    const timeline: KaEvent[] = [
+      ev('keepalive_probe', 6000, { probesSent: 3, probesOutstanding: 3, maxProbes: 4, intervalMs: 7000, userTimeoutMs: 0, giveUpInMs: 7000 }),
+    ];
+    const activity = { probesSent: 3, resets: 0, timeline };
+    const tracer = (): TracerStatus => ({
+      on: true,
+      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0 },
+    });
+    const { frame, type, source, unmount } = await mount({ tracer });
+    await type(`/:${client.local.port} 127`);
+    await type('\r');
+    await type('\r');
+    expect(frame()).toMatch(/probe 3\/4/);
+    // the kernel gives up, resets and closes; the next inventory no longer has the connection
+    timeline.push(
+      ev('keepalive_timeout', 3000, { probesSent: 4, maxProbes: 4 }),
+      ev('rst_sent', 3000, { reason: 'TCP_KEEPALIVE_TIMEOUT', cause: 'keepalive_timeout', causeInferred: false, state: 'TCP_ESTABLISHED' }),
+      ev('close', 3000, { how: 'timeout', lifetimeMs: 60_000, probesSent: 4 }),
+    );
+    const gone = doc.connections.filter((c) => c.id !== client.id);
+    source.push({ ...stateFrom(gone), closed: [{ connection: client, closedAt: now - 2000 }] });
+    await tick();
+    let f = frame();
+    expect(f).toMatch(/CLOSED [\d.]+s ago \(keepalive timeout\)/);
+    // newest first: the close, the reset, the timeout, then the probes
+    const types = f.split('\n').map((l) => /^ +\d\d:\d\d:\d\d\.\d{3} +(\w+)/.exec(l)?.[1]).filter(Boolean);
+    expect(types).toEqual(['close', 'rst_sent', 'keepalive_timeout', 'keepalive_probe']);
+    expect(f).toMatch(/keepalive_timeout +peer declared dead/);
+    expect(f).toMatch(/rst_sent +cause=keepalive_timeout/);
+    expect(f).toMatch(/close +how=timeout/);
+    // long after, when the monitor no longer lists it, the detail still shows it
+    source.push(stateFrom(gone));
+    await tick();
+    f = frame();
+    expect(f).toMatch(/CLOSED [\d.]+s ago/);
+    expect(f).toMatch(new RegExp(`peer +${client.peer.address.replace(/\./g, '\\.')}:${client.peer.port}`));
+    expect(f).toMatch(/close +how=timeout/);
+    await type('\x1b');
     unmount();
   });
 
@@ -125,6 +229,13 @@ describe('TUI components', () => {
     await type('?');
     const f = frame();
     for (const s of ['PgUp/PgDn', 'filter by text', 'invert the sort', 'resets view', 'pause', 'write a snapshot', 'quit']) expect(f).toContain(s);
+    // scrollable: the notation further down
+    await type('G');
+    const end = frame();
+    expect(end).toContain('What ka-top can see here');
+    await type('g');
+    await type('\x1b[6~');
+    expect(frame()).toMatch(/TIMER on: retransmit|-      does not apply|DEAD-IN/);
     unmount();
   });
 
@@ -164,10 +275,21 @@ describe('TUI components', () => {
     expect(on.frame()).toMatch(/resets\/s 3\.0 \(linger 3\.0\)/);
     await on.type('r');
     const f = on.frame();
-    expect(f).toMatch(/linger +30 +3\.0/);
+    expect(f).toMatch(/Sent, by cause \(ka-top\) +total +per sec/);
+    expect(f).toMatch(/ {2}linger +30 +3\.0/);
     expect(f).toMatch(/4242\/checker +30 +3\.0/);
     expect(f).toMatch(/198\.18\.0\.9 +30 +3\.0/);
     on.unmount();
+  });
+
+  it('resets view: ka-top causes apart from kernel reasons; rows shared so the first lists are complete', () => {
+    const b = (key: string) => ({ key, count: 1, rate: 0 });
+    expect(groupCauses([b('linger'), b('TCP_FLAGS'), b('received: linger'), b('reason 42'), b('keepalive_timeout')])).toEqual({
+      causes: [b('linger'), b('keepalive_timeout')], reasons: [b('TCP_FLAGS'), b('reason 42')], received: [b('linger')],
+    });
+    // title + rows (+ "… more" when cut) per section, within the lines available
+    expect(shareRows([3, 1, 1, 7, 6], 16)).toEqual([3, 1, 1, 3, 1]);
+    expect(shareRows([30, 0], 20)).toEqual([16, 0]);
   });
 
   it('e writes the rows on screen through onSnapshot and prints the path', async () => {

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { COLUMNS, ViewCache, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection, rowStyle, rowText, scrollFor, sortRows, visibleSlice, type ConnectionActivity, type Row, type ViewQuery } from '../../src/ui/view-model.js';
+import {
+  COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
+  rowStyle, rowText, scrollFor, sortRows, sortTitle, visibleSlice, type ConnectionActivity, type Row, type ViewQuery,
+} from '../../src/ui/view-model.js';
+import type { KaEvent } from '../../src/domain/event.js';
 import type { Connection } from '../../src/domain/connection.js';
+import { idleOf, shortenEndpoint } from '../../src/output/format.js';
+import { TABLE_COLUMNS } from '../../src/output/table.js';
 import { keepaliveClient, loadSnapshot, manyConnections } from '../helpers/tui-fixture.js';
 
 const doc = loadSnapshot();
 const none = () => undefined;
 const q = (over: Partial<ViewQuery> = {}): ViewQuery => ({ sort: 'state', inverted: false, text: '', filter: {}, ...over });
 const rows = (cs: readonly Connection[]): Row[] => cs.map((c) => ({ c, closed: false }));
+/** The layout the App would use for the captured rows. */
+const lay = (w: number) => layoutColumns(w, contentWidths(rows(doc.connections)));
 
 /** The captured connection with `n` keepalive probes outstanding (what ss shows while the peer is silent). */
 function probing(n: number): Connection {
@@ -15,35 +23,143 @@ function probing(n: number): Connection {
 }
 
 describe('columns and row text', () => {
-  it('fits 100 and 120 columns, keeps the keepalive marks, drops optional columns first', () => {
-    for (const w of [100, 120, 200]) {
-      const layout = layoutColumns(w);
-      const line = rowText(keepaliveClient(doc), undefined, layout);
+  it('fits 80, 100, 120 and 200 columns by priority and says what it left out', () => {
+    const want = contentWidths(rows(doc.connections));
+    for (const w of [80, 100, 120, 200]) {
+      const layout = layoutColumns(w, want);
+      const line = rowText(keepaliveClient(doc), undefined, layout.columns);
       expect(line.length).toBeLessThanOrEqual(w);
       expect(line).toContain('37s*/7s*/4*');
       expect(line).toMatch(/ESTAB +127\.0\.0\.1:\d+ +127\.0\.0\.1:\d+ +\d+\/ka-peer/);
+      const shown = layout.columns.map((l) => l.def.id);
+      expect([...shown, ...layout.hidden.map((d) => d.id)].sort()).toEqual(COLUMNS.map((c) => c.id).sort());
+      // the most important columns are never the ones dropped
+      for (const id of ['state', 'peer', 'local', 'owner', 'keepalive', 'probes']) expect(shown).toContain(id);
     }
-    expect(layoutColumns(100).map((l) => l.def.id)).not.toContain('idleSend');
-    expect(layoutColumns(200).map((l) => l.def.id)).toEqual(COLUMNS.map((c) => c.id));
+    expect(layoutColumns(80, want).hidden.map((d) => d.id)).toContain('idleSend');
+    // 200 columns: every column, and no padding of addresses beyond their content
+    const wide = layoutColumns(200, { local: 15, peer: 15, owner: 12, netns: 10 });
+    expect(wide.hidden).toEqual([]);
+    expect(wide.columns.find((l) => l.def.id === 'local')!.width).toBeLessThan(20);
+  });
+
+  it('columns keep their order on screen and the snapshot table uses the same model', () => {
+    const ids = layoutColumns(200).columns.map((l) => l.def.id);
+    expect(ids).toEqual(COLUMNS.map((c) => c.id));
+    const c = keepaliveClient(doc);
+    for (const col of TABLE_COLUMNS) {
+      const def = COLUMNS.find((d) => d.title === col.title)!;
+      expect(col.value(c)).toBe(def.text(c));
+    }
+    expect(TABLE_COLUMNS.map((t) => t.title)).toEqual(expect.arrayContaining(['PROBES', 'DEAD-IN', 'USER-TO', 'LINGER', 'NETNS']));
+  });
+
+  it('an address never loses its port: the host part loses its middle', () => {
+    expect(shortenEndpoint('198.18.10.2:7004', 20)).toBe('198.18.10.2:7004');
+    const v4 = shortenEndpoint('198.18.10.200:45678', 14);
+    expect(v4).toHaveLength(14);
+    expect(v4).toMatch(/^198.*….*200:45678$/);
+    const v6 = shortenEndpoint('[fd6b:6174:0:1:2:3:4:5]:7004', 20);
+    expect(v6).toHaveLength(20);
+    expect(v6).toMatch(/^\[fd6b.*….*:5\]:7004$/);
+    expect(shortenEndpoint('[fd6b:6174::1]:65535', 9)).toBe('…:65535'.padStart(7));
+    // 80 columns of IPv6 rows: addresses are shortened before KEEPALIVE is dropped
+    const narrow = layoutColumns(80, { local: 23, peer: 23, owner: 13 });
+    expect(narrow.columns.map((l) => l.def.id)).toEqual(expect.arrayContaining(['keepalive', 'probes']));
+    const v6row = { ...keepaliveClient(doc), local: { address: 'fd6b:6174:90::1', port: 40040 }, peer: { address: 'fd6b:6174:90::2', port: 7005 } };
+    const text = rowText(v6row, undefined, narrow.columns);
+    expect(text.length).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/\[fd\S*…\S*\]:40040 +\[fd6b:\S*\]:7005 /);
+    const layout = layoutColumns(70, { local: 30, peer: 30, state: 5, keepalive: 11 });
+    const far = { ...keepaliveClient(doc), peer: { address: 'fd6b:6174:aaaa:bbbb:cccc:dddd:eeee:ffff', port: 7004 } };
+    expect(rowText(far, undefined, layout.columns)).toMatch(/\[fd6\S*…\S*ffff\]:7004/);
+  });
+
+  it('headers are never cut by the sort arrow; ▲ ascending, ▼ descending', () => {
+    for (const w of [80, 120, 200]) {
+      const layout = layoutColumns(w).columns;
+      for (const { def } of layout) {
+        expect(headerText(layout, def.id, false)).toContain(`${def.title}▲`);
+        expect(headerText(layout, def.id, true)).toContain(`${def.title}▼`);
+      }
+      expect(headerText(layout, 'attention', false)).not.toMatch(/[▲▼]/);
+    }
+    expect(sortTitle('idleRecv')).toBe('IDLE-RCV');
+    expect(sortTitle('attention')).toBe('ATTENTION');
   });
 
   it('shows namespace defaults without a mark and the timer remaining', () => {
     const c = doc.connections.find((x) => x.keepalive.enabled && x.keepalive.idleSec === 7200 && x.keepalive.timer)!;
-    const line = rowText(c, undefined, layoutColumns(160));
+    const line = rowText(c, undefined, lay(160).columns);
     expect(line).toContain('7200s/75s/9 ');
     expect(line).toMatch(/1h5\dm/); // ss: keepalive timer at ~7140 s
   });
 
-  it('marks the sort column and its direction', () => {
-    const h = headerText(layoutColumns(120), 'timer', true);
-    expect(h).toContain('TIMER▲');
-    expect(h.length).toBeLessThanOrEqual(120);
+  it('probes column: outstanding probes from the kernel; sent and resets from the tracer', () => {
+    const layout = lay(200).columns;
+    expect(rowText(probing(2), undefined, layout)).toMatch(/ 2\/4 +- +- /);
+    expect(rowText(probing(2), { probesSent: 3, resets: 1 }, layout)).toMatch(/ 2\/4 +3 +1 /);
   });
 
-  it('probes column: outstanding probes from the kernel; sent and resets from the tracer', () => {
-    const layout = layoutColumns(120);
-    expect(rowText(probing(2), undefined, layout)).toMatch(/ 2\/4 +- /);
-    expect(rowText(probing(2), { probesSent: 3, resets: 1 }, layout)).toMatch(/ 2\/4 +3 +.* 1$/);
+  it('idle is "-" where the state has no flow (SYN-SENT, LISTEN, TIME-WAIT), a closed row says CLOSED', () => {
+    const c = keepaliveClient(doc);
+    const synSent: Connection = { ...c, state: 'SYN-SENT', idleMs: { send: 570_000, recv: 570_000, ack: 570_000 } };
+    const layout = layoutColumns(200).columns;
+    const cell = (conn: Connection, id: string) => COLUMNS.find((d) => d.id === id)!.text(conn);
+    expect(cell(synSent, 'idleRecv')).toBe('-');
+    expect(cell(synSent, 'idleSend')).toBe('-');
+    expect(cell({ ...synSent, state: 'ESTAB' }, 'idleRecv')).toBe('9m30s');
+    expect(rowText(c, undefined, layout, true)).toMatch(/^CLOSED /);
+    // a listener with SO_KEEPALIVE (inherited by accepted sockets) probes nothing and cannot die of it
+    const listener: Connection = { ...c, state: 'LISTEN' };
+    expect(cell(listener, 'keepalive')).toBe('37s*/7s*/4*');
+    expect(cell(listener, 'probes')).toBe('-');
+    expect(cell(listener, 'deadIn')).toBe('-');
+  });
+});
+
+describe('sort order', () => {
+  it('addresses sort numerically, IPv4 and IPv6', () => {
+    const c = keepaliveClient(doc);
+    const at = (address: string, port = 80): Row => ({ c: { ...c, peer: { address, port } }, closed: false });
+    const list = ['198.18.10.1', '198.18.2.1', 'fd6b:6174::10', 'fd6b:6174::2', '198.18.2.1', '::1', '127.0.0.1'];
+    const sorted = sortRows(list.map((a, i) => at(a, 100 - i)), 'peer', false, none).map((r) => `${r.c.peer.address}:${r.c.peer.port}`);
+    expect(sorted).toEqual(['::1:95', '127.0.0.1:94', '198.18.2.1:96', '198.18.2.1:99', '198.18.10.1:100', 'fd6b:6174::2:97', 'fd6b:6174::10:98']);
+  });
+
+  it('attention first: dying/probing, recent resets, idle without keepalive, the rest; listeners and TIME-WAIT last', () => {
+    const c = keepaliveClient(doc);
+    const now = Date.now();
+    const r = (conn: Connection, id: string): Row => ({ c: { ...conn, id }, closed: false });
+    const rowsIn = [
+      r({ ...c, state: 'TIME-WAIT' }, 'timewait'),
+      r({ ...c, state: 'LISTEN' }, 'listen'),
+      r(c, 'plain'),
+      r({ ...c, keepalive: { ...c.keepalive, enabled: false }, idleMs: { send: 1000, recv: 1000, ack: 1000 } }, 'nokeepalive'),
+      r(c, 'reset'),
+      r(probing(1), 'probing'),
+      r({ ...probing(3), keepalive: { ...probing(3).keepalive, deadInMs: 1000 } }, 'dying'),
+    ];
+    const act = new Map<string, ConnectionActivity>([['reset', {
+      probesSent: 0, resets: 1,
+      timeline: [{ type: 'rst_received', ts: new Date(now - 5000).toISOString(), inferredCause: 'x', local: null, peer: null, netns: null, pid: null, comm: null, process: null, connection: 'reset', sk: null }],
+    }]]);
+    const order = sortRows(rowsIn, 'attention', false, (id) => act.get(id)).map((x) => x.c.id);
+    expect(order).toEqual(['dying', 'probing', 'reset', 'nokeepalive', 'plain', 'timewait', 'listen']);
+    expect(attentionKey(c, { probesSent: 0, resets: 1, timeline: [] }, now)).toBeLessThan(attentionKey({ ...c, state: 'LISTEN' }, undefined, now));
+  });
+});
+
+describe('rows of closed connections', () => {
+  it('the traced close marks a row closed before the inventory notices', () => {
+    const c = keepaliveClient(doc);
+    const ts = new Date(Date.now() - 2000).toISOString();
+    const close: KaEvent = { type: 'close', ts, how: 'timeout', lifetimeMs: 10, probesSent: 3, local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null };
+    const a: ConnectionActivity = { probesSent: 3, resets: 1, timeline: [close] };
+    expect(closedAtOf({ c, closed: false }, a)).toBe(Date.parse(ts));
+    expect(rowStyle({ c, closed: false }, new Map(), a)).toBe('closed');
+    expect(closedAtOf({ c, closed: true, closedAt: 5 }, undefined)).toBe(5);
+    expect(closedAtOf({ c, closed: false }, undefined)).toBeNull();
   });
 });
 
@@ -61,9 +177,9 @@ describe('row styles', () => {
   });
 
   it('PROBES shows what is outstanding now, SENT the running count, answered or not', () => {
-    const text = rowText(keepaliveClient(doc), { probesSent: 7, resets: 0 }, layoutColumns(200));
+    const text = rowText(keepaliveClient(doc), { probesSent: 7, resets: 0 }, lay(200).columns);
     expect(text).toMatch(/ 0\/4 +7 /);
-    expect(rowText(keepaliveClient(doc), undefined, layoutColumns(200))).toMatch(/ 0\/4 +- /);
+    expect(rowText(keepaliveClient(doc), undefined, lay(200).columns)).toMatch(/ 0\/4 +- /);
   });
 });
 
@@ -98,20 +214,20 @@ describe('filter and sort', () => {
     const out = cache.compute(doc.connections, [], q({ filter: { ports: [c.peer.port] }, text: 'ka-peer' }), none);
     expect(out.length).toBeGreaterThan(2);
     expect(out.every((r) => r.c.local.port === c.peer.port || r.c.peer.port === c.peer.port)).toBe(true);
-    const withClosed = cache.compute(doc.connections.filter((x) => x !== c), [c], q({ text: String(c.local.port) }), none);
+    const withClosed = cache.compute(doc.connections.filter((x) => x !== c), [{ connection: c, closedAt: 1 }], q({ text: String(c.local.port) }), none);
     expect(withClosed.map((r) => [r.c.id, r.closed])).toContainEqual([c.id, true]);
   });
 
   it('memoises on inventory identity and query; 100k rows filter, sort and slice', () => {
     const many = manyConnections(100_000, doc);
     const cache = new ViewCache();
-    const closed: Connection[] = [];
+    const closed: { connection: Connection; closedAt: number }[] = [];
     const query = q({ sort: 'idleRecv' });
     const a = cache.compute(many, closed, query, none);
     expect(a).toHaveLength(100_000);
     expect(cache.compute(many, closed, { ...query }, none) === a).toBe(true);
     expect(cache.compute([...many], closed, query, none) === a).toBe(false);
-    const recv = a.map((r) => r.c.idleMs.recv ?? Infinity);
+    const recv = a.map((r) => idleOf(r.c, 'recv') ?? Infinity);
     expect(recv.every((v, i) => i === 0 || v >= recv[i - 1]!)).toBe(true);
     const filtered = cache.compute(many, closed, { ...query, text: ':1025 ' }, none);
     expect(filtered.length).toBeGreaterThan(0);

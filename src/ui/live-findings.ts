@@ -1,0 +1,89 @@
+// Findings of the live view: the rules of model/findings.ts over the current inventory and a sliding window of the
+// events seen, so a keepalive timeout or a reset storm shows up on screen while it matters and ages out after.
+import type { MonitorState } from '../engine/monitor.js';
+import type { Connection } from '../domain/connection.js';
+import type { KaEvent } from '../domain/event.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Finding, IdleTimeout } from '../domain/finding.js';
+import { eventMatchesFilter, matchesFilter, netnsSelected } from '../model/filter.js';
+import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
+
+export interface LiveFindingsOptions {
+  /** How far back events count. */
+  windowMs?: number;
+  /** Most events kept (a reset storm must not grow memory without bound). */
+  maxEvents?: number;
+  /** Least time between two evaluations that only new events prompt (a new inventory always re-evaluates). */
+  minIntervalMs?: number;
+  idleTimeouts?: readonly IdleTimeout[];
+  /** The view's command-line filter: findings about what the view shows, so choosing one never empties the table. */
+  filter?: ConnectionFilter;
+  now?: () => number;
+}
+
+/** Events the rules read; the rest (sockopt changes, lost counts) would only take room. */
+const USED: ReadonlySet<KaEvent['type']> = new Set(['keepalive_probe', 'keepalive_timeout', 'rst_sent', 'rst_received', 'close']);
+
+export class LiveFindings {
+  private events: KaEvent[] = [];
+  private times: number[] = [];
+  private added = 0;
+  private readonly startedAt: number;
+  private last: { inventory: unknown; added: number; at: number; findings: readonly Finding[] } | null = null;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LiveFindingsOptions = {}) {
+    this.windowMs = opts.windowMs ?? 10 * 60_000;
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+  }
+
+  push(e: KaEvent): void {
+    if (!USED.has(e.type)) return;
+    this.events.push(e);
+    this.times.push(Date.parse(e.ts));
+    this.added++;
+    if (this.events.length > (this.opts.maxEvents ?? 50_000)) this.drop(1);
+  }
+
+  /** The findings now; evaluated again for a new inventory, or for new events at most every minIntervalMs. */
+  findings(state: MonitorState): readonly Finding[] {
+    const inv = state.inventory;
+    if (!inv) return [];
+    const now = this.now();
+    const l = this.last;
+    if (l && l.inventory === inv && (l.added === this.added || now - l.at < (this.opts.minIntervalMs ?? 2000))) return l.findings;
+    const from = Math.max(this.startedAt, now - this.windowMs);
+    let old = 0;
+    while (old < this.times.length && this.times[old]! < from) old++;
+    this.drop(old);
+    const f = this.opts.filter ?? {};
+    const all = !Object.keys(f).length;
+    const connections = all ? inv.connections : inv.connections.filter((c) => matchesFilter(c, f));
+    const namespaces = all ? inv.namespaces : inv.namespaces.filter((n) => netnsSelected(f, n.inode, n.name));
+    const names = new Map(inv.namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
+    const events = all ? this.events : this.events.filter((e) => eventMatchesFilter(e, f, names));
+    // Where each connection was last seen: the inventory, or the one that last listed it (closed rows).
+    const lastSeen = new Map<string, { connection: Connection; atMs: number }>();
+    for (const x of state.closed) lastSeen.set(x.connection.id, { connection: x.connection, atMs: x.lastSeenAt ?? x.closedAt });
+    const takenAt = Date.parse(inv.takenAt);
+    for (const c of connections) lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    const findings = evaluateFindings({
+      connections,
+      namespaces,
+      events,
+      window: { startMs: from, durationMs: Math.max(1, now - from), startInventoryMs: from },
+      idleTimeouts: this.opts.idleTimeouts ?? DEFAULT_IDLE_TIMEOUTS,
+      lastSeen,
+    });
+    this.last = { inventory: inv, added: this.added, at: now, findings };
+    return findings;
+  }
+
+  private drop(n: number): void {
+    if (n <= 0) return;
+    this.events = this.events.slice(n);
+    this.times = this.times.slice(n);
+  }
+}

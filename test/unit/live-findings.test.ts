@@ -1,0 +1,73 @@
+// Live findings on the real lab capture (test/fixtures/capture): its events replayed into the sliding window give
+// the event-driven findings the capture gave; they age out of the window; evaluation is memoised.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { MonitorState } from '../../src/engine/monitor.js';
+import { inventoryFromDocument } from '../../src/engine/static-source.js';
+import type { SnapshotDocument } from '../../src/domain/snapshot.js';
+import { findingsHeadline, findingsLines, wrap } from '../../src/ui/findings-lines.js';
+import { LiveFindings } from '../../src/ui/live-findings.js';
+
+const lab = JSON.parse(readFileSync(new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url), 'utf8')) as SnapshotDocument;
+const end = Date.parse(lab.capture!.endedAt);
+
+function state(): MonitorState {
+  return {
+    inventory: inventoryFromDocument(lab), capabilities: lab.capabilities, fresh: new Map(),
+    closed: (lab.closedConnections ?? []).map((connection) => ({ connection, closedAt: end })),
+    refresh: { intervalMs: 2000, lastCostMs: 0, count: 1, error: null },
+  };
+}
+
+describe('live findings', () => {
+  it('the lab capture replayed: the timeout, the silent peer and the linger storm are found, most severe first', () => {
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now });
+    now = end;
+    for (const e of lab.events!) live.push(e);
+    const s = state();
+    const rules = live.findings(s).map((f) => f.rule);
+    for (const r of ['keepalive-timeouts', 'peers-not-answering-probes', 'zero-linger-resets']) expect(rules).toContain(r);
+    expect(live.findings(s)[0]!.severity).toBe('critical');
+    // the same answer for the same data as the capture
+    const recorded = new Set(lab.findings!.map((f) => f.rule));
+    for (const r of rules) expect(recorded.has(r), r).toBe(true);
+  });
+
+  it('events age out of the window; a new inventory re-evaluates, new events at most every minIntervalMs', () => {
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now, windowMs: 60_000, minIntervalMs: 2000 });
+    now = end;
+    const s = state();
+    const before = live.findings(s);
+    expect(before.map((f) => f.rule)).not.toContain('keepalive-timeouts');
+    for (const e of lab.events!) live.push(e);
+    expect(live.findings(s)).toBe(before); // same inventory, within minIntervalMs
+    now += 2500;
+    expect(live.findings(s).map((f) => f.rule)).toContain('keepalive-timeouts');
+    now += 120_000;
+    expect(live.findings({ ...s, inventory: { ...s.inventory! } }).map((f) => f.rule)).not.toContain('keepalive-timeouts');
+  });
+
+  it('findings are about what the view shows: the command-line filter applies', () => {
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now, filter: { netns: ['kalab-hc-cli'] } });
+    now = end;
+    for (const e of lab.events!) live.push(e);
+    const rules = live.findings(state()).map((f) => f.rule);
+    expect(rules).toContain('zero-linger-resets');
+    expect(rules).not.toContain('keepalive-timeouts');
+  });
+
+  it('header line and panel lines: counts by severity, the most severe named, each fix', () => {
+    const f = lab.findings!;
+    const head = findingsHeadline(f)!;
+    expect(head.text).toMatch(/^findings: 2 critical, 5 warning, 1 info — keepalive-timeouts: /);
+    expect(head.color).toBe('red');
+    expect(findingsHeadline([])).toBeNull();
+    const lines = findingsLines(f, 80);
+    expect(lines.every((l) => l.text.length <= 80)).toBe(true);
+    expect(lines.filter((l) => /^ {2}fix: /.test(l.text))).toHaveLength(f.length);
+    expect(wrap('aaa bbb ccc', 7, '  ')).toEqual(['aaa bbb', '  ccc']);
+  });
+});
