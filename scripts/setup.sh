@@ -8,14 +8,26 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
-  [nsenter]=util-linux [cc]=gcc [make]=make
+  [nsenter]=util-linux [cc]=gcc [make]=make [zsh]=zsh
 )
+# The native helpers are built statically for x86_64 and aarch64 (the package carries both): this host's gcc and a
+# cross gcc, each with a static libc; the package test runs the other architecture's helper under qemu-user.
+declare -A NEED_FILE=()
+case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+  arm64|aarch64)
+    NEED+=([aarch64-linux-gnu-gcc]=gcc [x86_64-linux-gnu-gcc]=gcc-x86-64-linux-gnu [qemu-x86_64-static]=qemu-user-static)
+    NEED_FILE+=([/usr/lib/aarch64-linux-gnu/libc.a]=libc6-dev [/usr/x86_64-linux-gnu/lib/libc.a]=libc6-dev-amd64-cross) ;;
+  *)
+    NEED+=([x86_64-linux-gnu-gcc]=gcc [aarch64-linux-gnu-gcc]=gcc-aarch64-linux-gnu [qemu-aarch64-static]=qemu-user-static)
+    NEED_FILE+=([/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev [/usr/aarch64-linux-gnu/lib/libc.a]=libc6-dev-arm64-cross) ;;
+esac
 
 system() {
   local missing=()
   for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
   # linux-libc-dev gives the UAPI headers the native helpers compile against
   [ -f /usr/include/linux/tcp.h ] || missing+=(linux-libc-dev)
+  for f in "${!NEED_FILE[@]}"; do [ -f "$f" ] || missing+=("${NEED_FILE[$f]}"); done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup: missing packages (${missing[*]}); run as root to install them" >&2

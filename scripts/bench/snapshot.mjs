@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const peer = `${root}dist/bin/ka-peer`;
+const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const cli = `${root}dist/cli/main.js`;
 const PER_PROCESS = 8000; // the fd hard limit is 20000 per process on the project's machines
 const RUNS = 5;
