@@ -1,6 +1,8 @@
 // The live OS behind InventorySources: ss per namespace, the ka-sockinfo owner scan, /proc for processes.
 import type { InventorySources } from '../engine/inventory.js';
 import type { NetnsSysctl } from '../model/types.js';
+import { HelperMissingError } from './exec.js';
+import { readSysctlsWithNsenter } from './netns-sysctl.js';
 import { ProcessReader, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
 import { dumpSockets } from './ss.js';
@@ -27,6 +29,11 @@ export function liveSources(opts: LiveOptions = {}): InventorySources {
       for (const r of refs.filter((x) => x.self)) out.set(r.inode, readOwnSysctls());
       if (others.length) {
         const read = await readNetnsSysctls(others.map((r) => r.path)).catch((e: Error) => e);
+        if (read instanceof HelperMissingError) {
+          // the owner scan already says the helper is missing: read the sysctls another way rather than repeat it
+          for (const r of others) out.set(r.inode, await readSysctlsWithNsenter(r.path));
+          return out;
+        }
         for (const r of others) {
           const v = read instanceof Error ? { error: read.message } : read.get(r.path) ?? { error: 'not read' };
           out.set(r.inode, 'error' in v ? v.error : v.sysctl);
