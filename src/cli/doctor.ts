@@ -3,8 +3,17 @@ import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
 import { collectInventory } from '../engine/inventory.js';
 import { toJson } from '../output/snapshot-json.js';
 import { detectCapabilities } from '../sources/capabilities.js';
+import { MIN_BPFTRACE } from '../sources/tracing-host.js';
 import { liveSources } from '../sources/live.js';
+import { checkOwnParts } from '../sources/self-check.js';
+import type { PartCheck } from '../model/self-check.js';
 import { parse } from './args.js';
+import { version } from './commands.js';
+
+function renderParts(parts: readonly PartCheck[]): string {
+  const width = Math.max(...parts.map((p) => p.label.length));
+  return parts.map((p) => `${p.ok ? 'ok   ' : 'FAIL '}${p.label.padEnd(width)}  ${p.detail}${p.fix ? `\n     fix: ${p.fix}` : ''}`).join('\n');
+}
 
 export function renderCapabilities(caps: Capabilities): string {
   const keys = Object.keys(CAPABILITY_LABELS) as (keyof Capabilities)[];
@@ -18,19 +27,21 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(
-      'Usage: ka-top doctor [--json]\n\nChecks root, bpftrace, tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces,\n' +
-        'and says for each what ka-top can or cannot show because of it. Exit 0 when everything needed is there, 1 otherwise.\n',
+      'Usage: ka-top doctor [--json]\n\nChecks ka-top\'s own parts (Node version, the native helpers for this architecture), then root,\n' +
+        `bpftrace (${MIN_BPFTRACE.join('.')} or newer), tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces, and says for each what\n` +
+        'ka-top can or cannot show because of it, with the fix for a broken part. Exit 0 when everything needed is there,\n' +
+        '1 otherwise.\n',
     );
     return 0;
   }
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
-  const inv = await collectInventory(liveSources());
+  const [inv, parts] = await Promise.all([collectInventory(liveSources()), checkOwnParts()]);
   const caps = await detectCapabilities(inv.sockoptReads);
-  if (values.json) process.stdout.write(toJson(caps));
+  if (values.json) process.stdout.write(toJson({ ...caps, parts }));
   else {
-    process.stdout.write(renderCapabilities(caps) + '\n');
+    process.stdout.write(`ka-top ${version()}\n${renderParts(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
     process.stdout.write(`\n${inv.connections.length} TCP sockets in ${inv.namespaces.length} network namespace(s), inventory took ${Math.round(inv.timings.totalMs)} ms.\n`);
   }
   const essential = caps.root.available && caps.bpftrace.available && caps.tracefs.available && caps.pidfdGetfd.available;
-  return essential ? 0 : 1;
+  return essential && parts.every((p) => p.ok) ? 0 : 1;
 }
