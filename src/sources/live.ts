@@ -31,7 +31,8 @@ export function liveSources(opts: LiveOptions = {}): InventorySources {
         const read = await readNetnsSysctls(others.map((r) => r.path)).catch((e: Error) => e);
         if (read instanceof HelperMissingError) {
           // the owner scan already says the helper is missing: read the sysctls another way rather than repeat it
-          for (const r of others) out.set(r.inode, await readSysctlsWithNsenter(r.path));
+          const viaNsenter = await Promise.all(others.map((r) => readSysctlsWithNsenter(r.path)));
+          others.forEach((r, i) => out.set(r.inode, viaNsenter[i]!));
           return out;
         }
         for (const r of others) {
