@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
-  [nsenter]=util-linux [cc]=gcc [make]=make [zsh]=zsh
+  [nsenter]=util-linux [cc]=gcc [make]=make [zsh]=zsh [file]=file [man]=man-db [setpriv]=util-linux
 )
 # The native helpers are built statically for x86_64 and aarch64 (the package carries both): this host's gcc and a
 # cross gcc, each with a static libc; the package test runs the other architecture's helper under qemu-user.

@@ -4,7 +4,7 @@
 // is also how the bin shim finds node under sudo); the other architecture's helper under qemu-user; and an install
 // whose helpers are gone. Needs root, the cross gcc and qemu-user-static (scripts/setup.sh).
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/sources/exec.js';
@@ -88,6 +88,11 @@ describe('npm pack', () => {
       'LICENSE', 'README.md', 'schema/snapshot.schema.json']) expect(files).toContain(f);
     for (const arch of ['x64', 'arm64']) for (const h of ['ka-sockinfo', 'ka-peer']) expect(files).toContain(`dist/bin/${arch}/${h}`);
     expect(files.filter((f) => /^test\/|test-results|\.built$|\.map$|node_modules/.test(f))).toEqual([]);
+    // every `files` entry that exists in the checkout is packed (`bpf/`, the tracing program, once it is there)
+    const entries = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    for (const entry of entries.filter((e) => !e.startsWith('!') && existsSync(join(ROOT, e)))) {
+      expect(files.some((f) => f === entry || f.startsWith(`${entry}/`)), entry).toBe(true);
+    }
   });
 
   it('installs the command, its man page and links nothing to the repository', async () => {
@@ -106,7 +111,7 @@ describe('npm pack', () => {
       const script = await kaTopAs('root', ['completion', shell]);
       expect(script.code).toBe(0);
       const path = join(dir, `completion.${shell}`);
-      await import('node:fs/promises').then((fs) => fs.writeFile(path, script.stdout));
+      writeFileSync(path, script.stdout);
       const check = await sh(shell, [...args, path]);
       expect(check.code, check.stderr).toBe(0);
     }
