@@ -10,7 +10,7 @@ TS_SRC := $(shell find src -name '*.ts' -o -name '*.tsx')
 CFLAGS ?= -O2 -Wall -Wextra -Werror -std=gnu11
 LDFLAGS ?= -static -s
 
-.PHONY: all setup build run test unit bench lint clean package
+.PHONY: all setup build run test unit bench lint boundaries clean package
 
 all: build
 
@@ -47,7 +47,7 @@ package: clean
 run: setup build
 	dist/cli/main.js --lab $(ARGS)
 
-test: setup build
+test: setup build boundaries
 	@rm -f dist/test-results.json; rc=0; npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
 	  [ -f dist/test-results.json ] && node scripts/test-summary.mjs dist/test-results.json; exit $$rc
 
@@ -57,8 +57,12 @@ unit: build
 bench: setup build
 	node scripts/bench/run.mjs $(ARGS)
 
-lint: node_modules/.package-lock.json
+lint: node_modules/.package-lock.json boundaries
 	npx tsc -p tsconfig.test.json --noEmit
+
+# Layers import downward only, no cycles (.dependency-cruiser.cjs; README, How it works).
+boundaries: node_modules/.package-lock.json
+	@npx depcruise src --config .dependency-cruiser.cjs --output-type err
 
 clean:
 	rm -rf dist

@@ -6,8 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { collectInventory } from '../dist/engine/inventory.js';
-import { recordSources } from '../dist/engine/recording.js';
-import { liveSources } from '../dist/sources/live.js';
+import { recordInventory } from '../dist/sources/recorded.js';
+import { liveInventory } from '../dist/sources/live.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const peer = `${root}dist/bin/${process.arch}/ka-peer`;
@@ -65,7 +65,7 @@ await sleep(300);
 sh('ip', 'netns', 'exec', SRV, 'nft', 'add table inet katcap; add chain inet katcap in { type filter hook input priority 0; policy accept; }; add rule inet katcap in tcp dport 7100 drop');
 await sleep(3500);
 
-const { sources, recording } = recordSources(liveSources());
+const { sources, recording } = recordInventory(liveInventory());
 const inv = await collectInventory(sources, { netns: (n) => n.name === CLI || n.name === SRV });
 // keep only what concerns the scratch namespaces: the rest of the host is not fixture material
 recording.netns = recording.netns.filter((n) => n.name === CLI || n.name === SRV);

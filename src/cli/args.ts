@@ -1,8 +1,13 @@
 // Argument parsing shared by the commands: node's parseArgs, with every mistake turned into a one-line UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './commands.js';
-import { parseState, type ConnectionFilter } from '../model/filter.js';
-import type { TcpState } from '../model/types.js';
+import { UsageError } from './errors.js';
+import { parseState } from '../model/filter.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { TcpState } from '../domain/connection.js';
+import { parseDuration } from '../domain/duration.js';
+import type { IdleTimeout } from '../domain/finding.js';
+import { formatDuration } from '../output/format.js';
+import { listNetns } from '../sources/procfs.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -24,9 +29,25 @@ export const FILTER_HELP = [
   '  --netns INODE|NAME   only this network namespace (repeatable)',
 ];
 
+/** A value that looks like an option (`--duration -1`): parseArgs would call it ambiguous; glue it to its option
+ *  (`--duration=-1`) so the option's own check says what is wrong with it. */
+function glueDashValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parse<O extends Options>(argv: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args: glueDashValues(argv, options), options, strict: true, allowPositionals });
   } catch (e) {
     // parseArgs messages are already one line; drop its hint about '--' which does not apply here
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/ To specify a positional.*$/, ''));
@@ -69,4 +90,38 @@ export function filterFromArgs(values: {
   const netns = list(values.netns);
   if (netns.length) f.netns = netns;
   return f;
+}
+
+/** A duration option (`10s`, `2m`, `500ms`, or plain seconds) from `minMs` to `maxMs`, in ms. */
+export function durationArg(text: string, what: string, minMs: number, maxMs: number): number {
+  const ms = parseDuration(text);
+  if (ms === null || ms < minMs || ms > maxMs) {
+    throw new UsageError(`invalid ${what} '${text}': expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)} such as 10s, 2m or 30`);
+  }
+  return ms;
+}
+
+/** `--idle-timeouts name=S,name=S` (S in seconds, or with a unit: 5m). */
+export function parseIdleTimeouts(text: string): IdleTimeout[] {
+  const out: IdleTimeout[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(part);
+    const ms = m ? parseDuration(m[2]!) : null;
+    if (!m || ms === null) throw new UsageError(`invalid --idle-timeouts '${part}': expected name=SECONDS (e.g. aws-nlb=350)`);
+    if (ms <= 0) throw new UsageError(`invalid --idle-timeouts '${part}': must be positive`);
+    out.push({ name: m[1]!, seconds: ms / 1000 });
+  }
+  if (!out.length) throw new UsageError('empty --idle-timeouts list');
+  return out;
+}
+
+/** `--netns` values must name a namespace of this host: a typo must not silently match nothing. */
+export function checkNetnsExist(filter: ConnectionFilter): void {
+  if (!filter.netns?.length) return;
+  const known = listNetns();
+  for (const v of filter.netns) {
+    if (!known.some((n) => String(n.inode) === v || n.name === v)) {
+      throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\` or an inode as ka-top snapshot shows it)`);
+    }
+  }
 }

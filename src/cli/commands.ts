@@ -1,21 +1,7 @@
 // Command registry. Each command lives in its own module and is loaded lazily, so `ka-top snapshot` never
 // pays for ink/React and a helper command cannot break another.
-import { readFileSync } from 'node:fs';
-import { packagePath } from '../sources/exec.js';
-
-/** An expected failure: reported as one line on stderr (no stack) with its exit code. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
-/** Bad arguments: exit code 2. */
-export class UsageError extends CliError {
-  constructor(message: string) {
-    super(message, 2);
-  }
-}
+import { packageVersion } from '../sources/exec.js';
+import { UsageError } from './errors.js';
 
 type CommandFn = (argv: string[]) => Promise<number>;
 
@@ -59,11 +45,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function mainHelp(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length));
@@ -88,7 +69,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (first === '--version' || first === '-V') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(packageVersion() + '\n');
     return 0;
   }
   const defaultView = async (args: string[]) => {
@@ -96,9 +77,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     // --lab (anywhere among the view's options): the scenario lab is up for as long as the view runs.
     return args.includes('--lab') ? (await import('./lab.js')).withLab(view) : view();
   };
-  if (first === undefined || first.startsWith('-')) return defaultView(argv);
-  if (first === 'top') return defaultView(rest);
+  if (first === undefined || first.startsWith('-')) return withHelpPointer('ka-top', () => defaultView(argv));
+  if (first === 'top') return withHelpPointer('ka-top', () => defaultView(rest));
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`unknown command '${first}' (see ka-top --help)`);
-  return (await entry.load())(rest);
+  return withHelpPointer(`ka-top ${first}`, async () => (await entry.load())(rest));
+}
+
+/** Bad usage says where the usage is explained. */
+async function withHelpPointer(command: string, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof UsageError && !/--help\)?$/.test(e.message)) throw new UsageError(`${e.message} (see ${command} --help)`);
+    throw e;
+  }
 }

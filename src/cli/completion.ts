@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../sources/exec.js';
 import { parse } from './args.js';
-import { UsageError } from './commands.js';
+import { UsageError } from './errors.js';
 
 const SCRIPTS: Record<string, string> = { bash: 'dist/completion/ka-top.bash', zsh: 'dist/completion/_ka-top' };
 

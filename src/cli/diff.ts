@@ -3,8 +3,8 @@ import { diffSnapshots } from '../model/snapshot-diff.js';
 import { renderDiffText } from '../output/diff-text.js';
 import { writeStream } from '../output/atomic-write.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
-import { UsageError } from './commands.js';
-import { loadForCommand } from './view.js';
+import { UsageError } from './errors.js';
+import { loadForCommand } from './load-snapshot.js';
 
 export const DIFF_HELP = [
   'Usage: ka-top diff A B [options]',

@@ -1,27 +1,14 @@
 // `ka-top doctor`: what ka-top can and cannot see on this host, in words.
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
 import { collectInventory } from '../engine/inventory.js';
 import { toJson } from '../output/snapshot-json.js';
-import { detectCapabilities } from '../sources/capabilities.js';
+import { detectCapabilities } from '../engine/capabilities.js';
+import { liveInventory } from '../sources/live.js';
+import { renderCapabilities } from '../output/capabilities-text.js';
+import { renderPartChecks } from '../output/self-check-text.js';
+import { checkOwnParts } from '../engine/self-check.js';
 import { MIN_BPFTRACE } from '../sources/tracing-host.js';
-import { liveSources } from '../sources/live.js';
-import { checkOwnParts } from '../sources/self-check.js';
-import type { PartCheck } from '../model/self-check.js';
+import { packageVersion } from '../sources/exec.js';
 import { parse } from './args.js';
-import { version } from './commands.js';
-
-function renderParts(parts: readonly PartCheck[]): string {
-  const width = Math.max(...parts.map((p) => p.label.length));
-  return parts.map((p) => `${p.ok ? 'ok   ' : 'FAIL '}${p.label.padEnd(width)}  ${p.detail}${p.fix ? `\n     fix: ${p.fix}` : ''}`).join('\n');
-}
-
-export function renderCapabilities(caps: Capabilities): string {
-  const keys = Object.keys(CAPABILITY_LABELS) as (keyof Capabilities)[];
-  const width = Math.max(...keys.map((k) => CAPABILITY_LABELS[k].length));
-  return keys
-    .map((k) => `${caps[k].available ? 'ok  ' : 'no  '}${CAPABILITY_LABELS[k].padEnd(width)}  ${caps[k].detail}`)
-    .join('\n');
-}
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
@@ -35,11 +22,11 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
-  const [inv, parts] = await Promise.all([collectInventory(liveSources()), checkOwnParts()]);
+  const [inv, parts] = await Promise.all([collectInventory(liveInventory()), checkOwnParts()]);
   const caps = await detectCapabilities(inv.sockoptReads);
   if (values.json) process.stdout.write(toJson({ ...caps, parts }));
   else {
-    process.stdout.write(`ka-top ${version()}\n${renderParts(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
+    process.stdout.write(`ka-top ${packageVersion()}\n${renderPartChecks(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
     process.stdout.write(`\n${inv.connections.length} TCP sockets in ${inv.namespaces.length} network namespace(s), inventory took ${Math.round(inv.timings.totalMs)} ms.\n`);
   }
   const essential = caps.root.available && caps.bpftrace.available && caps.tracefs.available && caps.pidfdGetfd.available;

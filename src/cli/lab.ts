@@ -1,6 +1,6 @@
 // `ka-top lab up|down|status` and `ka-top --lab`: the scenario lab (see README, Scenario lab).
 import { constants } from 'node:os';
-import { CliError, UsageError } from './commands.js';
+import { CliError, UsageError } from './errors.js';
 import { parse } from './args.js';
 import { LabError, labDown, labStatus, labUp, requireRoot, runLoops, type LabStatus } from '../lab/lab.js';
 import { SCENARIOS, scenarioByName, type Scenario } from '../lab/scenarios.js';

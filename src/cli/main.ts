@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
 // A larger young generation (shebang flag) halves GC time when parsing tens of thousands of ss lines.
-import { CliError, runCommand } from './commands.js';
+import { CliError } from './errors.js';
+import { runCommand } from './commands.js';
 
 // The reader went away (`ka-top snapshot | head`): stop quietly; 'exit' handlers still stop any tracer.
 for (const stream of [process.stdout, process.stderr]) {

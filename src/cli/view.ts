@@ -1,12 +1,12 @@
 // `ka-top view FILE`: a recorded snapshot in the interactive view, read-only, with the live view's keys.
 import { basename } from 'node:path';
 import { StaticSource } from '../engine/static-source.js';
-import type { SnapshotDocument } from '../output/snapshot-json.js';
-import { SnapshotFileError, loadSnapshot } from '../sources/snapshot-file.js';
+import { showTui } from '../ui/screen.js';
 import { recordedTracer } from '../ui/tracer-view.js';
+import { packageVersion } from '../sources/exec.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterFromArgs, parse } from './args.js';
-import { CliError, UsageError, version } from './commands.js';
-import { showTui } from './top.js';
+import { UsageError } from './errors.js';
+import { loadForCommand } from './load-snapshot.js';
 
 export const VIEW_HELP = [
   'Usage: ka-top view FILE [options]',
@@ -22,16 +22,6 @@ export const VIEW_HELP = [
   '',
   'Exit status: 0 after q; 1 when FILE is not a readable ka-top snapshot (one line on stderr); 2 on bad usage.',
 ].join('\n');
-
-/** Reads a snapshot for a command, turning a bad file into a one-line error with `exitCode`. */
-export async function loadForCommand(path: string, exitCode: number): Promise<SnapshotDocument> {
-  try {
-    return await loadSnapshot(path);
-  } catch (e) {
-    if (e instanceof SnapshotFileError) throw new CliError(e.message, exitCode);
-    throw e;
-  }
-}
 
 export async function viewCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...FILTER_OPTIONS, help: { type: 'boolean', short: 'h' } }, true);
@@ -51,7 +41,7 @@ export async function viewCommand(argv: string[]): Promise<number> {
   const tracer = recordedTracer(doc);
   await showTui({
     source: new StaticSource(doc),
-    version: version(),
+    version: packageVersion(),
     host: doc.host,
     filter,
     tracer: () => tracer,

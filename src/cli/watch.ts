@@ -1,18 +1,14 @@
 // `ka-top watch`: a stream of keepalive probes, keepalive timeouts, resets (with causes) and closes, each
 // attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
-import type { Inventory } from '../engine/inventory.js';
-import { LiveTracing } from '../engine/live-tracing.js';
-import { Monitor } from '../engine/monitor.js';
-import { EVENT_TYPES, type EventType, type KaEvent } from '../model/events.js';
+import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
+import type { Inventory } from '../domain/inventory.js';
+import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
-import { summarize } from '../output/snapshot-json.js';
-import { liveSources } from '../sources/live.js';
-import { SockinfoDaemon } from '../sources/sockinfo.js';
-import { probeTracingHost } from '../sources/tracing-host.js';
-import { FILTER_OPTIONS, filterFromArgs, parse, positiveInt } from './args.js';
-import { CliError, UsageError } from './commands.js';
+import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
+import { FILTER_OPTIONS, durationArg, checkNetnsExist, filterFromArgs, parse, positiveInt } from './args.js';
+import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const EXIT_THRESHOLD = 3;
@@ -26,7 +22,8 @@ export const WATCH_HELP = [
   '',
   'Options:',
   '  --json               one JSON object per line (schema/events.schema.json); the last line is a `counts`',
-  '                       record with the tracer\'s exact totals (resets by kernel reason, timeouts, lost events)',
+  '                       record with the tracer\'s exact totals for the whole host (resets by kernel reason,',
+  '                       timeouts, lost events), whatever the options below selected',
   '  --interval S         also emit a `sample` record with the connections every S seconds',
   '  --events a,b         only these event types: ' + EVENT_TYPES.join(', '),
   '  --port N  --pid N  --comm NAME  --netns INODE|NAME   only events of matching connections',
@@ -70,18 +67,14 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
-  const seconds = (v: string | undefined, what: string) => {
-    if (v === undefined) return null;
-    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`invalid ${what} '${v}': expected a positive number of seconds`);
-    return Number(v);
-  };
+  const duration = (v: string | undefined, what: string, minMs: number) => (v === undefined ? null : durationArg(v, what, minMs, 366 * 86_400_000) / 1000);
   const events = (values.events ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
   return {
     json: values.json ?? false,
-    intervalSec: seconds(values.interval, '--interval'),
+    intervalSec: values.interval === undefined ? null : durationArg(values.interval, '--interval', 200, 3_600_000) / 1000,
     events: events.length ? new Set(events.map((e) => eventType(e, '--events'))) : null,
     filter: filterFromArgs(values),
-    durationSec: seconds(values.duration, '--duration'),
+    durationSec: duration(values.duration, '--duration', 100),
     count: values.count !== undefined ? positiveInt(values.count, '--count') : null,
     until: values.until !== undefined ? eventType(values.until, '--until') : null,
     failOn: (values['fail-on'] ?? []).map((s) => {
@@ -105,20 +98,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(WATCH_HELP + '\n');
     return 0;
   }
-  const host = await probeTracingHost();
-  if (!host.usable.ok && opts.intervalSec === null) throw new CliError(`cannot trace: ${host.usable.reason}`);
-  if (!host.usable.ok) process.stderr.write(`ka-top: cannot trace (${host.usable.reason}); streaming samples only\n`);
-
-  const write = (obj: KaEvent | Record<string, unknown>, line: string) =>
-    process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
-  // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
-  const daemon = new SockinfoDaemon();
-  daemon.start();
-  const monitor = new Monitor({ sources: liveSources({ daemon }), intervalMs: (opts.intervalSec ?? 5) * 1000 });
-  const netnsNames = (): Map<number, string> =>
-    new Map((monitor.state.inventory?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
-
-  let emitted = 0;
+  checkNetnsExist(opts.filter);
   let exitCode = 0;
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((r) => (resolveFinished = r));
@@ -128,25 +108,41 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (!drain) closed = true;
     resolveFinished(code);
   };
+  // Inventory refreshes every 5 s (or at --interval) and early when events meet sockets it does not know yet.
+  const session = await LiveSession.open({
+    intervalMs: (opts.intervalSec ?? 5) * 1000,
+    onTracerState: (s, d) => {
+      if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
+      if (s === 'failed' && session.tracing?.stream.ready) {
+        process.stderr.write(`ka-top: tracer failed: ${d}\n`);
+        exitCode = 1;
+        finish(1);
+      }
+    },
+  });
+  const { monitor, tracing } = session;
+  if (!tracing && opts.intervalSec === null) {
+    await session.close();
+    throw new CliError(`cannot trace: ${session.tracingOff}`);
+  }
+  if (!tracing) process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); streaming samples only\n`);
+
+  const write = (obj: object, line: string) => process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
+  // Namespace names of the newest inventory, rebuilt only when a new inventory arrives (not per event).
+  let namedFrom: Inventory | null = null;
+  let named = new Map<number, string>();
+  const netnsNames = (): Map<number, string> => {
+    const inv = monitor.state.inventory;
+    if (inv !== namedFrom) named = new Map(((namedFrom = inv)?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    return named;
+  };
+
+  let emitted = 0;
   const thresholds = new ThresholdTracker(opts.failOn);
-  const tracing = host.usable.ok
-    ? new LiveTracing({
-        host,
-        monitor,
-        daemon,
-        onState: (s, d) => {
-          if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
-          if (s === 'failed' && tracing?.stream.ready) {
-            process.stderr.write(`ka-top: tracer failed: ${d}\n`);
-            exitCode = 1;
-            finish(1);
-          }
-        },
-      })
-    : null;
   tracing?.subscribe((e) => {
-    if (closed || !eventMatches(e, opts, netnsNames())) return;
-    write(e, formatEventLine(e));
+    const names = netnsNames();
+    if (closed || !eventMatches(e, opts, names)) return;
+    write(e, formatEventLine(e, (inode) => names.get(inode)));
     emitted++;
     const hit = thresholds.observe(e, Date.now());
     if (hit) {
@@ -169,18 +165,11 @@ export async function watchCommand(argv: string[]): Promise<number> {
       process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'})\n`);
     }
     await first;
-    // Test hook: the crash path must take the tracer down too (test/integration/watch-exit.test.ts).
-    if (process.env.KA_TOP_TEST_CRASH_MS) {
-      timers.push(setTimeout(() => {
-        throw new Error('test crash');
-      }, Number(process.env.KA_TOP_TEST_CRASH_MS)));
-    }
     if (opts.intervalSec !== null) {
       const sample = (inventory: Inventory | null) => {
         if (!inventory || stopping) return;
-        const connections = inventory.connections.filter((c) => matchesFilter(c, opts.filter));
-        const s = { type: 'sample', ts: new Date().toISOString(), summary: summarize(connections), connections };
-        write(s, `${s.ts.slice(11, 23)} sample            ${connections.length} connections`);
+        const s = sampleRecord(inventory.connections.filter((c) => matchesFilter(c, opts.filter)));
+        write(s, sampleLine(s));
       };
       sample(monitor.state.inventory);
       let last = monitor.state.inventory;
@@ -193,14 +182,11 @@ export async function watchCommand(argv: string[]): Promise<number> {
   } finally {
     stopping = true;
     for (const t of timers) clearTimeout(t);
-    monitor.stop();
-    await tracing?.stop(); // SIGINT: bpftrace prints its maps, the exact counts, on the way out
-    await daemon.close();
+    await session.close(); // SIGINT to bpftrace: it prints its maps, the exact counts, on the way out
     if (tracing) {
-      const c = { type: 'counts', ts: new Date().toISOString(), ...tracing.counts, probesBySocket: undefined };
-      const line = `counts: resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+      const c = countsRecord(tracing.counts);
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
-      else process.stderr.write(`ka-top: ${line}\n`);
+      else process.stderr.write(`ka-top: ${countsLine(c)}\n`);
     }
     removeSignalHandlers();
   }

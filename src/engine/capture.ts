@@ -1,32 +1,23 @@
 // `snapshot --capture`: an inventory at the start and at the end of a window, and every event in between, each
-// linked to its connection. Runs the same Monitor + LiveTracing pair as `watch` and the TUI.
-import type { KaEvent } from '../model/events.js';
-import { ConnectionIndex } from '../model/connection-index.js';
-import { flowIdleMs } from '../model/findings.js';
-import type { Connection } from '../model/types.js';
-import type { SockinfoDaemon } from '../sources/sockinfo.js';
-import type { TracingHost } from '../sources/tracing-host.js';
-import type { TracerCounts } from './event-stream.js';
-import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
-import { LiveTracing } from './live-tracing.js';
-import { Monitor } from './monitor.js';
+// linked to its connection. Runs on a LiveSession, like `watch` and the TUI.
+import type { Connection } from '../domain/connection.js';
+import type { TracerCounts } from '../domain/counts.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Inventory } from '../domain/inventory.js';
+import { tupleKey } from '../domain/keys.js';
+import { flowIdleMs } from '../model/flow.js';
+import type { Monitor } from './monitor.js';
+import type { LiveSession } from './session.js';
 
 /** Events kept in the document; beyond this only the counts grow (a storm must not exhaust memory). */
 export const MAX_CAPTURED_EVENTS = 200_000;
 
 export interface CaptureOptions {
   durationMs: number;
-  sources: InventorySources;
-  host: TracingHost;
   /** Resolves to end the window early (a signal). */
   stop: Promise<unknown>;
   /** Called about once a second while capturing. */
   onProgress?: (remainingMs: number, events: number) => void;
-  /** Tracer trouble worth telling the user (restarts, failure), as it happens. */
-  onNotice?: (text: string) => void;
-  /** The incremental scanner behind `sources`, if any: traced setsockopts re-read their socket, and the end
-   *  inventory re-reads every socket's options (the snapshot must hold what the kernel uses at the end). */
-  daemon?: SockinfoDaemon;
 }
 
 export interface CaptureResult {
@@ -39,7 +30,7 @@ export interface CaptureResult {
   /** Events seen but not kept (beyond MAX_CAPTURED_EVENTS). */
   eventsDropped: number;
   /** The tracer's exact totals (null without tracing). */
-  counts: Omit<TracerCounts, 'probesBySocket'> | null;
+  counts: TracerCounts | null;
   /** Whether events were traced and, if not, why. */
   tracing: { on: boolean; reason: string | null; missing: string[] };
   /** True when a signal ended the window early. */
@@ -68,10 +59,10 @@ class Observations {
    *  connection seen during the window with the same namespace and 4-tuple. */
   link(events: KaEvent[]): void {
     const byTuple = new Map<string, Connection>();
-    for (const { connection: c } of this.lastSeen.values()) byTuple.set(ConnectionIndex.tupleKey(c.netns.inode, c.local, c.peer), c);
+    for (const { connection: c } of this.lastSeen.values()) byTuple.set(tupleKey(c.netns.inode, c.local, c.peer), c);
     for (const e of events) {
       if (e.type === 'lost' || e.connection || !e.local || !e.peer || e.netns === null) continue;
-      const c = byTuple.get(ConnectionIndex.tupleKey(e.netns, e.local, e.peer));
+      const c = byTuple.get(tupleKey(e.netns, e.local, e.peer));
       if (!c) continue;
       e.connection = c.id;
       if (e.pid === null && c.process) {
@@ -97,12 +88,20 @@ async function waitWindow(o: CaptureOptions, startedAt: number, events: () => nu
   return interrupted;
 }
 
-async function withoutEvents(o: CaptureOptions, reason: string | null, missing: string[] = []): Promise<CaptureResult> {
+/** The monitor's inventory after one more refresh. */
+async function takeInventory(m: Monitor): Promise<Inventory> {
+  const st = await m.refreshOnce();
+  if (!st.inventory) throw new Error(`inventory failed: ${st.refresh.error ?? 'unknown error'}`);
+  return st.inventory;
+}
+
+async function withoutEvents(session: LiveSession, o: CaptureOptions, reason: string | null, missing: string[] = []): Promise<CaptureResult> {
   // Both inventories still show what changed over the window.
-  const start = await collectInventory(o.sources);
+  const start = await takeInventory(session.monitor);
   const startedAt = Date.now();
   const interrupted = await waitWindow(o, startedAt, () => 0);
-  const end = await collectInventory(o.sources);
+  await session.daemon.full();
+  const end = await takeInventory(session.monitor);
   const seen = new Observations();
   seen.add(start);
   seen.add(end);
@@ -113,25 +112,10 @@ async function withoutEvents(o: CaptureOptions, reason: string | null, missing: 
   };
 }
 
-function inventoryOf(m: Monitor): Inventory {
-  const inv = m.state.inventory;
-  if (!inv) throw new Error(`inventory failed: ${m.state.refresh.error ?? 'unknown error'}`);
-  return inv;
-}
-
-export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
-  if (!o.host.usable.ok) return withoutEvents(o, o.host.usable.reason);
-  // Refreshes let events of sockets opened during the window find their owner.
-  const monitor = new Monitor({ sources: o.sources, intervalMs: 2000 });
-  const tracing = new LiveTracing({
-    host: o.host,
-    monitor,
-    daemon: o.daemon,
-    timelineSize: 1,
-    onState: (s, d) => {
-      if (s === 'restarting' || (s === 'failed' && tracing.stream.ready)) o.onNotice?.(`tracer ${s}: ${d ?? ''}`);
-    },
-  });
+/** Runs the window on a session opened for it (its monitor and tracer are started and stopped here). */
+export async function runCapture(session: LiveSession, o: CaptureOptions): Promise<CaptureResult> {
+  const { monitor, tracing, daemon } = session;
+  if (!tracing) return withoutEvents(session, o, session.tracingOff);
   const events: KaEvent[] = [];
   let dropped = 0;
   tracing.subscribe((e) => {
@@ -139,17 +123,17 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     else dropped++;
   });
   try {
+    // Refreshes let events of sockets opened during the window find their owner.
     await monitor.start();
     try {
       await tracing.start();
     } catch (e) {
       monitor.stop();
-      return await withoutEvents(o, `tracer failed to start: ${(e as Error).message.split('\n')[0]}`, tracing.missing);
+      return await withoutEvents(session, o, `tracer failed to start: ${(e as Error).message.split('\n')[0]}`, tracing.missing);
     }
     // The window opens once the tracer is attached; the start inventory is taken right then.
     const startedAt = Date.now();
-    await monitor.refreshOnce();
-    const start = inventoryOf(monitor);
+    const start = await takeInventory(monitor);
     const seen = new Observations();
     seen.add(start);
     let last = start;
@@ -158,9 +142,9 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     });
     const interrupted = await waitWindow(o, startedAt, () => events.length + dropped);
     monitor.stop();
-    await o.daemon?.full();
-    await monitor.refreshOnce();
-    const end = inventoryOf(monitor);
+    // The end inventory holds the options the kernel uses at the end: every socket is read again.
+    await daemon.full();
+    const end = await takeInventory(monitor);
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
     seen.link(events);
@@ -172,6 +156,5 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     };
   } finally {
     monitor.stop();
-    await tracing.stop();
   }
 }

@@ -3,12 +3,13 @@
 // before it sends) still marks that close as `rst_sent`, and an inventory refresh can land before attribution.
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 import { parseKaRecord } from '../parse/bpftrace-json.js';
+import { sockoptName, tcpStateName } from '../domain/kernel.js';
+import { tupleKey } from '../domain/keys.js';
 import { ConnectionIndex } from '../model/connection-index.js';
-import {
-  SOCKOPT_NAMES, classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero,
-  type CloseHow, type EventProcess, type KaEvent, type OwnerVia, type RstCause,
-} from '../model/events.js';
-import type { Connection, Endpoint } from '../model/types.js';
+import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs, lingerZero } from '../model/events.js';
+import type { CloseHow, EventProcess, KaEvent, OwnerVia, RstCause } from '../domain/event.js';
+import type { Connection, Endpoint } from '../domain/connection.js';
+import type { Clock } from '../sources/ports.js';
 
 export interface EventStreamOptions {
   /** enum sk_rst_reason (number -> name) from the tracing host. */
@@ -17,7 +18,7 @@ export interface EventStreamOptions {
   hz: number | null;
   /** How long events are held before emission. */
   holdMs?: number;
-  now?: () => number;
+  now?: Clock;
   /** Called when an event's socket (seen at `atMs`) is not in the inventory. Return true to hold it while a
    *  refresh that started after `atMs` runs; false once the inventory is newer than the event. */
   onUnknownSocket?: (atMs: number) => boolean;
@@ -32,12 +33,6 @@ export interface TracerCounts {
   probesBySocket: Record<string, number>;
   lostEvents: number;
 }
-
-const TCP_STATE_NAMES: Record<string, string> = {
-  1: 'TCP_ESTABLISHED', 2: 'TCP_SYN_SENT', 3: 'TCP_SYN_RECV', 4: 'TCP_FIN_WAIT1', 5: 'TCP_FIN_WAIT2',
-  6: 'TCP_TIME_WAIT', 7: 'TCP_CLOSE', 8: 'TCP_CLOSE_WAIT', 9: 'TCP_LAST_ACK', 10: 'TCP_LISTEN', 11: 'TCP_CLOSING',
-  12: 'TCP_NEW_SYN_RECV',
-};
 
 type Draft = Extract<KaEvent, { sk: string | null }>;
 interface Held {
@@ -65,7 +60,7 @@ export class EventStream {
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, { process: EventProcess; connection: string; via: OwnerVia }>();
   private readonly holdMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   readonly counts: TracerCounts = { rstSentByReason: {}, rstReceived: 0, keepaliveTimeouts: 0, probesBySocket: {}, lostEvents: 0 };
   ready = false;
 
@@ -127,7 +122,7 @@ export class EventStream {
       case 'rst': {
         const rs = Number(f.rs);
         const reason = rs >= 0 ? (this.opts.reasons[rs] ?? `reason ${rs}`) : null;
-        const state = f.st && f.st !== '0' ? (TCP_STATE_NAMES[f.st] ?? null) : null;
+        const state = f.st && f.st !== '0' ? tcpStateName(Number(f.st)) : null;
         const ends = f.sa !== undefined
           ? { local: endpointFromSockaddr(f.sa), peer: endpointFromSockaddr(f.da ?? '') }
           : endpointsFromTp(f);
@@ -159,7 +154,7 @@ export class EventStream {
         return;
       }
       case 'sockopt': {
-        const option = SOCKOPT_NAMES[`${f.lv}:${f.on}`] ?? `${f.lv}:${f.on}`;
+        const option = sockoptName(Number(f.lv), Number(f.on));
         // setsockopt runs in the caller's context: that process is the owner.
         hold({ ...base, sk: null, local: null, peer: null, type: 'sockopt_changed', option, fd: Number(f.fd) }, true);
         return;
@@ -211,7 +206,7 @@ export class EventStream {
       if (p) owner = { process: p, connection: conn.id, via: 'inventory' };
     }
     // Kernel socket memory is reused: the cache key includes the 4-tuple and namespace.
-    const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${ConnectionIndex.tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
+    const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
     if (ev.type === 'sockopt_changed' && h.ctx) {
       const c = this.index.findByFd(h.ctx.pid, ev.fd);
       if (c) {

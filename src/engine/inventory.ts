@@ -1,33 +1,10 @@
 // Collects one inventory: every TCP socket of every namespace, joined with owners, options and sysctls.
-// OS input comes through `InventorySources`, so the same pipeline runs on live input or on a recording.
+// OS input comes through the InventoryPort, so the same pipeline runs on live input or on a recording.
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
 import { SsStreamParser } from '../parse/ss.js';
-import type { Connection, NetnsInfo, NetnsSysctl, ProcessInfo, SockScan, SsSocket } from '../model/types.js';
-import type { NetnsRef } from '../sources/procfs.js';
-
-export interface InventorySources {
-  listNetns(): Promise<NetnsRef[]>;
-  /** Streams raw ss output of one namespace to `sink`; rejects with a one-line reason. */
-  dumpSockets(ns: NetnsRef, sink: (chunk: string) => void): Promise<void>;
-  /** Keepalive sysctls by namespace inode, or a reason string. */
-  readSysctls(refs: NetnsRef[]): Promise<Map<number, NetnsSysctl | string>>;
-  scanSockets(): Promise<SockScan>;
-  processInfo(pid: number): Promise<ProcessInfo | null>;
-}
-
-export interface Inventory {
-  takenAt: string;
-  namespaces: NetnsInfo[];
-  connections: Connection[];
-  /** Why some owners are missing (other users' processes unreadable without root, or the owner scan failed);
-   *  null when every process was scanned. */
-  ownersMissing: string | null;
-  /** How the socket-option reads went (for the pidfd_getfd capability). */
-  sockoptReads: { ok: number; errors: string[] };
-  /** Lines ss printed that could not be parsed (never silently dropped). */
-  parseErrors: string[];
-  timings: { totalMs: number; dumpMs: number; scanMs: number; joinMs: number };
-}
+import type { NetnsInfo, ProcessInfo, SockScan, SsSocket } from '../domain/connection.js';
+import type { Inventory } from '../domain/inventory.js';
+import type { InventoryPort, NetnsRef } from '../sources/ports.js';
 
 export interface CollectOptions {
   /** Only these namespaces (inode or name). */
@@ -49,7 +26,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
   return out;
 }
 
-export async function collectInventory(src: InventorySources, opts: CollectOptions = {}): Promise<Inventory> {
+export async function collectInventory(src: InventoryPort, opts: CollectOptions = {}): Promise<Inventory> {
   const t0 = performance.now();
   const refs = (await src.listNetns()).filter(opts.netns ?? (() => true));
 

@@ -3,7 +3,7 @@
 // `watch`, the TUI and `snapshot --capture`.
 import { generateBpfProgram } from '../model/bpf-program.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
-import type { KaEvent } from '../model/events.js';
+import type { KaEvent } from '../domain/event.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 import { socketInodeOf } from '../sources/procfs.js';
 import type { SockinfoDaemon } from '../sources/sockinfo.js';

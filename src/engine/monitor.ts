@@ -1,8 +1,10 @@
 // The sampling loop: refreshes the inventory on an interval that adapts to its own cost, and keeps the state the
-// TUI and watch render (new/closed rows, per-connection activity from the event stream).
-import type { Capabilities } from '../model/capabilities.js';
-import type { Connection } from '../model/types.js';
-import { collectInventory, type Inventory, type InventorySources } from './inventory.js';
+// TUI and watch render (the inventory, capabilities, rows new or closed since the last refreshes).
+import type { Capabilities } from '../domain/capabilities.js';
+import type { Connection } from '../domain/connection.js';
+import type { Clock, InventoryPort } from '../sources/ports.js';
+import { collectInventory } from './inventory.js';
+import type { Inventory } from '../domain/inventory.js';
 
 /** How long a new or closed row stays highlighted. */
 export const HIGHLIGHT_MS = 3000;
@@ -24,11 +26,11 @@ export interface MonitorState {
 }
 
 export interface MonitorOptions {
-  sources: InventorySources;
+  sources: InventoryPort;
   /** Fastest refresh; slowed down when a refresh costs more than a quarter of it. */
   intervalMs?: number;
   capabilities?: (inv: Inventory) => Promise<Capabilities>;
-  now?: () => number;
+  now?: Clock;
 }
 
 /** Next delay: never spend more than ~25% of the time refreshing. */
@@ -48,7 +50,7 @@ export class Monitor {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly baseMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private refreshing: Promise<MonitorState> | null = null;
   private lastStart = 0;
   /** When the newest completed inventory was started (ms epoch): sockets that existed then are in it. */

@@ -1,11 +1,11 @@
 // A recorded snapshot as the TUI's state source: the same MonitorState a live Monitor gives, rebuilt once from the
 // document and never refreshed (`ka-top view`).
-import type { SnapshotDocument } from '../output/snapshot-json.js';
-import type { Inventory } from './inventory.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
+import type { Inventory } from '../domain/inventory.js';
 import type { MonitorState } from './monitor.js';
 
 /** The inventory a snapshot was written from, as far as the document keeps it. */
-export function inventoryOf(doc: SnapshotDocument): Inventory {
+export function inventoryFromDocument(doc: SnapshotDocument): Inventory {
   return {
     takenAt: doc.takenAt,
     namespaces: doc.namespaces,
@@ -36,7 +36,7 @@ export class StaticSource {
 
   constructor(doc: SnapshotDocument) {
     this.state = {
-      inventory: inventoryOf(doc),
+      inventory: inventoryFromDocument(doc),
       capabilities: doc.capabilities,
       fresh: new Map(),
       // A capture's connections that closed during its window stay visible (struck through), with their events.

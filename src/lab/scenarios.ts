@@ -1,8 +1,6 @@
 // The lab's scenarios: each one is a small real client/server pair (ka-peer) in its own namespaces, built so that
 // one keepalive/reset behaviour shows within ~30 s and keeps showing. The README (Scenario lab) explains what to look for.
-import {
-  makeChain, makePair, nft, sysctlIn, type Chain, type Pair,
-} from './topology.js';
+import { makeChain, makePair, nft, sysctlIn, type Chain, type Pair } from './topology.js';
 
 /** Every lab namespace starts with this; `lab down` deletes by it. */
 export const LAB_PREFIX = 'kalab-';

@@ -2,22 +2,10 @@
 // Every record is a printf line `KA <kind> key=value … comm=<rest>` (comm last: it may contain spaces); pointers
 // and cookies are printed as hex because bpftrace ≤ 0.23 prints u64 as raw JSON numbers. Counts that must not be
 // lost with a dropped event (probes per socket, resets by reason) live in maps printed by an interval probe.
+import { SOCK_LINGER_BIT, TCP_STATE_NUMBERS, WATCHED_SOCKOPTS } from '../domain/kernel.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import { printSymbolic } from '../parse/tracefs-format.js';
-import { versionAtLeast } from '../parse/kernel-text.js';
-
-/** enum sock_flags bit of SO_LINGER (include/net/sock.h; unchanged since 2.6). */
-export const SOCK_LINGER_BIT = 4;
-
-/** setsockopt levels/names (UAPI, stable ABI) that change keepalive or close behaviour. */
-export const WATCHED_SOCKOPTS: Record<string, { level: number; optname: number }> = {
-  SO_KEEPALIVE: { level: 1, optname: 9 },
-  SO_LINGER: { level: 1, optname: 13 },
-  TCP_KEEPIDLE: { level: 6, optname: 4 },
-  TCP_KEEPINTVL: { level: 6, optname: 5 },
-  TCP_KEEPCNT: { level: 6, optname: 6 },
-  TCP_USER_TIMEOUT: { level: 6, optname: 18 },
-};
+import { versionAtLeast } from '../domain/version.js';
 
 export type KeepaliveProbeKind = 'tracepoint' | 'kprobe' | 'fentry';
 
@@ -40,7 +28,7 @@ export interface ProgramOptions {
 /** TCP state numbers from the inet_sock_set_state print fmt; the fallback is include/net/tcp_states.h. */
 function tcpStates(host: TracingHost): Record<string, number> {
   const fmt = host.tracepoints['sock:inet_sock_set_state'].format;
-  const out: Record<string, number> = { TCP_ESTABLISHED: 1, TCP_SYN_SENT: 2, TCP_CLOSE: 7, TCP_LISTEN: 10 };
+  const out: Record<string, number> = { ...TCP_STATE_NUMBERS };
   if (fmt) for (const [n, name] of printSymbolic(fmt.printFmt, 'newstate')) out[name] = n;
   return out;
 }

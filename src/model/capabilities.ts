@@ -1,44 +1,6 @@
-// What ka-top can see on this host, each item with the reason in words (shown by `doctor`, snapshots, the TUI).
-
-export interface Capability {
-  available: boolean;
-  detail: string;
-}
-
-export interface Capabilities {
-  root: Capability;
-  bpftrace: Capability & { path: string | null; version: string | null };
-  tracefs: Capability;
-  kprobes: Capability;
-  tracepoints: Capability & { missing: string[] };
-  btf: Capability;
-  pidfdGetfd: Capability;
-  allNamespaces: Capability;
-  kernel: Capability & { release: string };
-}
-
-export const CAPABILITY_LABELS: Record<keyof Capabilities, string> = {
-  root: 'root',
-  bpftrace: 'bpftrace',
-  tracefs: 'tracefs',
-  kprobes: 'kprobes',
-  tracepoints: 'tracepoints',
-  btf: 'BTF',
-  pidfdGetfd: 'pidfd_getfd',
-  allNamespaces: 'all namespaces',
-  kernel: 'kernel',
-};
-
-/** Kernel release `6.18.44-foo` -> [6, 18]. */
-export function kernelVersion(release: string): [number, number] {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-}
-
-export function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const [a, b] = kernelVersion(release);
-  return a > major || (a === major && b >= minor);
-}
+// Derives what ka-top can see on this host from the probed facts, each item with the reason in words.
+import type { Capabilities, Capability } from '../domain/capabilities.js';
+import { kernelVersion, versionAtLeast } from '../domain/version.js';
 
 /** The facts capabilities are derived from (tracing host probe + what the owner scan saw). */
 export interface CapabilityFacts {
@@ -59,7 +21,7 @@ const cap = (available: boolean, detail: string): Capability => ({ available, de
 export function deriveCapabilities(f: CapabilityFacts): Capabilities {
   const missing = Object.keys(f.missingTracepoints);
   let pidfd: Capability;
-  if (!kernelAtLeast(f.kernelRelease, 5, 6)) pidfd = cap(false, 'kernel older than 5.6 has no pidfd_getfd');
+  if (!versionAtLeast(kernelVersion(f.kernelRelease), 5, 6)) pidfd = cap(false, 'kernel older than 5.6 has no pidfd_getfd');
   else if (!f.root) pidfd = cap(false, 'reading another process\'s socket options needs root');
   else if (f.sockoptReads.ok > 0) pidfd = cap(true, `socket options read from ${f.sockoptReads.ok} socket(s)`);
   else if (f.sockoptReads.errors.includes('ENOSYS')) pidfd = cap(false, 'pidfd_getfd is not implemented by this kernel');

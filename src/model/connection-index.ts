@@ -1,7 +1,6 @@
 // Finds the inventory connection a traced socket belongs to: by cookie, by inode, or by netns + 4-tuple.
-import type { Connection, Endpoint } from './types.js';
-
-const ep = (e: Endpoint) => `${e.address}|${e.port}`;
+import type { Connection, Endpoint } from '../domain/connection.js';
+import { tupleKey } from '../domain/keys.js';
 
 export class ConnectionIndex {
   private byCookie = new Map<string, Connection>();
@@ -16,16 +15,12 @@ export class ConnectionIndex {
       if (c.inode) this.byInode.set(c.inode, c);
       for (const p of c.processes) this.byFd.set(`${p.pid}:${p.fd}`, c);
       // LISTEN sockets share their local endpoint with accepted ones and have no peer: never a tuple match.
-      if (c.state !== 'LISTEN') this.byTuple.set(ConnectionIndex.tupleKey(c.netns.inode, c.local, c.peer), c);
+      if (c.state !== 'LISTEN') this.byTuple.set(tupleKey(c.netns.inode, c.local, c.peer), c);
       else {
         const key = `${c.netns.inode}/${c.local.port}`;
         this.listeners.set(key, [...(this.listeners.get(key) ?? []), c]);
       }
     }
-  }
-
-  static tupleKey(netns: number, local: Endpoint, peer: Endpoint): string {
-    return `${netns}/${ep(local)}/${ep(peer)}`;
   }
 
   /** The connection a process holds on a file descriptor (setsockopt events give pid + fd). */
@@ -64,10 +59,10 @@ export class ConnectionIndex {
       if (c) return c;
     }
     if (q.local && q.peer && q.netns !== null) {
-      const c = this.byTuple.get(ConnectionIndex.tupleKey(q.netns, q.local, q.peer));
+      const c = this.byTuple.get(tupleKey(q.netns, q.local, q.peer));
       if (c) return c;
       const unmap = (e: Endpoint) => ({ ...e, address: e.address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') });
-      return this.byTuple.get(ConnectionIndex.tupleKey(q.netns, unmap(q.local), unmap(q.peer))) ?? null;
+      return this.byTuple.get(tupleKey(q.netns, unmap(q.local), unmap(q.peer))) ?? null;
     }
     return null;
   }

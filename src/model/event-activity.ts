@@ -1,6 +1,6 @@
 // Per-connection activity from the event stream: the live tracer, a recorded snapshot's events and `diff` all
 // count probes and resets the same way here.
-import type { KaEvent } from './events.js';
+import type { KaEvent } from '../domain/event.js';
 
 /** What the event stream knows about one connection. */
 export interface ConnectionActivity {

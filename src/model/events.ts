@@ -1,50 +1,9 @@
-// ka-top's event model: what `watch` prints and the TUI shows, and the pure rules that turn tracer records into it.
+// The pure rules that turn the tracer's record fields into events: address decoding, reset causes, give-up times.
 import { normaliseIpv6 } from '../parse/ss.js';
-import { decodeHexBuf, type KaRecord } from '../parse/bpftrace-json.js';
-import type { Endpoint } from './types.js';
-
-export const EVENT_TYPES = [
-  'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'rst_received', 'close', 'sockopt_changed', 'lost',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
-export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
-export type OwnerVia = 'inventory' | 'context' | 'listener';
-
-export interface EventProcess {
-  pid: number;
-  comm: string;
-  cmdline: string | null;
-}
-
-interface Base {
-  ts: string;
-  local: Endpoint | null;
-  peer: Endpoint | null;
-  /** Network namespace inode (0/null when the kernel gave none). */
-  netns: number | null;
-  /** The socket's owner: from the inventory, or the process in whose context the event ran when that is the owner. */
-  pid: number | null;
-  comm: string | null;
-  process: EventProcess | null;
-  /** Connection id in the inventory (`<netns>:<cookie>`), when matched. */
-  connection: string | null;
-  /** How the owner was found: the inventory, the syscall context it ran in (close, setsockopt), or — for a
-   *  short-lived accepted socket no inventory saw — the process listening on its local port. */
-  ownerVia?: OwnerVia | null;
-  /** Kernel socket address (hex), to correlate events of one socket. */
-  sk: string | null;
-}
-
-export type KaEvent =
-  | (Base & { type: 'keepalive_probe'; probesSent: number; probesOutstanding: number; maxProbes: number; intervalMs: number | null; userTimeoutMs: number; giveUpInMs: number | null })
-  | (Base & { type: 'keepalive_timeout'; probesSent: number; maxProbes: number })
-  | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
-  | (Base & { type: 'rst_received'; inferredCause: string })
-  | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })
-  | (Base & { type: 'sockopt_changed'; option: string; fd: number })
-  | { type: 'lost'; ts: string; events: number };
+import { decodeHexBuf } from '../parse/bpftrace-json.js';
+import type { Endpoint } from '../domain/connection.js';
+import type { RstCause } from '../domain/event.js';
+import { SOCK_LINGER_BIT } from '../domain/kernel.js';
 
 // ---- decoding of the program's fields ----
 
@@ -110,9 +69,6 @@ export function endpointsFromSock(f: Record<string, string>): { local: Endpoint;
 
 // ---- classification ----
 
-/** enum sock_flags SOCK_LINGER (see bpf-program.ts). */
-const SOCK_LINGER = 4n;
-
 export interface RstFacts {
   /** Kernel reason name, or null when the tracepoint has none. */
   reason: string | null;
@@ -146,13 +102,8 @@ export function classifyRst(r: RstFacts): { cause: RstCause; inferred: boolean }
 
 export function lingerZero(flagsHex: string | undefined, lingertime: string | undefined): boolean {
   if (!flagsHex) return false;
-  return ((BigInt(`0x${flagsHex}`) >> SOCK_LINGER) & 1n) === 1n && Number(lingertime ?? 1) === 0;
+  return ((BigInt(`0x${flagsHex}`) >> BigInt(SOCK_LINGER_BIT)) & 1n) === 1n && Number(lingertime ?? 1) === 0;
 }
-
-export const SOCKOPT_NAMES: Record<string, string> = {
-  '1:9': 'SO_KEEPALIVE', '1:13': 'SO_LINGER', '6:4': 'TCP_KEEPIDLE', '6:5': 'TCP_KEEPINTVL', '6:6': 'TCP_KEEPCNT',
-  '6:18': 'TCP_USER_TIMEOUT',
-};
 
 /** Time until the kernel gives up after `sent` outstanding probes (the peer stays silent), from tcp_keepalive_timer:
  *  without TCP_USER_TIMEOUT the fire after the last allowed probe kills; with it, idle ≥ user timeout kills. */
@@ -164,4 +115,3 @@ export function giveUpInMs(outstanding: number, maxProbes: number, intervalMs: n
   return Math.max(0, maxProbes - outstanding + 1) * intervalMs;
 }
 
-export type { KaRecord };

@@ -1,16 +1,7 @@
 // Connection filters shared by snapshot, watch and the TUI's command-line options.
-import type { KaEvent } from './events.js';
-import { TCP_STATES, type Connection, type TcpState } from './types.js';
-
-export interface ConnectionFilter {
-  ports?: number[];
-  pids?: number[];
-  comms?: string[];
-  states?: TcpState[];
-  keepalive?: 'on' | 'off';
-  /** Namespace inodes or names. */
-  netns?: string[];
-}
+import type { KaEvent } from '../domain/event.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import { TCP_STATES, type Connection, type TcpState } from '../domain/connection.js';
 
 /** Whether a namespace (inode, name) is one of `--netns` values (inodes or names); true when none were given. */
 export function netnsSelected(f: ConnectionFilter, inode: number | null, name: string | null | undefined): boolean {

@@ -1,9 +1,8 @@
 // The join: ss records (per namespace) + owners from /proc/<pid>/fd + socket options + namespace sysctls
 // -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
+import { connectionId } from '../domain/keys.js';
 import { keepaliveView } from './keepalive.js';
-import type {
-  Connection, ContainerRef, Endpoint, NetnsSysctl, SockOpts, SocketOwner, SsSocket,
-} from './types.js';
+import type { Connection, ContainerRef, NetnsSysctl, SockOpts, SocketOwner, SsSocket } from '../domain/connection.js';
 
 export interface NetnsSockets {
   inode: number;
@@ -26,14 +25,6 @@ export interface JoinInput {
   owned: ReadonlyMap<number, OwnedSocket>;
   /** Why some owners are missing (not root, the owner scan failed), or null when every fd was read. */
   ownersMissing: string | null;
-}
-
-function endpointKey(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
-
-export function connectionId(netns: number, s: Pick<SsSocket, 'cookie' | 'local' | 'peer'>): string {
-  return s.cookie ? `${netns}:${s.cookie}` : `${netns}:${endpointKey(s.local)}-${endpointKey(s.peer)}`;
 }
 
 function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: string | null): string | null {

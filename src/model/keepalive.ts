@@ -5,7 +5,7 @@
 //     else send a probe, probes_out++, re-arm in keepalive_intvl
 //   else re-arm in keepalive_time - idle
 // Every derived figure assumes the worst case: the peer stays silent from now on.
-import type { KeepaliveSource, KeepaliveView, NetnsSysctl, SockOpts, SsTimer, TcpState } from './types.js';
+import type { KeepaliveSource, KeepaliveView, NetnsSysctl, SockOpts, SsTimer, TcpState } from '../domain/connection.js';
 
 export interface KeepaliveInput {
   state: TcpState;

@@ -1,4 +1,4 @@
-import type { KaEvent } from './events.js';
+import type { KaEvent } from '../domain/event.js';
 // Aggregation behind the resets view: counts of resets by cause, by process and by peer since start, plus rates
 // over a sliding window, so a health checker's RST storm stands out. Incremental: O(1) per reset, and a summary
 // costs O(keys), not O(resets).

@@ -1,12 +1,13 @@
 // What changed between two snapshot documents (`ka-top diff A B`, schema/diff.schema.json). Pure: documents in,
 // one diff document out. Connections are matched by id (`<netns>:<cookie>`), then, for those left over, by
 // namespace + 4-tuple (ids differ after a reboot or between hosts' recordings of one connection).
-import type { Capabilities } from './capabilities.js';
+import type { Capabilities } from '../domain/capabilities.js';
 import { activityByConnection } from './event-activity.js';
-import type { KaEvent } from './events.js';
-import { matchesFilter, netnsSelected, type ConnectionFilter } from './filter.js';
+import type { KaEvent } from '../domain/event.js';
+import { matchesFilter, netnsSelected } from './filter.js';
+import type { ConnectionFilter } from '../domain/filter.js';
 import { resetKeys, resetRecordOf } from './reset-stats.js';
-import type { Connection, Endpoint, NetnsInfo, NetnsSysctl, TcpState } from './types.js';
+import type { Connection, Endpoint, NetnsInfo, NetnsSysctl, TcpState } from '../domain/connection.js';
 
 export const DIFF_SCHEMA = 'ka-top/diff/v1';
 

@@ -1,6 +1,7 @@
 // `--fail-on` thresholds: `TYPE[:QUALIFIER]>N[/s|/min|/h]`, e.g. `rst_sent:linger>10/min`, `keepalive_timeout>0`.
 // The qualifier matches rst_sent's cause, rst_received's inferred cause or close's `how`.
-import { EVENT_TYPES, type EventType, type KaEvent } from './events.js';
+import { DURATION_UNITS_MS } from '../domain/duration.js';
+import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
 
 export interface Threshold {
   spec: string;
@@ -11,8 +12,6 @@ export interface Threshold {
   windowMs: number | null;
 }
 
-const WINDOWS: Record<string, number> = { s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-
 /** Throws an Error with a one-line message on a bad spec. */
 export function parseThreshold(spec: string): Threshold {
   const m = /^([a-z_]+)(?::([A-Za-z_]+))?\s*>\s*(\d+)(?:\/(s|sec|m|min|h))?$/.exec(spec.trim());
@@ -20,7 +19,7 @@ export function parseThreshold(spec: string): Threshold {
   if (!(EVENT_TYPES as readonly string[]).includes(m[1]!)) {
     throw new Error(`invalid --fail-on '${spec}': unknown event type '${m[1]}' (${EVENT_TYPES.join(', ')})`);
   }
-  return { spec, type: m[1] as EventType, qualifier: m[2] ?? null, limit: Number(m[3]), windowMs: m[4] ? WINDOWS[m[4]]! : null };
+  return { spec, type: m[1] as EventType, qualifier: m[2] ?? null, limit: Number(m[3]), windowMs: m[4] ? DURATION_UNITS_MS[m[4]]! : null };
 }
 
 function qualifierOf(e: KaEvent): string | null {

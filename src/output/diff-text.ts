@@ -1,5 +1,5 @@
 // The readable form of a snapshot diff: one section per kind of change, each with its count and a bounded list.
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import type { ConnRef, NsRef, ResetCounts, Scalar, SideInfo, SnapshotDiff } from '../model/snapshot-diff.js';
 import { formatEndpoint } from './format.js';
 

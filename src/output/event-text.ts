@@ -1,9 +1,9 @@
 // The human-readable form of an event, shared by `watch` and the TUI's timelines.
-import type { KaEvent } from '../model/events.js';
+import type { KaEvent } from '../domain/event.js';
 import { formatEndpoint } from './format.js';
 
-/** One human-readable line per event. */
-export function formatEventLine(e: KaEvent): string {
+/** One human-readable line per event; `netnsName` names the namespace (`ip netns` name) where it is known. */
+export function formatEventLine(e: KaEvent, netnsName: (inode: number) => string | undefined = () => undefined): string {
   const time = e.ts.slice(11, 23);
   if (e.type === 'lost') return `${time} lost              ${e.events} events dropped by the tracer (counts stay exact)`;
   const who = e.pid !== null ? `${e.comm}[${e.pid}]` : 'owner unknown';
@@ -29,5 +29,6 @@ export function formatEventLine(e: KaEvent): string {
       detail = e.option;
       break;
   }
-  return `${time} ${e.type.padEnd(17)} ${conn}  ${detail}  ${who} netns=${e.netns ?? '?'}`;
+  const ns = e.netns === null ? '?' : netnsName(e.netns) ?? String(e.netns);
+  return `${time} ${e.type.padEnd(17)} ${conn}  ${detail}  ${who} netns=${ns}`;
 }

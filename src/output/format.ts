@@ -1,5 +1,5 @@
 // Human formatting shared by the table, the TUI and watch's text lines.
-import type { Connection, Endpoint } from '../model/types.js';
+import type { Connection, Endpoint } from '../domain/connection.js';
 
 /** `850ms`, `4.2s`, `59s`, `12m57s`, `2h03m`, `3d04h`. */
 export function formatDuration(ms: number | null | undefined): string {

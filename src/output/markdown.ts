@@ -1,12 +1,12 @@
 // `snapshot --format md`: an incident report readable without ka-top. Findings first (with fixes), then the host,
 // sysctls per namespace, resets by cause and process, probing connections, and a bounded connections table.
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
-import type { KaEvent } from '../model/events.js';
-import type { Finding } from '../model/findings.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Finding } from '../domain/finding.js';
 import { resetRecordOf, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
-import type { Connection } from '../model/types.js';
+import type { Connection } from '../domain/connection.js';
 import { formatDuration, formatEndpoint } from './format.js';
-import type { SnapshotDocument } from './snapshot-json.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
 import { TABLE_COLUMNS, formatSysctl } from './table.js';
 
 /** Connections listed in the report; the rest are counted. */

@@ -1,7 +1,7 @@
 // The readable form of a snapshot: a header (host, sysctls, what ka-top cannot see) and one row per connection.
-import type { Connection, NetnsSysctl } from '../model/types.js';
+import type { Connection, NetnsSysctl } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive, formatOwner } from './format.js';
-import type { SnapshotDocument } from './snapshot-json.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
 
 interface Column {
   title: string;

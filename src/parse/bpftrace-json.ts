@@ -7,23 +7,6 @@ export type BpftraceRecord =
   | { type: 'attached_probes'; probes: number }
   | { type: 'other'; raw: unknown };
 
-/** Splits a byte stream into complete lines; keeps the unfinished tail for the next chunk. */
-export class LineSplitter {
-  private tail = '';
-  push(chunk: string): string[] {
-    const text = this.tail + chunk;
-    const lines = text.split('\n');
-    this.tail = lines.pop()!;
-    return lines;
-  }
-  /** The unterminated last line at end of stream (bpftrace's final map often has no newline). */
-  end(): string[] {
-    const t = this.tail;
-    this.tail = '';
-    return t.trim() ? [t] : [];
-  }
-}
-
 /** One stdout line -> record; null for blank lines (0.17 prints two before the exit map dump) and non-JSON. */
 export function parseBpftraceLine(line: string): BpftraceRecord | null {
   const t = line.trim();
@@ -44,12 +27,17 @@ export function parseBpftraceLine(line: string): BpftraceRecord | null {
       return { type: 'map', name, data: value as Record<string, number> | number };
     }
     case 'lost_events':
-      return { type: 'lost_events', events: Number((data as Record<string, unknown>)?.events ?? 0) };
+      return { type: 'lost_events', events: counter((data as Record<string, unknown>)?.events) };
     case 'attached_probes':
-      return { type: 'attached_probes', probes: Number((data as Record<string, unknown>)?.probes ?? 0) };
+      return { type: 'attached_probes', probes: counter((data as Record<string, unknown>)?.probes) };
     default:
       return { type: 'other', raw: obj };
   }
+}
+
+/** A record's count: 0 when absent, NaN for an object (Number() throws on one whose toString is no function). */
+function counter(v: unknown): number {
+  return typeof v === 'object' && v !== null ? NaN : Number(v ?? 0);
 }
 
 /** A `KA …` printf record: kind plus raw string fields. */

@@ -1,4 +1,5 @@
 // Small pure parsers for host facts the tracer needs: /proc/kallsyms, kernel config, `bpftrace --version`.
+import type { SemVer } from '../domain/version.js';
 
 /** Address (hex, no 0x) of an exact symbol in /proc/kallsyms text; `.cold`/`__pfx_` variants do not match. */
 export function kallsymsAddress(text: string, symbol: string): string | null {
@@ -18,19 +19,9 @@ export function kernelConfig(text: string, key: string): string | null {
   return null;
 }
 
-export interface SemVer {
-  major: number;
-  minor: number;
-  patch: number;
-}
-
 /** `bpftrace v0.17.0` (also `bpftrace v0.21.2-1ubuntu1`) -> 0.17.0. */
 export function parseBpftraceVersion(text: string): SemVer | null {
   const m = /bpftrace\s+v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
   if (!m) return null;
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0) };
-}
-
-export function versionAtLeast(v: SemVer, major: number, minor: number): boolean {
-  return v.major > major || (v.major === major && v.minor >= minor);
 }

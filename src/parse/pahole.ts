@@ -1,5 +1,6 @@
 // Parses `pahole -C a,b,c <btf>` output into member offsets, so the bpftrace program can reach kernel fields by
 // offset on bpftrace versions without offsetof() and without relying on its own BTF struct support.
+import { ParseError } from './parse-error.js';
 
 export interface BtfMember {
   /** Byte offset from the start of the outermost struct (pahole prints absolute offsets for anonymous members). */
@@ -16,8 +17,11 @@ export type StructLayouts = Record<string, Record<string, BtfMember>>;
 const MEMBER = /^(.+?)\s*\b([A-Za-z_][A-Za-z0-9_]*)(\[\d*\])*(?::\d+)?;\s*\/\*\s*(\d+)(?::\s*\d+)?\s+(\d+)\s*\*\//;
 const CLOSE_NAMED = /^\}\s*([A-Za-z_][A-Za-z0-9_]*)?(\[\d*\])*;\s*\/\*\s*(\d+)\s+(\d+)\s*\*\//;
 
+/** Null-prototype records: a C member may be named `__proto__` or `constructor`. */
+const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 export function parsePahole(text: string): StructLayouts {
-  const out: StructLayouts = {};
+  const out: StructLayouts = record();
   let current: Record<string, BtfMember> | null = null;
   // Stack of inline nested aggregates; their member names are collected so a named one can prefix them at `}`.
   let nested: Array<Record<string, BtfMember>> = [];
@@ -25,7 +29,7 @@ export function parsePahole(text: string): StructLayouts {
     const line = raw.trim();
     const top = /^(?:struct ([A-Za-z_][A-Za-z0-9_]*)|typedef struct) \{$/.exec(raw);
     if (top) {
-      current = {};
+      current = record();
       out[top[1] ?? ''] = current;
       nested = [];
       continue;
@@ -42,7 +46,7 @@ export function parsePahole(text: string): StructLayouts {
       continue;
     }
     if (/^(struct|union)\s*\{$/.test(line)) {
-      nested.push({});
+      nested.push(record());
       continue;
     }
     const close = CLOSE_NAMED.exec(line);
@@ -68,21 +72,22 @@ export function offsetOf(layouts: StructLayouts, struct: string, path: string): 
   let total = 0;
   const parts = path.split('.');
   for (let i = 0; i < parts.length; i++) {
-    const fields = layouts[type];
-    if (!fields) throw new Error(`BTF: struct ${type} not in the pahole output`);
+    const fields = Object.hasOwn(layouts, type) ? layouts[type] : undefined;
+    if (!fields) throw new ParseError(`BTF: struct ${type} not in the pahole output`);
     // An inline named aggregate was flattened as `a.b`: try the longest dotted name first.
     let j = parts.length;
     let member: BtfMember | undefined;
     for (; j > i; j--) {
-      member = fields[parts.slice(i, j).join('.')];
+      const name = parts.slice(i, j).join('.');
+      member = Object.hasOwn(fields, name) ? fields[name] : undefined;
       if (member) break;
     }
-    if (!member) throw new Error(`BTF: struct ${type} has no member ${parts[i]}`);
+    if (!member) throw new ParseError(`BTF: struct ${type} has no member ${parts[i]}`);
     total += member.offset;
     i = j - 1;
     if (i < parts.length - 1) {
       const t = /^(?:struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)$/.exec(member.type) ?? /^([A-Za-z_][A-Za-z0-9_]*_t)$/.exec(member.type);
-      if (!t) throw new Error(`BTF: ${type}.${parts[i]} (${member.type}) is not an embedded struct`);
+      if (!t) throw new ParseError(`BTF: ${type}.${parts[i]} (${member.type}) is not an embedded struct`);
       type = t[1]!;
     }
   }

@@ -1,14 +1,15 @@
 // Pure parsers for /proc files and /etc/passwd.
-import type { ContainerRef } from '../model/types.js';
+import type { ContainerRef } from '../domain/connection.js';
 
 /** Field 22 (starttime) of /proc/<pid>/stat; comm (field 2) may contain spaces and ')' so parse after the last ')'. */
 export function parseStartTime(stat: string): number | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   const fields = stat.slice(close + 2).split(' ');
-  // fields[0] is field 3 (state): starttime (22) is at index 19
-  const v = Number(fields[19]);
-  return Number.isFinite(v) ? v : null;
+  // fields[0] is field 3 (state): starttime (22) is at index 19. Digits only: Number('') is 0 (a cut line).
+  const text = fields[19] ?? '';
+  const v = Number(text);
+  return /^\d+$/.test(text) && Number.isFinite(v) ? v : null;
 }
 
 /** Real uid from the `Uid:` line of /proc/<pid>/status. */

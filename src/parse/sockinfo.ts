@@ -1,5 +1,6 @@
 // Pure parsers for the line format of dist/bin/ka-sockinfo (see src/native/ka-sockinfo.c).
-import type { NetnsSysctl, ScannedSocket, SockOpts, SockScan } from '../model/types.js';
+import type { NetnsSysctl, ScannedSocket, SockOpts, SockScan } from '../domain/connection.js';
+import { ParseError } from './parse-error.js';
 
 export interface ScanSummary {
   /** Scan number in `serve` mode; null for the one-shot `scan`. */
@@ -67,7 +68,7 @@ export function parseSockinfoLine(line: string): SockinfoLine | null {
   }
 }
 
-/** Output of `ka-sockinfo scan`. Throws when the summary line is missing (the helper died mid-scan). */
+/** Output of `ka-sockinfo scan`. Throws ParseError when the summary line is missing (the helper died mid-scan). */
 export function parseSockScan(text: string): SockScan {
   const sockets: ScannedSocket[] = [];
   let summary: ScanSummary | null = null;
@@ -76,7 +77,7 @@ export function parseSockScan(text: string): SockScan {
     if (p?.kind === 'socket') sockets.push(p.socket);
     else if (p?.kind === 'summary') summary = p.summary;
   }
-  if (!summary) throw new Error('ka-sockinfo output has no summary line');
+  if (!summary) throw new ParseError('ka-sockinfo output has no summary line');
   return { sockets, deniedPids: summary.denied, elapsedUs: summary.elapsedUs };
 }
 

@@ -2,8 +2,10 @@
 // Hand-written scanning (indexOf/charCodeAt, no per-token regex): a refresh can carry tens of thousands of lines.
 // Format facts below are from iproute2's misc/ss.c (v6.1.0 and v7.1.0): sock_state_print, inet_addr_print,
 // sock_addr_print, find_entry, sock_details_print, inet_show_sock, tcp_stats_print, tcp_timer_print, print_ms_timer.
-import type { Endpoint, SsSocket, SsTimer, SsUser, TcpInfo, TcpState, TimerKind } from '../model/types.js';
-import { TCP_STATES } from '../model/types.js';
+import type { Endpoint, SsSocket, SsTimer, SsUser, TcpInfo, TcpState, TimerKind } from '../domain/connection.js';
+import { TCP_STATES } from '../domain/connection.js';
+import { LineSplitter } from '../domain/lines.js';
+import { ParseError } from './parse-error.js';
 
 export interface SsParseError {
   /** 1-based line number of the (first line of the) record in the input. */
@@ -34,23 +36,14 @@ export class SsStreamParser {
   private record = '';
   private recordLine = 0;
   private lineNo = 0;
-  private partial = '';
+  private readonly lines = new LineSplitter();
 
   push(chunk: string): void {
-    const text = this.partial + chunk;
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end < 0) break;
-      this.line(text.slice(start, end));
-      start = end + 1;
-    }
-    this.partial = text.slice(start);
+    for (const line of this.lines.push(chunk)) this.line(line);
   }
 
   end(): SsParseResult {
-    if (this.partial !== '') this.line(this.partial);
-    this.partial = '';
+    for (const line of this.lines.end()) this.line(line);
     this.flush();
     return { sockets: this.sockets, errors: this.errors };
   }
@@ -61,7 +54,10 @@ export class SsStreamParser {
     const c0 = line.charCodeAt(0);
     if (c0 === 32 || c0 === 9) {
       const cont = line.trim();
-      if (cont !== '' && this.record !== '') this.record += ' ' + cont;
+      if (cont === '') return;
+      if (this.record !== '') this.record += ' ' + cont;
+      // Nothing to continue (output cut at its start, or a blank line before): reported, not silently lost.
+      else this.errors.push({ line: this.lineNo, text: line, message: 'continuation line without a socket record' });
       return;
     }
     this.flush();
@@ -89,7 +85,8 @@ export function parseSsOutput(text: string): SsParseResult {
   return p.end();
 }
 
-/** Parses one socket record (one `-O` line, or continuation lines already joined). Throws on an unreadable line. */
+/** Parses one socket record (one `-O` line, or continuation lines already joined).
+ *  Throws ParseError on an unreadable line. */
 export function parseSsLine(line: string, keepExtras = true): SsSocket {
   // ss separates fields with spaces; a tab (multi-line output) is one too.
   if (line.indexOf('\t') >= 0) line = line.replace(/\t/g, ' ');
@@ -98,7 +95,7 @@ export function parseSsLine(line: string, keepExtras = true): SsSocket {
   let state = nextWord();
   // With several protocols selected ss prints a Netid column first.
   if (state === 'tcp' || state === 'mptcp') state = nextWord();
-  if (!STATES.has(state)) throw new Error(`unknown socket state ${JSON.stringify(state)}`);
+  if (!STATES.has(state)) throw new ParseError(`unknown socket state ${JSON.stringify(state)}`);
   const recvQ = toInt(nextWord(), 'Recv-Q');
   const sendQ = toInt(nextWord(), 'Send-Q');
   const local = parseEndpoint(nextWord());
@@ -274,10 +271,10 @@ const TIMER_KINDS: Readonly<Record<string, TimerKind>> = {
 };
 
 function parseTimer(val: string, extra: Record<string, string>): SsTimer {
-  if (val.charCodeAt(0) !== 40 || val.charCodeAt(val.length - 1) !== 41) throw new Error(`malformed timer ${val}`);
+  if (val.charCodeAt(0) !== 40 || val.charCodeAt(val.length - 1) !== 41) throw new ParseError(`malformed timer ${val}`);
   const c1 = val.indexOf(',');
   const c2 = c1 < 0 ? -1 : val.indexOf(',', c1 + 1);
-  if (c2 < 0) throw new Error(`malformed timer ${val}`);
+  if (c2 < 0) throw new ParseError(`malformed timer ${val}`);
   const name = val.slice(1, c1);
   const kind = TIMER_KINDS[name] ?? 'unknown';
   // Kinds outside the model (`delack` from iproute2 7.1, `unknown`) keep their ss name here.
@@ -308,18 +305,18 @@ export function parseMsTimer(s: string): number {
       if (c === 46) dot = true;
       else if (c < 48 || c > 57) break;
     }
-    if (i === numStart) throw new Error(`malformed timer expiry ${JSON.stringify(s)}`);
+    if (i === numStart) throw new ParseError(`malformed timer expiry ${JSON.stringify(s)}`);
     const num = Number(s.slice(numStart, i));
     const unitStart = i;
     while (i < n && s.charCodeAt(i) >= 97 && s.charCodeAt(i) <= 122) i++;
     const unit = s.slice(unitStart, i);
-    if (Number.isNaN(num)) throw new Error(`malformed timer expiry ${JSON.stringify(s)}`);
+    if (Number.isNaN(num)) throw new ParseError(`malformed timer expiry ${JSON.stringify(s)}`);
     if (dot) total += num * 1000;
     else if (unit === 'ms') total += num;
     else if (unit === 'sec' || unit === 's') total += num * 1000;
     else if (unit === 'min') total += num * 60_000;
     else if (unit === 'h') total += num * 3_600_000;
-    else throw new Error(`unknown timer unit in ${JSON.stringify(s)}`);
+    else throw new ParseError(`unknown timer unit in ${JSON.stringify(s)}`);
   }
   return Math.round(total);
 }
@@ -335,14 +332,14 @@ export function parseMsTimer(s: string): number {
  */
 function parseUsers(s: string, i: number, out: SsUser[]): number {
   for (;;) {
-    if (s.charCodeAt(i) !== 40 || s.charCodeAt(i + 1) !== 34) throw new Error(`malformed users:( at column ${i}`);
+    if (s.charCodeAt(i) !== 40 || s.charCodeAt(i + 1) !== 34) throw new ParseError(`malformed users:( at column ${i}`);
     const nameStart = i + 2;
     let from = nameStart;
     let user: SsUser | null = null;
     let after = 0;
     for (;;) {
       const q = s.indexOf('",pid=', from);
-      if (q < 0) throw new Error(`malformed users entry at column ${i}`);
+      if (q < 0) throw new ParseError(`malformed users entry at column ${i}`);
       const tail = parseUserTail(s, q + 6);
       if (tail) {
         user = { comm: s.slice(nameStart, q), pid: tail.pid, fd: tail.fd };
@@ -358,7 +355,7 @@ function parseUsers(s: string, i: number, out: SsUser[]): number {
       continue;
     }
     if (c === 41 /* ) */) return after + 1;
-    throw new Error(`malformed users list at column ${after}`);
+    throw new ParseError(`malformed users list at column ${after}`);
   }
 }
 
@@ -412,7 +409,7 @@ function readUint(s: string, i: number): { value: number; end: number } {
  */
 export function parseEndpoint(tok: string): Endpoint {
   const colon = tok.lastIndexOf(':');
-  if (colon <= 0) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+  if (colon <= 0) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
   const portStr = tok.slice(colon + 1);
   const port = portStr === '*' ? 0 : toPort(portStr, tok);
   let host = tok.slice(0, colon);
@@ -420,9 +417,9 @@ export function parseEndpoint(tok: string): Endpoint {
   let address: string;
   if (host.charCodeAt(0) === 91 /* [ */) {
     const close = host.indexOf(']');
-    if (close < 0) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+    if (close < 0) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
     if (close + 1 < host.length) {
-      if (host.charCodeAt(close + 1) !== 37 /* % */) throw new Error(`malformed address ${JSON.stringify(tok)}`);
+      if (host.charCodeAt(close + 1) !== 37 /* % */) throw new ParseError(`malformed address ${JSON.stringify(tok)}`);
       scope = host.slice(close + 2);
     }
     host = host.slice(1, close);
@@ -457,7 +454,7 @@ export function normaliseIpv6(addr: string): string {
 }
 
 function parseIpv6(addr: string): number[] {
-  const bad = (): Error => new Error(`malformed IPv6 address ${JSON.stringify(addr)}`);
+  const bad = (): ParseError => new ParseError(`malformed IPv6 address ${JSON.stringify(addr)}`);
   const dbl = addr.indexOf('::');
   if (dbl >= 0 && addr.indexOf('::', dbl + 1) >= 0) throw bad();
   const parsePart = (part: string): number[] => {
@@ -539,7 +536,7 @@ function normaliseCookie(hex: string): string {
   let i = 0;
   while (i < hex.length - 1 && hex.charCodeAt(i) === 48) i++;
   const s = hex.slice(i).toLowerCase();
-  if (s === '' || !/^[0-9a-f]+$/.test(s)) throw new Error(`malformed sk cookie ${JSON.stringify(hex)}`);
+  if (s === '' || !/^[0-9a-f]+$/.test(s)) throw new ParseError(`malformed sk cookie ${JSON.stringify(hex)}`);
   return s;
 }
 
@@ -569,7 +566,8 @@ function wordEnd(s: string, i: number): number {
   return sp < 0 ? s.length : sp;
 }
 
-/** The number in s[a, b): digits are read in place, anything else (`0.05`, `1e+06`) goes through Number(). */
+/** The number in s[a, b): up to 15 digits are read in place (exact), anything else (`0.05`, `1e+06`, a u64 beyond
+ *  2^53, where summing digits drifts from the nearest double) goes through Number(). */
 function numAt(s: string, a: number, b: number, what: string): number {
   let v = 0;
   let j = a;
@@ -578,22 +576,22 @@ function numAt(s: string, a: number, b: number, what: string): number {
     if (c < 48 || c > 57) break;
     v = v * 10 + (c - 48);
   }
-  if (j === b && b > a) return v;
+  if (j === b && b > a && b - a <= 15) return v;
   const x = Number(s.slice(a, b));
-  if (b === a || Number.isNaN(x)) throw new Error(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
+  if (b === a || Number.isNaN(x)) throw new ParseError(`bad ${what} ${JSON.stringify(s.slice(a, b))}`);
   return x;
 }
 
 function toInt(s: string, what: string): number {
   const v = readUint(s, 0);
-  if (s.length === 0 || v.end !== s.length) throw new Error(`bad ${what} ${JSON.stringify(s)}`);
+  if (s.length === 0 || v.end !== s.length) throw new ParseError(`bad ${what} ${JSON.stringify(s)}`);
   return v.value;
 }
 
 function toPort(s: string, tok: string): number {
   const v = readUint(s, 0);
   if (s.length === 0 || v.end !== s.length || v.value > 65535) {
-    throw new Error(`bad port in ${JSON.stringify(tok)} (ss must run with -n)`);
+    throw new ParseError(`bad port in ${JSON.stringify(tok)} (ss must run with -n)`);
   }
   return v.value;
 }

@@ -1,4 +1,5 @@
 // Parses tracefs `events/<sys>/<name>/format` files: the field layout and the symbolic tables of the print fmt.
+import { ParseError } from './parse-error.js';
 
 export interface TraceField {
   name: string;
@@ -38,7 +39,7 @@ export function parseTraceFormat(text: string): TraceFormat {
     });
   }
   const printFmt = /^print fmt:\s*(.*)$/m.exec(text)?.[1] ?? '';
-  if (!name || Number.isNaN(id)) throw new Error('not a tracefs format file');
+  if (!name || Number.isNaN(id)) throw new ParseError('not a tracefs format file');
   return { name, id, fields, printFmt };
 }
 
@@ -48,20 +49,24 @@ export function printSymbolic(printFmt: string, field: string): Map<number, stri
   const out = new Map<number, string>();
   const start = printFmt.indexOf(`__print_symbolic(REC->${field},`);
   if (start < 0) return out;
-  // The table ends at the parenthesis that closes __print_symbolic.
+  // The table ends at the parenthesis that closes __print_symbolic; those inside a name's quotes do not count.
   let depth = 0;
   let end = start;
   for (let i = start; i < printFmt.length; i++) {
     const c = printFmt[i];
-    if (c === '(') depth++;
+    if (c === '"') {
+      i = printFmt.indexOf('"', i + 1);
+      if (i < 0) break;
+    } else if (c === '(') depth++;
     else if (c === ')' && --depth === 0) {
       end = i;
       break;
     }
   }
   const body = printFmt.slice(start, end);
-  const re = /\{\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*,\s*"([^"]*)"\s*\}/g;
-  for (let m = re.exec(body); m; m = re.exec(body)) out.set(Number(m[1]), m[2]!);
+  // The sign apart: Number('-0x10') is NaN.
+  const re = /\{\s*(-?)(0[xX][0-9a-fA-F]+|\d+)\s*,\s*"([^"]*)"\s*\}/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) out.set((m[1] ? -1 : 1) * Number(m[2]), m[3]!);
   return out;
 }
 

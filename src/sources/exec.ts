@@ -1,6 +1,6 @@
 // The one place that spawns processes. Arguments are always an argv array: nothing goes through a shell.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface RunResult {
@@ -65,4 +65,9 @@ export function nativeBinary(name: string): string {
   throw new HelperMissingError((HELPER_ARCHES as readonly string[]).includes(process.arch)
     ? `${path} is missing (run \`make build\`, or reinstall ka-top)`
     : `ka-top has no ${name} for ${process.platform}-${process.arch} (only ${HELPER_ARCHES.join(', ')})`);
+}
+
+/** ka-top's own version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 }

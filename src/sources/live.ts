@@ -1,9 +1,9 @@
-// The live OS behind InventorySources: ss per namespace, the ka-sockinfo owner scan, /proc for processes.
-import type { InventorySources } from '../engine/inventory.js';
-import type { NetnsSysctl } from '../model/types.js';
+// The live OS behind the ports: ss per namespace, the ka-sockinfo owner scan, /proc for processes and host facts.
+import type { HostPort, InventoryPort } from './ports.js';
+import type { NetnsSysctl } from '../domain/connection.js';
 import { HelperMissingError } from './exec.js';
 import { readSysctlsWithNsenter } from './netns-sysctl.js';
-import { ProcessReader, listNetns, readOwnSysctls } from './procfs.js';
+import { ProcessReader, hostFacts, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
 import { dumpSockets } from './ss.js';
 
@@ -12,7 +12,7 @@ export interface LiveOptions {
   daemon?: SockinfoDaemon;
 }
 
-export function liveSources(opts: LiveOptions = {}): InventorySources {
+export function liveInventory(opts: LiveOptions = {}): InventoryPort {
   const processes = new ProcessReader();
   const root = process.getuid?.() === 0;
   let samplePids = new Set<number>();
@@ -52,3 +52,5 @@ export function liveSources(opts: LiveOptions = {}): InventorySources {
     processInfo: async (pid) => processes.read(pid),
   };
 }
+
+export const liveHost: HostPort = { facts: hostFacts, ownSysctls: readOwnSysctls };

@@ -1,6 +1,6 @@
 // Keepalive sysctls of another network namespace without the native helper (a host it was not built for):
 // `nsenter --net=PATH cat` of the /proc/sys files, since /proc/sys/net shows the namespace of the reading process.
-import type { NetnsSysctl } from '../model/types.js';
+import type { NetnsSysctl } from '../domain/connection.js';
 import { run } from './exec.js';
 import { SYSCTL_NAMES } from './procfs.js';
 

@@ -1,9 +1,8 @@
 // Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import {
-  containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
-} from '../parse/procfs.js';
-import type { NetnsSysctl, ProcessInfo } from '../model/types.js';
+import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid } from '../parse/procfs.js';
+import type { NetnsRef } from './ports.js';
+import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
 
 function readOr(path: string): string | null {
   try {
@@ -28,16 +27,6 @@ export function listPids(): number[] {
     if (c >= 48 && c <= 57) pids.push(Number(name));
   }
   return pids;
-}
-
-/** A network namespace and a path through which it can be entered (nsenter --net=PATH). */
-export interface NetnsRef {
-  inode: number;
-  path: string;
-  name: string | null;
-  self: boolean;
-  /** One process living in it, to read its container from (null for a named namespace with no process). */
-  samplePid: number | null;
 }
 
 /** Every network namespace on the host: those of running processes plus named ones under /run/netns. */

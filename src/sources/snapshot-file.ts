@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { SNAPSHOT_SCHEMA, type SnapshotDocument } from '../output/snapshot-json.js';
+import { SNAPSHOT_SCHEMA, type SnapshotDocument } from '../domain/snapshot.js';
 
 /** A file that is not a readable snapshot; the message is one line and names the file. */
 export class SnapshotFileError extends Error {}
@@ -16,7 +16,7 @@ const MAJOR = Number(SCHEMA_RE.exec(SNAPSHOT_SCHEMA)![1]);
 
 const isGzip = (b: Buffer): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
-/** An error as one short line (JSON.parse quotes the input, newlines included). */
+/** An error, or text taken from the file, as one short line (JSON.parse quotes the input, newlines included). */
 function oneLine(e: unknown): string {
   const text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
   return text.length > 120 ? text.slice(0, 119) + '…' : text;
@@ -44,17 +44,22 @@ export async function loadSnapshot(path: string): Promise<SnapshotDocument> {
   try {
     doc = JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    return fail(raw.length === 0 ? 'empty file' : `not JSON (${oneLine(e)})`);
+    const text = raw.toString('utf8').trimEnd();
+    if (raw.length === 0) return fail('empty file');
+    // A cut-off write (disk full, copy interrupted) ends inside the document.
+    if (text.startsWith('{') && !text.endsWith('}')) return fail(`not JSON: truncated, the file ends inside the document after ${raw.length} bytes`);
+    return fail(`not JSON (${oneLine(e)})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('not a ka-top snapshot (not a JSON object)');
   const schema = (doc as { schema?: unknown }).schema;
   const version = typeof schema === 'string' ? SCHEMA_RE.exec(schema) : null;
-  if (!version) return fail(`not a ka-top snapshot (schema ${JSON.stringify(schema ?? null)}, expected ${SNAPSHOT_SCHEMA})`);
-  if (Number(version[1]) !== MAJOR) return fail(`unsupported snapshot version ${schema} (this ka-top reads ${SNAPSHOT_SCHEMA})`);
+  if (!version) return fail(`not a ka-top snapshot (schema ${oneLine(JSON.stringify(schema ?? null))}, expected ${SNAPSHOT_SCHEMA})`);
+  if (Number(version[1]) !== MAJOR) return fail(`unsupported snapshot version ${oneLine(schema)} (this ka-top reads ${SNAPSHOT_SCHEMA})`);
   const d = doc as Partial<SnapshotDocument> & { events?: unknown; findings?: unknown };
   for (const key of ['connections', 'namespaces', 'warnings'] as const) if (!Array.isArray(d[key])) fail(`malformed snapshot: "${key}" is not a list`);
   if (d.events !== undefined && !Array.isArray(d.events)) fail('malformed snapshot: "events" is not a list');
-  if (typeof d.takenAt !== 'string' || typeof d.host !== 'object' || d.host === null || typeof d.capabilities !== 'object') {
+  const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
+  if (typeof d.takenAt !== 'string' || !isObject(d.host) || !isObject(d.capabilities)) {
     fail('malformed snapshot: takenAt, host or capabilities missing');
   }
   return doc as SnapshotDocument;

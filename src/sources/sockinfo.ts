@@ -2,10 +2,8 @@
 // long-running incremental daemon for the refresh loop; and the keepalive sysctls of network namespaces.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { ScannedSocket, SockScan } from '../model/types.js';
-import {
-  applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult, type SockinfoDiff,
-} from '../parse/sockinfo.js';
+import type { ScannedSocket, SockScan } from '../domain/connection.js';
+import { applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult, type SockinfoDiff } from '../parse/sockinfo.js';
 import { nativeBinary, run, start } from './exec.js';
 
 export class SockinfoError extends Error {}

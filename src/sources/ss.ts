@@ -1,6 +1,6 @@
 // Runs iproute2 ss inside a network namespace. -p is deliberately absent: owners come from our own /proc scan.
 import { start } from './exec.js';
-import type { NetnsRef } from './procfs.js';
+import type { NetnsRef } from './ports.js';
 
 export const SS_ARGS = ['-HtinaeO'] as const;
 

@@ -3,7 +3,8 @@
 // dies, even by SIGKILL) and every exit path of ka-top stops it.
 import type { ChildProcess } from 'node:child_process';
 import { start } from './exec.js';
-import { LineSplitter, isBenignStderr, parseBpftraceLine, parseKaRecord, type BpftraceRecord } from '../parse/bpftrace-json.js';
+import { LineSplitter } from '../domain/lines.js';
+import { isBenignStderr, parseBpftraceLine, parseKaRecord, type BpftraceRecord } from '../parse/bpftrace-json.js';
 
 export type TracerState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
 

@@ -4,7 +4,8 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { run } from './exec.js';
-import { kallsymsAddress, kernelConfig, parseBpftraceVersion, versionAtLeast, type SemVer } from '../parse/kernel-text.js';
+import { kallsymsAddress, kernelConfig, parseBpftraceVersion } from '../parse/kernel-text.js';
+import { versionAtLeast, type SemVer } from '../domain/version.js';
 import { PAHOLE_STRUCTS, kernelOffsets, parsePahole, type KernelOffsets } from '../parse/pahole.js';
 import { field, parseTraceFormat, printSymbolic, type TraceFormat } from '../parse/tracefs-format.js';
 

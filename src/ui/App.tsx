@@ -3,10 +3,10 @@
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MonitorState } from '../engine/monitor.js';
-import type { ConnectionFilter } from '../model/filter.js';
-import type { Connection } from '../model/types.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Connection } from '../domain/connection.js';
 import { formatEndpoint, formatOwner } from '../output/format.js';
-import { summarize, warningsFor } from '../output/snapshot-json.js';
+import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { ConnectionTable } from './ConnectionTable.js';
 import { detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
@@ -15,9 +15,7 @@ import { HelpView } from './HelpView.js';
 import { keyToActions, type Action, type Mode } from './keymap.js';
 import { ResetsView } from './ResetsView.js';
 import { tracerOffReason, type TracerStatus } from './tracer-view.js';
-import {
-  SORT_ORDER, ViewCache, clamp, layoutColumns, moveSelection, scrollFor, visibleSlice, type ActivityLookup,
-} from './view-model.js';
+import { SORT_ORDER, ViewCache, clamp, layoutColumns, moveSelection, scrollFor, visibleSlice, type ActivityLookup } from './view-model.js';
 
 export interface StateSource {
   readonly state: MonitorState;

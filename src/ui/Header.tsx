@@ -1,8 +1,8 @@
 // The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals.
 import { Box, Text } from 'ink';
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
-import type { NetnsSysctl } from '../model/types.js';
-import type { SnapshotSummary } from '../output/snapshot-json.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
+import type { NetnsSysctl } from '../domain/connection.js';
+import type { SnapshotSummary } from '../domain/snapshot.js';
 import { formatDuration } from '../output/format.js';
 import type { TracerStatus } from './tracer-view.js';
 

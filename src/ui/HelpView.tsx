@@ -1,6 +1,6 @@
 // `?`: every key, what the colours and marks mean, and the full capability list with reasons.
 import { Box, Text } from 'ink';
-import { CAPABILITY_LABELS, type Capabilities } from '../model/capabilities.js';
+import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import { KEY_HELP } from './keymap.js';
 
 export function HelpView({ capabilities, height }: { capabilities: Capabilities | null; height: number }) {

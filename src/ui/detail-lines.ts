@@ -1,6 +1,6 @@
 // Every field of one connection as `label: value` lines, then its event timeline (the detail view's content).
-import type { KaEvent } from '../model/events.js';
-import type { Connection, KeepaliveSource } from '../model/types.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Connection, KeepaliveSource } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
 import { formatEventLine } from '../output/event-text.js';
 

@@ -1,10 +1,10 @@
 // What the TUI reads from the event stream, and the words it shows when there is none.
-import type { Capabilities } from '../model/capabilities.js';
-import type { KaEvent } from '../model/events.js';
+import type { Capabilities } from '../domain/capabilities.js';
+import type { KaEvent } from '../domain/event.js';
 import { activityByConnection } from '../model/event-activity.js';
 import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
 import { captureWindow } from '../engine/static-source.js';
-import type { SnapshotDocument } from '../output/snapshot-json.js';
+import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { ActivityLookup } from './view-model.js';
 
 export interface TracerView {

@@ -1,7 +1,8 @@
 // Pure logic behind the connection table: text filter, sort, visible slice, selection/scroll math, row text and
 // row styles. Nothing here touches ink, so it is unit-tested directly and stays fast at 100k rows.
-import { matchesFilter, type ConnectionFilter } from '../model/filter.js';
-import type { Connection } from '../model/types.js';
+import { matchesFilter } from '../model/filter.js';
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { Connection } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive, formatOwner } from '../output/format.js';
 import type { ConnectionActivity as EventActivity } from '../model/event-activity.js';
 import type { Move } from './keymap.js';

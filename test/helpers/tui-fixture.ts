@@ -1,7 +1,7 @@
 // Real-shaped TUI input: the JSON snapshot captured on the dev machine with a ka-peer pair (test/fixtures/tui).
 import { readFileSync } from 'node:fs';
-import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
-import type { Connection } from '../../src/model/types.js';
+import type { SnapshotDocument } from '../../src/domain/snapshot.js';
+import type { Connection } from '../../src/domain/connection.js';
 
 export const FIXTURE = new URL('../fixtures/tui/snapshot-ka-peer.json', import.meta.url);
 

@@ -16,8 +16,9 @@ export interface Watch {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Watch> {
-  const child = start(process.execPath, [CLI, 'watch', ...args], { env: { ...process.env, ...env } });
+/** `nodeArgs` go to node before the CLI (e.g. `--import` of a test preload). */
+export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Watch> {
+  const child = start(process.execPath, [...nodeArgs, CLI, 'watch', ...args], { env: { ...process.env, ...env } });
   const events: Array<Record<string, unknown>> = [];
   let err = '';
   const waiters = new Waiters();

@@ -8,12 +8,9 @@ import { probeTracingHost, type TracingHost } from '../../src/sources/tracing-ho
 async function loads(host: TracingHost): Promise<BpftraceRecord[]> {
   const recs: BpftraceRecord[] = [];
   const t = new Tracer({ bpftrace: host.bpftrace.path!, program: generateBpfProgram(host, { countsIntervalSec: 1 }).text, onRecord: (r) => recs.push(r), maxRestarts: 0 });
-  const t0 = Date.now();
-  await t.start();
-  const attachMs = Date.now() - t0;
+  await t.start(); // rejects if bpftrace does not attach (its own ready timeout); attach time is a benchmark figure
   await new Promise((r) => setTimeout(r, 1200));
   await t.stop();
-  expect(attachMs).toBeLessThan(8000);
   return recs;
 }
 

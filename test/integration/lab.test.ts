@@ -8,7 +8,7 @@ import { packagePath, run, start } from '../../src/sources/exec.js';
 import { SS_ARGS } from '../../src/sources/ss.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
 import { listNetns, nftCmd, runIn } from '../../src/lab/topology.js';
-import type { SsSocket } from '../../src/model/types.js';
+import type { SsSocket } from '../../src/domain/connection.js';
 import { acquireLabLock, releaseLabLock } from '../helpers/lab-lock.js';
 
 const MAIN = packagePath('dist/cli/main.js');

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScannedSocket, SockScan } from '../../src/model/types.js';
+import type { ScannedSocket, SockScan } from '../../src/domain/connection.js';
 import { nativeBinary, run, start } from '../../src/sources/exec.js';
 import { readNetnsSysctls, scanSockets, SockinfoDaemon } from '../../src/sources/sockinfo.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';

@@ -2,7 +2,7 @@
 // show the new values at once (a traced setsockopt re-reads that socket), not keep what it read at first sight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, type Pair } from '../../src/lab/topology.js';
-import type { Connection } from '../../src/model/types.js';
+import type { Connection } from '../../src/domain/connection.js';
 import { startPeer, stopAllPeers } from '../helpers/peer.js';
 import { startWatch, type Watch } from '../helpers/watch.js';
 

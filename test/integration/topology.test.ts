@@ -2,10 +2,7 @@
 // server, and cleanup by prefix leaves nothing.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import {
-  addNetns, delNetnsPrefix, linkNetns, listNetns, makeChain, makePair, netnsPids, nft, nftCmd, runIn, setSilent,
-  startIn, sysctlGet, TopologyError,
-} from '../../src/lab/topology.js';
+import { addNetns, delNetnsPrefix, linkNetns, listNetns, makeChain, makePair, netnsPids, nft, nftCmd, runIn, setSilent, startIn, sysctlGet, TopologyError } from '../../src/lab/topology.js';
 
 const PREFIX = 'kat-topo-';
 const children: ChildProcess[] = [];

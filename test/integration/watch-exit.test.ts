@@ -44,7 +44,7 @@ describe('ka-top watch exit paths', () => {
   }
 
   it('uncaught exception: exit 1, tracer gone', async () => {
-    const w = await startWatch(QUIET, { KA_TOP_TEST_CRASH_MS: '300' });
+    const w = await startWatch(QUIET, {}, ['--import', new URL('../helpers/crash-after-ready.mjs', import.meta.url).href]);
     expect((await w.exited).code).toBe(1);
     expect(w.stderr()).toMatch(/test crash/);
     await expectNoTracer(w.tracerPid);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, decodeHexBuf, isBenignStderr, parseBpftraceLine, parseKaRecord } from '../../src/parse/bpftrace-json.js';
+import { LineSplitter } from '../../src/domain/lines.js';
+import { decodeHexBuf, isBenignStderr, parseBpftraceLine, parseKaRecord } from '../../src/parse/bpftrace-json.js';
 import { fixture } from '../helpers/tracing-host-fixture.js';
 
 describe('bpftrace -f json', () => {

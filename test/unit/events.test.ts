@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/engine/event-stream.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
-import {
-  classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords, type KaEvent,
-} from '../../src/model/events.js';
+import { classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords } from '../../src/model/events.js';
+import type { KaEvent } from '../../src/domain/event.js';
 import { ThresholdTracker, parseThreshold } from '../../src/model/thresholds.js';
-import type { Connection } from '../../src/model/types.js';
+import type { Connection } from '../../src/domain/connection.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
 import { schemaValidator } from '../helpers/schema.js';

@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
-import { replaySources, type InventoryRecording } from '../../src/engine/recording.js';
-import type { Connection } from '../../src/model/types.js';
+import { replayInventory, type InventoryRecording } from '../../src/sources/recorded.js';
+import type { Connection } from '../../src/domain/connection.js';
 
 const rec = JSON.parse(readFileSync(new URL('../fixtures/inventory/keepalive-mix.json', import.meta.url), 'utf8')) as InventoryRecording;
-const inv = await collectInventory(replaySources(rec));
+const inv = await collectInventory(replayInventory(rec));
 const client = (port: number): Connection => {
   const c = inv.connections.find((x) => x.local.port === port && x.netns.name === 'kat-cap-cli');
   if (!c) throw new Error(`no client connection from port ${port}`);
@@ -69,7 +69,7 @@ describe('inventory replayed from a real capture', () => {
   });
 
   it('without the owner scan, still lists every socket and says why nothing is known about owners', async () => {
-    const broken = { ...replaySources(rec), scanSockets: () => Promise.reject(new Error('spawn ka-sockinfo ENOENT')) };
+    const broken = { ...replayInventory(rec), scanSockets: () => Promise.reject(new Error('spawn ka-sockinfo ENOENT')) };
     const degraded = await collectInventory(broken);
     expect(degraded.connections).toHaveLength(20);
     expect(degraded.ownersMissing).toMatch(/owner scan failed \(spawn ka-sockinfo ENOENT\)/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { giveUp, keepaliveIdleMs, keepaliveView, type KeepaliveInput } from '../../src/model/keepalive.js';
-import type { SockOpts } from '../../src/model/types.js';
+import type { SockOpts } from '../../src/domain/connection.js';
 
 const sysctl = { tcp_keepalive_time: 7200, tcp_keepalive_intvl: 75, tcp_keepalive_probes: 9, tcp_retries2: 15, tcp_fin_timeout: 60 };
 const opts = (o: Partial<SockOpts> = {}): SockOpts => ({

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid,
-} from '../../src/parse/procfs.js';
+import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parseStartTime, parseStatusUid } from '../../src/parse/procfs.js';
 
 describe('procfs parsers', () => {
   it('reads starttime even when comm holds spaces and parentheses', () => {

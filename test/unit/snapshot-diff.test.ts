@@ -3,14 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
-import { replaySources, type InventoryRecording } from '../../src/engine/recording.js';
-import type { KaEvent } from '../../src/model/events.js';
+import { replayInventory, type InventoryRecording } from '../../src/sources/recorded.js';
+import type { KaEvent } from '../../src/domain/event.js';
 import { diffSnapshots, matchConnections, type DiffInput } from '../../src/model/snapshot-diff.js';
-import type { Connection } from '../../src/model/types.js';
+import type { Connection } from '../../src/domain/connection.js';
 import { renderDiffText } from '../../src/output/diff-text.js';
 import { schemaValidator } from '../helpers/schema.js';
 import { loadSnapshot } from '../helpers/tui-fixture.js';
-import type { SnapshotDocument } from '../../src/output/snapshot-json.js';
+import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 
 const CAPTURE = new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url);
 
@@ -22,7 +22,7 @@ const clone = <T>(x: T): T => structuredClone(x);
 const byId = (d: DiffInput, id: string): Connection => d.connections.find((c) => c.id === id)!;
 
 beforeAll(async () => {
-  const inv = await collectInventory(replaySources(JSON.parse(readFileSync(REC, 'utf8')) as InventoryRecording));
+  const inv = await collectInventory(replayInventory(JSON.parse(readFileSync(REC, 'utf8')) as InventoryRecording));
   const tui = loadSnapshot();
   a = { takenAt: inv.takenAt, kaTopVersion: '0.1.0', host: tui.host, capabilities: tui.capabilities, namespaces: inv.namespaces, connections: inv.connections };
   validate = await schemaValidator('diff.schema.json');

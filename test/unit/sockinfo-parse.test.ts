@@ -1,9 +1,7 @@
 // Parsers of ka-sockinfo's line format; samples are real output lines of the helper.
 import { describe, expect, it } from 'vitest';
-import {
-  applySockinfoDiff, parseNetnsSysctls, parseSockScan, parseSockinfoLine, socketKey,
-} from '../../src/parse/sockinfo.js';
-import type { ScannedSocket } from '../../src/model/types.js';
+import { applySockinfoDiff, parseNetnsSysctls, parseSockScan, parseSockinfoLine, socketKey } from '../../src/parse/sockinfo.js';
+import type { ScannedSocket } from '../../src/domain/connection.js';
 
 const SCAN = `S 8408 4 24606 1 33 75 9 0 1 0
 S 8417 3 25663 1 11 4 6 4321 1 5

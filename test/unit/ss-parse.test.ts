@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { SsSocket } from '../../src/model/types.js';
+import type { SsSocket } from '../../src/domain/connection.js';
 import { normaliseIpv6, parseEndpoint, parseMsTimer, parseSsLine, parseSsOutput } from '../../src/parse/ss.js';
 
 // Fixtures come from scripts/capture-ss-fixtures.sh (iproute2 6.1.0, kernel 6.18; see test/fixtures/ss/VERSION).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kallsymsAddress, kernelConfig, parseBpftraceVersion, versionAtLeast } from '../../src/parse/kernel-text.js';
+import { kallsymsAddress, kernelConfig, parseBpftraceVersion } from '../../src/parse/kernel-text.js';
+import { versionAtLeast } from '../../src/domain/version.js';
 import { parseTraceFormat, printSymbolic } from '../../src/parse/tracefs-format.js';
 import { describeSendReset } from '../../src/sources/tracing-host.js';
 import { fixture } from '../helpers/tracing-host-fixture.js';

@@ -2,10 +2,9 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import type { MonitorState } from '../../src/engine/monitor.js';
-import type { KaEvent } from '../../src/model/events.js';
-import { summarizeResets } from '../../src/model/reset-stats.js';
+import type { KaEvent } from '../../src/domain/event.js';
+import { summarizeResets, resetRecordOf } from '../../src/model/reset-stats.js';
 import { App, type StateSource } from '../../src/ui/App.js';
-import { resetRecordOf } from '../../src/model/reset-stats.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  COLUMNS, ViewCache, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection, rowStyle, rowText,
-  scrollFor, sortRows, visibleSlice, type ConnectionActivity, type Row, type ViewQuery,
-} from '../../src/ui/view-model.js';
-import type { Connection } from '../../src/model/types.js';
+import { COLUMNS, ViewCache, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection, rowStyle, rowText, scrollFor, sortRows, visibleSlice, type ConnectionActivity, type Row, type ViewQuery } from '../../src/ui/view-model.js';
+import type { Connection } from '../../src/domain/connection.js';
 import { keepaliveClient, loadSnapshot, manyConnections } from '../helpers/tui-fixture.js';
 
 const doc = loadSnapshot();

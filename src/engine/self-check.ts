@@ -2,7 +2,7 @@
 // helper for this architecture is there and runs (`--help` answers with its usage).
 import { readFileSync } from 'node:fs';
 import { HELPERS, checkHelpers, checkNode, type HelperProbe, type PartCheck } from '../model/self-check.js';
-import { HELPER_ARCHES, nativeBinary, packagePath, run } from './exec.js';
+import { HELPER_ARCHES, nativeBinary, packagePath, run } from '../sources/exec.js';
 
 async function probeHelper(name: string): Promise<HelperProbe> {
   let path: string;

@@ -1,8 +1,7 @@
 // Recorded OS input: wrap live sources to capture everything they return, and replay a capture through the same
 // pipeline. Tests and benchmarks run the whole join on real, committed input this way.
-import type { NetnsSysctl, ProcessInfo, SockScan } from '../model/types.js';
-import type { NetnsRef } from '../sources/procfs.js';
-import type { InventorySources } from './inventory.js';
+import type { NetnsSysctl, ProcessInfo, SockScan } from '../domain/connection.js';
+import type { InventoryPort, NetnsRef } from './ports.js';
 
 export interface InventoryRecording {
   format: 'ka-top/recording/v1';
@@ -14,9 +13,9 @@ export interface InventoryRecording {
   processes: Record<string, ProcessInfo | null>;
 }
 
-export function recordSources(inner: InventorySources): { sources: InventorySources; recording: InventoryRecording } {
+export function recordInventory(inner: InventoryPort): { sources: InventoryPort; recording: InventoryRecording } {
   const rec: InventoryRecording = { format: 'ka-top/recording/v1', netns: [], dumps: {}, sysctls: {}, scan: { sockets: [], deniedPids: 0, elapsedUs: 0 }, processes: {} };
-  const sources: InventorySources = {
+  const sources: InventoryPort = {
     async listNetns() {
       rec.netns = await inner.listNetns();
       return rec.netns;
@@ -52,7 +51,7 @@ export function recordSources(inner: InventorySources): { sources: InventorySour
   return { sources, recording: rec };
 }
 
-export function replaySources(rec: InventoryRecording): InventorySources {
+export function replayInventory(rec: InventoryRecording): InventoryPort {
   return {
     listNetns: async () => rec.netns,
     async dumpSockets(ns, sink) {

@@ -1,7 +1,8 @@
 // Gathers the facts behind `capabilities` (tracing host probe + what the owner scan saw).
-import { deriveCapabilities, type Capabilities, type CapabilityFacts } from '../model/capabilities.js';
-import { hostFacts } from './procfs.js';
-import { probeTracingHost, type TracingHost } from './tracing-host.js';
+import { deriveCapabilities, type CapabilityFacts } from '../model/capabilities.js';
+import type { Capabilities } from '../domain/capabilities.js';
+import { hostFacts } from '../sources/procfs.js';
+import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
 
 export function capabilitiesFrom(host: TracingHost, sockoptReads: CapabilityFacts['sockoptReads']): Capabilities {
   const v = host.bpftrace.version;

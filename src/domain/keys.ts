@@ -1,0 +1,17 @@
+// Keys that identify endpoints, flows and connections across inventories, events and snapshots.
+import type { Endpoint } from './connection.js';
+
+/** `a.b.c.d:port` or `[v6]:port`. */
+export function endpointKey(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** One direction of a flow inside a network namespace. */
+export function tupleKey(netns: number, local: Endpoint, peer: Endpoint): string {
+  return `${netns}/${endpointKey(local)}/${endpointKey(peer)}`;
+}
+
+/** Stable across refreshes: `<netns>:<cookie>`, or the 4-tuple when the kernel gives no cookie. */
+export function connectionId(netns: number, s: { cookie: string | null; local: Endpoint; peer: Endpoint }): string {
+  return s.cookie ? `${netns}:${s.cookie}` : `${netns}:${endpointKey(s.local)}-${endpointKey(s.peer)}`;
+}

@@ -1,0 +1,58 @@
+// A live session: the owner-scan daemon, the inventory Monitor and, where the host allows it, the tracer, opened
+// and closed together. `top`, `watch` and `snapshot --capture` run on it, so every exit path ends every helper.
+import type { Inventory } from '../domain/inventory.js';
+import { capabilitiesFrom } from './capabilities.js';
+import { liveInventory } from '../sources/live.js';
+import { SockinfoDaemon } from '../sources/sockinfo.js';
+import type { TracerState } from '../sources/tracer.js';
+import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
+import { LiveTracing } from './live-tracing.js';
+import { Monitor } from './monitor.js';
+
+export interface SessionOptions {
+  /** Base inventory refresh interval. */
+  intervalMs: number;
+  /** Keep capabilities current with every inventory (the TUI's header). */
+  capabilities?: boolean;
+  /** Events kept per connection for the detail view. */
+  timelineSize?: number;
+  onTracerState?: (state: TracerState, detail: string | null) => void;
+}
+
+export class LiveSession {
+  private constructor(
+    readonly daemon: SockinfoDaemon,
+    readonly monitor: Monitor,
+    readonly host: TracingHost,
+    /** Null when this host cannot trace (`tracingOff` says why). */
+    readonly tracing: LiveTracing | null,
+  ) {}
+
+  /** Why events are not traced here, or null. */
+  get tracingOff(): string | null {
+    return this.host.usable.ok ? null : this.host.usable.reason;
+  }
+
+  /** Starts the daemon and probes the host; the monitor and tracer are started by the caller. */
+  static async open(o: SessionOptions): Promise<LiveSession> {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    const probing = probeTracingHost();
+    const capabilities = o.capabilities
+      ? async (inv: Inventory) => capabilitiesFrom(await probing, inv.sockoptReads)
+      : undefined;
+    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities });
+    const host = await probing;
+    const tracing = host.usable.ok
+      ? new LiveTracing({ host, monitor, daemon, timelineSize: o.timelineSize, onState: o.onTracerState })
+      : null;
+    return new LiveSession(daemon, monitor, host, tracing);
+  }
+
+  /** Stops refreshing, stops the tracer cleanly (it prints its exact counts on the way out), ends the daemon. */
+  async close(): Promise<void> {
+    this.monitor.stop();
+    await this.tracing?.stop();
+    await this.daemon.close();
+  }
+}

@@ -1,0 +1,41 @@
+// Rule peers-not-answering-probes: keepalive probes going unanswered, now or during the window.
+import type { Connection } from '../../domain/connection.js';
+import type { Finding } from '../../domain/finding.js';
+import { finding, type FindingsInput } from './rule-kit.js';
+
+/** Peers not answering keepalive probes: probes outstanding now, or probes sent while earlier ones were unanswered. */
+export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
+  const byId = new Map<string, Connection>();
+  for (const c of [...(input.startConnections ?? []), ...input.connections]) byId.set(c.id, c);
+  const outstanding = new Map<string, number>();
+  for (const c of [...(input.startConnections ?? []), ...input.connections]) {
+    const po = c.keepalive.timer?.probesOutstanding ?? 0;
+    if (po > 0) outstanding.set(c.id, Math.max(po, outstanding.get(c.id) ?? 0));
+  }
+  const unanswered = new Map<string, { n: number; pid: number | null; comm: string | null }>();
+  for (const e of input.events) {
+    // probesOutstanding counts this probe: 2 or more means the previous one got no answer.
+    if (e.type === 'keepalive_probe' && e.probesOutstanding >= 2 && e.connection) {
+      const u = unanswered.get(e.connection);
+      unanswered.set(e.connection, { n: Math.max(u?.n ?? 0, e.probesOutstanding), pid: e.pid, comm: e.comm });
+    }
+  }
+  const ids = [...new Set([...outstanding.keys(), ...unanswered.keys()])];
+  if (!ids.length) return [];
+  const conns = ids.map((id) => byId.get(id)).filter((c): c is Connection => !!c);
+  const procs = new Map<number, string>();
+  for (const c of conns) if (c.process) procs.set(c.process.pid, c.process.comm);
+  for (const u of unanswered.values()) if (u.pid !== null) procs.set(u.pid, u.comm ?? '?');
+  const peers = [...new Set(ids.map((id) => byId.get(id)?.peer.address).filter(Boolean))];
+  return [finding({
+    rule: 'peers-not-answering-probes',
+    severity: 'warning',
+    summary: `${ids.length} connection(s) have keepalive probes going unanswered (peer${peers.length === 1 ? '' : 's'} ${peers.slice(0, 5).join(', ')}${peers.length > 5 ? ', …' : ''}): the peer host is down, partitioned, or a firewall/middlebox drops the flow. The kernel will reset them when the probes run out.`,
+    fix: 'check the peers\' reachability (ping, the peer service\'s health); if the peer is gone for good nothing is needed: keepalive will end these connections. If probes are answered too late, raise TCP_KEEPINTVL/TCP_KEEPCNT (net.ipv4.tcp_keepalive_intvl/_probes).',
+    evidence: {
+      probesOutstandingNow: Object.fromEntries(outstanding),
+      unansweredProbesSeen: Object.fromEntries([...unanswered].map(([id, u]) => [id, u.n])),
+      peers,
+    },
+  }, ids, [...procs].map(([pid, comm]) => ({ pid, comm })))];
+}

@@ -1,0 +1,39 @@
+// Rule zero-linger-resets: SO_LINGER {1,0} closes, each one a reset (health-checker style).
+import type { KaEvent } from '../../domain/event.js';
+import type { Finding } from '../../domain/finding.js';
+import { finding, groupBy, type FindingsInput } from './rule-kit.js';
+
+/** Processes closing with SO_LINGER {1,0}: every close is a reset (typical of load-balancer health checkers). */
+export function ruleZeroLingerResets(input: FindingsInput): Finding[] {
+  const ev = input.events.filter((e): e is Extract<KaEvent, { type: 'rst_sent' }> => e.type === 'rst_sent' && e.cause === 'linger');
+  const out: Finding[] = [];
+  const secs = input.window ? Math.max(input.window.durationMs / 1000, 0.001) : null;
+  for (const [, g] of groupBy(ev, (e) => `${e.pid ?? '?'}/${e.comm ?? '?'}`)) {
+    const e0 = g[0]!;
+    const rate = secs ? g.length / secs : null;
+    const who = e0.pid !== null ? `${e0.comm}[${e0.pid}]` : 'an unidentified process';
+    const peers = [...new Set(g.map((e) => e.peer ? `${e.peer.address}:${e.peer.port}` : '?'))];
+    out.push(finding({
+      rule: 'zero-linger-resets',
+      severity: rate !== null && rate >= 1 ? 'warning' : 'info',
+      summary: `${who} closed ${g.length} connection(s) with SO_LINGER {1,0}${rate !== null ? ` (${rate.toFixed(2)}/s)` : ''}, so each close sent a reset to ${peers.slice(0, 3).join(', ')}${peers.length > 3 ? ', …' : ''}. This is the pattern of TCP health checkers: reset counters rise on a healthy backend; it is not an outage by itself.`,
+      fix: `if ${e0.comm ?? 'it'} is a health checker, exclude its source from reset alerts, or make it close gracefully (no SO_LINGER {1,0}) or check at the application layer (HAProxy \`option httpchk\`/\`tcp-check\`, an HTTP health check on the load balancer).`,
+      evidence: { resets: g.length, ratePerSec: rate === null ? null : Math.round(rate * 100) / 100, peers, reason: e0.reason },
+    }, [...new Set(g.map((e) => e.connection).filter((c): c is string => !!c))], e0.pid !== null ? [{ pid: e0.pid, comm: e0.comm ?? '?' }] : []));
+  }
+  // Without events (plain snapshot or no tracer): the sockets that will do it.
+  if (!ev.length) {
+    const armed = input.connections.filter((c) => c.linger?.enabled && c.linger.seconds === 0 && c.state === 'ESTAB');
+    for (const [, g] of groupBy(armed, (c) => `${c.process?.pid ?? '?'}`)) {
+      const c0 = g[0]!;
+      out.push(finding({
+        rule: 'zero-linger-resets',
+        severity: 'info',
+        summary: `${g.length} connection(s) of ${c0.process ? `${c0.process.comm}[${c0.process.pid}]` : 'an unknown owner'} have SO_LINGER {1,0}: closing them sends a reset instead of a FIN (health-checker style).`,
+        fix: 'expected for health checkers; otherwise remove SO_LINGER {1,0} so closes are graceful.',
+        evidence: { armedSockets: g.length },
+      }, g));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+// The records `watch` writes besides events: a periodic `sample` of the connections and the final `counts` with the
+// tracer's exact totals, each as an NDJSON object and as a human line.
+import type { Connection } from '../domain/connection.js';
+import type { TracerCounts } from '../domain/counts.js';
+import type { SnapshotSummary } from '../domain/snapshot.js';
+import { summarize } from '../model/snapshot-summary.js';
+
+export interface SampleRecord {
+  type: 'sample';
+  ts: string;
+  summary: SnapshotSummary;
+  connections: readonly Connection[];
+}
+
+/** Host-wide: the kernel counts every socket, whatever the options selected for the event lines. */
+export type CountsRecord = { type: 'counts'; ts: string; scope: 'host' } & TracerCounts;
+
+export function sampleRecord(connections: readonly Connection[], at = new Date()): SampleRecord {
+  return { type: 'sample', ts: at.toISOString(), summary: summarize(connections), connections };
+}
+
+export function sampleLine(s: SampleRecord): string {
+  return `${s.ts.slice(11, 23)} sample            ${s.connections.length} connections`;
+}
+
+export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
+  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason: c.rstSentByReason, rstReceived: c.rstReceived, keepaliveTimeouts: c.keepaliveTimeouts, lostEvents: c.lostEvents };
+}
+
+export function countsLine(c: CountsRecord): string {
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}`;
+}

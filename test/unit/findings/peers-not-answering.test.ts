@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../../src/domain/connection.js';
+import { rulePeersNotAnswering } from '../../../src/model/findings/peers-not-answering.js';
+import { conn, input, kaOn, event } from '../../helpers/findings-fixture.js';
+
+describe('peers not answering', () => {
+  it('flags probes outstanding now and probes sent while earlier ones went unanswered, not answered probes', () => {
+    const now = conn({ keepalive: { ...kaOn(2), timer: { remainingMs: 500, probesOutstanding: 2 } } });
+    const seen = conn({ keepalive: kaOn(2) });
+    const healthy = conn({ keepalive: kaOn(2) });
+    const probe = (c: Connection, out: number) => event('keepalive_probe', c, { probesSent: out, probesOutstanding: out, maxProbes: 3, intervalMs: 1000, userTimeoutMs: 0, giveUpInMs: 1000 });
+    const f = rulePeersNotAnswering(input({ connections: [now, seen, healthy], events: [probe(healthy, 1), probe(healthy, 1), probe(seen, 1), probe(seen, 2)] }));
+    expect(f).toHaveLength(1);
+    expect(new Set(f[0]!.connections)).toEqual(new Set([now.id, seen.id]));
+    expect(f[0]!.evidence.unansweredProbesSeen).toEqual({ [seen.id]: 2 });
+    expect(rulePeersNotAnswering(input({ connections: [healthy], events: [probe(healthy, 1)] }))).toEqual([]);
+  });
+});
