@@ -136,13 +136,14 @@ describe('installed ka-top, on this machine\'s Node and on Node 24 at once', () 
   });
 
   it('as root: snapshot reads the socket options, doctor passes, watch streams for 3 s', async () => {
-    // one Node after the other: six ka-tops probing bpftrace at once on a 2-core machine time out its --version
+    // one Node after the other, the tracer alone: on a busy 2-core machine bpftrace probes and attaches time out
+    // when several ka-tops start at once
     for (const { node, env } of NODES) {
-      const [snap, doctor, watch] = await Promise.all([
+      const [snap, doctor] = await Promise.all([
         kaTopAs('root', ['snapshot', '--format', 'json', '--port', String(clientPort)], env),
         kaTopAs('root', ['doctor'], env),
-        kaTopAs('root', ['watch', '--duration', '3', '--json'], env),
       ]);
+      const watch = await kaTopAs('root', ['watch', '--duration', '3', '--json'], env);
       expect(snap.code, snap.stderr).toBe(0);
       const doc = JSON.parse(snap.stdout) as { warnings: string[]; connections: { local: { port: number }; keepalive: object }[] };
       // (other tests' namespaces may vanish mid-read: only warnings about ka-top's own parts count here)
