@@ -1,11 +1,16 @@
 # ka-top. `make run` and `make test` install whatever is missing first (apt packages, npm deps, tracefs).
 SHELL := /bin/bash
-NATIVE_SRC := $(wildcard src/native/*.c)
-NATIVE_BIN := $(patsubst src/native/%.c,dist/bin/%,$(NATIVE_SRC))
+HELPERS := $(patsubst src/native/%.c,%,$(wildcard src/native/*.c))
+# The helpers are shipped for these architectures (Node's process.arch names), statically linked so that they run
+# on any libc (old glibc, musl); dist/bin/<arch>/ is where src/sources/exec.ts looks for them.
+NATIVE_BIN := $(foreach arch,x64 arm64,$(HELPERS:%=dist/bin/$(arch)/%))
+CC_x64 ?= x86_64-linux-gnu-gcc
+CC_arm64 ?= aarch64-linux-gnu-gcc
 TS_SRC := $(shell find src -name '*.ts' -o -name '*.tsx')
-CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
+CFLAGS ?= -O2 -Wall -Wextra -Werror -std=gnu11
+LDFLAGS ?= -static -s
 
-.PHONY: all setup build run test unit bench lint boundaries clean
+.PHONY: all setup build run test unit bench lint boundaries clean package
 
 all: build
 
@@ -20,11 +25,23 @@ dist/.built: $(TS_SRC) tsconfig.json node_modules/.package-lock.json
 	@chmod +x dist/cli/main.js
 	@touch $@
 
-dist/bin/%: src/native/%.c
-	@mkdir -p dist/bin
-	$(CC) $(CFLAGS) -o $@ $<
+dist/bin/x64/%: src/native/%.c
+	@mkdir -p $(@D)
+	$(CC_x64) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-build: dist/.built $(NATIVE_BIN)
+dist/bin/arm64/%: src/native/%.c
+	@mkdir -p $(@D)
+	$(CC_arm64) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# Man page and shell completions, generated from the --help texts of the built CLI.
+dist/man/ka-top.1: dist/.built scripts/build-docs.mjs
+	node scripts/build-docs.mjs
+
+build: dist/.built $(NATIVE_BIN) dist/man/ka-top.1
+
+# What `npm pack` runs (prepack): a build from scratch, so that nothing stale or test-only is packed.
+package: clean
+	@$(MAKE) --no-print-directory build
 
 # The interactive view on the scenario lab (torn down on exit) and the host.
 run: setup build

@@ -10,7 +10,7 @@ import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const peer = `${root}dist/bin/ka-peer`;
+const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const CLI = 'kat-cap-cli', SRV = 'kat-cap-srv';
 const children = [];
 

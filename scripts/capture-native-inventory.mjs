@@ -13,7 +13,7 @@ import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const peer = `${root}dist/bin/ka-peer`;
+const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const CLI = 'kat-capn-cli', SRV = 'kat-capn-srv';
 const children = [];
 

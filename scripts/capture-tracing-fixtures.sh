@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-test/fixtures/tracing}
+PEER=dist/bin/$(node -p process.arch)/ka-peer
 T=/sys/kernel/tracing
 mountpoint -q "$T" || mount -t tracefs nodev "$T"
 kernel=$(uname -r | grep -oE '^[0-9]+\.[0-9]+')
@@ -38,14 +39,14 @@ tracer=$!
 trap 'kill -INT $tracer 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q 'KA ready' "$run.ndjson" 2>/dev/null && break; sleep 0.1; done
 srv=$(mktemp)
-dist/bin/ka-peer server --listen 127.0.0.1:0 --mode sink --duration 3000 >"$srv" &
+"$PEER" server --listen 127.0.0.1:0 --mode sink --duration 3000 >"$srv" &
 for _ in $(seq 50); do grep -q LISTEN "$srv" && break; sleep 0.1; done
 port=$(awk '/^LISTEN/{print $3}' "$srv")
-dist/bin/ka-peer client --connect "127.0.0.1:$port" --mode hold --keepalive --keepidle 1 --keepintvl 1 --keepcnt 3 \
+"$PEER" client --connect "127.0.0.1:$port" --mode hold --keepalive --keepidle 1 --keepintvl 1 --keepcnt 3 \
   --duration 2600 >/dev/null &
-dist/bin/ka-peer checker --connect "127.0.0.1:$port" --every 200 --count 1 >/dev/null
-dist/bin/ka-peer client --connect 127.0.0.1:1 --duration 500 >/dev/null || true
-dist/bin/ka-peer client --connect '[::1]:1' --duration 500 >/dev/null || true
+"$PEER" checker --connect "127.0.0.1:$port" --every 200 --count 1 >/dev/null
+"$PEER" client --connect 127.0.0.1:1 --duration 500 >/dev/null || true
+"$PEER" client --connect '[::1]:1' --duration 500 >/dev/null || true
 sleep 3
 kill -INT $tracer
 wait $tracer || true

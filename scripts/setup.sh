@@ -8,11 +8,22 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
-  [nsenter]=util-linux [cc]=gcc [make]=make
+  [nsenter]=util-linux [cc]=gcc [make]=make [zsh]=zsh [file]=file [man]=man-db [setpriv]=util-linux
   [wrk]=wrk [nstat]=iproute2   # benchmarks (scripts/bench/probe-overhead.mjs, reset-flood.mjs)
   # real servers for the benchmarks and test/integration/apps.test.ts (started by them, never as services)
   [nginx]=nginx-light [redis-server]=redis-server [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client
 )
+# The native helpers are built statically for x86_64 and aarch64 (the package carries both): this host's gcc and a
+# cross gcc, each with a static libc; the package test runs the other architecture's helper under qemu-user.
+declare -A NEED_FILE=()
+case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+  arm64|aarch64)
+    NEED+=([aarch64-linux-gnu-gcc]=gcc [x86_64-linux-gnu-gcc]=gcc-x86-64-linux-gnu [qemu-x86_64-static]=qemu-user-static)
+    NEED_FILE+=([/usr/lib/aarch64-linux-gnu/libc.a]=libc6-dev [/usr/x86_64-linux-gnu/lib/libc.a]=libc6-dev-amd64-cross) ;;
+  *)
+    NEED+=([x86_64-linux-gnu-gcc]=gcc [aarch64-linux-gnu-gcc]=gcc-aarch64-linux-gnu [qemu-aarch64-static]=qemu-user-static)
+    NEED_FILE+=([/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev [/usr/aarch64-linux-gnu/lib/libc.a]=libc6-dev-arm64-cross) ;;
+esac
 
 system() {
   local missing=()
@@ -25,6 +36,7 @@ system() {
   compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   [ -f /usr/lib/libkeepalive.so ] || missing+=(libkeepalive0)
   [ -x /usr/bin/python3 ] || missing+=(python3)
+  for f in "${!NEED_FILE[@]}"; do [ -f "$f" ] || missing+=("${NEED_FILE[$f]}"); done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup: missing packages (${missing[*]}); run as root to install them" >&2

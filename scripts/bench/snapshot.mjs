@@ -32,7 +32,7 @@ if (process.argv[2] === '--heap') {
   console.log(JSON.stringify({ connections: inv.connections.length, bytesPerConnection: Math.round(held / inv.connections.length), via: inv.socketSource.via }));
   process.exit(0);
 }
-const peer = `${root}dist/bin/ka-peer`;
+const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const cli = `${root}dist/cli/main.js`;
 const PER_PROCESS = 8000; // the fd hard limit is 20000 per process on the project's machines
 const RUNS = 3;
@@ -111,7 +111,7 @@ async function bench(sockets) {
   const cases = {
     'ss -tien': ['nsenter', [`--net=${nsPath}`, 'ss', '-tien']],
     'ss -tiepn': ['nsenter', [`--net=${nsPath}`, 'ss', '-tiepn']],
-    'ka-sockinfo inventory': [`${root}dist/bin/ka-sockinfo`, ['inventory', nsPath]],
+    'ka-sockinfo inventory': [`${root}dist/bin/${process.arch}/ka-sockinfo`, ['inventory', nsPath]],
     'ka-top snapshot --netns': [cli, ['snapshot', '--format', 'json', '--netns', ns]],
     'ka-top snapshot (all netns)': [cli, ['snapshot', '--format', 'json']],
     'snapshot --netns, ss path': [cli, ['snapshot', '--format', 'json', '--netns', ns], { KA_TOP_SOCKETS: 'ss' }],

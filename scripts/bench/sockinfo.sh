@@ -4,7 +4,7 @@
 set -euo pipefail
 CONNS=${1:-10000}
 NS=kat-bench-sockinfo-$$
-BIN=$(cd "$(dirname "$0")/../.." && pwd)/dist/bin
+BIN=$(cd "$(dirname "$0")/../.." && pwd)/dist/bin/$(node -p process.arch)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

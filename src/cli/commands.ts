@@ -39,6 +39,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'scenario lab: real keepalive/reset cases in kalab-* namespaces (up, down, status; root)',
     load: async () => (await import('./lab.js')).labCommand,
   },
+  completion: {
+    summary: 'print the bash or zsh completion script',
+    load: async () => (await import('./completion.js')).completionCommand,
+  },
 };
 
 export function mainHelp(): string {

@@ -6,7 +6,10 @@ import { liveInventory } from '../sources/live.js';
 import { renderCapabilities } from '../output/capabilities-text.js';
 import { generateBpfProgram } from '../model/bpf-program.js';
 import { loadBpfFragments } from '../sources/bpf-fragments.js';
-import { probeTracingHost } from '../sources/tracing-host.js';
+import { MIN_BPFTRACE, probeTracingHost } from '../sources/tracing-host.js';
+import { renderPartChecks } from '../output/self-check-text.js';
+import { checkOwnParts } from '../engine/self-check.js';
+import { packageVersion } from '../sources/exec.js';
 import { parse } from './args.js';
 
 /** The assembled program for this host, with what it cannot see as comments and how to run it. */
@@ -23,21 +26,23 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' }, bpf: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(
-      'Usage: ka-top doctor [--json] [--bpf]\n\nChecks root, bpftrace, tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces,\n' +
-        'and says for each what ka-top can or cannot show because of it. Exit 0 when everything needed is there, 1 otherwise.\n' +
+      'Usage: ka-top doctor [--json] [--bpf]\n\nChecks ka-top\'s own parts (Node version, the native helpers for this architecture), then root,\n' +
+        `bpftrace (${MIN_BPFTRACE.join('.')} or newer), tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces, and says for each what\n` +
+        'ka-top can or cannot show because of it, with the fix for a broken part. Exit 0 when everything needed is there,\n' +
+        '1 otherwise.\n' +
         '  --bpf   print the bpftrace program ka-top runs on this host (as `watch` runs it), to read or run by hand\n',
     );
     return 0;
   }
   if (values.bpf) return printBpfProgram();
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
-  const inv = await collectInventory(liveInventory());
+  const [inv, parts] = await Promise.all([collectInventory(liveInventory()), checkOwnParts()]);
   const caps = await detectCapabilities(inv.sockoptReads);
-  if (values.json) process.stdout.write(toJson(caps));
+  if (values.json) process.stdout.write(toJson({ ...caps, parts }));
   else {
-    process.stdout.write(renderCapabilities(caps) + '\n');
+    process.stdout.write(`ka-top ${packageVersion()}\n${renderPartChecks(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
     process.stdout.write(`\n${inv.connections.length} TCP sockets in ${inv.namespaces.length} network namespace(s), inventory took ${Math.round(inv.timings.totalMs)} ms.\n`);
   }
   const essential = caps.root.available && caps.bpftrace.available && caps.tracefs.available && caps.pidfdGetfd.available;
-  return essential ? 0 : 1;
+  return essential && parts.every((p) => p.ok) ? 0 : 1;
 }

@@ -5,6 +5,7 @@ import { parse } from './args.js';
 import { LabError, labDown, labStatus, labUp, requireRoot, runLoops, type LabStatus } from '../lab/lab.js';
 import { SCENARIOS, scenarioByName, type Scenario } from '../lab/scenarios.js';
 import { TopologyError } from '../lab/topology.js';
+import { HelperMissingError } from '../sources/exec.js';
 
 export const LAB_HELP = [
   'Usage: ka-top lab up [--scenario NAME[,NAME…]]   start scenarios (default: all); idempotent',
@@ -35,7 +36,7 @@ async function labCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof LabError || e instanceof TopologyError) throw new CliError(e.message);
+    if (e instanceof LabError || e instanceof TopologyError || e instanceof HelperMissingError) throw new CliError(e.message);
     throw e;
   }
 }

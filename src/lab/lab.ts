@@ -115,7 +115,6 @@ export interface UpResult {
 export async function labUp(scenarios: readonly Scenario[]): Promise<UpResult> {
   requireRoot();
   const peer = nativeBinary('ka-peer');
-  if (!existsSync(peer)) throw new LabError(`${peer} is missing: run \`make build\` first`);
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
   const state = readState();
   const result: UpResult = { started: [], alreadyUp: [] };

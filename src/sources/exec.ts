@@ -1,6 +1,6 @@
 // The one place that spawns processes. Arguments are always an argv array: nothing goes through a shell.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface RunResult {
@@ -49,9 +49,22 @@ export function packagePath(rel: string): string {
   return fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 }
 
-/** A native helper built by `make build` into dist/bin/. */
+/** The architectures the package carries native helpers for (Node's `process.arch` names; see the Makefile). */
+export const HELPER_ARCHES = ['x64', 'arm64'] as const;
+
+/** A native helper is not there for this machine: ka-top runs without it, with this one-line reason. */
+export class HelperMissingError extends Error {}
+
+/**
+ * A native helper for this machine's architecture (`make build` puts them in dist/bin/<arch>/). Throws
+ * HelperMissingError, never a spawn ENOENT later, when the package has none for this architecture.
+ */
 export function nativeBinary(name: string): string {
-  return packagePath(`dist/bin/${name}`);
+  const path = packagePath(`dist/bin/${process.arch}/${name}`);
+  if (existsSync(path)) return path;
+  throw new HelperMissingError((HELPER_ARCHES as readonly string[]).includes(process.arch)
+    ? `${path} is missing (run \`make build\`, or reinstall ka-top)`
+    : `ka-top has no ${name} for ${process.platform}-${process.arch} (only ${HELPER_ARCHES.join(', ')})`);
 }
 
 /** ka-top's own version, from its package.json. */

@@ -2,6 +2,8 @@
 // fallback, the ka-sockinfo owner scan, /proc for processes and host facts.
 import type { NetnsSysctl } from '../domain/connection.js';
 import type { HostPort, InventoryPort } from './ports.js';
+import { HelperMissingError } from './exec.js';
+import { readSysctlsWithNsenter } from './netns-sysctl.js';
 import { ProcessReader, hostFacts, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
 import { dumpInventory, inventoryPaths } from './native-inventory.js';
@@ -36,6 +38,12 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
       for (const r of refs.filter((x) => x.self)) out.set(r.inode, readOwnSysctls());
       if (others.length) {
         const read = await readNetnsSysctls(others.map((r) => r.path)).catch((e: Error) => e);
+        if (read instanceof HelperMissingError) {
+          // the owner scan already says the helper is missing: read the sysctls another way rather than repeat it
+          const viaNsenter = await Promise.all(others.map((r) => readSysctlsWithNsenter(r.path)));
+          others.forEach((r, i) => out.set(r.inode, viaNsenter[i]!));
+          return out;
+        }
         for (const r of others) {
           const v = read instanceof Error ? { error: read.message } : read.get(r.path) ?? { error: 'not read' };
           out.set(r.inode, 'error' in v ? v.error : v.sysctl);

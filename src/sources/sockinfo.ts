@@ -1,4 +1,4 @@
-// Owner scan and per-socket options through dist/bin/ka-sockinfo (pidfd_getfd + getsockopt), one-shot or as a
+// Owner scan and per-socket options through the ka-sockinfo helper (pidfd_getfd + getsockopt), one-shot or as a
 // long-running incremental daemon for the refresh loop; and the keepalive sysctls of network namespaces.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -49,6 +49,8 @@ export class SockinfoDaemon {
   private readonly current = new Map<string, ScannedSocket>();
   private readonly queue: Pending[] = [];
   private stderr = '';
+  /** Why the helper cannot be started on this host, if so. */
+  private unavailable: string | null = null;
   /** What the last scan changed: lets a caller skip work when nothing did. */
   lastDiff: SockinfoDiff = { summary: null, changed: [], gone: [] };
   private readonly killOnExit = () => this.child?.kill('SIGKILL');
@@ -64,7 +66,14 @@ export class SockinfoDaemon {
 
   start(): void {
     if (this.child) return;
-    const child = start(nativeBinary(HELPER), ['serve']);
+    let bin: string;
+    try {
+      bin = nativeBinary(HELPER);
+    } catch (e) {
+      this.unavailable = (e as Error).message; // every scan rejects with it: the inventory goes on without owners
+      return;
+    }
+    const child = start(bin, ['serve']);
     this.child = child;
     process.on('exit', this.killOnExit);
     child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4096)));
@@ -92,7 +101,7 @@ export class SockinfoDaemon {
 
   private send(cmd: string, last: (line: string) => boolean, sink?: (line: string) => void): Promise<string[]> {
     const child = this.child;
-    if (!child) return Promise.reject(new SockinfoError(`${HELPER} serve is not running`));
+    if (!child) return Promise.reject(new SockinfoError(this.unavailable ?? `${HELPER} serve is not running`));
     return new Promise((resolve, reject) => {
       this.queue.push({ last, lines: [], sink, resolve, reject });
       child.stdin!.write(`${cmd}\n`);
@@ -128,6 +137,7 @@ export class SockinfoDaemon {
 
   /** Forgets everything: the next scan reads every socket again. */
   async full(): Promise<void> {
+    if (this.unavailable) return; // nothing was read, nothing to forget
     await this.send('full', (l) => l.startsWith('ok ') || l.startsWith('error'));
     this.current.clear();
     this.lastFull = Date.now();

@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { run } from './exec.js';
 import { kallsymsAddress, kernelConfig, parseBpftraceVersion } from '../parse/kernel-text.js';
-import type { SemVer } from '../domain/version.js';
+import { versionAtLeast, type SemVer } from '../domain/version.js';
 import { PAHOLE_STRUCTS, kernelOffsets, parsePahole, type KernelOffsets } from '../parse/pahole.js';
 import { field, parseTraceFormat, printSymbolic, type TraceFormat } from '../parse/tracefs-format.js';
 
@@ -50,6 +50,9 @@ export interface TracingHost {
 
 const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 const BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/** The oldest bpftrace the generated program is written for (0.17: Debian 12's; `args->field`, JSON output). */
+export const MIN_BPFTRACE = [0, 17] as const;
 
 const yes: Availability = { ok: true, reason: null };
 const no = (reason: string): Availability => ({ ok: false, reason });
@@ -117,9 +120,12 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
   else {
     const r = await run(bpftracePath, ['--version'], { timeoutMs: 5000 }).catch(() => null);
     version = r ? parseBpftraceVersion(r.stdout + r.stderr) : null;
-    bpftrace = version
-      ? { ...yes, path: bpftracePath, version }
-      : { ...no(`could not read the version of ${bpftracePath}`), path: bpftracePath, version };
+    const [major, minor] = MIN_BPFTRACE;
+    if (!version) bpftrace = { ...no(`could not read the version of ${bpftracePath}`), path: bpftracePath, version };
+    else if (!versionAtLeast(version, major, minor)) {
+      const v = `${version.major}.${version.minor}.${version.patch}`;
+      bpftrace = { ...no(`bpftrace ${v} at ${bpftracePath} is older than ${major}.${minor}, the oldest ka-top's program runs on: install bpftrace ${major}.${minor} or newer`), path: bpftracePath, version };
+    } else bpftrace = { ...yes, path: bpftracePath, version };
   }
 
   const tracefs = tracefsDir
