@@ -1,4 +1,5 @@
 // The generated program must load with the real bpftrace of this host, in every variant the host can produce.
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
@@ -6,16 +7,24 @@ import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
 import { Tracer } from '../../src/sources/tracer.js';
 import { probeTracingHost, type TracingHost } from '../../src/sources/tracing-host.js';
 
+/** One loopback TCP connection, opened and closed. */
+async function closeOneConnection(): Promise<void> {
+  const server = createServer((s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => connect(port, '127.0.0.1').on('close', () => r()).resume());
+  await new Promise((r) => server.close(r));
+}
+
 async function loads(host: TracingHost): Promise<BpftraceRecord[]> {
   const recs: BpftraceRecord[] = [];
   const p = generateBpfProgram(host, loadBpfFragments(), { countsIntervalSec: 1, allCloses: true, filter: { netns: [1], ports: [9], pids: [1], comms: ['x'] } });
   const t = new Tracer({ bpftrace: host.bpftrace.path!, program: p.text, env: p.env, onRecord: (r) => recs.push(r), maxRestarts: 0 });
-  const t0 = Date.now();
-  await t.start();
-  const attachMs = Date.now() - t0;
-  await new Promise((r) => setTimeout(r, 1200));
+  await t.start(); // rejects if bpftrace does not attach (its own ready timeout); attach time is a benchmark figure
+  await closeOneConnection(); // something for the close counts, on a quiet host too
+  // Two periods of the 1 s count interval: the maps are printed at least once on a loaded machine too.
+  await new Promise((r) => setTimeout(r, 2500));
   await t.stop();
-  expect(attachMs).toBeLessThan(8000);
   return recs;
 }
 
