@@ -79,7 +79,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   try {
     await showTui(
       {
-        source: monitor,
+        feed: monitor,
         version: packageVersion(),
         host: liveHost.facts(),
         filter,

@@ -1,6 +1,6 @@
 // `ka-top view FILE`: a recorded snapshot in the interactive view, read-only, with the live view's keys.
 import { basename } from 'node:path';
-import { StaticSource } from '../engine/static-source.js';
+import { SnapshotFeed } from '../engine/snapshot-feed.js';
 import { showTui } from '../ui/screen.js';
 import { recordedTracer } from '../ui/tracer-view.js';
 import { packageVersion } from '../sources/exec.js';
@@ -41,7 +41,7 @@ export async function viewCommand(argv: string[]): Promise<number> {
   }
   const tracer = recordedTracer(doc);
   await showTui({
-    source: new StaticSource(doc),
+    feed: new SnapshotFeed(doc),
     version: packageVersion(),
     host: doc.host,
     filter,

@@ -23,13 +23,14 @@ import {
   type ActivityLookup, type Row,
 } from './view-model.js';
 
-export interface StateSource {
+/** Where the view's state comes from: a live Monitor, or a recorded snapshot (SnapshotFeed). */
+export interface StateFeed {
   readonly state: MonitorState;
   subscribe(fn: (s: MonitorState) => void): () => void;
 }
 
 export interface AppProps {
-  source: StateSource;
+  feed: StateFeed;
   version: string;
   host: { hostname: string; kernel: string };
   /** Command-line filters (--port, --pid…), applied before the text filter. */
@@ -63,10 +64,10 @@ function useTerminalSize(): { columns: number; rows: number } {
   return size;
 }
 
-export function App({ source, version, host, filter = NO_FILTER, tracer, findings: findingsOf, onSnapshot, onQuit, recorded }: AppProps) {
+export function App({ feed, version, host, filter = NO_FILTER, tracer, findings: findingsOf, onSnapshot, onQuit, recorded }: AppProps) {
   const { exit } = useApp();
   const { columns, rows: termRows } = useTerminalSize();
-  const [live, setLive] = useState<MonitorState>(source.state);
+  const [live, setLive] = useState<MonitorState>(feed.state);
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(false);
   const [mode, setModeState] = useState<Mode>('table');
@@ -94,7 +95,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, finding
   const pinned = useRef<Row | null>(null);
   const cache = useRef(new ViewCache()).current;
 
-  useEffect(() => source.subscribe((s) => (pausedRef.current ? undefined : setLive(s))), [source]);
+  useEffect(() => feed.subscribe((s) => (pausedRef.current ? undefined : setLive(s))), [feed]);
   // Event counts, rates and "closed 3s ago" change between refreshes: redraw once a second.
   useEffect(() => {
     if (recorded) return;
@@ -250,7 +251,7 @@ export function App({ source, version, host, filter = NO_FILTER, tracer, finding
         const next = !pausedRef.current;
         pausedRef.current = next;
         setPaused(next);
-        if (!next) setLive(source.state);
+        if (!next) setLive(feed.state);
         return;
       }
       case 'snapshot': {

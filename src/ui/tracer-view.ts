@@ -3,7 +3,7 @@ import type { Capabilities } from '../domain/capabilities.js';
 import type { KaEvent } from '../domain/event.js';
 import { activityByConnection } from '../model/event-activity.js';
 import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
-import { captureWindow } from '../engine/static-source.js';
+import { captureWindow } from '../engine/snapshot-feed.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { ActivityLookup } from './view-model.js';
 

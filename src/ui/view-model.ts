@@ -11,12 +11,12 @@ import { COLUMNS, type ColumnDef, type ColumnId, type RowActivity } from '../out
 import type { Move } from './keymap.js';
 
 /** What the event stream knows about one connection (absent while the tracer is off). */
-export interface ConnectionActivity extends RowActivity {
+export interface ActivityView extends RowActivity {
   /** Its events, oldest first (absent in tests that only count). */
   timeline?: readonly KaEvent[];
 }
 
-export type ActivityLookup = (id: string) => ConnectionActivity | undefined;
+export type ActivityLookup = (id: string) => ActivityView | undefined;
 
 export interface Row {
   c: Connection;
@@ -155,7 +155,7 @@ export function keepaliveHealth(c: Connection): 'ok' | 'probing' | 'dying' {
 }
 
 /** The close event of a connection's timeline, if the tracer saw it end (often before the inventory notices). */
-export function closeEventOf(a: ConnectionActivity | undefined): Extract<KaEvent, { type: 'close' }> | null {
+export function closeEventOf(a: ActivityView | undefined): Extract<KaEvent, { type: 'close' }> | null {
   const tl = a?.timeline;
   if (!tl) return null;
   // The close is the last event or nearly (a late reset can follow it).
@@ -167,13 +167,13 @@ export function closeEventOf(a: ConnectionActivity | undefined): Extract<KaEvent
 }
 
 /** When the row's connection ended (ms epoch): the traced close, else when the inventory lost it; null if alive. */
-export function closedAtOf(row: Row, a: ConnectionActivity | undefined): number | null {
+export function closedAtOf(row: Row, a: ActivityView | undefined): number | null {
   const e = closeEventOf(a);
   if (e) return Date.parse(e.ts);
   return row.closed ? (row.closedAt ?? null) : null;
 }
 
-export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>, a?: ConnectionActivity): RowStyle {
+export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>, a?: ActivityView): RowStyle {
   if (row.closed || closeEventOf(a)) return 'closed';
   const health = keepaliveHealth(row.c);
   if (health !== 'ok') return health;
@@ -209,7 +209,7 @@ export const RECENT_RESET_MS = 10 * 60_000;
 const MIDDLEBOX_MS = Math.min(...DEFAULT_IDLE_TIMEOUTS.map((t) => t.seconds)) * 1000;
 const RANK = 1e13;
 
-function lastResetAt(a: ConnectionActivity): number | null {
+function lastResetAt(a: ActivityView): number | null {
   const tl = a.timeline;
   if (!tl) return null;
   for (let i = tl.length - 1; i >= 0; i--) {
@@ -224,7 +224,7 @@ function lastResetAt(a: ConnectionActivity): number | null {
  * then idle beyond the shortest middlebox timeout or without keepalive (longest idle first), then the rest;
  * listeners and TIME-WAIT last.
  */
-export function attentionKey(c: Connection, a: ConnectionActivity | undefined, now = Date.now()): number {
+export function attentionKey(c: Connection, a: ActivityView | undefined, now = Date.now()): number {
   if (c.state === 'LISTEN' || c.state === 'TIME-WAIT') return 4 * RANK;
   if (keepaliveHealth(c) !== 'ok') return Math.min(RANK - 1, c.keepalive.deadInMs ?? 0);
   if (a && a.resets > 0) {
@@ -240,7 +240,7 @@ export function attentionKey(c: Connection, a: ConnectionActivity | undefined, n
   return 3 * RANK;
 }
 
-function sortKeyFn(sort: SortId): (c: Connection, a: ConnectionActivity | undefined) => number | string | null {
+function sortKeyFn(sort: SortId): (c: Connection, a: ActivityView | undefined) => number | string | null {
   if (sort === 'attention') {
     const now = Date.now();
     return (c, a) => attentionKey(c, a, now);

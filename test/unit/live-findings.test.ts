@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MonitorState } from '../../src/engine/monitor.js';
-import { inventoryFromDocument } from '../../src/engine/static-source.js';
+import { inventoryFromDocument } from '../../src/engine/snapshot-feed.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { findingsHeadline, findingsLines, wrap } from '../../src/ui/findings-lines.js';
 import { LiveFindings } from '../../src/ui/live-findings.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { summarizeResets, resetRecordOf } from '../../src/model/reset-stats.js';
-import { App, type StateSource } from '../../src/ui/App.js';
+import { App, type StateFeed } from '../../src/ui/App.js';
 import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
@@ -25,7 +25,7 @@ function stateFrom(connections = doc.connections): MonitorState {
   };
 }
 
-class Source implements StateSource {
+class Source implements StateFeed {
   private fns = new Set<(s: MonitorState) => void>();
   constructor(public state: MonitorState) {}
   subscribe(fn: (s: MonitorState) => void) {
@@ -43,7 +43,7 @@ const host = { hostname: 'testhost', kernel: '6.18.44' };
 
 async function mount(props: Partial<Parameters<typeof App>[0]> = {}) {
   const source = new Source(stateFrom());
-  const r = render(<App source={source} version="0.1.0" host={host} {...props} />);
+  const r = render(<App feed={source} version="0.1.0" host={host} {...props} />);
   await tick();
   // Waits for the frame to change (not a fixed delay: the machine may be busy).
   const type = async (s: string) => {
@@ -74,7 +74,7 @@ describe('TUI components', () => {
   it('TIME-WAIT counts as keepalive n/a, not unknown', async () => {
     const tw = { ...client, id: 'tw', state: 'TIME-WAIT' as const, keepalive: { ...client.keepalive, enabled: null } };
     const source = new Source(stateFrom([...doc.connections, tw]));
-    const r = render(<App source={source} version="0.1.0" host={host} />);
+    const r = render(<App feed={source} version="0.1.0" host={host} />);
     await tick();
     const tws = doc.connections.filter((c) => c.state === 'TIME-WAIT' && c.keepalive.enabled === null).length;
     const unknown = doc.connections.filter((c) => c.keepalive.enabled === null).length - tws;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
-  rowStyle, rowText, scrollFor, sortRows, sortTitle, visibleSlice, type ConnectionActivity, type Row, type ViewQuery,
+  rowStyle, rowText, scrollFor, sortRows, sortTitle, visibleSlice, type ActivityView, type Row, type ViewQuery,
 } from '../../src/ui/view-model.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import type { Connection } from '../../src/domain/connection.js';
@@ -140,7 +140,7 @@ describe('sort order', () => {
       r(probing(1), 'probing'),
       r({ ...probing(3), keepalive: { ...probing(3).keepalive, deadInMs: 1000 } }, 'dying'),
     ];
-    const act = new Map<string, ConnectionActivity>([['reset', {
+    const act = new Map<string, ActivityView>([['reset', {
       probesSent: 0, resets: 1,
       timeline: [{ type: 'rst_received', ts: new Date(now - 5000).toISOString(), inferredCause: 'x', local: null, peer: null, netns: null, pid: null, comm: null, process: null, connection: 'reset', sk: null }],
     }]]);
@@ -155,7 +155,7 @@ describe('rows of closed connections', () => {
     const c = keepaliveClient(doc);
     const ts = new Date(Date.now() - 2000).toISOString();
     const close: KaEvent = { type: 'close', ts, how: 'timeout', lifetimeMs: 10, probesSent: 3, local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null };
-    const a: ConnectionActivity = { probesSent: 3, resets: 1, timeline: [close] };
+    const a: ActivityView = { probesSent: 3, resets: 1, timeline: [close] };
     expect(closedAtOf({ c, closed: false }, a)).toBe(Date.parse(ts));
     expect(rowStyle({ c, closed: false }, new Map(), a)).toBe('closed');
     expect(closedAtOf({ c, closed: true, closedAt: 5 }, undefined)).toBe(5);
@@ -203,7 +203,7 @@ describe('filter and sort', () => {
   });
 
   it('sorts by resets from the activity lookup', () => {
-    const act = new Map<string, ConnectionActivity>(doc.connections.map((c, i) => [c.id, { probesSent: 0, resets: i % 3 }]));
+    const act = new Map<string, ActivityView>(doc.connections.map((c, i) => [c.id, { probesSent: 0, resets: i % 3 }]));
     const r = sortRows(rows(doc.connections), 'resets', true, (id) => act.get(id));
     expect(act.get(r[0]!.c.id)!.resets).toBe(2);
   });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { StaticSource, captureWindow } from '../../src/engine/static-source.js';
+import { SnapshotFeed, captureWindow } from '../../src/engine/snapshot-feed.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import type { CaptureInfo, SnapshotDocument } from '../../src/domain/snapshot.js';
 import { App } from '../../src/ui/App.js';
@@ -41,7 +41,7 @@ const tick = () => new Promise((r) => setTimeout(r, 30));
 async function mount(d: SnapshotDocument) {
   const tracer = recordedTracer(d);
   const r = render(
-    <App source={new StaticSource(d)} version="0.1.0" host={d.host} tracer={() => tracer}
+    <App feed={new SnapshotFeed(d)} version="0.1.0" host={d.host} tracer={() => tracer}
       recorded={{ file: 'snap.json.gz', takenAt: d.takenAt, warnings: ['owners of some sockets are missing'] }} />,
   );
   await tick();
@@ -55,13 +55,13 @@ async function mount(d: SnapshotDocument) {
 
 describe('recorded snapshot view', () => {
   it('the static source holds the document as a MonitorState and never changes', () => {
-    const s = new StaticSource(doc);
+    const s = new SnapshotFeed(doc);
     expect(s.state.inventory?.connections).toBe(doc.connections);
     expect(s.state.inventory?.takenAt).toBe(doc.takenAt);
     expect(s.state.capabilities).toBe(doc.capabilities);
     expect(s.subscribe()).toBeTypeOf('function');
     // A capture's connections closed during the window are kept as closed rows.
-    const gone = new StaticSource({ ...doc, capture: capture(true), closedConnections: [client] });
+    const gone = new SnapshotFeed({ ...doc, capture: capture(true), closedConnections: [client] });
     expect(gone.state.closed).toEqual([{ connection: client, closedAt: t0 }]);
   });
 
@@ -117,7 +117,7 @@ describe('recorded snapshot view', () => {
   });
 
   it('real lab capture: the dead peer\'s connection, closed during the window, keeps its probes and timeout', () => {
-    const source = new StaticSource(labCapture);
+    const source = new SnapshotFeed(labCapture);
     const dead = source.state.closed.find((c) => c.connection.netns.name === 'kalab-dead-cli')!;
     expect(dead.closedAt).toBe(Date.parse(labCapture.capture!.endedAt));
     const t = recordedTracer(labCapture);

@@ -1,4 +1,4 @@
-// A recorded snapshot as the TUI's state source: the same MonitorState a live Monitor gives, rebuilt once from the
+// A recorded snapshot as the TUI's state feed: the same MonitorState a live Monitor gives, rebuilt once from the
 // document and never refreshed (`ka-top view`).
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { Inventory } from '../domain/inventory.js';
@@ -31,7 +31,7 @@ export function captureWindow(doc: SnapshotDocument): { start: number; end: numb
   return Number.isFinite(start) ? { start, end } : null;
 }
 
-export class StaticSource {
+export class SnapshotFeed {
   readonly state: MonitorState;
 
   constructor(doc: SnapshotDocument) {
