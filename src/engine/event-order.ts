@@ -29,9 +29,13 @@ export class HoldQueue {
         (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
         (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)));
     }
-    // Inserted ahead of its effect, it leaves with the effect's hold time.
-    if (i >= 0) this.held.splice(i, 0, { ...h, at: this.held[i]!.at });
-    else this.held.push(h);
+    // Inserted ahead of its effect, it leaves with the effect's hold time and time stamp (both happened in one
+    // kernel call; the stamps only differ by when their records were read), so lines stay in time order.
+    if (i >= 0) {
+      const effect = this.held[i]!;
+      h.ev.ts = effect.ev.ts;
+      this.held.splice(i, 0, { ...h, at: effect.at });
+    } else this.held.push(h);
   }
 
   /** Takes the events held at least `holdMs` (all with `all`) in order; stops at the first one `mayLeave`

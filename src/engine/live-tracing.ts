@@ -8,7 +8,7 @@ import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
 import type { EventType, KaEvent } from '../domain/event.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
-import { socketInodeOf } from '../sources/procfs.js';
+import { netnsOfPid, socketInodeOf } from '../sources/procfs.js';
 import type { SockinfoDaemon } from '../sources/sockinfo.js';
 import { Tracer } from '../sources/tracer.js';
 import type { TraceSource, TracerState } from '../sources/ports.js';
@@ -183,7 +183,11 @@ export class LiveTracing {
       }
       addEvent(a, e, this.opts.timelineSize ?? 100);
     }
-    if (e.type === 'sockopt_changed' && e.pid !== null) this.optionsChanged(e.pid, e.fd);
+    if (e.type === 'sockopt_changed' && e.pid !== null) {
+      // A socket the inventory does not list yet: its namespace is the caller's (setsockopt runs in its context).
+      e.netns ??= netnsOfPid(e.pid);
+      this.optionsChanged(e.pid, e.fd);
+    }
     const r = resetRecordOf(e);
     if (r) this.resets.add(r);
     for (const fn of this.listeners) fn(e);

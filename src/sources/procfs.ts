@@ -28,6 +28,11 @@ function netnsInode(path: string): number | null {
   }
 }
 
+/** The network namespace a process lives in (its inode), or null when it is gone or unreadable. */
+export function netnsOfPid(pid: number): number | null {
+  return netnsInode(`/proc/${pid}/ns/net`);
+}
+
 export function listPids(): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
