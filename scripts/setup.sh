@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
-  [nsenter]=util-linux [cc]=gcc [make]=make
+  [nsenter]=util-linux [cc]=gcc [make]=make [prometheus]=prometheus [promtool]=prometheus
 )
 
 system() {

@@ -1,0 +1,122 @@
+// The exporter's state on a live session: gauges rebuilt whole from each new inventory and swapped in, counters
+// fed from traced events, the tracer's kernel totals, and its own health. A scrape takes `view()`, a frozen copy,
+// so what it serves never mixes two inventories.
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Inventory } from '../domain/inventory.js';
+import type { TracerCounts } from '../domain/counts.js';
+import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
+import { evaluateFindings } from '../model/findings/index.js';
+import {
+  CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
+  type GaugeSet, type MetricOptions, type Sample,
+} from '../model/metric-set.js';
+import type { TracerState } from '../sources/tracer.js';
+import type { Monitor, MonitorState } from './monitor.js';
+
+export interface ExporterOptions extends MetricOptions {
+  filter: ConnectionFilter;
+  version: string;
+}
+
+/** What one scrape serves: metric name -> samples, frozen. */
+export type MetricView = ReadonlyMap<string, readonly Sample[]>;
+
+/** The parts of a LiveSession the exporter reads (a session, or a replay in tests). */
+export interface ExporterSource {
+  monitor: Pick<Monitor, 'state' | 'subscribe'>;
+  tracing: { counts: TracerCounts; state: TracerState | 'off'; subscribe(fn: (e: KaEvent) => void): () => void } | null;
+}
+
+/** Kernel totals by key: `rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`. */
+function kernelValues(c: TracerCounts): Map<string, number> {
+  const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
+  for (const [reason, n] of Object.entries(c.rstSentByReason)) m.set(`rst_sent:${reason}`, n);
+  return m;
+}
+
+export class ExporterState {
+  private gauges: GaugeSet = { samples: new Map(), folded: 0 };
+  private readonly counters = new CounterSet();
+  private readonly kernel = new KernelTotals();
+  private readonly slots: OwnerSlots;
+  private owners = new OwnerIndex(null);
+  private netnsNames = new Map<number, string>();
+  private inventory: Inventory | null = null;
+  private lastInventorySec = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+  /** True once an inventory was served: /healthz answers 200 from then on. */
+  ready = false;
+
+  constructor(private readonly source: ExporterSource, private readonly o: ExporterOptions, now: () => number = Date.now) {
+    this.slots = new OwnerSlots(o);
+    const onState = (s: MonitorState) => {
+      if (s.inventory && s.inventory !== this.inventory) this.apply(s.inventory, s.refresh.lastCostMs, now());
+      else if (s.refresh.error) this.counters.inc(METRICS.inventoryErrors, {});
+    };
+    this.unsubscribe.push(source.monitor.subscribe(onState));
+    if (source.monitor.state.inventory) onState(source.monitor.state);
+    if (source.tracing) {
+      this.unsubscribe.push(source.tracing.subscribe((e) => {
+        if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
+          countEvent(e, this.counters, this.owners, this.slots, o, now());
+        }
+      }));
+    }
+  }
+
+  /** The tracer changed state (restarting counts as a restart). */
+  tracerState(s: TracerState): void {
+    if (s === 'restarting') this.counters.inc(METRICS.tracerRestarts, {});
+  }
+
+  scrapeFailed(): void {
+    this.counters.inc(METRICS.scrapeErrors, {});
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+
+  /** A frozen copy of every metric, for one scrape. */
+  view(): MetricView {
+    const out = new Map<string, Sample[]>(this.counters.snapshot());
+    for (const [name, s] of this.gauges.samples) out.set(name, s);
+    const tracing = this.source.tracing;
+    if (tracing) {
+      this.kernel.observe(kernelValues(tracing.counts));
+      out.set(METRICS.kernelResetsSent.name, this.kernel.keys('rst_sent:').map((k) => ({ labels: { reason: k.slice('rst_sent:'.length) }, value: this.kernel.value(k) })));
+      out.set(METRICS.kernelResetsReceived.name, [{ labels: {}, value: this.kernel.value('rst_received') }]);
+      out.set(METRICS.kernelTimeouts.name, [{ labels: {}, value: this.kernel.value('keepalive_timeouts') }]);
+      out.set(METRICS.eventsLost.name, [{ labels: {}, value: this.kernel.value('lost') }]);
+    }
+    out.set(METRICS.tracerUp.name, [{ labels: {}, value: tracing?.state === 'ready' ? 1 : 0 }]);
+    out.set(METRICS.buildInfo.name, [{ labels: { version: this.o.version, nodejs: process.versions.node }, value: 1 }]);
+    out.set(METRICS.inventorySeconds.name, [{ labels: {}, value: this.lastInventorySec }]);
+    out.set(METRICS.owners.name, [{ labels: {}, value: this.slots.size }]);
+    out.set(METRICS.ownersFolded.name, [{ labels: {}, value: this.slots.folded }]);
+    return out;
+  }
+
+  private apply(inv: Inventory, costMs: number, now: number): void {
+    const connections = inv.connections.filter((c) => matchesFilter(c, this.o.filter));
+    const findings = evaluateFindings({
+      connections,
+      namespaces: inv.namespaces,
+      events: [],
+      window: null,
+      idleTimeouts: this.o.idleTimeouts,
+      hostAddresses: new Set(inv.connections.map((c) => c.local.address)),
+    });
+    const next = gaugeSet(inv, connections, findings, this.slots, this.o, now);
+    this.counters.dropOwners(this.slots.sweep(now));
+    // The swap: everything above was built aside; a scrape sees the old set or the new one, whole.
+    this.gauges = next;
+    this.inventory = inv;
+    this.owners = new OwnerIndex(inv);
+    this.netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    this.lastInventorySec = costMs / 1000;
+    this.counters.inc(METRICS.inventories, {});
+    this.ready = true;
+  }
+}
