@@ -11,8 +11,14 @@ import {
   CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
   type GaugeSet, type MetricOptions, type Sample,
 } from '../model/metric-set.js';
+import type { Connection } from '../domain/connection.js';
 import type { TracerState } from '../sources/tracer.js';
 import type { Monitor, MonitorState } from './monitor.js';
+
+/** Findings that rest on events (zero-linger resets, keepalive timeouts, idle reclaim) look this far back. */
+export const FINDINGS_WINDOW_MS = 5 * 60_000;
+/** Events kept for that window, at most (the counters stay exact beyond it). */
+const MAX_RECENT_EVENTS = 20_000;
 
 export interface ExporterOptions extends MetricOptions {
   filter: ConnectionFilter;
@@ -43,6 +49,10 @@ export class ExporterState {
   private owners = new OwnerIndex(null);
   private netnsNames = new Map<number, string>();
   private inventory: Inventory | null = null;
+  private previous: { connections: Connection[]; atMs: number } | null = null;
+  private recent: KaEvent[] = [];
+  private readonly lastSeen = new Map<string, { connection: Connection; atMs: number }>();
+  private readonly startedAt: number;
   private lastInventorySec = 0;
   private readonly unsubscribe: (() => void)[] = [];
   /** True once an inventory was served: /healthz answers 200 from then on. */
@@ -50,6 +60,7 @@ export class ExporterState {
 
   constructor(private readonly source: ExporterSource, private readonly o: ExporterOptions, now: () => number = Date.now) {
     this.slots = new OwnerSlots(o);
+    this.startedAt = now();
     const onState = (s: MonitorState) => {
       if (s.inventory && s.inventory !== this.inventory) this.apply(s.inventory, s.refresh.lastCostMs, now());
       else if (s.refresh.error) this.counters.inc(METRICS.inventoryErrors, {});
@@ -60,6 +71,7 @@ export class ExporterState {
       this.unsubscribe.push(source.tracing.subscribe((e) => {
         if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
           countEvent(e, this.counters, this.owners, this.slots, o, now());
+          if (e.type !== 'lost' && this.recent.length < MAX_RECENT_EVENTS) this.recent.push(e);
         }
       }));
     }
@@ -100,12 +112,21 @@ export class ExporterState {
 
   private apply(inv: Inventory, costMs: number, now: number): void {
     const connections = inv.connections.filter((c) => matchesFilter(c, this.o.filter));
+    // A rolling window, as a capture has: the events of the last minutes, the inventory before this one and the
+    // last observation of every connection seen in the window.
+    const windowStart = Math.max(this.startedAt, now - FINDINGS_WINDOW_MS);
+    this.recent = this.recent.filter((e) => Date.parse(e.ts) >= windowStart);
+    for (const [id, seen] of this.lastSeen) if (seen.atMs < windowStart) this.lastSeen.delete(id);
+    const takenAt = Date.parse(inv.takenAt);
+    for (const c of connections) this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
     const findings = evaluateFindings({
       connections,
+      startConnections: this.previous?.connections,
       namespaces: inv.namespaces,
-      events: [],
-      window: null,
+      events: this.recent,
+      window: this.previous ? { startMs: windowStart, durationMs: now - windowStart, startInventoryMs: this.previous.atMs } : null,
       idleTimeouts: this.o.idleTimeouts,
+      lastSeen: this.lastSeen,
       hostAddresses: new Set(inv.connections.map((c) => c.local.address)),
     });
     const next = gaugeSet(inv, connections, findings, this.slots, this.o, now);
@@ -113,6 +134,7 @@ export class ExporterState {
     // The swap: everything above was built aside; a scrape sees the old set or the new one, whole.
     this.gauges = next;
     this.inventory = inv;
+    this.previous = { connections, atMs: takenAt };
     this.owners = new OwnerIndex(inv);
     this.netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
     this.lastInventorySec = costMs / 1000;
