@@ -1,12 +1,13 @@
 // `ka-top exporter`: serves the live session as Prometheus metrics until SIGTERM/SIGINT, then stops the tracer and
 // the helpers as watch does.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ExporterState } from '../engine/exporter.js';
+import { ExporterState, superviseTracer } from '../engine/exporter.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { serveMetrics } from '../output/metrics-server.js';
 import { packageVersion } from '../sources/exec.js';
+import { pidContainers } from '../sources/workloads.js';
 import { FILTER_HELP, FILTER_OPTIONS, checkNetnsExist, durationArg, filterFromArgs, parse, parseIdleTimeouts, positiveInt } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
@@ -14,6 +15,8 @@ import { onStopSignals } from './stop-signals.js';
 /** In the exporters' 9xxx range, clear of the well-known exporters' defaults (README, Exporter). */
 export const DEFAULT_PORT = 9977;
 export const DEFAULT_MAX_OWNERS = 100;
+/** A tracer that failed to start or gave up is started again after this long (KA_TOP_TRACER_RETRY_MS in tests). */
+const TRACER_RETRY_MS = Number(process.env.KA_TOP_TRACER_RETRY_MS) || 30_000;
 
 export const EXPORTER_HELP = [
   'Usage: ka-top exporter [options]',
@@ -108,7 +111,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     },
   });
   try {
-    state = new ExporterState(session, { ...a, version: packageVersion() });
+    state = new ExporterState({ monitor: session.monitor, tracing: session.tracing, containerOfPid: pidContainers() }, { ...a, version: packageVersion() });
     if (log) {
       const names = new Map<number, string>();
       session.monitor.subscribe((s) => {
@@ -124,12 +127,21 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     try {
       process.stderr.write(`ka-top: exporter on http://${server.address}/metrics\n`);
       const first = session.monitor.start();
-      if (session.tracing) {
-        // The exporter outlives a tracer that cannot start: katop_tracer_up says so.
-        await session.tracing.start().catch((e: Error) => process.stderr.write(`ka-top: tracer failed to start: ${e.message}\n`));
-      } else process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); serving inventory metrics only\n`);
-      await first;
-      return await stopped;
+      // The exporter outlives a tracer that cannot start or dies for good: katop_tracer_up says so, and it is
+      // started again.
+      const stopSupervising = session.tracing
+        ? superviseTracer(session.tracing, (why) => {
+          process.stderr.write(`ka-top: ${why}; starting it again in ${TRACER_RETRY_MS / 1000} s\n`);
+          state?.tracerState('restarting');
+        }, TRACER_RETRY_MS)
+        : null;
+      if (!session.tracing) process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); serving inventory metrics only\n`);
+      try {
+        await first;
+        return await stopped;
+      } finally {
+        stopSupervising?.();
+      }
     } finally {
       await server.close();
     }

@@ -11,7 +11,7 @@ import {
   CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
   type GaugeSet, type MetricOptions, type Sample,
 } from '../model/metric-set.js';
-import type { Connection } from '../domain/connection.js';
+import type { Connection, ContainerRef } from '../domain/connection.js';
 import type { TracerState } from '../sources/tracer.js';
 import type { Monitor, MonitorState } from './monitor.js';
 
@@ -32,6 +32,8 @@ export type MetricView = ReadonlyMap<string, readonly Sample[]>;
 export interface ExporterSource {
   monitor: Pick<Monitor, 'state' | 'subscribe'>;
   tracing: { counts: TracerCounts; state: TracerState | 'off'; subscribe(fn: (e: KaEvent) => void): () => void } | null;
+  /** The container of a process, for events of sockets no inventory listed. */
+  containerOfPid?: (pid: number) => ContainerRef | null;
 }
 
 /** Kernel totals by key: `rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`. */
@@ -70,7 +72,7 @@ export class ExporterState {
     if (source.tracing) {
       this.unsubscribe.push(source.tracing.subscribe((e) => {
         if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
-          countEvent(e, this.counters, this.owners, this.slots, o, now());
+          countEvent(e, this.counters, this.owners, this.slots, o, now(), source.containerOfPid);
           if (e.type !== 'lost' && this.recent.length < MAX_RECENT_EVENTS) this.recent.push(e);
         }
       }));
@@ -141,4 +143,47 @@ export class ExporterState {
     this.counters.inc(METRICS.inventories, {});
     this.ready = true;
   }
+}
+
+/**
+ * Keeps the tracer of a long-running exporter going: a tracer that failed to start (bpftrace slow to attach on a
+ * loaded node) or gave up after its own restarts is started again after `retryMs`. Returns the function that
+ * stops retrying.
+ */
+export function superviseTracer(
+  tracing: { start(): Promise<void>; stop(): Promise<void>; state: TracerState | 'off' },
+  onRetry: (why: string) => void,
+  retryMs = 30_000,
+): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const attempt = (): void => {
+    tracing.start().then(watch, (e: Error) => {
+      onRetry(`tracer failed to start: ${e.message}`);
+      retry();
+    });
+  };
+  const retry = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (!stopped) void tracing.stop().then(attempt);
+    }, retryMs);
+  };
+  // Once started, its own restarts run; only a final failure comes back here.
+  const watch = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (tracing.state === 'failed') {
+        onRetry('tracer gave up');
+        void tracing.stop().then(attempt);
+      } else watch();
+    }, retryMs);
+  };
+  attempt();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }

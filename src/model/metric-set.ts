@@ -163,19 +163,21 @@ export class OwnerIndex {
     this.byNetns = new Map((inv?.namespaces ?? []).map((n) => [n.inode, n]));
   }
 
-  /** The event's owner: its connection's, else its namespace's (a socket that lived between two inventories). */
-  ownerOf(e: Exclude<KaEvent, { type: 'lost' }>, o: MetricOptions): OwnerLabels {
+  /** The event's owner: its connection's; for a socket that lived between two inventories, its process's
+   *  container (`containerOfPid`) or else its namespace's. */
+  ownerOf(e: Exclude<KaEvent, { type: 'lost' }>, o: MetricOptions, containerOfPid?: (pid: number) => Ref): OwnerLabels {
     const c = e.connection ? this.byConnection.get(e.connection) : undefined;
     if (c) return connectionOwner(c, o);
     const ns = e.netns ? this.byNetns.get(e.netns) : undefined;
-    return ownerLabels(ns ?? { inode: e.netns ?? 0, name: null }, ns?.container, e.comm, o);
+    const ref = (e.pid !== null ? containerOfPid?.(e.pid) : null) ?? ns?.container;
+    return ownerLabels(ns ?? { inode: e.netns ?? 0, name: null }, ref, e.comm, o);
   }
 }
 
 /** Counts one traced event into the counters. Host-wide exact totals come from the kernel (`KernelTotals`). */
-export function countEvent(e: KaEvent, counters: CounterSet, owners: OwnerIndex, slots: OwnerSlots, o: MetricOptions, now: number): void {
+export function countEvent(e: KaEvent, counters: CounterSet, owners: OwnerIndex, slots: OwnerSlots, o: MetricOptions, now: number, containerOfPid?: (pid: number) => Ref): void {
   if (e.type === 'lost' || e.type === 'sockopt_changed') return;
-  const owner = slots.admit(owners.ownerOf(e, o), now);
+  const owner = slots.admit(owners.ownerOf(e, o, containerOfPid), now);
   switch (e.type) {
     case 'rst_sent': return counters.inc(METRICS.resetsSent, { cause: e.cause, reason: e.reason ?? 'unknown' }, 1, owner);
     case 'rst_received': return counters.inc(METRICS.resetsReceived, {}, 1, owner);

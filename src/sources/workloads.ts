@@ -1,10 +1,10 @@
 // Names for a process's container and pod: the container id and runtime from its cgroup path, the Kubernetes pod
 // from the kubepods cgroup (pod UID), pod namespace/name from the kubelet's /var/log/pods directories, container
 // names from /var/log/containers links and, where a docker socket exists, from docker (systeminformation).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { ContainerRef } from '../domain/connection.js';
 import { parseContainerLogName, parsePodLogDir, podUidFromCgroup } from '../parse/kubernetes.js';
-import { containerFromCgroup } from '../parse/procfs.js';
+import { containerFromCgroup, parseCgroupPath } from '../parse/procfs.js';
 
 export interface WorkloadPaths {
   /** The kubelet's pod log root (`KA_TOP_POD_LOGS`, default /var/log/pods). */
@@ -93,4 +93,24 @@ export class WorkloadDirectory {
       })
       .catch(() => {}); // no docker names: ids stay
   }
+}
+
+/** The container of a process by pid, for events of sockets no inventory saw (a checker's short connections);
+ *  cached per pid, the cache dropped whole when it grows past a bound. */
+export function pidContainers(dir = new WorkloadDirectory(), max = 4096): (pid: number) => ContainerRef | null {
+  const cache = new Map<number, ContainerRef | null>();
+  return (pid) => {
+    const hit = cache.get(pid);
+    if (hit !== undefined) return hit;
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      return null; // gone: not cached, the pid may be reused
+    }
+    if (cache.size >= max) cache.clear();
+    const ref = dir.containerOf(parseCgroupPath(text));
+    cache.set(pid, ref);
+    return ref;
+  };
 }
