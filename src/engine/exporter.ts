@@ -7,6 +7,8 @@ import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
+import { crossing } from '../model/findings/rule-kit.js';
+import { flowIdleMs } from '../model/flow.js';
 import {
   CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
   type GaugeSet, type MetricOptions, type Sample,
@@ -120,7 +122,10 @@ export class ExporterState {
     this.recent = this.recent.filter((e) => Date.parse(e.ts) >= windowStart);
     for (const [id, seen] of this.lastSeen) if (seen.atMs < windowStart) this.lastSeen.delete(id);
     const takenAt = Date.parse(inv.takenAt);
-    for (const c of connections) this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    // Only flows already idle for half the shortest middlebox timeout can be reclaimed later: keeping every
+    // connection of the window would hold every short one of a busy host (millions in 5 min) in memory.
+    const idleFloorMs = (Math.min(...this.o.idleTimeouts.map((t) => t.seconds)) * 1000) / 2;
+    for (const c of crossing(connections)) if ((flowIdleMs(c) ?? 0) >= idleFloorMs) this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
     const findings = evaluateFindings({
       connections,
       startConnections: this.previous?.connections,
