@@ -11,7 +11,7 @@ import { crossing } from '../model/findings/rule-kit.js';
 import { flowIdleMs } from '../model/flow.js';
 import {
   CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
-  type GaugeSet, type MetricOptions, type Sample,
+  type GaugeSet, type MetricDef, type MetricOptions, type Sample,
 } from '../model/metric-set.js';
 import type { Connection, ContainerRef } from '../domain/connection.js';
 import type { TracerState } from '../sources/tracer.js';
@@ -38,12 +38,22 @@ export interface ExporterSource {
   containerOfPid?: (pid: number) => ContainerRef | null;
 }
 
-/** Kernel totals by key: `rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`. */
+/**
+ * The tracer's kernel-side totals by key (`rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`), and
+ * the metric each key family is served as. A new kernel count (closes by how, map-full drops) is one entry in
+ * each, plus its definition in METRICS.
+ */
 function kernelValues(c: TracerCounts): Map<string, number> {
   const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
   for (const [reason, n] of Object.entries(c.rstSentByReason)) m.set(`rst_sent:${reason}`, n);
   return m;
 }
+const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
+  { metric: METRICS.kernelResetsSent, key: 'rst_sent:', label: 'reason' },
+  { metric: METRICS.kernelResetsReceived, key: 'rst_received' },
+  { metric: METRICS.kernelTimeouts, key: 'keepalive_timeouts' },
+  { metric: METRICS.eventsLost, key: 'lost' },
+];
 
 export class ExporterState {
   private gauges: GaugeSet = { samples: new Map(), folded: 0 };
@@ -101,10 +111,11 @@ export class ExporterState {
     const tracing = this.source.tracing;
     if (tracing) {
       this.kernel.observe(kernelValues(tracing.counts));
-      out.set(METRICS.kernelResetsSent.name, this.kernel.keys('rst_sent:').map((k) => ({ labels: { reason: k.slice('rst_sent:'.length) }, value: this.kernel.value(k) })));
-      out.set(METRICS.kernelResetsReceived.name, [{ labels: {}, value: this.kernel.value('rst_received') }]);
-      out.set(METRICS.kernelTimeouts.name, [{ labels: {}, value: this.kernel.value('keepalive_timeouts') }]);
-      out.set(METRICS.eventsLost.name, [{ labels: {}, value: this.kernel.value('lost') }]);
+      for (const { metric, key, label } of KERNEL_METRICS) {
+        out.set(metric.name, label
+          ? this.kernel.keys(key).map((k) => ({ labels: { [label]: k.slice(key.length) }, value: this.kernel.value(k) }))
+          : [{ labels: {}, value: this.kernel.value(key) }]);
+      }
     }
     out.set(METRICS.tracerUp.name, [{ labels: {}, value: tracing?.state === 'ready' ? 1 : 0 }]);
     out.set(METRICS.buildInfo.name, [{ labels: { version: this.o.version, nodejs: process.versions.node }, value: 1 }]);
