@@ -105,6 +105,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
   let state: ExporterState | null = null;
   const session = await LiveSession.open({
     intervalMs: a.intervalMs,
+    timelineSize: 0, // no detail view: per-connection timelines would only hold memory
     onTracerState: (s, d) => {
       state?.tracerState(s);
       if (s === 'restarting' || s === 'failed') process.stderr.write(`ka-top: tracer ${s}: ${d}\n`);

@@ -93,10 +93,10 @@ describe('Prometheus scraping ka-top exporter on the lab', () => {
   it('shows the dead peer\'s keepalive probes and its keepalive timeout', async () => {
     const probes = await eventually(nonEmpty('katop_keepalive_probes_total{netns="kalab-dead-cli"} > 0'), 90_000, 'probes');
     expect(Number(probes[0]!.value[1])).toBeGreaterThan(0);
-    await eventually(nonEmpty('katop_keepalive_timeouts_total{netns="kalab-dead-cli"} > 0'), 90_000, 'keepalive timeout');
+    await eventually(nonEmpty('katop_keepalive_timeouts_total{netns="kalab-dead-cli"} > 0'), 150_000, 'keepalive timeout');
     await eventually(nonEmpty('katop_closes_total{netns="kalab-dead-cli"} > 0'), 30_000, 'closes of the dead peer\'s client');
     await eventually(nonEmpty('katop_kernel_keepalive_timeouts_total > 0'), 30_000, 'kernel count of timeouts');
-  }, 200_000);
+  }, 300_000);
 
   it('shows the findings: idle reclaim, zero-linger resets and keepalive timeouts', async () => {
     for (const rule of ['idle-flow-reset-by-middlebox', 'zero-linger-resets', 'keepalive-timeouts']) {
@@ -124,16 +124,16 @@ describe('Prometheus scraping ka-top exporter on the lab', () => {
   it('answers 10 concurrent scrapers during refreshes, each with a whole set', async () => {
     const before = sample(await exporter.scrape(), 'katop_inventories_total')!;
     const bodies: string[] = [];
-    for (let round = 0; round < 6; round++) {
+    // Rounds of 10 at once until at least one refresh happened in between (2 s interval, longer when costly).
+    for (let round = 0; round < 6 || sample(bodies.at(-1)!, 'katop_inventories_total')! <= before; round++) {
       bodies.push(...await Promise.all(Array.from({ length: 10 }, () => exporter.scrape())));
       await new Promise((r) => setTimeout(r, 700));
     }
-    expect(sample(await exporter.scrape(), 'katop_inventories_total')!).toBeGreaterThan(before);
     for (const b of bodies) {
       for (const name of ['katop_connections', 'katop_netns_keepalive_time_seconds', 'katop_build_info', 'katop_tracer_up']) expect(b).toContain(`\n${name}`);
       expect(b.endsWith('\n')).toBe(true);
     }
-  }, 120_000);
+  }, 240_000);
 
   it('survives a namespace disappearing', async () => {
     const ns = `kat-exp-${process.pid}-gone`;
@@ -144,15 +144,15 @@ describe('Prometheus scraping ka-top exporter on the lab', () => {
       await srv.waitFor(/^LISTEN /);
       const cli = await startPeer(['client', '--connect', '127.0.0.1:7311', '--mode', 'hold'], { netns: ns });
       await cli.waitFor(/^CONN /);
-      await eventually(async () => sample(await exporter.scrape(), 'katop_connections', { netns: ns, state: 'ESTAB' }) === 2, 60_000, 'the namespace in the metrics');
+      await eventually(async () => sample(await exporter.scrape(), 'katop_connections', { netns: ns, state: 'ESTAB' }) === 2, 150_000, 'the namespace in the metrics');
       await cli.stop();
       await srv.stop();
     } finally {
       await run('ip', ['netns', 'del', ns]);
     }
-    await eventually(async () => !(await exporter.scrape()).includes(`netns="${ns}"`), 60_000, 'its series gone');
+    await eventually(async () => !(await exporter.scrape()).includes(`netns="${ns}"`), 150_000, 'its series gone');
     expect((await fetch(`${exporter.url}/healthz`)).status).toBe(200);
-  }, 150_000);
+  }, 360_000);
 
   it('survives its tracer being killed: restarts it, counts the restart, keeps counters monotonic', async () => {
     const pgrep = await run('pgrep', ['-P', String(exporter.child.pid), 'bpftrace']);
