@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContainerLogName, parsePodLogDir, podUidFromCgroup } from '../../src/parse/kubernetes.js';
 import { containerFromCgroup } from '../../src/parse/procfs.js';
+import { describeContainer } from '../../src/domain/workload.js';
 
 const ID = '3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899';
 const UID = '1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901';
@@ -36,5 +37,11 @@ describe('kubepods cgroups', () => {
     expect(parsePodLogDir(`a_b_c_${UID}`)).toBeNull();
     expect(parseContainerLogName(`web-0_shop_nginx-proxy-${ID}.log`)).toEqual({ pod: 'web-0', namespace: 'shop', container: 'nginx-proxy', id: ID });
     expect(parseContainerLogName('web-0_shop_nginx.log')).toBeNull();
+  });
+
+  it('names a container and its pod for people (TUI detail view)', () => {
+    expect(describeContainer({ id: ID.slice(0, 12), runtime: 'containerd', name: 'app', pod: { uid: UID, namespace: 'shop', name: 'web-0' } }))
+      .toBe('containerd:3f4e5d6c7b8a "app" in pod shop/web-0');
+    expect(describeContainer({ id: ID.slice(0, 12), runtime: 'docker' })).toBe('docker:3f4e5d6c7b8a');
   });
 });
