@@ -8,7 +8,6 @@ import type { TracerCounts } from '../domain/counts.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
 import { crossing } from '../model/findings/rule-kit.js';
-import { flowIdleMs } from '../model/flow.js';
 import {
   CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet,
   type GaugeSet, type MetricDef, type MetricOptions, type Sample,
@@ -21,6 +20,8 @@ import type { Monitor, MonitorState } from './monitor.js';
 export const FINDINGS_WINDOW_MS = 5 * 60_000;
 /** Events kept for that window, at most (the counters stay exact beyond it). */
 const MAX_RECENT_EVENTS = 20_000;
+/** Connections whose last observation is kept for the window's idle-reclaim rule, at most. */
+const MAX_LAST_SEEN = 50_000;
 
 export interface ExporterOptions extends MetricOptions {
   filter: ConnectionFilter;
@@ -133,10 +134,16 @@ export class ExporterState {
     this.recent = this.recent.filter((e) => Date.parse(e.ts) >= windowStart);
     for (const [id, seen] of this.lastSeen) if (seen.atMs < windowStart) this.lastSeen.delete(id);
     const takenAt = Date.parse(inv.takenAt);
-    // Only flows already idle for half the shortest middlebox timeout can be reclaimed later: keeping every
-    // connection of the window would hold every short one of a busy host (millions in 5 min) in memory.
-    const idleFloorMs = (Math.min(...this.o.idleTimeouts.map((t) => t.seconds)) * 1000) / 2;
-    for (const c of crossing(connections)) if ((flowIdleMs(c) ?? 0) >= idleFloorMs) this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    // Only flows that may cross a middlebox can be reclaimed by one; the newest MAX_LAST_SEEN of them are kept
+    // (a busy host opens millions of connections in the window).
+    for (const c of crossing(connections)) {
+      this.lastSeen.delete(c.id);
+      this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    }
+    for (const id of this.lastSeen.keys()) {
+      if (this.lastSeen.size <= MAX_LAST_SEEN) break;
+      this.lastSeen.delete(id);
+    }
     const findings = evaluateFindings({
       connections,
       startConnections: this.previous?.connections,
