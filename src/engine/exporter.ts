@@ -18,7 +18,7 @@ import type { Monitor, MonitorState } from './monitor.js';
 
 /** Findings that rest on events (zero-linger resets, keepalive timeouts, idle reclaim) look this far back. */
 export const FINDINGS_WINDOW_MS = 5 * 60_000;
-/** Events kept for that window, at most (the counters stay exact beyond it). */
+/** Events kept for that window, the newest (the counters stay exact beyond it). */
 const MAX_RECENT_EVENTS = 20_000;
 /** Connections whose last observation is kept for the window's idle-reclaim rule, at most. */
 const MAX_LAST_SEEN = 50_000;
@@ -86,7 +86,7 @@ export class ExporterState {
       this.unsubscribe.push(source.tracing.subscribe((e) => {
         if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
           countEvent(e, this.counters, this.owners, this.slots, o, now(), source.containerOfPid);
-          if (e.type !== 'lost' && this.recent.length < MAX_RECENT_EVENTS) this.recent.push(e);
+          if (e.type !== 'lost') this.keepRecent(e);
         }
       }));
     }
@@ -124,6 +124,12 @@ export class ExporterState {
     out.set(METRICS.owners.name, [{ labels: {}, value: this.slots.size }]);
     out.set(METRICS.ownersFolded.name, [{ labels: {}, value: this.slots.folded }]);
     return out;
+  }
+
+  /** The newest events win: a busy host fills the bound long before the window ends. */
+  private keepRecent(e: KaEvent): void {
+    this.recent.push(e);
+    if (this.recent.length > MAX_RECENT_EVENTS * 1.5) this.recent = this.recent.slice(-MAX_RECENT_EVENTS);
   }
 
   private apply(inv: Inventory, costMs: number, now: number): void {
