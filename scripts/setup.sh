@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 declare -A NEED=(
   [bpftrace]=bpftrace [nft]=nftables [ip]=iproute2 [ss]=iproute2 [ps]=procps [pahole]=pahole
   [nsenter]=util-linux [cc]=gcc [make]=make [zsh]=zsh [file]=file [man]=man-db [setpriv]=util-linux
+  [prometheus]=prometheus [promtool]=prometheus   # the exporter's end-to-end test and rule checks
   [wrk]=wrk [nstat]=iproute2   # benchmarks (scripts/bench/probe-overhead.mjs, reset-flood.mjs)
   # real servers for the benchmarks and test/integration/apps.test.ts (started by them, never as services)
   [nginx]=nginx-light [redis-server]=redis-server [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client

@@ -27,6 +27,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'stream keepalive probes/timeouts, resets with causes and closes, per owner (text, --json; root)',
     load: async () => (await import('./watch.js')).watchCommand,
   },
+  exporter: {
+    summary: 'serve Prometheus/OpenMetrics metrics: resets by cause, keepalive, findings, per pod/container (root)',
+    load: async () => (await import('./exporter.js')).exporterCommand,
+  },
   view: {
     summary: 'open a recorded snapshot file in the interactive view, read-only (needs a terminal)',
     load: async () => (await import('./view.js')).viewCommand,

@@ -115,6 +115,17 @@ export interface NetnsInfo {
 export interface ContainerRef {
   id: string;
   runtime: string;
+  /** The container's name (docker, or Kubernetes' container name), when the node tells it. */
+  name?: string | null;
+  /** The Kubernetes pod it runs in (from the kubepods cgroup), when it is one. */
+  pod?: PodRef | null;
+}
+
+/** A Kubernetes pod: its UID from the cgroup path, its namespace and name from the node's pod log directories. */
+export interface PodRef {
+  uid: string;
+  namespace: string | null;
+  name: string | null;
 }
 
 /** Socket options read from the owner's fd (pidfd_getfd + getsockopt): what the kernel actually uses now. */

@@ -62,7 +62,7 @@ const CONTAINER_PATTERNS: Array<[RegExp, string]> = [
   [/\/docker\/([0-9a-f]{64})/, 'docker'],
   [/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],
   [/crio-([0-9a-f]{64})\.scope/, 'cri-o'],
-  [/libpod-([0-9a-f]{64})\.scope/, 'podman'],
+  [/libpod-([0-9a-f]{64})(?:\.scope)?(?:\/|$)/, 'podman'],
   [/\/kubepods[^\s]*\/([0-9a-f]{64})$/, 'kubernetes'],
   [/\/lxc\.payload\.([^/]+)/, 'lxc'],
   [/\/lxc\/([^/]+)/, 'lxc'],

@@ -1,6 +1,7 @@
 // Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
+import { parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
+import { WorkloadDirectory } from './workloads.js';
 import type { NetnsRef } from './ports.js';
 import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
 
@@ -84,6 +85,8 @@ export class ProcessReader {
   private cache = new Map<number, { start: number; info: ProcessInfo }>();
   private users: Map<number, string> | null = null;
 
+  constructor(private readonly workloads = new WorkloadDirectory()) {}
+
   read(pid: number): ProcessInfo | null {
     const stat = readOr(`/proc/${pid}/stat`);
     const start = stat === null ? null : parseStartTime(stat);
@@ -107,7 +110,7 @@ export class ProcessReader {
       uid,
       user: uid === null ? null : this.userName(uid),
       cgroup,
-      container: containerFromCgroup(cgroup),
+      container: this.workloads.containerOf(cgroup),
       netns: netnsInode(`/proc/${pid}/ns/net`),
     };
     this.cache.set(pid, { start, info });

@@ -1,5 +1,6 @@
 // Every field of one connection as `label: value` lines, its event timeline second (the death of a connection is what
 // the SRE waits for: it must show without scrolling).
+import { describeContainer } from '../domain/workload.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Connection, KeepaliveSource } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
@@ -44,7 +45,7 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   add('state', closedAt !== null ? `${closedText(closedAt, timeline, now)} — was ${c.state}; the figures below are the last seen` : c.state);
   add('local', formatEndpoint(c.local));
   add('peer', formatEndpoint(c.peer));
-  add('netns', `${c.netns.inode}${c.netns.name ? ` (${c.netns.name})` : ''}${c.netns.container ? ` container ${c.netns.container.runtime}:${c.netns.container.id}` : ''}`);
+  add('netns', `${c.netns.inode}${c.netns.name ? ` (${c.netns.name})` : ''}${c.netns.container ? ` container ${describeContainer(c.netns.container)}` : ''}`);
   add('inode / cookie', `${c.inode} / ${c.cookie ?? '-'}`);
   add('uid / cgroup', `${num(c.uid)} / ${c.cgroup ?? '-'}`);
   add('id', c.id);
@@ -58,7 +59,7 @@ export function detailLines(c: Connection, timeline: readonly KaEvent[] | null, 
   sec('Owners');
   if (!c.processes.length) add('process', 'none visible (TIME-WAIT, orphaned, or not readable without root)');
   for (const p of c.processes) {
-    add(`${p.pid}/${p.comm}`, `fd ${p.fd}, user ${p.user ?? p.uid ?? '?'}${p.container ? `, container ${p.container.runtime}:${p.container.id}` : ''}`);
+    add(`${p.pid}/${p.comm}`, `fd ${p.fd}, user ${p.user ?? p.uid ?? '?'}${p.container ? `, container ${describeContainer(p.container)}` : ''}`);
     add('  cmdline', p.cmdline || '-');
   }
   if (c.application) add('application', c.application.id ? `${c.application.name} (recognised by ${c.application.recognisedBy})` : 'not recognised (generic fixes)');

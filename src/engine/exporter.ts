@@ -1,0 +1,221 @@
+// The exporter's state on a live session: gauges rebuilt whole from each new inventory and swapped in, counters
+// fed from traced events, the tracer's kernel totals, and its own health. A scrape takes `view()`, a frozen copy,
+// so what it serves never mixes two inventories.
+import type { ConnectionFilter } from '../domain/filter.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Inventory } from '../domain/inventory.js';
+import type { TracerCounts } from '../domain/counts.js';
+import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
+import { evaluateFindings } from '../model/findings/index.js';
+import { crossing } from '../model/findings/rule-kit.js';
+import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
+import type { Connection, ContainerRef } from '../domain/connection.js';
+import type { TracerState } from '../sources/ports.js';
+import type { Monitor, MonitorState } from './monitor.js';
+
+/** Findings that rest on events (zero-linger resets, keepalive timeouts, idle reclaim) look this far back. */
+export const FINDINGS_WINDOW_MS = 5 * 60_000;
+/** Events kept for that window, the newest (the counters stay exact beyond it). */
+const MAX_RECENT_EVENTS = 20_000;
+/** Connections whose last observation is kept for the window's idle-reclaim rule, at most. */
+const MAX_LAST_SEEN = 50_000;
+
+export interface ExporterOptions extends MetricOptions {
+  filter: ConnectionFilter;
+  version: string;
+}
+
+/** What one scrape serves: metric name -> samples, frozen. */
+export type MetricView = ReadonlyMap<string, readonly Sample[]>;
+
+/** The parts of a LiveSession the exporter reads (a session, or a replay in tests). */
+export interface ExporterSource {
+  monitor: Pick<Monitor, 'state' | 'subscribe'>;
+  tracing: { counts: TracerCounts; state: TracerState | 'off'; subscribe(fn: (e: KaEvent) => void): () => void } | null;
+  /** The container of a process, for events of sockets no inventory listed. */
+  containerOfPid?: (pid: number) => ContainerRef | null;
+}
+
+/**
+ * The tracer's kernel-side totals by key (`rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`), and
+ * the metric each key family is served as. A new kernel count (closes by how, map-full drops) is one entry in
+ * each, plus its definition in METRICS.
+ */
+function kernelValues(c: TracerCounts): Map<string, number> {
+  const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
+  for (const [reason, n] of Object.entries(c.rstSentByReason)) m.set(`rst_sent:${reason}`, n);
+  for (const byHow of Object.values(c.closesByNetns)) {
+    for (const [how, n] of Object.entries(byHow)) m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
+  }
+  for (const [map, n] of Object.entries(c.mapFull)) m.set(`map_full:${map}`, n);
+  return m;
+}
+const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
+  { metric: METRICS.kernelResetsSent, key: 'rst_sent:', label: 'reason' },
+  { metric: METRICS.kernelResetsReceived, key: 'rst_received' },
+  { metric: METRICS.kernelTimeouts, key: 'keepalive_timeouts' },
+  { metric: METRICS.eventsLost, key: 'lost' },
+  { metric: METRICS.kernelCloses, key: 'close:', label: 'how' },
+  { metric: METRICS.mapFullDrops, key: 'map_full:', label: 'map' },
+];
+
+export class ExporterState {
+  private gauges: GaugeSet = { samples: new Map(), folded: 0 };
+  private readonly counters = new CounterSet();
+  private readonly kernel = new KernelTotals();
+  private readonly slots: OwnerSlots;
+  private owners = new OwnerIndex(null);
+  private netnsNames = new Map<number, string>();
+  private inventory: Inventory | null = null;
+  private previous: { connections: Connection[]; atMs: number } | null = null;
+  private recent: KaEvent[] = [];
+  private readonly lastSeen = new Map<string, { connection: Connection; atMs: number }>();
+  private readonly startedAt: number;
+  private lastInventorySec = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+  /** True once an inventory was served: /healthz answers 200 from then on. */
+  ready = false;
+
+  constructor(private readonly source: ExporterSource, private readonly o: ExporterOptions, now: () => number = Date.now) {
+    this.slots = new OwnerSlots(o);
+    this.startedAt = now();
+    const onState = (s: MonitorState) => {
+      if (s.inventory && s.inventory !== this.inventory) this.apply(s.inventory, s.refresh.lastCostMs, now());
+      else if (s.refresh.error) this.counters.inc(METRICS.inventoryErrors, {});
+    };
+    this.unsubscribe.push(source.monitor.subscribe(onState));
+    if (source.monitor.state.inventory) onState(source.monitor.state);
+    if (source.tracing) {
+      this.unsubscribe.push(source.tracing.subscribe((e) => {
+        if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
+          countEvent(e, this.counters, this.owners, this.slots, o, now(), source.containerOfPid);
+          if (e.type !== 'lost') this.keepRecent(e);
+        }
+      }));
+    }
+  }
+
+  /** The tracer changed state (restarting counts as a restart). */
+  tracerState(s: TracerState): void {
+    if (s === 'restarting') this.counters.inc(METRICS.tracerRestarts, {});
+  }
+
+  scrapeFailed(): void {
+    this.counters.inc(METRICS.scrapeErrors, {});
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+
+  /** A frozen copy of every metric, for one scrape. */
+  view(): MetricView {
+    const out = new Map<string, Sample[]>(this.counters.snapshot());
+    for (const [name, s] of this.gauges.samples) out.set(name, s);
+    const tracing = this.source.tracing;
+    if (tracing) {
+      this.kernel.observe(kernelValues(tracing.counts));
+      for (const { metric, key, label } of KERNEL_METRICS) {
+        out.set(metric.name, label
+          ? this.kernel.keys(key).map((k) => ({ labels: { [label]: k.slice(key.length) }, value: this.kernel.value(k) }))
+          : [{ labels: {}, value: this.kernel.value(key) }]);
+      }
+    }
+    out.set(METRICS.tracerUp.name, [{ labels: {}, value: tracing?.state === 'ready' ? 1 : 0 }]);
+    out.set(METRICS.buildInfo.name, [{ labels: { version: this.o.version, nodejs: process.versions.node }, value: 1 }]);
+    out.set(METRICS.inventorySeconds.name, [{ labels: {}, value: this.lastInventorySec }]);
+    out.set(METRICS.owners.name, [{ labels: {}, value: this.slots.size }]);
+    out.set(METRICS.ownersFolded.name, [{ labels: {}, value: this.slots.folded }]);
+    return out;
+  }
+
+  /** The newest events win: a busy host fills the bound long before the window ends. */
+  private keepRecent(e: KaEvent): void {
+    this.recent.push(e);
+    if (this.recent.length > MAX_RECENT_EVENTS * 1.5) this.recent = this.recent.slice(-MAX_RECENT_EVENTS);
+  }
+
+  private apply(inv: Inventory, costMs: number, now: number): void {
+    const connections = inv.connections.filter((c) => matchesFilter(c, this.o.filter));
+    // A rolling window, as a capture has: the events of the last minutes, the inventory before this one and the
+    // last observation of every connection seen in the window.
+    const windowStart = Math.max(this.startedAt, now - FINDINGS_WINDOW_MS);
+    this.recent = this.recent.filter((e) => Date.parse(e.ts) >= windowStart);
+    for (const [id, seen] of this.lastSeen) if (seen.atMs < windowStart) this.lastSeen.delete(id);
+    const takenAt = Date.parse(inv.takenAt);
+    // Only flows that may cross a middlebox can be reclaimed by one; the newest MAX_LAST_SEEN of them are kept
+    // (a busy host opens millions of connections in the window).
+    for (const c of crossing(connections)) {
+      this.lastSeen.delete(c.id);
+      this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    }
+    for (const id of this.lastSeen.keys()) {
+      if (this.lastSeen.size <= MAX_LAST_SEEN) break;
+      this.lastSeen.delete(id);
+    }
+    const findings = evaluateFindings({
+      connections,
+      startConnections: this.previous?.connections,
+      namespaces: inv.namespaces,
+      events: this.recent,
+      window: this.previous ? { startMs: windowStart, durationMs: now - windowStart, startInventoryMs: this.previous.atMs } : null,
+      idleTimeouts: this.o.idleTimeouts,
+      lastSeen: this.lastSeen,
+      hostAddresses: new Set(inv.connections.map((c) => c.local.address)),
+    });
+    const next = gaugeSet(inv, connections, findings, this.slots, this.o, now);
+    this.counters.dropOwners(this.slots.sweep(now));
+    // The swap: everything above was built aside; a scrape sees the old set or the new one, whole.
+    this.gauges = next;
+    this.inventory = inv;
+    this.previous = { connections, atMs: takenAt };
+    this.owners = new OwnerIndex(inv);
+    this.netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    this.lastInventorySec = costMs / 1000;
+    this.counters.inc(METRICS.inventories, {});
+    this.ready = true;
+  }
+}
+
+/**
+ * Keeps the tracer of a long-running exporter going: a tracer that failed to start (bpftrace slow to attach on a
+ * loaded node) or gave up after its own restarts is started again after `retryMs`. Returns the function that
+ * stops retrying.
+ */
+export function superviseTracer(
+  tracing: { start(): Promise<void>; stop(): Promise<void>; state: TracerState | 'off' },
+  onRetry: (why: string) => void,
+  retryMs = 30_000,
+): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const attempt = (): void => {
+    tracing.start().then(watch, (e: Error) => {
+      onRetry(`tracer failed to start: ${e.message}`);
+      retry();
+    });
+  };
+  const retry = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (!stopped) void tracing.stop().then(attempt);
+    }, retryMs);
+  };
+  // Once started, its own restarts run; only a final failure comes back here.
+  const watch = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (tracing.state === 'failed') {
+        onRetry('tracer gave up');
+        void tracing.stop().then(attempt);
+      } else watch();
+    }, retryMs);
+  };
+  attempt();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}

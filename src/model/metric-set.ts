@@ -1,0 +1,290 @@
+// What `ka-top exporter` publishes, as plain data: the metric definitions, owner labels (network namespace,
+// Kubernetes namespace, pod, container; process name only when asked), a cap on owners with the rest folded into
+// `other`, event counters, and the gauge set of one inventory. Never addresses, ports, pids or cookies.
+import type { Connection, NetnsInfo } from '../domain/connection.js';
+import type { KaEvent } from '../domain/event.js';
+import type { Finding, IdleTimeout } from '../domain/finding.js';
+import type { Inventory } from '../domain/inventory.js';
+import { netnsLabel } from '../domain/netns.js';
+import { flowIdleMs } from './flow.js';
+import { crossing } from './findings/rule-kit.js';
+
+export type MetricKind = 'counter' | 'gauge';
+export interface MetricDef {
+  name: string;
+  kind: MetricKind;
+  help: string;
+  /** Labels beside the owner labels (which only `owned` metrics carry). */
+  labels: readonly string[];
+  owned: boolean;
+}
+
+const def = (name: string, kind: MetricKind, help: string, labels: readonly string[] = [], owned = false): MetricDef => ({ name, kind, help, labels, owned });
+
+/** Every metric, in exposition order. Counters end in `_total`, durations are in seconds. */
+export const METRICS = {
+  resetsSent: def('katop_resets_sent_total', 'counter', 'TCP resets sent by sockets of the owner, by cause (linger, keepalive_timeout, unread_data, no_socket, timewait, other) and kernel reason.', ['cause', 'reason'], true),
+  resetsReceived: def('katop_resets_received_total', 'counter', 'TCP resets received by sockets of the owner.', [], true),
+  probes: def('katop_keepalive_probes_total', 'counter', 'Keepalive probes sent by sockets of the owner.', [], true),
+  timeouts: def('katop_keepalive_timeouts_total', 'counter', 'Connections of the owner the kernel closed because keepalive probes went unanswered.', [], true),
+  closes: def('katop_closes_total', 'counter', 'Connections of the owner closed, by how (fin, rst_sent, rst_received, timeout).', ['how'], true),
+  kernelResetsSent: def('katop_kernel_resets_sent_total', 'counter', 'Resets sent on the whole host by kernel reason, counted in the kernel (exact even when events are lost).', ['reason']),
+  kernelResetsReceived: def('katop_kernel_resets_received_total', 'counter', 'Resets received on the whole host, counted in the kernel.'),
+  kernelTimeouts: def('katop_kernel_keepalive_timeouts_total', 'counter', 'Keepalive timeouts on the whole host, counted in the kernel.'),
+  kernelCloses: def('katop_kernel_closes_total', 'counter', 'Closed connections on the whole host by how they ended (fin, rst_sent, rst_received, timeout), counted in the kernel.', ['how']),
+  eventsLost: def('katop_events_lost_total', 'counter', 'Event records the tracer lost (its kernel counts stay exact).'),
+  mapFullDrops: def('katop_map_full_drops_total', 'counter', 'Connections whose state the kernel could not keep (a full map), by map: their close outcome, lifetime or probe total are incomplete.', ['map']),
+  connections: def('katop_connections', 'gauge', 'TCP connections of the owner by state and keepalive source (off, sysctl, socket, unknown).', ['state', 'keepalive'], true),
+  keepaliveOverIdle: def('katop_connections_keepalive_over_idle_timeout', 'gauge', 'Established connections crossing a middlebox whose keepalive idle is longer than that middlebox\'s idle timeout.', ['middlebox'], true),
+  idleNoKeepalive: def('katop_connections_idle_without_keepalive', 'gauge', 'Established connections crossing a middlebox, keepalive off, idle longer than that middlebox\'s idle timeout.', ['middlebox'], true),
+  findings: def('katop_findings', 'gauge', 'Active findings by rule and severity.', ['rule', 'severity']),
+  sysctlTime: def('katop_netns_keepalive_time_seconds', 'gauge', 'net.ipv4.tcp_keepalive_time of the network namespace.', ['netns']),
+  sysctlIntvl: def('katop_netns_keepalive_interval_seconds', 'gauge', 'net.ipv4.tcp_keepalive_intvl of the network namespace.', ['netns']),
+  sysctlProbes: def('katop_netns_keepalive_probes', 'gauge', 'net.ipv4.tcp_keepalive_probes of the network namespace.', ['netns']),
+  buildInfo: def('katop_build_info', 'gauge', 'Always 1: the ka-top and Node.js versions.', ['version', 'nodejs']),
+  inventorySeconds: def('katop_inventory_duration_seconds', 'gauge', 'How long the last inventory took.'),
+  inventories: def('katop_inventories_total', 'counter', 'Inventories taken.'),
+  inventoryErrors: def('katop_inventory_errors_total', 'counter', 'Inventories that failed (the previous set keeps being served).'),
+  tracerUp: def('katop_tracer_up', 'gauge', '1 while the tracer runs, 0 when it is down or this host cannot trace.'),
+  tracerRestarts: def('katop_tracer_restarts_total', 'counter', 'Tracer restarts after it died.'),
+  scrapeErrors: def('katop_scrape_errors_total', 'counter', 'Scrapes that failed.'),
+  owners: def('katop_owners', 'gauge', 'Owner label sets with their own series now (at most --max-owners).'),
+  ownersFolded: def('katop_owners_folded_total', 'counter', 'Owner label sets folded into `other` (once per inventory per owner, and per event) because --max-owners was reached.'),
+} as const satisfies Record<string, MetricDef>;
+
+export const OWNER_LABELS = ['netns', 'namespace', 'pod', 'container'] as const;
+export const OTHER = 'other';
+
+/** netns, namespace, pod, container and, with --process-labels, process. Empty string = unknown. */
+export type OwnerLabels = Record<string, string>;
+
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface MetricOptions {
+  processLabels: boolean;
+  /** Owner label sets with their own series; the rest fold into `other`. */
+  maxOwners: number;
+  idleTimeouts: readonly IdleTimeout[];
+}
+
+type Ref = NetnsInfo['container'];
+
+function ownerLabels(netns: { inode: number; name: string | null; container?: Ref }, ref: Ref | undefined, comm: string | null | undefined, o: MetricOptions): OwnerLabels {
+  const l: OwnerLabels = {
+    netns: netnsLabel(netns),
+    namespace: ref?.pod?.namespace ?? '',
+    pod: ref?.pod?.name ?? ref?.pod?.uid ?? '',
+    container: ref?.name ?? ref?.id ?? '',
+  };
+  if (o.processLabels) l.process = comm ?? '';
+  return l;
+}
+
+export function connectionOwner(c: Connection, o: MetricOptions): OwnerLabels {
+  return ownerLabels(c.netns, c.process?.container ?? c.netns.container, c.process?.comm, o);
+}
+
+function otherOwner(o: MetricOptions): OwnerLabels {
+  const l: OwnerLabels = { netns: OTHER, namespace: OTHER, pod: OTHER, container: OTHER };
+  if (o.processLabels) l.process = OTHER;
+  return l;
+}
+
+const keyOf = (l: Record<string, string>) => JSON.stringify(l);
+
+/**
+ * The owners that have their own series, at most `maxOwners`; an owner keeps its slot while it has connections or
+ * events, and loses it (with its counter series) after `idleMs` without either.
+ */
+export class OwnerSlots {
+  private slots = new Map<string, number>();
+  folded = 0;
+
+  constructor(private readonly o: MetricOptions, private readonly idleMs = 15 * 60_000) {}
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** The labels to count `owner` under: its own, or `other` when the cap is reached. */
+  admit(owner: OwnerLabels, now: number): OwnerLabels {
+    const k = keyOf(owner);
+    if (this.slots.has(k) || this.slots.size < this.o.maxOwners) {
+      this.slots.set(k, now);
+      return owner;
+    }
+    this.folded++;
+    return otherOwner(this.o);
+  }
+
+  /** Frees the slots of owners not seen for `idleMs`; returns their keys. */
+  sweep(now: number): Set<string> {
+    const gone = new Set<string>();
+    for (const [k, at] of this.slots) if (now - at > this.idleMs) gone.add(k);
+    for (const k of gone) this.slots.delete(k);
+    return gone;
+  }
+}
+
+/** Monotonic counters by label set, fed from events. */
+export class CounterSet {
+  private readonly series = new Map<string, Map<string, { owner: string | null; sample: Sample }>>();
+
+  inc(m: MetricDef, labels: Record<string, string>, by = 1, owner: OwnerLabels | null = null): void {
+    let s = this.series.get(m.name);
+    if (!s) this.series.set(m.name, (s = new Map()));
+    const all = owner ? { ...owner, ...labels } : labels;
+    const k = keyOf(all);
+    const hit = s.get(k);
+    if (hit) hit.sample.value += by;
+    else s.set(k, { owner: owner ? keyOf(owner) : null, sample: { labels: all, value: by } });
+  }
+
+  /** Drops the series of owners that lost their slot. */
+  dropOwners(keys: ReadonlySet<string>): void {
+    if (keys.size === 0) return;
+    for (const s of this.series.values()) for (const [k, v] of s) if (v.owner && keys.has(v.owner)) s.delete(k);
+  }
+
+  /** A copy: what a scrape serves must not move while it is rendered. */
+  snapshot(): Map<string, Sample[]> {
+    return new Map([...this.series].map(([name, s]) => [name, [...s.values()].map((v) => ({ labels: v.sample.labels, value: v.sample.value }))]));
+  }
+}
+
+/** Which connection and namespace an event's owner is looked up in (rebuilt per inventory). */
+export class OwnerIndex {
+  private readonly byConnection: Map<string, Connection>;
+  private readonly byNetns: Map<number, NetnsInfo>;
+
+  constructor(inv: Inventory | null) {
+    this.byConnection = new Map((inv?.connections ?? []).map((c) => [c.id, c]));
+    this.byNetns = new Map((inv?.namespaces ?? []).map((n) => [n.inode, n]));
+  }
+
+  /** The event's owner: its connection's; for a socket that lived between two inventories, its process's
+   *  container (`containerOfPid`) or else its namespace's. */
+  ownerOf(e: Exclude<KaEvent, { type: 'lost' }>, o: MetricOptions, containerOfPid?: (pid: number) => Ref): OwnerLabels {
+    const c = e.connection ? this.byConnection.get(e.connection) : undefined;
+    if (c) return connectionOwner(c, o);
+    const ns = e.netns ? this.byNetns.get(e.netns) : undefined;
+    const ref = (e.pid !== null ? containerOfPid?.(e.pid) : null) ?? ns?.container;
+    return ownerLabels(ns ?? { inode: e.netns ?? 0, name: null }, ref, e.comm, o);
+  }
+}
+
+/** Counts one traced event into the counters. Host-wide exact totals come from the kernel (`KernelTotals`). */
+export function countEvent(e: KaEvent, counters: CounterSet, owners: OwnerIndex, slots: OwnerSlots, o: MetricOptions, now: number, containerOfPid?: (pid: number) => Ref): void {
+  if (e.type === 'lost' || e.type === 'sockopt_changed') return;
+  const owner = slots.admit(owners.ownerOf(e, o, containerOfPid), now);
+  switch (e.type) {
+    case 'rst_sent': return counters.inc(METRICS.resetsSent, { cause: e.cause, reason: e.reason ?? 'unknown' }, 1, owner);
+    case 'rst_received': return counters.inc(METRICS.resetsReceived, {}, 1, owner);
+    case 'keepalive_probe': return counters.inc(METRICS.probes, {}, 1, owner);
+    case 'keepalive_timeout': return counters.inc(METRICS.timeouts, {}, 1, owner);
+    case 'close': return counters.inc(METRICS.closes, { how: e.how }, 1, owner);
+  }
+}
+
+/**
+ * Totals the tracer keeps in kernel maps, made monotonic: a restarted tracer starts its maps from zero, so what
+ * was counted before is carried as a base. New kernel-side counts (closes by how, map-full drops) are one more
+ * entry in `read`.
+ */
+export class KernelTotals {
+  private readonly last = new Map<string, number>();
+  private readonly base = new Map<string, number>();
+
+  observe(values: ReadonlyMap<string, number>): void {
+    for (const [k, v] of values) {
+      const prev = this.last.get(k) ?? 0;
+      if (v < prev) this.base.set(k, (this.base.get(k) ?? 0) + prev);
+      this.last.set(k, v);
+    }
+  }
+
+  value(key: string): number {
+    return (this.base.get(key) ?? 0) + (this.last.get(key) ?? 0);
+  }
+
+  keys(prefix: string): string[] {
+    return [...this.last.keys()].filter((k) => k.startsWith(prefix));
+  }
+}
+
+export interface GaugeSet {
+  /** Metric name -> samples; built whole, then swapped in. */
+  samples: Map<string, Sample[]>;
+  /** Owners folded into `other` in this inventory. */
+  folded: number;
+}
+
+function keepaliveSource(c: Connection): string {
+  if (c.keepalive.enabled === null) return 'unknown';
+  if (!c.keepalive.enabled) return 'off';
+  return c.keepalive.source === 'socket' ? 'socket' : 'sysctl';
+}
+
+class SampleTable {
+  readonly samples = new Map<string, Map<string, Sample>>();
+  add(m: MetricDef, labels: Record<string, string>, by = 1): void {
+    let s = this.samples.get(m.name);
+    if (!s) this.samples.set(m.name, (s = new Map()));
+    const k = keyOf(labels);
+    const hit = s.get(k);
+    if (hit) hit.value += by;
+    else s.set(k, { labels, value: by });
+  }
+  set(m: MetricDef, labels: Record<string, string>, value: number): void {
+    this.add(m, labels, 0);
+    this.samples.get(m.name)!.get(keyOf(labels))!.value = value;
+  }
+  done(): Map<string, Sample[]> {
+    return new Map([...this.samples].map(([n, s]) => [n, [...s.values()]]));
+  }
+}
+
+/**
+ * The gauges of one inventory. The biggest owners get the free slots first, so a cap cuts off the smallest.
+ * Series bound: (maxOwners + 1) owner sets × (states × keepalive sources + 2 × middleboxes), plus one per
+ * namespace with sysctls (capped at maxOwners) and rules × severities.
+ */
+export function gaugeSet(inv: Inventory, connections: readonly Connection[], findings: readonly Finding[], slots: OwnerSlots, o: MetricOptions, now: number): GaugeSet {
+  const t = new SampleTable();
+  const byOwner = new Map<string, { owner: OwnerLabels; conns: Connection[] }>();
+  for (const c of connections) {
+    const owner = connectionOwner(c, o);
+    const k = keyOf(owner);
+    const g = byOwner.get(k);
+    if (g) g.conns.push(c);
+    else byOwner.set(k, { owner, conns: [c] });
+  }
+  const foldedBefore = slots.folded;
+  const groups = [...byOwner.values()].sort((a, b) => b.conns.length - a.conns.length);
+  for (const { owner, conns } of groups) {
+    const labels = slots.admit(owner, now);
+    for (const c of conns) t.add(METRICS.connections, { ...labels, state: c.state, keepalive: keepaliveSource(c) });
+    for (const c of crossing(conns)) {
+      for (const mb of o.idleTimeouts) {
+        if (c.keepalive.enabled === true && c.keepalive.idleSec !== null && c.keepalive.idleSec > mb.seconds) {
+          t.add(METRICS.keepaliveOverIdle, { ...labels, middlebox: mb.name });
+        }
+        if (c.keepalive.enabled === false && (flowIdleMs(c) ?? 0) > mb.seconds * 1000) t.add(METRICS.idleNoKeepalive, { ...labels, middlebox: mb.name });
+      }
+    }
+  }
+  for (const f of findings) t.add(METRICS.findings, { rule: f.rule, severity: f.severity });
+  const withSysctl = inv.namespaces.filter((n) => n.sysctl);
+  for (const n of withSysctl.slice(0, o.maxOwners)) {
+    const netns = { netns: netnsLabel(n) };
+    t.set(METRICS.sysctlTime, netns, n.sysctl!.tcp_keepalive_time);
+    t.set(METRICS.sysctlIntvl, netns, n.sysctl!.tcp_keepalive_intvl);
+    t.set(METRICS.sysctlProbes, netns, n.sysctl!.tcp_keepalive_probes);
+  }
+  const folded = slots.folded - foldedBefore + Math.max(0, withSysctl.length - o.maxOwners);
+  slots.folded += Math.max(0, withSysctl.length - o.maxOwners);
+  return { samples: t.done(), folded };
+}

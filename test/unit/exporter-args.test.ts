@@ -1,0 +1,23 @@
+// `ka-top exporter` arguments: the listen address forms, defaults, and one clear line for bad input.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, parseExporterArgs, parseListen } from '../../src/cli/exporter.js';
+import { UsageError } from '../../src/cli/errors.js';
+
+describe('exporter arguments', () => {
+  it('listens on loopback at the default port unless told otherwise', () => {
+    const a = parseExporterArgs([]);
+    expect(a).toMatchObject({ host: '127.0.0.1', port: DEFAULT_PORT, processLabels: false, maxOwners: 100, eventsLog: null, intervalMs: 15_000 });
+    expect(parseListen('0.0.0.0:9977')).toEqual({ host: '0.0.0.0', port: 9977 });
+    expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+    expect(parseListen('node-1.example:9977')).toEqual({ host: 'node-1.example', port: 9977 });
+  });
+
+  it('takes the opt-ins, the cap, the idle timeouts and the filters', () => {
+    const a = parseExporterArgs(['--process-labels', '--max-owners', '7', '--idle-timeouts', 'lb=60', '--netns', 'x', '--events-log', '/tmp/e']);
+    expect(a).toMatchObject({ processLabels: true, maxOwners: 7, idleTimeouts: [{ name: 'lb', seconds: 60 }], filter: { netns: ['x'] }, eventsLog: '/tmp/e' });
+  });
+
+  it.each([['--listen', '9977'], ['--listen', '[::1]'], ['--listen', 'h:70000'], ['--max-owners', '0'], ['--interval', '1ms'], ['--bogus']])('rejects %s %s', (...argv) => {
+    expect(() => parseExporterArgs(argv.filter(Boolean))).toThrow(UsageError);
+  });
+});
