@@ -1,50 +1,8 @@
-// ka-top's event model: what `watch` prints and the TUI shows, and the pure rules that turn tracer records into it.
+// The pure rules that turn the tracer's record fields into events: address decoding, reset causes, give-up times.
 import { normaliseIpv6 } from '../parse/ss.js';
 import { decodeHexBuf } from '../parse/bpftrace-json.js';
 import type { Endpoint } from '../domain/connection.js';
-
-export const EVENT_TYPES = [
-  'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'rst_received', 'close', 'sockopt_changed', 'lost',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
-export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
-export type OwnerVia = 'inventory' | 'context' | 'listener';
-
-export interface EventProcess {
-  pid: number;
-  comm: string;
-  cmdline: string | null;
-}
-
-interface Base {
-  ts: string;
-  local: Endpoint | null;
-  peer: Endpoint | null;
-  /** Network namespace inode (0/null when the kernel gave none). */
-  netns: number | null;
-  /** The socket's owner: from the inventory, or the process in whose context the event ran when that is the owner. */
-  pid: number | null;
-  comm: string | null;
-  process: EventProcess | null;
-  /** Connection id in the inventory (`<netns>:<cookie>`), when matched. */
-  connection: string | null;
-  /** How the owner was found: the inventory, the syscall context it ran in (close, setsockopt), or — for a
-   *  short-lived accepted socket no inventory saw — the process listening on its local port. */
-  ownerVia?: OwnerVia | null;
-  /** Kernel socket address (hex), to correlate events of one socket. */
-  sk: string | null;
-}
-
-export type KaEvent =
-  | (Base & { type: 'keepalive_probe'; probesSent: number; probesOutstanding: number; maxProbes: number; intervalMs: number | null; userTimeoutMs: number; giveUpInMs: number | null })
-  | (Base & { type: 'keepalive_timeout'; probesSent: number; maxProbes: number })
-  | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
-  | (Base & { type: 'rst_received'; inferredCause: string })
-  | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })
-  | (Base & { type: 'sockopt_changed'; option: string; fd: number })
-  | { type: 'lost'; ts: string; events: number };
+import type { RstCause } from '../domain/event.js';
 
 // ---- decoding of the program's fields ----
 
