@@ -2,49 +2,13 @@
 // Captures a real inventory recording (ss output, owner scan, sysctls, process facts) from connections set up in
 // scratch namespaces, for tests that replay the whole pipeline: test/fixtures/inventory/keepalive-mix.json.
 // Root; run after `make build`. Pids, ports and timers differ on every capture: update the test if re-captured.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { collectInventory } from '../dist/engine/inventory.js';
 import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
+import { capturePair, root, sh, sleep } from './lib/capture-pair.mjs';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const peer = `${root}dist/bin/${process.arch}/ka-peer`;
-const CLI = 'kat-cap-cli', SRV = 'kat-cap-srv';
-const children = [];
-
-function sh(cmd, ...args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-}
-function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
-  for (const ns of [CLI, SRV]) spawnSync('ip', ['netns', 'del', ns]);
-}
-process.on('exit', cleanup);
-
-function run(ns, args) {
-  const c = spawn('ip', ['netns', 'exec', ns, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  return new Promise((resolve) => {
-    let buf = '';
-    c.stdout.on('data', (b) => {
-      buf += b;
-      if (/^(LISTEN|CONN)/m.test(buf)) resolve(buf);
-    });
-  });
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-cleanup();
-for (const ns of [CLI, SRV]) { sh('ip', 'netns', 'add', ns); sh('ip', '-n', ns, 'link', 'set', 'lo', 'up'); }
-sh('ip', 'link', 'add', 'kat-cap0', 'netns', CLI, 'type', 'veth', 'peer', 'name', 'kat-cap1', 'netns', SRV);
-sh('ip', '-n', CLI, 'addr', 'add', '198.18.90.1/24', 'dev', 'kat-cap0');
-sh('ip', '-n', SRV, 'addr', 'add', '198.18.90.2/24', 'dev', 'kat-cap1');
-sh('ip', '-n', CLI, 'addr', 'add', 'fd6b:6174:90::1/64', 'dev', 'kat-cap0', 'nodad');
-sh('ip', '-n', SRV, 'addr', 'add', 'fd6b:6174:90::2/64', 'dev', 'kat-cap1', 'nodad');
-for (const [ns, dev] of [[CLI, 'kat-cap0'], [SRV, 'kat-cap1']]) sh('ip', '-n', ns, 'link', 'set', dev, 'up');
+const { CLI, SRV, run } = capturePair('kat-cap', 90);
 sh('ip', 'netns', 'exec', CLI, 'sysctl', '-qw', 'net.ipv4.tcp_keepalive_time=321');
 
 await run(SRV, ['server', '--listen', '198.18.90.2:7000', '--mode', 'hold']);

@@ -5,50 +5,13 @@
 // namespaces joined by a veth: IPv4, IPv6, v4-mapped, LISTEN, ESTAB, TIME-WAIT, SYN-SENT to a dropped port,
 // keepalive probes outstanding to a peer gone silent. Root; run after `make build`. Pids, ports, cookies and
 // timers differ on every capture: update test/unit/native-inventory-parse.test.ts if re-captured.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { collectInventory } from '../dist/engine/inventory.js';
 import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
+import { capturePair, root, sh, sleep } from './lib/capture-pair.mjs';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const peer = `${root}dist/bin/${process.arch}/ka-peer`;
-const CLI = 'kat-capn-cli', SRV = 'kat-capn-srv';
-const children = [];
-
-function sh(cmd, ...args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
-  for (const ns of [CLI, SRV]) spawnSync('ip', ['netns', 'del', ns]);
-}
-process.on('exit', cleanup);
-
-function run(ns, args, until = /^(LISTEN|CONN)/m) {
-  const c = spawn('ip', ['netns', 'exec', ns, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  return new Promise((resolve) => {
-    let buf = '';
-    c.stdout.on('data', (b) => {
-      buf += b;
-      if (until.test(buf)) resolve(buf);
-    });
-  });
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-cleanup();
-for (const ns of [CLI, SRV]) { sh('ip', 'netns', 'add', ns); sh('ip', '-n', ns, 'link', 'set', 'lo', 'up'); }
-sh('ip', 'link', 'add', 'kat-capn0', 'netns', CLI, 'type', 'veth', 'peer', 'name', 'kat-capn1', 'netns', SRV);
-sh('ip', '-n', CLI, 'addr', 'add', '198.18.91.1/24', 'dev', 'kat-capn0');
-sh('ip', '-n', SRV, 'addr', 'add', '198.18.91.2/24', 'dev', 'kat-capn1');
-sh('ip', '-n', CLI, 'addr', 'add', 'fd6b:6174:91::1/64', 'dev', 'kat-capn0', 'nodad');
-sh('ip', '-n', SRV, 'addr', 'add', 'fd6b:6174:91::2/64', 'dev', 'kat-capn1', 'nodad');
-for (const [ns, dev] of [[CLI, 'kat-capn0'], [SRV, 'kat-capn1']]) sh('ip', '-n', ns, 'link', 'set', dev, 'up');
+const { CLI, SRV, run } = capturePair('kat-capn', 91);
 sh('ip', 'netns', 'exec', SRV, 'nft', 'add table inet katcapn; add chain inet katcapn in { type filter hook input priority 0; policy accept; }; add rule inet katcapn in tcp dport 7109 drop');
 
 await run(SRV, ['server', '--listen', '198.18.91.2:7000', '--mode', 'hold']);
