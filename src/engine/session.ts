@@ -1,5 +1,6 @@
 // A live session: the owner-scan daemon, the inventory Monitor and, where the host allows it, the tracer, opened
-// and closed together. `top`, `watch` and `snapshot --capture` run on it, so every exit path ends every helper.
+// and closed together. `top`, `watch`, `snapshot --capture` and `exporter` run on it, so every exit path ends every
+// helper.
 import type { Connection } from '../domain/connection.js';
 import type { Inventory } from '../domain/inventory.js';
 import { capabilitiesFrom } from './capabilities.js';
