@@ -2,6 +2,7 @@
 // attributed to the socket's owner. Human lines by default, NDJSON with --json (schema/events.schema.json).
 import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
+import { describeContainer } from '../domain/workload.js';
 import { programOptionsFor } from '../engine/live-tracing.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
@@ -135,21 +136,26 @@ export async function watchCommand(argv: string[]): Promise<number> {
   if (!tracing) process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); streaming samples only\n`);
 
   const write = (obj: object, line: string) => process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
-  // Namespace names of the newest inventory, rebuilt only when a new inventory arrives (not per event).
+  // Namespace names (for --netns) and labels (for the text lines: name or inode, and the container or pod living
+  // there) of the newest inventory, rebuilt only when a new inventory arrives (not per event).
   let namedFrom: Inventory | null = null;
   let named = new Map<number, string>();
-  const netnsNames = (): Map<number, string> => {
+  let labels = new Map<number, string>();
+  const refreshNames = (): void => {
     const inv = monitor.state.inventory;
-    if (inv !== namedFrom) named = new Map(((namedFrom = inv)?.namespaces ?? []).filter((n) => n.name).map((n) => [n.inode, n.name!]));
-    return named;
+    if (inv === namedFrom) return;
+    const namespaces = (namedFrom = inv)?.namespaces ?? [];
+    named = new Map(namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    labels = new Map(namespaces.filter((n) => n.name || n.container)
+      .map((n) => [n.inode, `${n.name ?? n.inode}${n.container ? ` (${describeContainer(n.container)})` : ''}`]));
   };
 
   let emitted = 0;
   const thresholds = new ThresholdTracker(opts.failOn);
   tracing?.subscribe((e) => {
-    const names = netnsNames();
-    if (closed || !eventMatches(e, opts, names)) return;
-    write(e, formatEventLine(e, (inode) => names.get(inode)));
+    refreshNames();
+    if (closed || !eventMatches(e, opts, named)) return;
+    write(e, formatEventLine(e, (inode) => labels.get(inode)));
     emitted++;
     const hit = thresholds.observe(e, Date.now());
     if (hit) {

@@ -20,7 +20,8 @@ export function eventDetail(e: Exclude<KaEvent, { type: 'lost' }>): string {
   }
 }
 
-/** One human-readable line per event; `netnsName` names the namespace (`ip netns` name) where it is known. */
+/** One human-readable line per event; `netnsName` names the namespace (its `ip netns` name, the container or pod
+ *  living there) where it is known. */
 export function formatEventLine(e: KaEvent, netnsName: (inode: number) => string | undefined = () => undefined): string {
   const time = e.ts.slice(11, 23);
   if (e.type === 'lost') return `${time} lost              ${e.events} events dropped by the tracer (counts stay exact)`;

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import type { KaEvent } from '../../src/domain/event.js';
+import { describeContainer } from '../../src/domain/workload.js';
+import { formatEventLine } from '../../src/output/event-text.js';
+
+const probe: KaEvent = {
+  type: 'keepalive_probe', ts: '2026-01-01T00:00:05.000Z', local: { address: '198.18.2.1', port: 40000 },
+  peer: { address: '198.18.2.2', port: 7000 }, netns: 4026532177, pid: 42, comm: 'ka-peer', process: null,
+  connection: null, sk: 'ffff1', probesSent: 1, probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, userTimeoutMs: 0, giveUpInMs: 3000,
+};
+
+describe('formatEventLine', () => {
+  it('names the namespace, and the container or pod living there, where they are known; the inode otherwise', () => {
+    const pod = describeContainer({ id: 'a1b2c3d4e5f6', runtime: 'containerd', name: 'app', pod: { uid: 'u', namespace: 'shop', name: 'web-0' } });
+    expect(formatEventLine(probe, () => `kalab-dead-cli (${pod})`)).toMatch(/ netns=kalab-dead-cli \(containerd:a1b2c3d4e5f6 "app" in pod shop\/web-0\)$/);
+    expect(formatEventLine(probe)).toMatch(/ netns=4026532177$/);
+    expect(formatEventLine({ ...probe, netns: null })).toMatch(/ netns=\?$/);
+  });
+});
