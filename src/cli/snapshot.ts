@@ -16,6 +16,7 @@ import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
 import { renderTable } from '../output/table.js';
+import { liveHost } from '../sources/live.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError } from './errors.js';
@@ -84,11 +85,12 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
     },
   });
   try {
+    const details = liveHost.details();
     const result = await runCapture(session, { durationMs, stop: stopped, onProgress: progress.update });
     progress.clear();
     const capabilities = capabilitiesFrom(session.host, result.end.sockoptReads);
     const connections = result.end.connections.filter((c) => matchesFilter(c, filter));
-    return { doc: snapshotDocument(result.end, capabilities, filter, connections, { idleTimeouts, capture: { result, requestedMs: durationMs } }), exitCode };
+    return { doc: snapshotDocument(result.end, capabilities, filter, connections, { idleTimeouts, capture: { result, requestedMs: durationMs }, hostDetails: await details }), exitCode };
   } finally {
     progress.clear();
     removeSignalHandlers();

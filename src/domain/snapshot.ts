@@ -19,7 +19,8 @@ export interface SnapshotDocument {
   schema: typeof SNAPSHOT_SCHEMA;
   takenAt: string;
   kaTopVersion: string;
-  host: { hostname: string; kernel: string };
+  /** os, uptimeSec and addresses when ka-top could read them (not in documents the TUI's `e` key writes). */
+  host: { hostname: string; kernel: string; os?: string | null; uptimeSec?: number | null; addresses?: string[] };
   sysctl: NetnsSysctl | null;
   capabilities: Capabilities;
   namespaces: NetnsInfo[];

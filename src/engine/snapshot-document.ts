@@ -13,6 +13,7 @@ import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { capabilitiesFrom } from './capabilities.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost, liveInventory } from '../sources/live.js';
+import type { HostDetails } from '../sources/host-details.js';
 import type { HostPort } from '../sources/ports.js';
 import { probeTracingHost } from '../sources/tracing-host.js';
 import type { CaptureResult } from './capture.js';
@@ -25,13 +26,16 @@ const netnsMatcher = (filter: ConnectionFilter) => filter.netns?.length
 export async function buildSnapshot(filter: ConnectionFilter, idleTimeouts: readonly IdleTimeout[] = DEFAULT_IDLE_TIMEOUTS): Promise<SnapshotDocument> {
   // Only the capabilities are needed here (no program to build); the probe runs alongside the inventory.
   const host = probeTracingHost({ programDetails: false });
+  const details = liveHost.details();
   const inv = await collectInventory(liveInventory(), { netns: netnsMatcher(filter) });
   const capabilities = capabilitiesFrom(await host, inv.sockoptReads);
-  return snapshotDocument(inv, capabilities, filter, undefined, { idleTimeouts });
+  return snapshotDocument(inv, capabilities, filter, undefined, { idleTimeouts, hostDetails: await details });
 }
 
 export interface DocumentExtras {
   idleTimeouts?: readonly IdleTimeout[];
+  /** Distribution, uptime and interface addresses, read alongside the inventory (HostPort.details). */
+  hostDetails?: HostDetails;
   /** A capture window; `inv` is then its end inventory. */
   capture?: { result: CaptureResult; requestedMs: number };
 }
@@ -100,13 +104,16 @@ export function snapshotDocument(
     observedIdleMs: cap?.observedIdleMs,
     lastSeen: cap?.lastSeen,
     // From the whole inventory, whatever rows were selected: the same data gives the same answer everywhere.
-    hostAddresses: new Set([...inv.connections, ...(cap?.start.connections ?? [])].map((c) => c.local.address)),
+    hostAddresses: new Set([
+      ...[...inv.connections, ...(cap?.start.connections ?? [])].map((c) => c.local.address),
+      ...(extras.hostDetails?.addresses ?? []),
+    ]),
   });
   return {
     schema: SNAPSHOT_SCHEMA,
     takenAt: inv.takenAt,
     kaTopVersion: packageVersion(),
-    host: host.facts(),
+    host: { ...host.facts(), ...extras.hostDetails },
     sysctl: typeof ownSysctl === 'string' ? null : ownSysctl,
     capabilities,
     namespaces,

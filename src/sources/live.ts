@@ -3,6 +3,7 @@
 import type { NetnsSysctl } from '../domain/connection.js';
 import type { HostPort, InventoryPort } from './ports.js';
 import { HelperMissingError } from './exec.js';
+import { readHostDetails } from './host-details.js';
 import { readSysctlsWithNsenter } from './netns-sysctl.js';
 import { ProcessReader, hostFacts, listNetns, readOwnSysctls } from './procfs.js';
 import { SockinfoDaemon, readNetnsSysctls, scanSockets } from './sockinfo.js';
@@ -59,4 +60,4 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
   };
 }
 
-export const liveHost: HostPort = { facts: hostFacts, ownSysctls: readOwnSysctls };
+export const liveHost: HostPort = { facts: hostFacts, details: readHostDetails, ownSysctls: readOwnSysctls };

@@ -3,6 +3,7 @@
 // from committed recordings of real output, as it runs on a host.
 import type { NetnsSysctl, ProcessInfo, SockScan } from '../domain/connection.js';
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
+import type { HostDetails } from './host-details.js';
 
 /** A network namespace and a path through which it can be entered (nsenter --net=PATH). */
 export interface NetnsRef {
@@ -31,6 +32,8 @@ export interface InventoryPort {
 /** Facts about the host for the header of a snapshot. */
 export interface HostPort {
   facts(): { hostname: string; kernel: string };
+  /** Distribution, uptime and interface addresses (slower: a snapshot reads them alongside its inventory). */
+  details(): Promise<HostDetails>;
   /** Keepalive sysctls of ka-top's own namespace, or why they could not be read. */
   ownSysctls(): NetnsSysctl | string;
 }

@@ -80,6 +80,12 @@ describe('ka-top snapshot (root, real namespaces)', () => {
     expect(Number.isNaN(Date.parse(doc.takenAt))).toBe(false);
   });
 
+  it('says what host it was taken on: distribution, uptime, its interface addresses', () => {
+    expect(doc.host.os).toMatch(/\w/);
+    expect(doc.host.uptimeSec).toBeGreaterThan(0);
+    expect(doc.host.addresses).toContain('127.0.0.1');
+  });
+
   it('reports keepalive off', () => {
     const c = byLocalPort(doc, conns.off!.lport);
     expect(c.keepalive.enabled).toBe(false);
