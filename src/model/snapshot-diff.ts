@@ -294,7 +294,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
     file: file ?? null,
     takenAt: d.takenAt,
     kaTopVersion: d.kaTopVersion,
-    host: d.host,
+    host: { hostname: d.host.hostname, kernel: d.host.kernel },
     connections: n,
     events: d.events ? d.events.length : null,
   });

@@ -17,7 +17,9 @@ import { acquireLabLock, releaseLabLock } from '../helpers/lab-lock.js';
 let validate: (doc: unknown) => string[];
 let doc: SnapshotDocument;
 let captureStderr = '';
-const CAPTURE_S = 15;
+// Longer than two sends of the idle-reclaim client (every 12 s): at least one reset by the middlebox falls inside the
+// window however long bpftrace takes to attach on a loaded machine.
+const CAPTURE_S = 26;
 
 interface LabStatus { scenarios: { name: string; processes: { role: string; pid: number }[] }[] }
 let lab: LabStatus;
