@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { collectInventory } from '../dist/engine/inventory.js';
 import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
-import { capturePair, root, sh, sleep } from './lib/capture-pair.mjs';
+import { capturePair, keepScratchOnly, root, sh, sleep } from './lib/capture-pair.mjs';
 
 const { CLI, SRV, run } = capturePair('kat-cap', 90);
 sh('ip', 'netns', 'exec', CLI, 'sysctl', '-qw', 'net.ipv4.tcp_keepalive_time=321');
@@ -32,14 +32,7 @@ await sleep(3500);
 // ss, not the native inventory: this fixture covers the ss path (test/fixtures/native/ covers the other)
 const { sources, recording } = recordInventory(liveInventory({ native: false }));
 const inv = await collectInventory(sources, { netns: (n) => n.name === CLI || n.name === SRV });
-// keep only what concerns the scratch namespaces: the rest of the host is not fixture material
-recording.netns = recording.netns.filter((n) => n.name === CLI || n.name === SRV);
-const kept = new Set(recording.netns.map((n) => String(n.inode)));
-for (const k of Object.keys(recording.sysctls)) if (!kept.has(k)) delete recording.sysctls[k];
-const inodes = new Set(inv.connections.map((x) => x.inode).filter(Boolean));
-recording.scan.sockets = recording.scan.sockets.filter((s) => inodes.has(s.inode));
-const pids = new Set(recording.scan.sockets.map((s) => s.pid));
-for (const pid of Object.keys(recording.processes)) if (!pids.has(Number(pid))) delete recording.processes[pid];
+keepScratchOnly(recording, inv, [CLI, SRV]);
 mkdirSync(`${root}test/fixtures/inventory`, { recursive: true });
 writeFileSync(`${root}test/fixtures/inventory/keepalive-mix.json`, JSON.stringify(recording, null, 1) + '\n');
 console.log(`captured ${inv.connections.length} connections in 2 namespaces`);

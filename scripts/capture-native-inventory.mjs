@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { collectInventory } from '../dist/engine/inventory.js';
 import { recordInventory } from '../dist/sources/recorded.js';
 import { liveInventory } from '../dist/sources/live.js';
-import { capturePair, root, sh, sleep } from './lib/capture-pair.mjs';
+import { capturePair, keepScratchOnly, root, sh, sleep } from './lib/capture-pair.mjs';
 
 const { CLI, SRV, run } = capturePair('kat-capn', 91);
 sh('ip', 'netns', 'exec', SRV, 'nft', 'add table inet katcapn; add chain inet katcapn in { type filter hook input priority 0; policy accept; }; add rule inet katcapn in tcp dport 7109 drop');
@@ -39,14 +39,7 @@ if (inv.socketSource?.via !== 'sock_diag' || inv.socketSource.fallback) throw ne
 const viaSs = recordInventory(liveInventory({ native: false }));
 await collectInventory(viaSs.sources, only);
 const recording = { ...native.recording, dumps: viaSs.recording.dumps, scan: viaSs.recording.scan, processes: { ...viaSs.recording.processes, ...native.recording.processes } };
-// keep only what concerns the scratch namespaces: the rest of the host is not fixture material
-recording.netns = recording.netns.filter((n) => n.name === CLI || n.name === SRV);
-const kept = new Set(recording.netns.map((n) => String(n.inode)));
-for (const k of Object.keys(recording.sysctls)) if (!kept.has(k)) delete recording.sysctls[k];
-const inodes = new Set(inv.connections.map((x) => x.inode).filter(Boolean));
-recording.scan.sockets = recording.scan.sockets.filter((s) => inodes.has(s.inode));
-const pids = new Set(recording.scan.sockets.map((s) => s.pid));
-for (const pid of Object.keys(recording.processes)) if (!pids.has(Number(pid))) delete recording.processes[pid];
+keepScratchOnly(recording, inv, [CLI, SRV]);
 const dir = `${root}test/fixtures/native`;
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}/recording.json`, JSON.stringify(recording, null, 1) + '\n');

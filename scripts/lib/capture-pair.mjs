@@ -47,3 +47,15 @@ export function capturePair(prefix, subnet) {
   };
   return { CLI, SRV, run };
 }
+
+/** Cuts a recording down to the scratch namespaces and the sockets and processes of `inv` (the rest of the host is
+ *  not fixture material). */
+export function keepScratchOnly(recording, inv, names) {
+  recording.netns = recording.netns.filter((n) => names.includes(n.name));
+  const kept = new Set(recording.netns.map((n) => String(n.inode)));
+  for (const k of Object.keys(recording.sysctls)) if (!kept.has(k)) delete recording.sysctls[k];
+  const inodes = new Set(inv.connections.map((x) => x.inode).filter(Boolean));
+  recording.scan.sockets = recording.scan.sockets.filter((s) => inodes.has(s.inode));
+  const pids = new Set(recording.scan.sockets.map((s) => s.pid));
+  for (const pid of Object.keys(recording.processes)) if (!pids.has(Number(pid))) delete recording.processes[pid];
+}
