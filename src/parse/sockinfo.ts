@@ -1,4 +1,4 @@
-// Pure parsers for the line format of dist/bin/ka-sockinfo (see src/native/ka-sockinfo.c).
+// Pure parsers for the line format of the ka-sockinfo helper (see src/native/ka-sockinfo.c).
 import type { NetnsSysctl, ScannedSocket, SockOpts, SockScan } from '../domain/connection.js';
 import { ParseError } from './parse-error.js';
 

@@ -1,4 +1,4 @@
-// The native inventory: dist/bin/ka-sockinfo reads every TCP socket of the given network namespaces through
+// The native inventory: the ka-sockinfo helper (dist/bin/<arch>/) reads every TCP socket of the given network namespaces through
 // netlink sock_diag and joins them with its owner scan (format: parse/native-inventory.ts).
 import type { NetnsRef } from './ports.js';
 import { nativeBinary, start } from './exec.js';

@@ -1,4 +1,4 @@
-// Test helper around dist/bin/ka-peer: spawn it (optionally inside a network namespace) and wait for its lines.
+// Test helper around the built ka-peer (dist/bin/<arch>/): spawn it (optionally inside a network namespace) and wait for its lines.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { nativeBinary, start } from '../../src/sources/exec.js';

@@ -1,5 +1,5 @@
 // Property tests of src/parse/sockinfo.ts: line parsers never throw (unreadable lines are null); parseSockScan
-// throws nothing but ParseError. The real captures mutated here are dist/bin/ka-sockinfo's own output (`scan`,
+// throws nothing but ParseError. The real captures mutated here are the built ka-sockinfo's own output (`scan`,
 // `sysctl`), taken when the test starts (`make build` builds it). Generated inputs per run of this file:
 //   parseSockinfoLine: 20k printed lines (round trip) + 14k random lines = 34k
 //   parseSockScan: 10k printed scans + 20k mutated real scans = 30k
@@ -11,11 +11,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScannedSocket } from '../../src/domain/connection.js';
 import { ParseError } from '../../src/parse/parse-error.js';
+import { nativeBinary } from '../../src/sources/exec.js';
 import { applySockinfoDiff, parseNetnsSysctls, parseSockScan, parseSockinfoLine, socketKey, type ScanSummary, type SockinfoLine } from '../../src/parse/sockinfo.js';
 import { awkwardString, hugeNumber, mutated, randomText, rejectsOnlyWith } from './arbitraries.js';
 
 const helper = (args: string[]): string =>
-  execFileSync(new URL('../../dist/bin/ka-sockinfo', import.meta.url).pathname, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(nativeBinary('ka-sockinfo'), args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
 /** A busy host has thousands of sockets: the first lines of its scan and the summary are enough to mutate. */
 const excerpt = (scan: string): string => {
   const lines = scan.trimEnd().split('\n');
