@@ -56,7 +56,7 @@ export const SNAPSHOT_HELP = [
 
 type Format = 'table' | 'json' | 'md';
 
-function render(doc: SnapshotDocument, format: Format): Iterable<string> {
+function render(doc: SnapshotDocument, format: Format): Iterable<string | Uint8Array> {
   if (format === 'json') return jsonChunks(doc);
   return [format === 'md' ? renderMarkdown(doc) : renderTable(doc)];
 }

@@ -51,21 +51,22 @@ function writeAll(fd: number, data: string | Uint8Array | Iterable<string | Uint
  * Gzip, one member per chunk: concatenated members are one valid gzip file (RFC 1952; gunzip, zcat and node read
  * them whole), so a large snapshot is compressed as it is produced instead of in one piece in memory.
  */
-export function* gzipChunks(chunks: Iterable<string>, minBytes = 1 << 20): Generator<Uint8Array> {
-  let pending: string[] = [];
+export function* gzipChunks(chunks: Iterable<string | Uint8Array>, minBytes = 1 << 20): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
   let size = 0;
   let members = 0;
   for (const chunk of chunks) {
-    pending.push(chunk);
-    size += chunk.length;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    pending.push(bytes);
+    size += bytes.byteLength;
     if (size >= minBytes) {
-      yield gzipSync(pending.join(''));
+      yield gzipSync(Buffer.concat(pending));
       members++;
       pending = [];
       size = 0;
     }
   }
-  if (pending.length || members === 0) yield gzipSync(pending.join(''));
+  if (pending.length || members === 0) yield gzipSync(Buffer.concat(pending));
 }
 
 /** Writes chunks to a stream, waiting for it to drain: a large snapshot never sits in memory twice. */

@@ -9,6 +9,10 @@ describe('gzipChunks', () => {
     expect(members.length).toBeGreaterThan(3);
     expect(gunzipSync(Buffer.concat(members)).toString()).toBe(parts.join(''));
   });
+  it('takes bytes as the JSON writer gives them, and strings', () => {
+    const parts = [Buffer.from('{"a":'), '"é",', new TextEncoder().encode('"b":1}\n')];
+    expect(gunzipSync(Buffer.concat([...gzipChunks(parts, 4)])).toString()).toBe('{"a":"é","b":1}\n');
+  });
   it('an empty input is one empty member', () => {
     const members = [...gzipChunks([])];
     expect(members).toHaveLength(1);

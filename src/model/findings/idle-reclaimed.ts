@@ -3,7 +3,7 @@ import type { Connection } from '../../domain/connection.js';
 import type { Finding, IdleTimeout } from '../../domain/finding.js';
 import { netnsLabel } from '../../domain/netns.js';
 import { flowIdleMs } from '../flow.js';
-import { finding, groupBy, keepaliveFix, minIdleTimeout, type FindingsInput } from './rule-kit.js';
+import { finding, groupBy, keepaliveFix, minIdleTimeout, perConnection, type FindingsInput } from './rule-kit.js';
 
 interface Reclaimed { id: string; idleAtResetMs: number; timeout: IdleTimeout | null; conn: Connection; inferredCause: string }
 
@@ -41,7 +41,7 @@ export function ruleIdleReclaimed(input: FindingsInput): Finding[] {
       severity: 'critical',
       summary: `${g.length} connection(s) in netns ${netnsLabel(c0.netns)} received a reset after ${Math.round(maxIdle / 1000)} s of idleness, from a sender not seen on this host: a middlebox with an idle timeout (matches ${t.name} ${t.seconds} s) dropped the flow and rejected the next packet.`,
       fix: `keep such flows busier than the timeout: ${fix}`,
-      evidence: { idleAtResetMs: Object.fromEntries(g.map((x) => [x.id, x.idleAtResetMs])), matchedTimeout: t, applications },
+      evidence: { idleAtResetMs: perConnection(g.map((x) => [x.id, x.idleAtResetMs] as const)), matchedTimeout: t, applications },
     }, g.map((x) => x.conn));
   });
 }

@@ -2,14 +2,14 @@
 import type { Connection } from '../../domain/connection.js';
 import type { Finding } from '../../domain/finding.js';
 import { appEntry, applicationOf } from '../apps/recognise.js';
-import { finding, type FindingsInput } from './rule-kit.js';
+import { finding, perConnection, type FindingsInput } from './rule-kit.js';
 
 /** Peers not answering keepalive probes: probes outstanding now, or probes sent while earlier ones were unanswered. */
 export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
   const byId = new Map<string, Connection>();
-  for (const c of [...(input.startConnections ?? []), ...input.connections]) byId.set(c.id, c);
   const outstanding = new Map<string, number>();
   for (const c of [...(input.startConnections ?? []), ...input.connections]) {
+    byId.set(c.id, c);
     const po = c.keepalive.timer?.probesOutstanding ?? 0;
     if (po > 0) outstanding.set(c.id, Math.max(po, outstanding.get(c.id) ?? 0));
   }
@@ -38,8 +38,9 @@ export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
     summary: `${ids.length} connection(s) have keepalive probes going unanswered (peer${peers.length === 1 ? '' : 's'} ${peers.slice(0, 5).join(', ')}${peers.length > 5 ? ', …' : ''}): the peer host is down, partitioned, or a firewall/middlebox drops the flow. The kernel will reset them when the probes run out.`,
     fix: `check the peers' reachability (ping, the peer service's health); if the peer is gone for good nothing is needed: keepalive will end these connections. If probes are answered too late, raise the interval and count, most specific first: ${own.length ? `${own.join('; ')}; or ` : ''}TCP_KEEPINTVL/TCP_KEEPCNT on the socket; or net.ipv4.tcp_keepalive_intvl/_probes in the namespace.`,
     evidence: {
-      probesOutstandingNow: Object.fromEntries(outstanding),
-      unansweredProbesSeen: Object.fromEntries([...unanswered].map(([id, u]) => [id, u.n])),
+      // cut to MAX_IDS entries like the id list; connectionCount has the total
+      probesOutstandingNow: perConnection(outstanding),
+      unansweredProbesSeen: perConnection([...unanswered].map(([id, u]) => [id, u.n] as const)),
       peers,
     },
   }, ids, [...procs].map(([pid, comm]) => ({ pid, comm })))];

@@ -28,8 +28,19 @@ export interface FindingsInput {
   hostAddresses?: ReadonlySet<string>;
 }
 
-/** Connection ids listed per finding; the total stays in the evidence. */
+/** Connection ids listed per finding (and per-connection evidence entries); the total stays in the evidence. */
 export const MAX_IDS = 50;
+
+/** Per-connection evidence, cut like the id list: 46k probing connections must not make a 46k-key object. */
+export function perConnection<V>(entries: Iterable<readonly [string, V]>): Record<string, V> {
+  const out: Record<string, V> = {};
+  let n = 0;
+  for (const [id, v] of entries) {
+    if (n++ === MAX_IDS) break;
+    out[id] = v;
+  }
+  return out;
+}
 export const LINUX_DEFAULTS = { tcp_keepalive_time: 7200, tcp_keepalive_intvl: 75, tcp_keepalive_probes: 9 };
 
 /** The smallest middlebox idle timeout (seconds): the one a keepalive must beat. */
@@ -103,11 +114,21 @@ export function longLived(input: FindingsInput): Connection[] {
 
 const flowKey = (a: { address: string; port: number }, b: { address: string; port: number }) => `${endpointKey(a)}>${endpointKey(b)}`;
 
+/** Each connection by its flow (local>peer), built once per inventory and only when a rule asks. */
+const endsByInventory = new WeakMap<readonly Connection[], Map<string, Connection>>();
+function endsOf(conns: readonly Connection[]): Map<string, Connection> {
+  let ends = endsByInventory.get(conns);
+  if (!ends) {
+    ends = new Map(conns.map((c) => [flowKey(c.local, c.peer), c]));
+    endsByInventory.set(conns, ends);
+  }
+  return ends;
+}
+
 /** When both ends are on this host (another namespace), the other end's keepalive may keep the flow fresh. */
 export function keptAliveByPeer(input: FindingsInput, maxIdleSec: number): (c: Connection) => boolean {
-  const ends = new Map(input.connections.map((c) => [flowKey(c.local, c.peer), c]));
   return (c) => {
-    const other = ends.get(flowKey(c.peer, c.local));
+    const other = endsOf(input.connections).get(flowKey(c.peer, c.local));
     return !!other && other.keepalive.enabled === true && other.keepalive.idleSec !== null && other.keepalive.idleSec <= maxIdleSec;
   };
 }

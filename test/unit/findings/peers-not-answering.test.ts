@@ -15,4 +15,12 @@ describe('peers not answering', () => {
     expect(f[0]!.evidence.unansweredProbesSeen).toEqual({ [seen.id]: 2 });
     expect(rulePeersNotAnswering(input({ connections: [healthy], events: [probe(healthy, 1)] }))).toEqual([]);
   });
+
+  it('lists at most 50 connections in its per-connection evidence; the count keeps the total', () => {
+    const probing = Array.from({ length: 120 }, () => conn({ keepalive: { ...kaOn(2), timer: { remainingMs: 500, probesOutstanding: 1 } } }));
+    const [f] = rulePeersNotAnswering(input({ connections: probing, events: [] }));
+    expect(Object.keys(f!.evidence.probesOutstandingNow as object)).toHaveLength(50);
+    expect(f!.evidence.connectionCount).toBe(120);
+    expect(f!.connections).toHaveLength(50);
+  });
 });
