@@ -8,7 +8,7 @@ CC_x64 ?= x86_64-linux-gnu-gcc
 CC_arm64 ?= aarch64-linux-gnu-gcc
 TS_SRC := $(shell find src -name '*.ts' -o -name '*.tsx')
 CFLAGS ?= -O2 -Wall -Wextra -Werror -std=gnu11
-LDFLAGS ?= -static -s
+LDFLAGS ?= -static -s -pthread
 
 .PHONY: all setup build run test unit bench lint boundaries clean package
 

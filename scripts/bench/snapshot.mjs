@@ -103,7 +103,7 @@ async function bench(sockets) {
     const server = startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
     await server.waitCount(/^LISTEN/gm, 1);
     const port = /^LISTEN \S+ (\d+)/m.exec(server.text())[1];
-    const client = startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(n), '--keepidle', '60']);
+    const client = startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(n), '--keepidle', '3600']);
     await client.waitCount(/^CONN/gm, n);
     made += n;
   }

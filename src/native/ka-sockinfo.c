@@ -23,7 +23,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> // not <netinet/tcp.h>: glibc's struct tcp_info lacks the newer fields the inventory reads
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,6 +109,7 @@ enum kind {
   K_UNREAD = 'U',
   K_OTHER = 'O', // not TCP: remembered, never printed
   K_SKIPPED = '-', // not read: an inventory did not ask for this inode (read once one does)
+  K_PENDING = 'P', // found by this walk, options not read yet (read_pending)
 };
 
 struct entry {
@@ -116,6 +119,8 @@ struct entry {
   char kind;
   bool seen;  // found again by the current scan
   bool stale; // `reread`: read the options again even if nothing else changed
+  bool fresh; // new or changed in this scan: printed by `scan`/`serve`
+  bool replaced_tcp; // this (pid, fd) held a TCP socket before and now holds something else
   int err;    // K_UNREAD: why
   int keepalive, idle, intvl, cnt, linger_on, linger_sec;
   unsigned int user_timeout;
@@ -271,10 +276,69 @@ static uint64_t start_time(int procfd, int pid) {
   return strtoull(p + 1, NULL, 10);
 }
 
+// Option reads are independent per socket: at 100k sockets they are ~85% of the helper's time (one pidfd_getfd,
+// six getsockopt and a close each), so a second thread takes half of them. Work units are runs of one process's
+// sockets, each with its own pidfd; two threads at most, and only for a process with thousands of sockets to read
+// (a proxy, a balancer): an observer must not take the host's cores.
+#define READ_UNIT 512
+#define READ_THREADS_MIN_BATCH 2048
+
+struct read_unit {
+  size_t first, n; // entries cur->v[first .. first+n), all of one pid
+};
+
+struct read_work {
+  struct table *t;
+  struct read_unit *units;
+  size_t nunits;
+  atomic_size_t next;
+};
+
+static void *read_units(void *arg) {
+  struct read_work *w = arg;
+  for (size_t u; (u = atomic_fetch_add(&w->next, 1)) < w->nunits;) {
+    struct entry *e = &w->t->v[w->units[u].first];
+    int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+    int err = pidfd < 0 ? errno : 0;
+    for (size_t i = 0; i < w->units[u].n; i++) read_options(&e[i], pidfd, err);
+    if (pidfd >= 0) close(pidfd);
+  }
+  return NULL;
+}
+
+// Reads the options of the K_PENDING entries of `t` from `from` on (one process's, just walked: read before the
+// walk goes on, so that no socket waits for the rest of the host's walk and closes meanwhile).
+static void read_pending(struct table *t, size_t from) {
+  static struct read_unit *units;
+  static size_t cap;
+  size_t nunits = 0, pending = 0;
+  for (size_t i = from; i < t->n; i++) {
+    if (t->v[i].kind != K_PENDING) continue;
+    pending++;
+    struct read_unit *last = nunits ? &units[nunits - 1] : NULL;
+    if (last && last->first + last->n == i && t->v[last->first].pid == t->v[i].pid && last->n < READ_UNIT) {
+      last->n++;
+      continue;
+    }
+    if (nunits == cap) {
+      cap = cap ? cap * 2 : 256;
+      units = xrealloc(units, cap * sizeof *units);
+    }
+    units[nunits++] = (struct read_unit){i, 1};
+  }
+  struct read_work w = {.t = t, .units = units, .nunits = nunits};
+  atomic_init(&w.next, 0);
+  pthread_t helper;
+  bool two = pending >= READ_THREADS_MIN_BATCH && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+             pthread_create(&helper, NULL, read_units, &w) == 0;
+  read_units(&w);
+  if (two) pthread_join(helper, NULL);
+}
+
 // Walks every process's fds. `old` is the previous scan's table (may be empty); the result goes to `cur`.
 // With `print`, prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
 // With `want`, options are read only for those inodes (the sockets an inventory dumped): the walk itself is a
-// readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket.
+// readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket (read after the walk).
 static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
                  const struct inode_set *want, struct stats *st) {
   int64_t t0 = now_us();
@@ -309,7 +373,7 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     }
     st->pids++;
     uint64_t stime = track_start ? start_time(procfd, pid) : 0;
-    int pidfd = -2, pidfd_err = 0; // opened lazily: most processes hold no socket that needs reading
+    size_t first = cur->n;
     struct dirent *fe;
     while ((fe = readdir(fds))) {
       uint64_t fd64;
@@ -328,6 +392,7 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
           !(prev->kind == K_SKIPPED && wanted)) {
         *e = *prev; // unchanged: no syscalls beyond the readlink
         prev->seen = true;
+        e->fresh = false;
       } else {
         // A changed (pid, fd) is reported as a replacement (new S/U line), never as gone.
         if (prev) prev->seen = true;
@@ -336,27 +401,26 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
         e->fd = (int)fd64;
         e->inode = inode;
         e->starttime = stime;
-        if (!wanted) {
-          e->kind = K_SKIPPED;
-        } else {
-          if (pidfd == -2) {
-            pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-            pidfd_err = pidfd < 0 ? errno : 0;
-          }
-          read_options(e, pidfd, pidfd_err);
-        }
-        if (print && e->kind != K_OTHER && e->kind != K_SKIPPED) print_entry(e);
-        // A TCP socket replaced by a non-TCP socket under the same number is gone for our purposes.
-        else if (print && prev && (prev->kind == K_TCP || prev->kind == K_UNREAD)) printf("- %d %d\n", pid, (int)fd64);
+        e->kind = wanted ? K_PENDING : K_SKIPPED;
+        e->fresh = true;
+        e->replaced_tcp = prev && (prev->kind == K_TCP || prev->kind == K_UNREAD);
       }
       e->seen = false;
       e->stale = false;
-      if (e->kind == K_TCP || e->kind == K_UNREAD) st->sockets++;
     }
-    if (pidfd >= 0) close(pidfd);
     closedir(fds); // closes dfd
+    read_pending(cur, first);
   }
   closedir(proc);
+  for (size_t i = 0; i < cur->n; i++) {
+    const struct entry *e = &cur->v[i];
+    bool tcp = e->kind == K_TCP || e->kind == K_UNREAD;
+    if (tcp) st->sockets++;
+    if (!print || !e->fresh) continue;
+    if (tcp) print_entry(e);
+    // A TCP socket replaced by a non-TCP socket under the same number is gone for our purposes.
+    else if (e->replaced_tcp) printf("- %d %d\n", e->pid, e->fd);
+  }
   st->elapsed_us = now_us() - t0;
 }
 

@@ -4,6 +4,7 @@
 const ROW_ARRAYS = new Set(['connections', 'closedConnections', 'events']);
 const CHUNK_BYTES = 1 << 20;
 const NONE: readonly Uint8Array[] = [];
+const SPACE = 0x20, COMMA = 0x2c, NEWLINE = 0x0a;
 
 /**
  * Packs strings into UTF-8 chunks of about CHUNK_BYTES. TextEncoder.encodeInto is SIMD-encoded in place; joining
@@ -24,6 +25,17 @@ class Utf8Chunks {
       rest = rest.slice(read);
       this.cut(Math.max(CHUNK_BYTES, rest.length * 3));
     }
+  }
+
+  /** One row line: `    ROW,` (the indent and separator written as bytes: a third of the encoder calls). */
+  addRow(json: string, last: boolean): void {
+    if (this.used + 4 > this.buf.length) this.cut(CHUNK_BYTES);
+    this.buf.fill(SPACE, this.used, this.used + 4);
+    this.used += 4;
+    this.add(json);
+    if (this.used + 2 > this.buf.length) this.cut(CHUNK_BYTES);
+    if (!last) this.buf[this.used++] = COMMA;
+    this.buf[this.used++] = NEWLINE;
   }
 
   /** The chunks filled so far; the caller writes them while later rows are encoded into fresh memory. */
@@ -55,9 +67,7 @@ export function* jsonChunks(doc: object): Generator<Uint8Array> {
     if (ROW_ARRAYS.has(key) && Array.isArray(value) && value.length) {
       out.add('[\n');
       for (let i = 0; i < value.length; i++) {
-        out.add('    ');
-        out.add(JSON.stringify(value[i]));
-        out.add(i + 1 < value.length ? ',\n' : '\n');
+        out.addRow(JSON.stringify(value[i]), i + 1 === value.length);
         yield* out.take();
       }
       out.add('  ]');
