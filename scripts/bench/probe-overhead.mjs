@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { treeCpuSeconds } from './lib/ka-top-cpu..js';
+import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 
 const D = Number(process.env.BENCH_SECONDS ?? 6);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);

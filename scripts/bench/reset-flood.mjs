@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { treeCpuSeconds } from './lib/ka-top-cpu..js';
+import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 
 const D = Number(process.env.BENCH_FLOOD_SECONDS ?? 5);
 const RATE = Number(process.env.BENCH_FLOOD_RATE ?? 70000);
