@@ -5,10 +5,11 @@
 //   node scripts/bench/snapshot.mjs [SOCKETS,…]   (default 10000,50000,100000)
 // Reports ratios, never asserts: speed targets live here, not in tests (issue 10 target: snapshot JSON <= 2.0x
 // ss -tien at 100k sockets, goal 1.3x).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { scratchNamespace, sh } from './lib/loopback-sockets.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,46 +33,12 @@ if (process.argv[2] === '--heap') {
   console.log(JSON.stringify({ connections: inv.connections.length, bytesPerConnection: Math.round(held / inv.connections.length), via: inv.socketSource.via }));
   process.exit(0);
 }
-const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const cli = `${root}dist/cli/main.js`;
-const PER_PROCESS = 8000; // the fd hard limit is 20000 per process on the project's machines
 const RUNS = 3;
 
 const sizes = (process.argv[2] ?? '10000,50000,100000').split(',').map(Number);
-const ns = `kat-bench-snap-${process.pid}`;
-const children = [];
-
-function sh(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
-  spawnSync('ip', ['netns', 'del', ns]);
-}
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function startPeer(args) {
-  const c = spawn('ip', ['netns', 'exec', ns, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  let buf = '';
-  const waiters = [];
-  c.stdout.on('data', (b) => {
-    buf += b;
-    for (const w of [...waiters]) w();
-  });
-  const count = (re) => (buf.match(re) ?? []).length;
-  const waitCount = (re, n) =>
-    new Promise((resolve) => {
-      const check = () => count(re) >= n && (waiters.splice(waiters.indexOf(check), 1), resolve());
-      waiters.push(check);
-      check();
-    });
-  return { c, text: () => buf, waitCount };
-}
+const scratch = scratchNamespace(`kat-bench-snap-${process.pid}`);
+const ns = scratch.name;
 
 /**
  * Runs a command to completion under GNU time: wall ms, CPU seconds (user + system, children included: ka-top's
@@ -96,18 +63,8 @@ function measure(cmd, args, env = {}) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function bench(sockets) {
-  const conns = Math.ceil(sockets / 2);
-  let made = 0;
-  while (made < conns) {
-    const n = Math.min(PER_PROCESS, conns - made);
-    const server = startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
-    await server.waitCount(/^LISTEN/gm, 1);
-    const port = /^LISTEN \S+ (\d+)/m.exec(server.text())[1];
-    const client = startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(n), '--keepidle', '3600']);
-    await client.waitCount(/^CONN/gm, n);
-    made += n;
-  }
-  const nsPath = `/run/netns/${ns}`;
+  await scratch.hold(sockets);
+  const nsPath = scratch.path;
   const cases = {
     'ss -tien': ['nsenter', [`--net=${nsPath}`, 'ss', '-tien']],
     'ss -tiepn': ['nsenter', [`--net=${nsPath}`, 'ss', '-tiepn']],
@@ -138,10 +95,8 @@ async function bench(sockets) {
     const h = JSON.parse(sh(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--heap', ns, via]));
     console.log(`  heap held by the inventory (${h.via} path): ${h.bytesPerConnection} bytes per connection (${h.connections} connections)`);
   }
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+  scratch.release();
   await new Promise((r) => setTimeout(r, 500));
 }
 
-sh('ip', ['netns', 'add', ns]);
-sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
 for (const n of sizes) await bench(n);

@@ -1,0 +1,71 @@
+// N real loopback TCP sockets held by ka-peer in a scratch network namespace (name starting with `kat-`), for the
+// benchmarks that need a host with many connections. Root; after `make build`.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const peer = fileURLToPath(new URL(`../../../dist/bin/${process.arch}/ka-peer`, import.meta.url));
+const PER_PROCESS = 8000; // the fd hard limit is 20000 per process on the project's machines
+
+export function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit and on SIGINT). */
+export function scratchNamespace(name) {
+  if (!name.startsWith('kat-')) throw new Error(`scratch namespaces are named kat-…, not ${name}`);
+  const children = [];
+  const close = () => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    spawnSync('ip', ['netns', 'del', name]);
+  };
+  process.on('exit', close);
+  process.on('SIGINT', () => process.exit(130));
+  sh('ip', ['netns', 'add', name]);
+  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+
+  function startPeer(args) {
+    const c = spawn('ip', ['netns', 'exec', name, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(c);
+    let buf = '';
+    const waiters = [];
+    c.stdout.on('data', (b) => {
+      buf += b;
+      for (const w of [...waiters]) w();
+    });
+    const count = (re) => (buf.match(re) ?? []).length;
+    const waitCount = (re, n) =>
+      new Promise((resolve) => {
+        const check = () => count(re) >= n && (waiters.splice(waiters.indexOf(check), 1), resolve());
+        waiters.push(check);
+        check();
+      });
+    return { text: () => buf, waitCount };
+  }
+
+  return {
+    name,
+    path: `/run/netns/${name}`,
+    /** Adds `sockets` sockets (both ends of sockets/2 idle connections, keepalive on the client side). The idle is
+     *  an hour: tens of thousands of keepalive timers firing together overflow loopback's backlog, the probes are
+     *  lost, and the connections would die in the middle of a run. */
+    async hold(sockets) {
+      const conns = Math.ceil(sockets / 2);
+      for (let made = 0; made < conns; ) {
+        const n = Math.min(PER_PROCESS, conns - made);
+        const server = startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
+        await server.waitCount(/^LISTEN/gm, 1);
+        const port = /^LISTEN \S+ (\d+)/m.exec(server.text())[1];
+        const client = startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(n), '--keepidle', '3600']);
+        await client.waitCount(/^CONN/gm, n);
+        made += n;
+      }
+    },
+    /** Ends the peers, keeps the namespace. */
+    release() {
+      for (const c of children.splice(0)) c.kill('SIGKILL');
+    },
+    close,
+  };
+}
