@@ -87,9 +87,9 @@ function treeRssKb(rootPid) {
 await scratch.hold(SOCKETS);
 const sink = inNs([peer, 'server', '--listen', '127.0.0.1:7000', '--mode', 'sink'], ['ignore', 'pipe', 'inherit']);
 await lines(sink, /^LISTEN/gm, 1);
-// ~200 connections/s per ka-peer at --every 2 here (connect + close + the timer); enough of them for RATE.
-const perChurner = 200;
-for (let i = 0; i < Math.max(2, Math.round(RATE / perChurner)); i++) {
+// ~220 connections/s per ka-peer at --every 2 here (connect + close + the timer); enough of them for RATE.
+const perChurner = 220;
+for (let i = 0; i < Math.max(2, Math.ceil(RATE / perChurner)); i++) {
   inNs(i % 2 === 0
     ? [peer, 'client', '--connect', '127.0.0.1:7000', '--close-after', '1', '--reconnect', '--every', '2']
     : [peer, 'checker', '--connect', '127.0.0.1:7000', '--every', '2']);

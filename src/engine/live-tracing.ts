@@ -79,6 +79,9 @@ export interface LiveTracingOptions {
   onState?: (state: TracerState, detail: string | null) => void;
 }
 
+/** How long the events of a connection gone from the inventory are kept after its last one. */
+export const GONE_KEEP_MS = 5 * 60_000;
+
 export class LiveTracing {
   readonly stream: EventStream;
   readonly resets = new ResetStats();
@@ -89,7 +92,9 @@ export class LiveTracing {
   state: TracerState | 'off' = 'off';
   detail: string | null = null;
   private readonly tracer: TraceSource;
+  /** By connection id, in the order of each one's latest event (an event moves its connection to the end). */
   private readonly activity = new Map<string, ConnectionActivity>();
+  private lastSweep = 0;
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -145,6 +150,7 @@ export class LiveTracing {
     this.flushTimer = setInterval(() => {
       this.stream.flush();
       this.refreshIfWanted();
+      this.forgetGone();
     }, 50);
     await this.tracer.start(
       (r) => this.stream.push(r),
@@ -177,31 +183,36 @@ export class LiveTracing {
   private record(e: KaEvent): void {
     if (e.type !== 'lost' && e.connection) {
       let a = this.activity.get(e.connection);
-      if (!a) {
+      if (a) this.activity.delete(e.connection);
+      else {
         this.evictOldest();
-        this.activity.set(e.connection, (a = newActivity()));
+        a = newActivity();
       }
+      this.activity.set(e.connection, a);
       addEvent(a, e, this.opts.timelineSize ?? 100);
     }
     if (e.type === 'sockopt_changed' && e.pid !== null) {
       // A socket the inventory does not list yet: its namespace is the caller's (setsockopt runs in its context).
       e.netns ??= netnsOfPid(e.pid);
-      this.optionsChanged(e.pid, e.fd);
+      this.optionsChanged(e.pid, e.fd, e.option !== 'SO_LINGER');
     }
     const r = resetRecordOf(e);
     if (r) this.resets.add(r);
     for (const fn of this.listeners) fn(e);
   }
 
-  /** A traced setsockopt (emitted after the call returned): re-read that socket, and take an inventory that
-   *  starts after now (a refresh already running may predate the socket): it names the owner while the socket
-   *  lives, before its keepalive probes need one. */
-  private optionsChanged(pid: number, fd: number): void {
+  /** A traced setsockopt (emitted after the call returned): re-read that socket. For a keepalive option, also take
+   *  an inventory that starts after now (a refresh already running may predate the socket): it names the owner
+   *  while the socket lives, before its keepalive probes need one. SO_LINGER has no probes to wait for, and health
+   *  checkers set it on every check: hundreds a second would keep the inventory refreshing twice a second. */
+  private optionsChanged(pid: number, fd: number, probesFollow: boolean): void {
     const { daemon } = this.opts;
     const inode = daemon ? socketInodeOf(pid, fd) : null;
     if (!daemon || inode === null) return;
     const at = Date.now();
-    daemon.reread([inode]).then(() => (this.refreshAfter = Math.max(this.refreshAfter ?? 0, at)), () => {});
+    daemon.reread([inode]).then(() => {
+      if (probesFollow) this.refreshAfter = Math.max(this.refreshAfter ?? 0, at);
+    }, () => {});
   }
 
   private refreshIfWanted(): void {
@@ -209,6 +220,24 @@ export class LiveTracing {
     if (this.refreshAfter === null) return;
     if (monitor.inventoryStartedAt > this.refreshAfter) this.refreshAfter = null;
     else monitor.requestRefresh();
+  }
+
+  /**
+   * Forgets the activity of connections gone from the inventory whose last event is older than GONE_KEEP_MS (a
+   * closed row shows for CLOSED_KEEP_MS). A health checker's every check is a connection with a reset: without
+   * this, hundreds a second would fill the map to its cap and hold it there. Live connections keep theirs (the
+   * running probe count). Runs every 10 s, from the oldest event on.
+   */
+  forgetGone(now = Date.now()): void {
+    if (now - this.lastSweep < 10_000) return;
+    this.lastSweep = now;
+    let alive: Set<string> | null = null;
+    for (const [id, a] of this.activity) {
+      const last = a.timeline.at(-1);
+      if (!last || now - Date.parse(last.ts) < GONE_KEEP_MS) break;
+      alive ??= new Set(this.opts.monitor.state.inventory?.connections.map((c) => c.id));
+      if (!alive.has(id)) this.activity.delete(id);
+    }
   }
 
   private evictOldest(): void {

@@ -46,6 +46,11 @@ export function resetKeys(r: ResetRecord): Record<Dim, string> {
   };
 }
 
+/** Keys kept per dimension: SYNs from a whole internet's scanners (no_socket resets) or churning pids would grow
+ *  the maps without end; the rest is counted under OTHER_KEY. */
+export const MAX_KEYS = 1000;
+export const OTHER_KEY = 'other';
+
 function bump(m: Map<string, number>, k: string, by: number): void {
   const n = (m.get(k) ?? 0) + by;
   if (n === 0) m.delete(k);
@@ -65,12 +70,16 @@ export class ResetStats {
   add(r: ResetRecord): void {
     const keys = resetKeys(r);
     for (const d of DIMS) {
+      if (this.totals[d].size >= MAX_KEYS && !this.totals[d].has(keys[d])) keys[d] = OTHER_KEY;
       bump(this.totals[d], keys[d], 1);
       bump(this.inWindow[d], keys[d], 1);
     }
     if (r.direction === 'sent') this.sent++;
     else this.received++;
     this.window.push({ at: r.at, keys });
+    // Pruned here too, not only when summarised: watch and the exporter never ask, and a health checker's resets
+    // would pile up for as long as ka-top runs.
+    this.prune(r.at);
   }
 
   /** Drops resets older than the window (events arrive in time order). */

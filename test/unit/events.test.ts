@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../src/domain/inventory.js';
-import { LiveTracing, type InventoryFeed } from '../../src/engine/live-tracing.js';
+import { GONE_KEEP_MS, LiveTracing, type InventoryFeed } from '../../src/engine/live-tracing.js';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { RecordedTracer } from '../../src/sources/recorded-tracer.js';
@@ -100,12 +100,25 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     tracing.subscribe((e) => events.push(e));
     await tracing.start();
     await tracing.stop();
-    return { events, s: tracing.stream };
+    return { events, s: tracing.stream, tracing, feed };
   };
   let events: KaEvent[] = [];
   let s!: LiveTracing['stream'];
   beforeAll(async () => ({ events, s } = await run()));
 
+  it('forgets the events of connections gone from the inventory after GONE_KEEP_MS, keeps the live ones\'', async () => {
+    const client = conn({ local: { address: '127.0.0.1', port: 44736 }, peer: { address: '127.0.0.1', port: 42541 }, id: '4026531833:client' }, 10122, 'ka-peer');
+    const { events: evs, tracing, feed } = await run([accepted, client]);
+    expect(tracing.activityOf(client.id)?.timeline.length).toBeGreaterThan(0);
+    expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
+    (feed.state as { inventory: Inventory }).inventory = { connections: [accepted] } as Inventory; // the client closed
+    const last = Math.max(...evs.filter((e) => e.type !== 'lost').map((e) => Date.parse(e.ts)));
+    tracing.forgetGone(last + GONE_KEEP_MS - 1_000);
+    expect(tracing.activityOf(client.id)).toBeDefined();
+    tracing.forgetGone(last + GONE_KEEP_MS + 20_000);
+    expect(tracing.activityOf(client.id)).toBeUndefined();
+    expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
+  });
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
     expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 10122, comm: 'ka-peer', local: { port: 44736 }, ownerVia: 'context' });

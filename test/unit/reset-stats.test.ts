@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResetStats, summarizeResets, type ResetRecord } from '../../src/model/reset-stats.js';
+import { MAX_KEYS, OTHER_KEY, ResetStats, summarizeResets, type ResetRecord } from '../../src/model/reset-stats.js';
 
 const rst = (at: number, over: Partial<ResetRecord> = {}): ResetRecord => ({
   at, direction: 'sent', cause: 'TCP_STATE', pid: 100, comm: 'haproxy', peer: '198.18.0.2', ...over,
@@ -42,6 +42,17 @@ describe('reset stats', () => {
     const s = st.summary(19_999);
     expect(s.total).toBe(20_000);
     expect(s.rate).toBe(1000); // exactly the last 1000 ms
+  });
+
+  it('keeps MAX_KEYS keys per dimension and counts the rest under other', () => {
+    const st = new ResetStats(1_000);
+    const n = MAX_KEYS + 500;
+    for (let i = 0; i < n; i++) st.add(rst(i, { peer: `198.18.${i >> 8}.${i & 255}` }));
+    const s = st.summary(n);
+    expect(s.byPeer).toHaveLength(MAX_KEYS + 1);
+    expect(s.byPeer.find((b) => b.key === OTHER_KEY)?.count).toBe(n - MAX_KEYS);
+    expect(s.byPeer.reduce((a, b) => a + b.count, 0)).toBe(n);
+    expect(s.total).toBe(n);
   });
 
   it('is empty without resets', () => {
