@@ -77,7 +77,7 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
   });
   const session = await LiveSession.open({
     intervalMs: 2000,
-    timelineSize: 1,
+    timelineSize: 0, // the capture keeps its own list of events
     // A capture links every close to its connection: all of them are printed.
     program: { allCloses: true },
     onTracerState: (s, d) => {

@@ -118,6 +118,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   // costs far more than the rare events.
   const session = await LiveSession.open({
     intervalMs: (opts.intervalSec ?? WATCH_INVENTORY_S) * 1000,
+    timelineSize: 0, // records are printed, not kept
     program: programOptionsFor(opts.events, opts.filter, netnsInodes),
     onTracerState: (s, d) => {
       if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);

@@ -44,7 +44,15 @@ export class Attribution {
   known(h: Held): boolean {
     const ev = h.ev;
     if (ev.type === 'sockopt_changed') return true;
-    return this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer }) !== null;
+    return this.inventoried(h) !== null;
+  }
+
+  /** The inventory's connection of the event's socket. A TIME-WAIT entry only for a reset it sent: any other event
+   *  on its 4-tuple is a new socket that reused the port (a new socket has no cookie until sock_diag dumps it). */
+  private inventoried(h: Held): Connection | null {
+    const ev = h.ev;
+    const c = this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer });
+    return c?.state === 'TIME-WAIT' && !(ev.type === 'rst_sent' && ev.cause === 'timewait') ? null : c;
   }
 
   /** Completes the event in place: close outcome, received reset's cause, connection and owner. */
@@ -64,7 +72,7 @@ export class Attribution {
       const sender = this.sent.find((r) => sameEndpoint(r.local, ev.peer) && sameEndpoint(r.peer, ev.local));
       ev.inferredCause = sender ? sender.cause : 'peer_reset (sender not observed)';
     }
-    const conn = this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer });
+    const conn = this.inventoried(h);
     let owner: Owner | null = null;
     const asOwner = (c: Connection): EventProcess | null =>
       c.process ? { pid: c.process.pid, comm: c.process.comm, cmdline: c.process.cmdline } : null;

@@ -70,7 +70,7 @@ export function bpftraceSource(host: TracingHost, opts: ProgramOptions = {}): Tr
 export interface LiveTracingOptions {
   source: TracingSource;
   monitor: InventoryFeed;
-  /** Events kept per connection for the detail view. */
+  /** Events kept per connection for the detail view (default 100); 0 keeps no per-connection activity at all. */
   timelineSize?: number;
   /** Connections whose activity is kept after they are gone (closed rows, detail views). */
   maxConnections?: number;
@@ -95,6 +95,7 @@ export class LiveTracing {
   /** By connection id, in the order of each one's latest event (an event moves its connection to the end). */
   private readonly activity = new Map<string, ConnectionActivity>();
   private lastSweep = 0;
+  private readonly timelineSize: number;
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -102,6 +103,7 @@ export class LiveTracing {
   private refreshAfter: number | null = null;
 
   constructor(private readonly opts: LiveTracingOptions) {
+    this.timelineSize = opts.timelineSize ?? 100;
     const monitor = opts.monitor;
     const { source } = opts;
     this.stream = new EventStream(
@@ -181,7 +183,7 @@ export class LiveTracing {
   }
 
   private record(e: KaEvent): void {
-    if (e.type !== 'lost' && e.connection) {
+    if (e.type !== 'lost' && e.connection && this.timelineSize > 0) {
       let a = this.activity.get(e.connection);
       if (a) this.activity.delete(e.connection);
       else {
@@ -189,7 +191,7 @@ export class LiveTracing {
         a = newActivity();
       }
       this.activity.set(e.connection, a);
-      addEvent(a, e, this.opts.timelineSize ?? 100);
+      addEvent(a, e, this.timelineSize);
     }
     if (e.type === 'sockopt_changed' && e.pid !== null) {
       // A socket the inventory does not list yet: its namespace is the caller's (setsockopt runs in its context).

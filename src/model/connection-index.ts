@@ -48,7 +48,8 @@ export class ConnectionIndex {
     return this.byTuple.size;
   }
 
-  /** Cookie first (exact), then the 4-tuple in that namespace; a v4-mapped v6 socket is also tried as IPv4. */
+  /** Cookie first (exact), then the 4-tuple in that namespace (not across sockets whose cookies differ); a v4-mapped
+   *  v6 socket is also tried as IPv4. */
   find(q: { netns: number | null; cookie?: string | null; inode?: number | null; local?: Endpoint | null; peer?: Endpoint | null }): Connection | null {
     if (q.cookie && q.cookie !== '0' && q.netns !== null) {
       const c = this.byCookie.get(`${q.netns}:${q.cookie}`);
@@ -59,10 +60,13 @@ export class ConnectionIndex {
       if (c) return c;
     }
     if (q.local && q.peer && q.netns !== null) {
-      const c = this.byTuple.get(tupleKey(q.netns, q.local, q.peer));
-      if (c) return c;
       const unmap = (e: Endpoint) => ({ ...e, address: e.address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') });
-      return this.byTuple.get(tupleKey(q.netns, unmap(q.local), unmap(q.peer))) ?? null;
+      const c = this.byTuple.get(tupleKey(q.netns, q.local, q.peer)) ?? this.byTuple.get(tupleKey(q.netns, unmap(q.local), unmap(q.peer)));
+      // The same 4-tuple on another socket: a port reused while the old connection sits in TIME-WAIT (a busy
+      // client cycles through its ephemeral ports in a minute). A socket never dumped has cookie 0 (sock_diag
+      // gives one to every socket it dumps), so differing cookies are two sockets.
+      if (c && q.cookie && c.cookie && q.cookie !== c.cookie) return null;
+      return c ?? null;
     }
     return null;
   }

@@ -98,6 +98,10 @@ export function recordDefines(kinds: readonly KaRecordKind[] = Object.keys(KA_RE
 
 /** One `KA …` printf line -> a typed record; null for anything else (other output, a kind or field count this
  *  table does not know). */
+/** A copy of a value cut from the line: V8 keeps a slice of 13+ characters as a view of the whole line, and events
+ *  (their `sk`, a command name) live on in timelines long after the line is gone. */
+const detached = (value: string): string => (value.length < 13 ? value : (' ' + value).slice(1));
+
 export function decodeKaRecord(data: string): KaRecord | null {
   const text = data.endsWith('\n') ? data.slice(0, -1) : data;
   if (!text.startsWith('KA ')) return null;
@@ -126,8 +130,8 @@ export function decodeKaRecord(data: string): KaRecord | null {
       out[f.name] = n;
     } else if (f.kind === 'hex') {
       if (!/^[0-9a-f]+$/.test(value)) return null;
-      out[f.name] = /^0+$/.test(value) ? null : value;
-    } else out[f.name] = value;
+      out[f.name] = /^0+$/.test(value) ? null : detached(value);
+    } else out[f.name] = detached(value);
   }
   if (at <= text.length) return null; // more values than fields: not this table's record
   return out as KaRecord;

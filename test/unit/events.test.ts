@@ -76,6 +76,15 @@ describe('ConnectionIndex', () => {
     expect(idx.find({ netns: 1, local: c.local, peer: c.peer })).toBeNull();
     expect(idx.findByFd(42, 3)).toBe(c);
   });
+  it('does not give a new socket the connection of an old one on the same 4-tuple (a port reused past TIME-WAIT)', () => {
+    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 40000 }, peer: { address: '127.0.0.1', port: 7000 }, cookie: '1f2e' }, 0, '');
+    const i = new ConnectionIndex([tw]);
+    const q = { netns: 4026531833, local: tw.local, peer: tw.peer };
+    expect(i.find({ ...q, cookie: '0' })).toBeNull(); // never dumped: not the inventory's socket
+    expect(i.find({ ...q, cookie: '9a9a' })).toBeNull();
+    expect(i.find({ ...q, cookie: '1f2e' })).toBe(tw);
+    expect(i.find({ ...q, cookie: null })).toBe(tw); // no cookie read: the tuple is all there is
+  });
 });
 
 describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> attribute -> events)', () => {
@@ -118,6 +127,13 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     tracing.forgetGone(last + GONE_KEEP_MS + 20_000);
     expect(tracing.activityOf(client.id)).toBeUndefined();
     expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
+  });
+  it('does not attribute a live socket\'s events to a TIME-WAIT entry on the same 4-tuple (a reused port)', async () => {
+    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 44736 }, peer: { address: '127.0.0.1', port: 42541 }, id: '4026531833:tw', process: null, processes: [] }, 0, '');
+    const { events: evs } = await run([accepted, tw]);
+    const rst = evs.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
+    expect(rst).toMatchObject({ pid: 10122, ownerVia: 'context' });
+    expect(evs.filter((e) => e.type !== 'lost' && e.connection === tw.id)).toEqual([]);
   });
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
