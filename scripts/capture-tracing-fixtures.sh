@@ -52,4 +52,54 @@ kill -INT $tracer
 wait $tracer || true
 trap - EXIT
 rm -f "$srv"
+
+# A second run: a connection dying of keepalive timeout, in two scratch namespaces on a veth (198.18.250.0/24):
+# its probes, then the timeout, the reset and the close. `ss` dumps the client's namespace first, as ka-top's
+# inventory does: that gives the socket its cookie, which the records then carry.
+death="$OUT/bpftrace-$version-death"
+CLI=kat-capt-cli SRV=kat-capt-srv
+cleanup() {
+  kill -INT "${tracer:-}" 2>/dev/null || true
+  for p in ${peers:-}; do kill "$p" 2>/dev/null || true; done
+  ip netns del $CLI 2>/dev/null || true; ip netns del $SRV 2>/dev/null || true
+}
+trap cleanup EXIT
+cleanup
+ip netns add $CLI; ip netns add $SRV
+ip link add kat-capt0 netns $CLI type veth peer name kat-capt1 netns $SRV
+ip -n $CLI addr add 198.18.250.1/24 dev kat-capt0; ip -n $SRV addr add 198.18.250.2/24 dev kat-capt1
+for ns in $CLI $SRV; do ip -n $ns link set lo up; done
+ip -n $CLI link set kat-capt0 up; ip -n $SRV link set kat-capt1 up
+ino() { stat -L -c %i "/run/netns/$1"; }
+program=$(node --input-type=module -e "
+  const { probeTracingHost } = await import('./dist/sources/tracing-host.js');
+  const { generateBpfProgram } = await import('./dist/model/bpf-program.js');
+  const { loadBpfFragments } = await import('./dist/sources/bpf-fragments.js');
+  process.stdout.write(generateBpfProgram(await probeTracingHost(), loadBpfFragments(), {
+    filter: { netns: [$(ino $CLI), $(ino $SRV)] } }).text);")
+BPFTRACE_MAP_KEYS_MAX=65536 bpftrace -f json -e "$program" >"$death.ndjson" 2>/dev/null &
+tracer=$!
+for _ in $(seq 100); do grep -q 'KA ready' "$death.ndjson" 2>/dev/null && break; sleep 0.1; done
+srv=$(mktemp)
+ip netns exec $SRV "$PEER" server --listen 198.18.250.2:7004 --mode hold >"$srv" &
+peers=$!
+for _ in $(seq 50); do grep -q LISTEN "$srv" && break; sleep 0.1; done
+ip netns exec $CLI "$PEER" client --connect 198.18.250.2:7004 --mode hold --keepalive --keepidle 1 --keepintvl 1 \
+  --keepcnt 2 >/dev/null &
+peers="$peers $!"
+sleep 0.5
+ip netns exec $CLI ss -tn >/dev/null
+# the server's namespace goes silent both ways, as the lab's setSilent does
+ip netns exec $SRV nft -f - <<NFT
+add table inet kasilent
+table inet kasilent {
+  chain drop_in { type filter hook input priority -10; policy accept; counter drop; }
+  chain drop_out { type filter hook output priority -10; policy accept; counter drop; }
+}
+NFT
+sleep 5
+kill -INT $tracer
+wait $tracer || true
+tracer=
+rm -f "$srv"
 echo "captured into $OUT (kernel $kernel, bpftrace $version)"
