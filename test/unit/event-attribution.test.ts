@@ -8,22 +8,28 @@ import type { KaEvent } from '../../src/domain/event.js';
 import { EventStream } from '../../src/engine/event-stream.js';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
+import { endpointsFromSock } from '../../src/model/events.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
 
 const host = fixtureHost();
 const program = generateBpfProgram(host, loadBpfFragments());
-const NS = 4026532259;
-const lines = fixture('bpftrace-0.17-death.ndjson').split('\n');
-const probes = lines.filter((l) => l.includes('KA probe'));
-const death = lines.filter((l) => /KA (rst|close|katimeout) /.test(l));
+const lines = fixture('bpftrace-0.17-scratch-run.ndjson').split('\n');
+// The dying socket: the one whose keepalive timer gave up (address, namespace, cookie as the record has them).
+const [, SK, NS_TEXT, COOKIE] = /KA katimeout (\S+) (\d+) (\S+) /.exec(lines.find((l) => l.includes('KA katimeout'))!)!;
+const NS = Number(NS_TEXT);
+const mine = lines.filter((l) => l.includes(`KA `) && l.includes(` ${SK} `));
+const probes = mine.filter((l) => l.includes('KA probe'));
+const death = mine.filter((l) => /KA (rst|close|katimeout) /.test(l));
+const probeRec = parseBpftraceLine(probes[0]!);
+const ends = probeRec?.type === 'ka' && probeRec.rec.kind === 'probe' ? endpointsFromSock(probeRec.rec) : null;
 
-const owner = { pid: 30720, comm: 'ka-peer', cmdline: 'ka-peer client', uid: 0, user: 'root', container: null, fd: 3 };
+const owner = { pid: 4242, comm: 'ka-peer', cmdline: 'ka-peer client', uid: 0, user: 'root', container: null, fd: 3 };
 /** The client's connection as an inventory listed it (the cookie ss gave it), with or without its owner. */
 function dying(withOwner: boolean): Connection {
   return {
-    id: `${NS}:1b2249`, state: 'ESTAB', netns: { inode: NS, name: 'kat-capt-cli', container: null }, inode: 1, cookie: '1b2249',
-    uid: 0, cgroup: null, local: { address: '198.18.250.1', port: 40462 }, peer: { address: '198.18.250.2', port: 7004 },
+    id: `${NS}:${COOKIE}`, state: 'ESTAB', netns: { inode: NS, name: 'kat-capt-cli', container: null }, inode: 1, cookie: COOKIE!,
+    uid: 0, cgroup: null, local: ends!.local, peer: ends!.peer,
     process: withOwner ? owner : null, processes: withOwner ? [owner] : [],
     keepalive: {} as Connection['keepalive'], userTimeoutMs: null, linger: null,
     idleMs: { send: null, recv: null, ack: null }, timer: null, queues: { recv: 0, send: 0 }, tcp: {} as Connection['tcp'],
@@ -43,7 +49,8 @@ describe('a dying connection whose inventory refresh lands before its last event
   it('the recording holds two probes, then the reset, close and timeout of one socket with its cookie', () => {
     expect(probes).toHaveLength(2);
     expect(death).toHaveLength(3);
-    for (const l of [...probes, ...death]) expect(l).toContain(' 1b2249 ');
+    for (const l of [...probes, ...death]) expect(l).toContain(` ${NS} ${COOKIE} `);
+    expect(COOKIE).not.toBe('0');
   });
 
   it('death events after probes: still the connection and its owner', () => {
@@ -55,7 +62,7 @@ describe('a dying connection whose inventory refresh lands before its last event
     s.setInventory([]); // the refresh after the close: the connection is gone
     later();
     expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
-    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:1b2249`, pid: 30720, comm: 'ka-peer', ownerVia: 'inventory' });
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: 4242, comm: 'ka-peer', ownerVia: 'inventory' });
     expect(out.at(-1)).toMatchObject({ type: 'close', how: 'timeout' });
   });
 
@@ -68,7 +75,7 @@ describe('a dying connection whose inventory refresh lands before its last event
     s.setInventory([]);
     later();
     expect(out).toHaveLength(5);
-    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:1b2249`, pid: null });
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: null });
   });
 
   it('every event of the connection still held when the refresh lands', () => {
@@ -78,7 +85,7 @@ describe('a dying connection whose inventory refresh lands before its last event
     s.setInventory([]);
     later();
     expect(out).toHaveLength(5);
-    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:1b2249`, pid: 30720 });
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: 4242 });
   });
 
   it('is forgotten after a while: a later socket with that cookie is not attributed to it', () => {
