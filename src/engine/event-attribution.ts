@@ -2,6 +2,8 @@
 // namespace); the owner remembered for that socket; the task the event ran in when that is the owner (close,
 // setsockopt); last, for a socket accepted and gone between two inventories, the process listening on its port.
 // Resets we sent are remembered a few seconds: they decide how a close ended and what caused a received reset.
+// Connections that left the inventory are remembered a while by cookie: a connection's last events (keepalive
+// timeout, reset, close) routinely leave the hold after the refresh that no longer lists it.
 import { tupleKey } from '../domain/keys.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
@@ -20,15 +22,47 @@ type Owner = { process: EventProcess; connection: string; via: OwnerVia };
 
 /** How long a sent reset explains later events of its connection. */
 const RESET_MEMORY_MS = 5000;
+/** How long, and for how many refreshes, a connection that left the inventory still names its late events. Events
+ *  wait in the hold for a refresh when an unknown socket's probe is ahead of them, and the tracer's output lags on
+ *  a busy host: seconds, several refreshes. */
+const GONE_MEMORY_MS = 30_000;
+const GONE_GENERATIONS = 10;
+
+const cookieKey = (netns: number, cookie: string) => `${netns}:${cookie}`;
 
 export class Attribution {
   private index = new ConnectionIndex();
+  private listed: readonly Connection[] = [];
+  /** Connections gone from the inventory, by `<netns>:<cookie>`, newest refresh first: when they left, and how. */
+  private gone: { at: number; byCookie: Map<string, Connection> }[] = [];
   private sent: SentReset[] = [];
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, Owner>();
 
+  constructor(private readonly now: () => number = Date.now) {}
+
   setInventory(connections: readonly Connection[]): void {
+    const now = this.now();
+    const ids = new Set(connections.map((c) => c.id));
+    const left = new Map<string, Connection>();
+    // Only by cookie: exact, whereas a 4-tuple is soon reused by a new socket on a churning host. A connection an
+    // inventory listed has a cookie (dumping a socket gives it one).
+    for (const c of this.listed) if (c.cookie && !ids.has(c.id)) left.set(cookieKey(c.netns.inode, c.cookie), c);
+    this.gone = [{ at: now, byCookie: left }, ...this.gone]
+      .filter((g, i) => i < GONE_GENERATIONS && now - g.at < GONE_MEMORY_MS && g.byCookie.size > 0);
+    this.listed = connections;
     this.index = new ConnectionIndex(connections);
+  }
+
+  /** The connection of a traced socket: in the inventory, else one that left it recently (same socket cookie). */
+  private find(netns: number | null, cookie: string | null, local: Endpoint | null, peer: Endpoint | null): Connection | null {
+    const c = this.index.find({ netns, cookie, local, peer });
+    if (c || netns === null || !cookie) return c;
+    for (const g of this.gone) {
+      const x = g.byCookie.get(cookieKey(netns, cookie));
+      if (x) return x;
+    }
+    return null;
   }
 
   /** A reset we sent, seen when it was received (before its effects leave the hold). */
@@ -40,18 +74,19 @@ export class Attribution {
     this.sent = this.sent.filter((r) => now - r.at < RESET_MEMORY_MS);
   }
 
-  /** Is the event's connection in the inventory? (setsockopt events are found by pid and fd instead.) */
+  /** Is the event's connection in the inventory, or did it just leave it? (setsockopt events are found by pid and
+   *  fd instead.) */
   known(h: Held): boolean {
     const ev = h.ev;
     if (ev.type === 'sockopt_changed') return true;
     return this.inventoried(h) !== null;
   }
 
-  /** The inventory's connection of the event's socket. A TIME-WAIT entry only for a reset it sent: any other event
+  /** The connection of the event's socket (see find). A TIME-WAIT entry only for a reset it sent: any other event
    *  on its 4-tuple is a new socket that reused the port (a new socket has no cookie until sock_diag dumps it). */
   private inventoried(h: Held): Connection | null {
     const ev = h.ev;
-    const c = this.index.find({ netns: ev.netns, cookie: h.cookie, local: ev.local, peer: ev.peer });
+    const c = this.find(ev.netns, h.cookie, ev.local, ev.peer);
     return c?.state === 'TIME-WAIT' && !(ev.type === 'rst_sent' && ev.cause === 'timewait') ? null : c;
   }
 

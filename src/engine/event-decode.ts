@@ -66,9 +66,15 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
     case 'rstLegacy': {
       const reason = reasonName(c.reasons, r.reason);
       const state = r.state ? (c.tcpStates[r.state] ?? null) : null;
-      const ends = r.kind === 'rst'
-        ? { local: endpointFromSockaddr(r.saddr), peer: endpointFromSockaddr(r.daddr) }
-        : endpointsFromTp(r);
+      // For a listener (or no socket) the tracepoint has the listener's wildcard address: the segment's is better.
+      const ends = r.segFamily
+        ? endpointsFromSock({
+            family: r.segFamily, la: r.segLa, ra: r.segRa, l6a: r.segL6a, l6b: r.segL6b, r6a: r.segR6a, r6b: r.segR6b,
+            lport: r.segLport, rportBe: r.segRportBe,
+          })
+        : r.kind === 'rst'
+          ? { local: endpointFromSockaddr(r.saddr), peer: endpointFromSockaddr(r.daddr) }
+          : endpointsFromTp(r);
       const { cause, inferred } = classifyRst({
         reason, state, hasSocket: r.sk !== null, inKeepaliveTimer: r.inKeepaliveTimer === 1, lingerZero: r.lingerZero === 1,
       });

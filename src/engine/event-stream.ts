@@ -24,7 +24,7 @@ export interface EventStreamOptions extends DecodeContext {
 
 export class EventStream {
   private readonly queue = new HoldQueue();
-  private readonly attribution = new Attribution();
+  private readonly attribution: Attribution;
   private readonly holdMs: number;
   private readonly now: () => number;
   private readonly tally = emptyCounts();
@@ -35,6 +35,7 @@ export class EventStream {
   constructor(private readonly opts: EventStreamOptions, private readonly emit: (e: KaEvent) => void) {
     this.holdMs = opts.holdMs ?? 300;
     this.now = opts.now ?? Date.now;
+    this.attribution = new Attribution(this.now);
   }
 
   get counts(): TracerCounts {

@@ -68,7 +68,8 @@ const OFFSET_NAMES = {
   sock_skc_num: 1, sock_skc_v6_daddr: 1, sock_skc_v6_rcv_saddr: 1, sock_skc_cookie: 1, sock_skc_flags: 1,
   sock_skc_net: 1, sock_sk_lingertime: 1, icsk_probes_out: 1, icsk_user_timeout: 1, tp_keepalive_time: 1,
   tp_keepalive_intvl: 1, tp_keepalive_probes: 1, net_ns_inum: 1, net_ka_time: 1, net_ka_intvl: 1, net_ka_probes: 1,
-  skb_dev: 1, netdev_nd_net: 1,
+  skb_dev: 1, netdev_nd_net: 1, skb_head: 1, skb_network_header: 1, skb_transport_header: 1, iphdr_saddr: 1,
+  iphdr_daddr: 1, ipv6hdr_saddr: 1, ipv6hdr_daddr: 1, tcphdr_source: 1, tcphdr_dest: 1,
 } satisfies Record<keyof KernelOffsets, 1>;
 
 /** The `// attach-entry: …` / `// attach-exit: …` line of a keepalive-via-*.h variant. */

@@ -42,6 +42,13 @@ const keepalive = [
   int('outstanding', '$outstanding'), int('total', '$total'), int('maxProbes', '$kp'), int('intvlJiffies', '$ki'),
   int('idleJiffies', '$kt'), int('userTimeoutMs', '$ut'),
 ] as const;
+/** A reset sent for a listener or without a socket: the 4-tuple of the segment it answers, read from the skb and
+ *  turned round (local = the segment's destination), as sockTuple prints it; family 0 when not read (a connected
+ *  socket's own addresses are in the record already). */
+const segTuple = [
+  int('segFamily', '$sfamily'), hex('segLa', '$sla'), hex('segRa', '$sra'), hex('segL6a', '$sl6a'), hex('segL6b', '$sl6b'),
+  hex('segR6a', '$sr6a'), hex('segR6b', '$sr6b'), int('segLport', '$slport'), int('segRportBe', '$srport_be'),
+] as const;
 /** A reset we send: kernel reason (-1 without a reason field), socket state, sent from this socket's keepalive
  *  timer, SO_LINGER {1,0} set. */
 const resetFacts = [
@@ -56,9 +63,12 @@ export const KA_RECORDS = {
   /** The keepalive timer gave up on the peer (the socket moved to TCP_CLOSE inside it). */
   katimeout: [...socket, ...keepalive, ...sockTuple],
   /** tcp_send_reset, 6.10+ layout: addresses as 28-byte sockaddrs. */
-  rst: [...socket, ...resetFacts, word('saddr', 'buf(args->saddr, 28)', '%rx'), word('daddr', 'buf(args->daddr, 28)', '%rx'), ...task],
+  rst: [
+    ...socket, ...resetFacts, word('saddr', 'buf(args->saddr, 28)', '%rx'), word('daddr', 'buf(args->daddr, 28)', '%rx'),
+    ...segTuple, ...task,
+  ],
   /** tcp_send_reset, older layout: ports and addresses like the other tracepoints, no reason. */
-  rstLegacy: [...socket, ...resetFacts, ...tpTuple, ...task],
+  rstLegacy: [...socket, ...resetFacts, ...tpTuple, ...segTuple, ...task],
   /** tcp_receive_reset. */
   rrst: [...socket, ...tpTuple, ...task],
   /** A connection ended (any state -> TCP_CLOSE but a listener's), with how and after how long. */

@@ -121,11 +121,21 @@ export interface KernelOffsets {
   net_ka_probes: number;
   skb_dev: number;
   netdev_nd_net: number;
+  /** sk_buff -> head, and the network and transport headers' offsets from it (a reset's segment: its 4-tuple). */
+  skb_head: number;
+  skb_network_header: number;
+  skb_transport_header: number;
+  iphdr_saddr: number;
+  iphdr_daddr: number;
+  ipv6hdr_saddr: number;
+  ipv6hdr_daddr: number;
+  tcphdr_source: number;
+  tcphdr_dest: number;
 }
 
 export const PAHOLE_STRUCTS = [
   'sock', 'sock_common', 'inet_connection_sock', 'tcp_sock', 'net', 'ns_common', 'netns_ipv4', 'possible_net_t',
-  'sk_buff', 'net_device',
+  'sk_buff', 'net_device', 'iphdr', 'ipv6hdr', 'tcphdr',
 ] as const;
 
 export function kernelOffsets(l: StructLayouts): KernelOffsets {
@@ -155,5 +165,14 @@ export function kernelOffsets(l: StructLayouts): KernelOffsets {
     net_ka_probes: offsetOf(l, 'net', 'ipv4.sysctl_tcp_keepalive_probes'),
     skb_dev: offsetOf(l, 'sk_buff', 'dev'),
     netdev_nd_net: offsetOf(l, 'net_device', 'nd_net') + offsetOf(l, 'possible_net_t', 'net'),
+    skb_head: offsetOf(l, 'sk_buff', 'head'),
+    skb_network_header: offsetOf(l, 'sk_buff', 'network_header'),
+    skb_transport_header: offsetOf(l, 'sk_buff', 'transport_header'),
+    iphdr_saddr: offsetOf(l, 'iphdr', 'saddr'),
+    iphdr_daddr: offsetOf(l, 'iphdr', 'daddr'),
+    ipv6hdr_saddr: offsetOf(l, 'ipv6hdr', 'saddr'),
+    ipv6hdr_daddr: offsetOf(l, 'ipv6hdr', 'daddr'),
+    tcphdr_source: offsetOf(l, 'tcphdr', 'source'),
+    tcphdr_dest: offsetOf(l, 'tcphdr', 'dest'),
   };
 }

@@ -1,7 +1,7 @@
 // ka-top watch against the real kernel: keepalive probes and timeout, resets with causes, attributed to owners.
 // Needs root, bpftrace and dist/ (make build). Two namespaces on one veth link, short keepalive timers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { delNetnsPrefix, makePair, setSilent, type Pair } from '../../src/lab/topology.js';
+import { delNetnsPrefix, makePair, nft, setSilent, type Pair } from '../../src/lab/topology.js';
 import { run } from '../../src/sources/exec.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
@@ -101,6 +101,31 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     await ck.waitFor(/^FAILED /);
     const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === 7999 && e.local?.address === pair.serverAddr, 5000, 'no_socket rst');
     expect(rst).toMatchObject({ cause: 'no_socket', reason: 'NO_SOCKET', netns: serverNs, pid: null, sk: null });
+  });
+
+  it('a listener resets segments of a connection it no longer has: the reset names the segment\'s ends, not the wildcard (IPv4 and IPv6)', async () => {
+    // The server resets its end (SO_LINGER {1,0}) while its resets are dropped: the client never learns, and its
+    // next lines reach the listener (bound to 0.0.0.0 / ::), which resets them. For those the tracepoint has the
+    // listener's wildcard address; the record reads the segment's 4-tuple from the skb.
+    for (const [wild, serverAddr, clientAddr] of [['0.0.0.0', pair.serverAddr, pair.clientAddr], ['[::]', `[${pair.serverAddr6}]`, pair.clientAddr6]] as const) {
+      const { peer: srv, port } = await server(`${wild}:0`, ['--mode', 'sink', '--close-after', '300', '--linger', '0']);
+      await nft(pair.server, `table inet karst {\n  chain out {\n    type filter hook output priority -10; policy accept;\n    tcp sport ${port} tcp flags & rst == rst drop\n  }\n}\n`);
+      try {
+        await startPeer(['client', '--connect', `${serverAddr}:${port}`, '--mode', 'stream', '--every', '200', '--duration', '2000'], { netns: pair.client });
+        const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === port && e.state === 'TCP_LISTEN', 8000, `listener rst ${wild}`);
+        expect(rst).toMatchObject({ netns: serverNs, local: { address: serverAddr.replace(/^\[|\]$/g, ''), port }, peer: { address: clientAddr } });
+        expect(rst.sk).not.toBeNull();
+        expect(rst.peer.port).toBeGreaterThan(0);
+        // the server's process, when an inventory listed it: by the flow's 4-tuple (the connection the segment
+        // belonged to), or as the listener of the reset's real local address and port
+        if (rst.pid !== null) {
+          expect(rst.pid).toBe(srv.pid);
+          expect(['inventory', 'listener']).toContain(rst.ownerVia);
+        }
+      } finally {
+        await nft(pair.server, 'delete table inet karst\n');
+      }
+    }
   });
 
   it('IPv6: zero-linger close over fd6b:6174::/32', async () => {

@@ -1,0 +1,101 @@
+// The death of a connection on a recorded bpftrace 0.17 run (scripts/capture-tracing-fixtures.sh: a keepalive
+// connection in a scratch namespace whose peer went silent): two probes, then the reset, the close and the
+// keepalive timeout. Its last records leave the hold after the refresh that no longer lists the connection — the
+// ordering that left the TUI's detail without its death events on a busy host.
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../src/domain/connection.js';
+import type { KaEvent } from '../../src/domain/event.js';
+import { EventStream } from '../../src/engine/event-stream.js';
+import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
+import { endpointsFromSock } from '../../src/model/events.js';
+import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
+import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
+
+const host = fixtureHost();
+const program = generateBpfProgram(host, loadBpfFragments());
+const lines = fixture('bpftrace-0.17-scratch-run.ndjson').split('\n');
+// The dying socket: the one whose keepalive timer gave up (address, namespace, cookie as the record has them).
+const [, SK, NS_TEXT, COOKIE] = /KA katimeout (\S+) (\d+) (\S+) /.exec(lines.find((l) => l.includes('KA katimeout'))!)!;
+const NS = Number(NS_TEXT);
+const mine = lines.filter((l) => l.includes(`KA `) && l.includes(` ${SK} `));
+const probes = mine.filter((l) => l.includes('KA probe'));
+const death = mine.filter((l) => /KA (rst|close|katimeout) /.test(l));
+const probeRec = parseBpftraceLine(probes[0]!);
+const ends = probeRec?.type === 'ka' && probeRec.rec.kind === 'probe' ? endpointsFromSock(probeRec.rec) : null;
+
+const owner = { pid: 4242, comm: 'ka-peer', cmdline: 'ka-peer client', uid: 0, user: 'root', container: null, fd: 3 };
+/** The client's connection as an inventory listed it (the cookie ss gave it), with or without its owner. */
+function dying(withOwner: boolean): Connection {
+  return {
+    id: `${NS}:${COOKIE}`, state: 'ESTAB', netns: { inode: NS, name: 'kat-capt-cli', container: null }, inode: 1, cookie: COOKIE!,
+    uid: 0, cgroup: null, local: ends!.local, peer: ends!.peer,
+    process: withOwner ? owner : null, processes: withOwner ? [owner] : [],
+    keepalive: {} as Connection['keepalive'], userTimeoutMs: null, linger: null,
+    idleMs: { send: null, recv: null, ack: null }, timer: null, queues: { recv: 0, send: 0 }, tcp: {} as Connection['tcp'],
+  };
+}
+
+function stream() {
+  let now = 1_000_000;
+  const out: KaEvent[] = [];
+  const s = new EventStream({ reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now }, (e) => out.push(e));
+  const deliver = (ls: string[]) => ls.forEach((l) => { const r = parseBpftraceLine(l); if (r) s.push(r); });
+  const later = () => { now += 400; s.flush(); };
+  return { s, out, deliver, later };
+}
+
+describe('a dying connection whose inventory refresh lands before its last events leave the hold', () => {
+  it('the recording holds two probes, then the reset, close and timeout of one socket with its cookie', () => {
+    expect(probes).toHaveLength(2);
+    expect(death).toHaveLength(3);
+    for (const l of [...probes, ...death]) expect(l).toContain(` ${NS} ${COOKIE} `);
+    expect(COOKIE).not.toBe('0');
+  });
+
+  it('death events after probes: still the connection and its owner', () => {
+    const { s, out, deliver, later } = stream();
+    s.setInventory([dying(true)]);
+    deliver(probes);
+    later();
+    deliver(death);
+    s.setInventory([]); // the refresh after the close: the connection is gone
+    later();
+    expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: 4242, comm: 'ka-peer', ownerVia: 'inventory' });
+    expect(out.at(-1)).toMatchObject({ type: 'close', how: 'timeout' });
+  });
+
+  it('a connection listed without an owner keeps its death events', () => {
+    const { s, out, deliver, later } = stream();
+    s.setInventory([dying(false)]);
+    deliver(probes);
+    later();
+    deliver(death);
+    s.setInventory([]);
+    later();
+    expect(out).toHaveLength(5);
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: null });
+  });
+
+  it('every event of the connection still held when the refresh lands', () => {
+    const { s, out, deliver, later } = stream();
+    s.setInventory([dying(true)]);
+    deliver([...probes, ...death]);
+    s.setInventory([]);
+    later();
+    expect(out).toHaveLength(5);
+    for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: 4242 });
+  });
+
+  it('is forgotten after a while: a later socket with that cookie is not attributed to it', () => {
+    const { s, out, deliver, later } = stream();
+    s.setInventory([dying(true)]);
+    s.setInventory([]);
+    for (let i = 0; i < 80; i++) later(); // 32 s
+    s.setInventory([]);
+    deliver(death);
+    later();
+    for (const e of out) expect(e.type !== 'lost' && e.connection).toBeNull();
+  });
+});
