@@ -12,6 +12,9 @@ export interface Held extends Decoded {
 export const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>
   !!a && !!b && a.port === b.port && a.address === b.address;
 
+/** How far back from the tail of the hold an effect of a just-read cause is looked for. */
+const EFFECT_WINDOW = 256;
+
 export class HoldQueue {
   private held: Held[] = [];
 
@@ -23,9 +26,9 @@ export class HoldQueue {
     const ev = h.ev;
     let i = -1;
     if (ev.type === 'keepalive_timeout') {
-      i = this.held.findIndex((x) => x.ev.sk === ev.sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'));
+      i = this.findRecent((x) => x.ev.sk === ev.sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'));
     } else if (ev.type === 'rst_sent') {
-      i = this.held.findIndex((x) =>
+      i = this.findRecent((x) =>
         (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
         (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)));
     }
@@ -36,6 +39,15 @@ export class HoldQueue {
       h.ev.ts = effect.ev.ts;
       this.held.splice(i, 0, { ...h, at: effect.at });
     } else this.held.push(h);
+  }
+
+  /** The first of the last EFFECT_WINDOW held events that matches. An effect was read just before its cause (one
+   *  kernel call): it is near the tail. Searching the whole queue made every reset cost O(held) while a probe
+   *  waited for a refresh with a reset storm behind it. */
+  private findRecent(match: (h: Held) => boolean): number {
+    let found = -1;
+    for (let i = this.held.length - 1; i >= Math.max(0, this.held.length - EFFECT_WINDOW); i--) if (match(this.held[i]!)) found = i;
+    return found;
   }
 
   /** Takes the events held at least `holdMs` (all with `all`) in order; stops at the first one `mayLeave`

@@ -22,6 +22,9 @@ export interface EventStreamOptions extends DecodeContext {
   onUnknownSocket?: (atMs: number) => boolean;
 }
 
+/** Longest a probe of a socket the inventory does not know waits for a newer inventory to name its owner. */
+export const UNKNOWN_WAIT_MS = 3000;
+
 export class EventStream {
   private readonly queue = new HoldQueue();
   private readonly attribution: Attribution;
@@ -82,9 +85,10 @@ export class EventStream {
   flush(all = false): void {
     const now = this.now();
     // Only a socket that lives on can turn up in a newer inventory: a keepalive probe's. The others (closes,
-    // resets, timeouts) are gone or going; holding them for a refresh would only make the inventory churn.
+    // resets, timeouts) are gone or going; holding them for a refresh would only make the inventory churn. A probe
+    // waits UNKNOWN_WAIT_MS at most: every later event waits behind it, and on a large host the refresh is slow.
     const mayLeave = (h: Held) =>
-      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || !this.opts.onUnknownSocket?.(h.at);
+      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || now - h.at >= UNKNOWN_WAIT_MS || !this.opts.onUnknownSocket?.(h.at);
     for (const h of this.queue.take(now, this.holdMs, all, mayLeave)) {
       this.attribution.attribute(h);
       this.emit(h.ev);

@@ -99,9 +99,12 @@ export class Monitor {
     return this.refreshing;
   }
 
-  /** An early refresh (the event stream met a socket it does not know), at most two a second. */
+  /** An early refresh (the event stream met a socket it does not know): at most two a second, and no more than a
+   *  tenth of the time (a 1 s inventory at most every 10 s). Keepalive setsockopts of a reconnecting client would
+   *  otherwise keep a large host's inventory running back to back. */
   requestRefresh(): void {
-    if (this.refreshing || this.stopped || this.now() - this.lastStart < 500) return;
+    const gap = Math.max(500, this.current.refresh.lastCostMs * 10);
+    if (this.refreshing || this.stopped || this.now() - this.lastStart < gap) return;
     void this.refreshOnce();
   }
 

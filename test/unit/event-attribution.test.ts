@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/domain/connection.js';
 import type { KaEvent } from '../../src/domain/event.js';
-import { EventStream } from '../../src/engine/event-stream.js';
+import { EventStream, UNKNOWN_WAIT_MS } from '../../src/engine/event-stream.js';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { endpointsFromSock } from '../../src/model/events.js';
@@ -97,5 +97,25 @@ describe('a dying connection whose inventory refresh lands before its last event
     deliver(death);
     later();
     for (const e of out) expect(e.type !== 'lost' && e.connection).toBeNull();
+  });
+});
+
+describe('a probe of a socket no inventory lists yet', () => {
+  it('holds the events behind it while a refresh is wanted, UNKNOWN_WAIT_MS at most', () => {
+    let now = 1_000_000;
+    const out: KaEvent[] = [];
+    let asked = 0;
+    const s = new EventStream({
+      reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now,
+      onUnknownSocket: () => (asked++, true), // a refresh is always on its way, never landing
+    }, (e) => out.push(e));
+    for (const l of [...probes, ...death]) { const r = parseBpftraceLine(l); if (r) s.push(r); }
+    now += 1000;
+    s.flush();
+    expect(out).toEqual([]);
+    expect(asked).toBeGreaterThan(0);
+    now += UNKNOWN_WAIT_MS;
+    s.flush();
+    expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
   });
 });
