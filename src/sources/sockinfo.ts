@@ -58,14 +58,27 @@ export class SockinfoDaemon {
   /** An inventory command rescanned without reporting changes: the next `scan` must start from a full one. */
   private scanDiffBroken = false;
 
+  private closed = false;
+  private startedAt = 0;
+
   /**
    * @param fullRescanMs every this long a scan re-reads every socket's options: a change made without a traced
    *   setsockopt (no tracer, lost events) is picked up within that time.
+   * @param restartAfterMs a helper that died is started again by the next command, at most this often.
    */
-  constructor(private readonly fullRescanMs = 30_000) {}
+  constructor(private readonly fullRescanMs = 30_000, private readonly restartAfterMs = 5000) {}
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
 
   start(): void {
     if (this.child) return;
+    this.startedAt = Date.now();
+    // A new helper knows nothing: its first scan reports every socket.
+    this.current.clear();
+    this.lastFull = Date.now();
+    this.scanDiffBroken = false;
     let bin: string;
     try {
       bin = nativeBinary(HELPER);
@@ -100,6 +113,9 @@ export class SockinfoDaemon {
   }
 
   private send(cmd: string, last: (line: string) => boolean, sink?: (line: string) => void): Promise<string[]> {
+    // A long-running view outlives a helper that died (killed, out of memory): without it every later inventory
+    // would fall back to ss and lose owners and options for good.
+    if (!this.child && !this.unavailable && !this.closed && Date.now() - this.startedAt >= this.restartAfterMs) this.start();
     const child = this.child;
     if (!child) return Promise.reject(new SockinfoError(this.unavailable ?? `${HELPER} serve is not running`));
     return new Promise((resolve, reject) => {
@@ -146,6 +162,7 @@ export class SockinfoDaemon {
 
   /** Ends the helper (EOF on stdin, SIGKILL if it does not exit within 1 s). */
   async close(): Promise<void> {
+    this.closed = true;
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -193,6 +193,24 @@ describe('ka-sockinfo serve (SockinfoDaemon)', () => {
     await expect(d.scan()).rejects.toThrow(/not running/);
   });
 
+  it('starts the helper again when it died, and rescans from nothing', async () => {
+    const d = new SockinfoDaemon(30_000, 0);
+    d.start();
+    try {
+      const { port } = await server();
+      const stay = await client(port, ['--keepidle', '33']);
+      expect(find(await d.scan(), stay.peer.pid, stay.fd).opts?.keepIdleSec).toBe(33);
+      const first = d.pid!;
+      process.kill(first, 'SIGKILL');
+      await expect(d.scan()).rejects.toThrow(/exited|not running/);
+      const again = await d.scan();
+      expect(d.pid).not.toBe(first);
+      expect(find(again, stay.peer.pid, stay.fd).opts?.keepIdleSec).toBe(33);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('answers an unknown command without dying', async () => {
     const child = start(nativeBinary('ka-sockinfo'), ['serve']);
     const out: Buffer[] = [];
