@@ -8,7 +8,7 @@ import { tupleKey } from '../domain/keys.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
 import type { Connection, Endpoint } from '../domain/connection.js';
-import { sameEndpoint, type Held } from './event-order.js';
+import type { Held } from './event-order.js';
 
 interface SentReset {
   at: number;
@@ -30,12 +30,58 @@ const GONE_GENERATIONS = 10;
 
 const cookieKey = (netns: number, cookie: string) => `${netns}:${cookie}`;
 
+const endsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
+  local && peer ? `${local.address}:${local.port}>${peer.address}:${peer.port}` : null;
+
+/** Resets we sent, recent first to expire, found by their ends (a reset storm keeps thousands: no linear search). */
+class SentResets {
+  private readonly all: SentReset[] = [];
+  private head = 0;
+  private readonly ends = new Map<string, SentReset[]>();
+
+  add(r: SentReset): void {
+    this.all.push(r);
+    const k = endsKey(r.local, r.peer);
+    if (k) this.ends.set(k, [...(this.ends.get(k) ?? []), r]);
+  }
+
+  /** Drops the resets sent before `before` (ms); they arrive in time order. */
+  forget(before: number): void {
+    while (this.head < this.all.length && this.all[this.head]!.at < before) {
+      const r = this.all[this.head++]!;
+      const k = endsKey(r.local, r.peer);
+      const list = k ? this.ends.get(k) : undefined;
+      if (list && k) {
+        const rest = list.filter((x) => x !== r);
+        if (rest.length) this.ends.set(k, rest);
+        else this.ends.delete(k);
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.all.length) {
+      this.all.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The first reset sent from `local` to `peer`. */
+  byEnds(local: Endpoint | null, peer: Endpoint | null): SentReset | undefined {
+    const k = endsKey(local, peer);
+    return k ? this.ends.get(k)?.[0] : undefined;
+  }
+
+  /** The first reset this socket sent on these ends (socket memory is reused quickly: same address, new ends). */
+  bySocket(sk: string | null, local: Endpoint | null, peer: Endpoint | null): SentReset | undefined {
+    const k = endsKey(local, peer);
+    return sk === null || !k ? undefined : this.ends.get(k)?.find((r) => r.sk === sk);
+  }
+}
+
 export class Attribution {
   private index = new ConnectionIndex();
   private listed: readonly Connection[] = [];
   /** Connections gone from the inventory, by `<netns>:<cookie>`, newest refresh first: when they left, and how. */
   private gone: { at: number; byCookie: Map<string, Connection> }[] = [];
-  private sent: SentReset[] = [];
+  private sent = new SentResets();
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, Owner>();
 
@@ -67,11 +113,11 @@ export class Attribution {
 
   /** A reset we sent, seen when it was received (before its effects leave the hold). */
   noteSent(h: Held): void {
-    if (h.ev.type === 'rst_sent' && h.rstCause) this.sent.push({ at: h.at, sk: h.ev.sk, local: h.ev.local, peer: h.ev.peer, cause: h.rstCause });
+    if (h.ev.type === 'rst_sent' && h.rstCause) this.sent.add({ at: h.at, sk: h.ev.sk, local: h.ev.local, peer: h.ev.peer, cause: h.rstCause });
   }
 
   forget(now: number): void {
-    this.sent = this.sent.filter((r) => now - r.at < RESET_MEMORY_MS);
+    this.sent.forget(now - RESET_MEMORY_MS);
   }
 
   /** Is the event's connection in the inventory, or did it just leave it? (setsockopt events are found by pid and
@@ -96,7 +142,7 @@ export class Attribution {
     let ctx = h.ctx;
     if (ev.type === 'close') {
       // Socket memory is reused quickly: same address and same 4-tuple.
-      const rst = this.sent.find((r) => r.sk !== null && r.sk === ev.sk && sameEndpoint(r.local, ev.local) && sameEndpoint(r.peer, ev.peer));
+      const rst = this.sent.bySocket(ev.sk, ev.local, ev.peer);
       if (ev.how === 'fin' && rst) ev.how = rst.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
       else if (rst?.cause === 'keepalive_timeout') ev.how = 'timeout';
       // Only a close() that reset the connection ran in the owner's context.
@@ -104,7 +150,7 @@ export class Attribution {
     }
     if (ev.type === 'rst_received') {
       // The sender is visible when both ends live on this host (another netns, loopback).
-      const sender = this.sent.find((r) => sameEndpoint(r.local, ev.peer) && sameEndpoint(r.peer, ev.local));
+      const sender = this.sent.byEnds(ev.peer, ev.local);
       ev.inferredCause = sender ? sender.cause : 'peer_reset (sender not observed)';
     }
     const conn = this.inventoried(h);
