@@ -2,11 +2,14 @@
 // Soak (not in CI, not in `make bench`'s default run): ka-top left running for a long time on a busy host must not
 // grow. Holds SOCKETS loopback sockets in a scratch namespace, churns ~RATE new connections/s there (half closed
 // with FIN, leaving TIME-WAIT; half reset by a health checker with SO_LINGER {1,0}: one rst_sent event each), runs
-// the scenario lab, and watches the three long-running modes side by side: the TUI (in a pty), `watch --json` and
-// `exporter` (scraped every 15 s). Every 10 s it samples each one's RSS (node + bpftrace + helpers) and CPU.
+// the scenario lab, and watches the long-running modes asked for: the TUI (in a pty), `watch --json`, `exporter`
+// (scraped every 15 s). Every 10 s it samples each one's RSS (node + bpftrace + helpers), CPU, and the sockets of the
+// scratch namespace (the workload must stay level for the RSS to mean anything). On 2 cores, run one mode at a time:
+// three observers, the churn and the lab starve each other and the churn's server, and the sockets pile up.
 // Reports RSS growth after warm-up (issue 10 target: <= 10% over 30 min at 10k sockets, 500 new connections/s).
 // Root. Run after `make build`:
-//   node scripts/bench/soak.mjs [--minutes 30] [--warmup 5] [--sockets 10000] [--rate 500] [--json FILE]
+//   node scripts/bench/soak.mjs [--modes tui,watch,exporter] [--minutes 30] [--warmup 5] [--sockets 10000]
+//                               [--rate 500] [--json FILE]
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +23,15 @@ const cli = `${root}dist/cli/main.js`;
 const peer = `${root}dist/bin/${process.arch}/ka-peer`;
 const { values: opt } = parseArgs({
   options: {
+    modes: { type: 'string', default: 'tui' },
     minutes: { type: 'string', default: '30' }, warmup: { type: 'string', default: '5' },
     sockets: { type: 'string', default: '10000' }, rate: { type: 'string', default: '500' }, json: { type: 'string' },
   },
 });
 const MINUTES = Number(opt.minutes), WARMUP = Number(opt.warmup), SOCKETS = Number(opt.sockets), RATE = Number(opt.rate);
-if (!(MINUTES > WARMUP && WARMUP >= 0 && SOCKETS >= 2 && RATE > 0)) {
-  console.error('soak: want --minutes > --warmup >= 0, --sockets >= 2, --rate > 0');
+const MODES = opt.modes.split(',');
+if (!(MINUTES > WARMUP && WARMUP >= 0 && SOCKETS >= 2 && RATE > 0) || !MODES.every((m) => ['tui', 'watch', 'exporter'].includes(m))) {
+  console.error('soak: want --modes of tui,watch,exporter, --minutes > --warmup >= 0, --sockets >= 2, --rate > 0');
   process.exit(2);
 }
 const SAMPLE_MS = 10_000;
@@ -56,6 +61,8 @@ const lines = (c, re, n) => new Promise((resolve, reject) => {
   });
   c.on('exit', (code) => reject(new Error(`ka-peer exited ${code} before ${n} lines`)));
 });
+/** TCP sockets of the scratch namespace (`ss -s`: the kernel's count, no dump). */
+const socketCount = () => Number(/^TCP:\s+(\d+)/m.exec(spawnSync('ip', ['netns', 'exec', ns, 'ss', '-s'], { encoding: 'utf8' }).stdout)?.[1] ?? NaN);
 const nstat = (name) => {
   const out = spawnSync('ip', ['netns', 'exec', ns, 'nstat', '-az', name], { encoding: 'utf8' }).stdout;
   return Number(new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(out)?.[1] ?? NaN);
@@ -97,14 +104,24 @@ for (let i = 0; i < Math.max(2, Math.ceil(RATE / perChurner)); i++) {
 spawnSync(process.execPath, [cli, 'lab', 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 // 2. The observers.
-tui = pty.spawn(process.execPath, [cli], { cols: 160, rows: 45, env: process.env });
-tui.onData(() => {}); // a terminal that reads what it is sent
-const watch = spawn(process.execPath, [cli, 'watch', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const observers = {};
+if (MODES.includes('tui')) {
+  tui = pty.spawn(process.execPath, [cli], { cols: 160, rows: 45, env: process.env });
+  tui.onData(() => {}); // a terminal that reads what it is sent
+  observers.tui = tui.pid;
+}
+if (MODES.includes('watch')) {
+  const watch = spawn(process.execPath, [cli, 'watch', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(watch);
+  observers.watch = watch.pid;
+}
 const port = 19_000 + (process.pid % 900);
-const exporter = spawn(process.execPath, [cli, 'exporter', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-children.push(watch, exporter);
+if (MODES.includes('exporter')) {
+  const exporter = spawn(process.execPath, [cli, 'exporter', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(exporter);
+  observers.exporter = exporter.pid;
+}
 const scrape = setInterval(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => {}), 15_000);
-const observers = { tui: tui.pid, watch: watch.pid, exporter: exporter.pid };
 
 // 3. Samples.
 const t0 = Date.now();
@@ -113,10 +130,10 @@ const samples = [];
 while (Date.now() - t0 < MINUTES * 60_000) {
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
   const min = (Date.now() - t0) / 60_000;
-  const row = { min: +min.toFixed(2) };
+  const row = { min: +min.toFixed(2), sockets: socketCount() };
   for (const [name, pid] of Object.entries(observers)) row[name] = { rssMb: treeRssKb(pid) / 1024, cpuS: treeCpuSeconds(pid) };
   samples.push(row);
-  process.stderr.write(`\r${min.toFixed(1)} min  ${Object.keys(observers).map((k) => `${k} ${row[k].rssMb.toFixed(0)} MiB`).join('  ')}   `);
+  process.stderr.write(`\r${min.toFixed(1)} min  ${row.sockets} sockets  ${Object.keys(observers).map((k) => `${k} ${row[k].rssMb.toFixed(0)} MiB`).join('  ')}   `);
 }
 const rate = (nstat('TcpActiveOpens') - opens0) / ((Date.now() - t0) / 1000);
 clearInterval(scrape);
@@ -127,7 +144,8 @@ const after = samples.filter((s) => s.min >= WARMUP);
 const perMin = 60_000 / SAMPLE_MS;
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const report = { minutes: MINUTES, warmupMinutes: WARMUP, sockets: SOCKETS, newConnectionsPerSec: +rate.toFixed(0), observers: {} };
-console.log(`soak: ${MINUTES} min, ${SOCKETS} held sockets, ${rate.toFixed(0)} new connections/s measured (TcpActiveOpens), lab running`);
+const level = (xs) => `${Math.min(...xs)}–${Math.max(...xs)}`;
+console.log(`soak: ${MINUTES} min, ${SOCKETS} held sockets, ${rate.toFixed(0)} new connections/s measured (TcpActiveOpens), lab running; namespace sockets after warm-up ${level(after.map((s) => s.sockets))}`);
 console.log('| mode | RSS after warm-up | RSS last minute | growth | peak RSS | CPU after warm-up |');
 console.log('|---|---|---|---|---|---|');
 for (const name of Object.keys(observers)) {
