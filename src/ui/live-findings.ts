@@ -27,6 +27,8 @@ const USED: ReadonlySet<KaEvent['type']> = new Set(['keepalive_probe', 'keepaliv
 export class LiveFindings {
   private events: KaEvent[] = [];
   private times: number[] = [];
+  /** Events before this index have left the window. */
+  private head = 0;
   private added = 0;
   private readonly startedAt: number;
   private last: { inventory: unknown; added: number; at: number; findings: readonly Finding[] } | null = null;
@@ -44,7 +46,7 @@ export class LiveFindings {
     this.events.push(e);
     this.times.push(Date.parse(e.ts));
     this.added++;
-    if (this.events.length > (this.opts.maxEvents ?? 50_000)) this.drop(1);
+    if (this.events.length - this.head > (this.opts.maxEvents ?? 50_000)) this.drop(1);
   }
 
   /** The findings now; evaluated again for a new inventory, or for new events at most every minIntervalMs. */
@@ -55,15 +57,16 @@ export class LiveFindings {
     const l = this.last;
     if (l && l.inventory === inv && (l.added === this.added || now - l.at < (this.opts.minIntervalMs ?? 2000))) return l.findings;
     const from = Math.max(this.startedAt, now - this.windowMs);
-    let old = 0;
+    let old = this.head;
     while (old < this.times.length && this.times[old]! < from) old++;
-    this.drop(old);
+    this.drop(old - this.head);
+    const window = this.events.slice(this.head);
     const f = this.opts.filter ?? {};
     const all = !Object.keys(f).length;
     const connections = all ? inv.connections : inv.connections.filter((c) => matchesFilter(c, f));
     const namespaces = all ? inv.namespaces : inv.namespaces.filter((n) => netnsSelected(f, n.inode, n.name));
     const names = new Map(inv.namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
-    const events = all ? this.events : this.events.filter((e) => eventMatchesFilter(e, f, names));
+    const events = all ? window : window.filter((e) => eventMatchesFilter(e, f, names));
     // Where each connection was last seen: the inventory, or the one that last listed it (closed rows).
     const lastSeen = new Map<string, { connection: Connection; atMs: number }>();
     for (const x of state.closed) lastSeen.set(x.connection.id, { connection: x.connection, atMs: x.lastSeenAt ?? x.closedAt });
@@ -81,9 +84,14 @@ export class LiveFindings {
     return findings;
   }
 
+  /** Drops the n oldest events: the head moves, the arrays are compacted once half of them is dropped (a reset
+   *  storm fills the window: copying 50k events for each new one took most of a core). */
   private drop(n: number): void {
     if (n <= 0) return;
-    this.events = this.events.slice(n);
-    this.times = this.times.slice(n);
+    this.head += n;
+    if (this.head * 2 < this.events.length) return;
+    this.events = this.events.slice(this.head);
+    this.times = this.times.slice(this.head);
+    this.head = 0;
   }
 }

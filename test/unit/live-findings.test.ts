@@ -49,6 +49,20 @@ describe('live findings', () => {
     expect(live.findings({ ...s, inventory: { ...s.inventory! } }).map((f) => f.rule)).not.toContain('keepalive-timeouts');
   });
 
+  it('keeps the newest maxEvents events of a storm: the oldest leave, the findings are those of the newest', () => {
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now, maxEvents: 10 });
+    now = end;
+    const timeout = lab.events!.find((e) => e.type === 'keepalive_timeout')!;
+    const reset = lab.events!.find((e) => e.type === 'rst_sent' && e.cause === 'linger')!;
+    live.push(timeout);
+    for (let i = 0; i < 10_000; i++) live.push(reset);
+    const rules = live.findings(state()).map((f) => f.rule);
+    expect(rules).not.toContain('keepalive-timeouts'); // pushed out by the storm
+    const storm = live.findings({ ...state(), inventory: { ...state().inventory! } }).find((f) => f.rule === 'zero-linger-resets')!;
+    expect(storm.evidence.resets).toBe(10);
+  });
+
   it('findings are about what the view shows: the command-line filter applies', () => {
     let now = Date.parse(lab.capture!.startedAt);
     const live = new LiveFindings({ now: () => now, filter: { netns: ['kalab-hc-cli'] } });
