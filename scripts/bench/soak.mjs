@@ -53,12 +53,18 @@ const inNs = (args, stdio = ['ignore', 'ignore', 'inherit']) => {
   children.push(c);
   return c;
 };
+/** Waits for n lines matching `re`, then lets the rest of the output go unread (a churn server prints a line
+ *  per connection: kept and searched, it took most of a core here). */
 const lines = (c, re, n) => new Promise((resolve, reject) => {
   let buf = '';
-  c.stdout.on('data', (b) => {
+  const onData = (b) => {
     buf += b;
-    if ((buf.match(re) ?? []).length >= n) resolve(buf);
-  });
+    if ((buf.match(re) ?? []).length < n) return;
+    c.stdout.off('data', onData);
+    c.stdout.resume();
+    resolve(buf);
+  };
+  c.stdout.on('data', onData);
   c.on('exit', (code) => reject(new Error(`ka-peer exited ${code} before ${n} lines`)));
 });
 /** TCP sockets of the scratch namespace (`ss -s`: the kernel's count, no dump). */
