@@ -11,9 +11,10 @@ import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index
 export interface LiveFindingsOptions {
   /** How far back events count. */
   windowMs?: number;
-  /** Most events kept (a reset storm must not grow memory without bound). */
+  /** Most events kept (default 20k: a reset storm must not grow memory, or each evaluation, without bound). */
   maxEvents?: number;
-  /** Least time between two evaluations that only new events prompt (a new inventory always re-evaluates). */
+  /** Least time between two evaluations (default 5 s): on a busy host one costs a few hundred ms (every rule over
+   *  the inventory and the window), and an inventory comes every 2 s. */
   minIntervalMs?: number;
   idleTimeouts?: readonly IdleTimeout[];
   /** The view's command-line filter: findings about what the view shows, so choosing one never empties the table. */
@@ -46,16 +47,16 @@ export class LiveFindings {
     this.events.push(e);
     this.times.push(Date.parse(e.ts));
     this.added++;
-    if (this.events.length - this.head > (this.opts.maxEvents ?? 50_000)) this.drop(1);
+    if (this.events.length - this.head > (this.opts.maxEvents ?? 20_000)) this.drop(1);
   }
 
-  /** The findings now; evaluated again for a new inventory, or for new events at most every minIntervalMs. */
+  /** The findings now; evaluated again for a new inventory or new events, at most every minIntervalMs. */
   findings(state: MonitorState): readonly Finding[] {
     const inv = state.inventory;
     if (!inv) return [];
     const now = this.now();
     const l = this.last;
-    if (l && l.inventory === inv && (l.added === this.added || now - l.at < (this.opts.minIntervalMs ?? 2000))) return l.findings;
+    if (l && ((l.inventory === inv && l.added === this.added) || now - l.at < (this.opts.minIntervalMs ?? 5000))) return l.findings;
     const from = Math.max(this.startedAt, now - this.windowMs);
     let old = this.head;
     while (old < this.times.length && this.times[old]! < from) old++;
@@ -85,7 +86,7 @@ export class LiveFindings {
   }
 
   /** Drops the n oldest events: the head moves, the arrays are compacted once half of them is dropped (a reset
-   *  storm fills the window: copying 50k events for each new one took most of a core). */
+   *  storm fills the window: copying the whole window for each new event took most of a core). */
   private drop(n: number): void {
     if (n <= 0) return;
     this.head += n;

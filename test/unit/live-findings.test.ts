@@ -34,7 +34,7 @@ describe('live findings', () => {
     for (const r of rules) expect(recorded.has(r), r).toBe(true);
   });
 
-  it('events age out of the window; a new inventory re-evaluates, new events at most every minIntervalMs', () => {
+  it('events age out of the window; new events or a new inventory re-evaluate, at most every minIntervalMs', () => {
     let now = Date.parse(lab.capture!.startedAt);
     const live = new LiveFindings({ now: () => now, windowMs: 60_000, minIntervalMs: 2000 });
     now = end;
