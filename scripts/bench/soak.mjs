@@ -121,13 +121,14 @@ if (MODES.includes('watch')) {
   children.push(watch);
   observers.watch = watch.pid;
 }
-const port = 19_000 + (process.pid % 900);
+let scrape = null;
 if (MODES.includes('exporter')) {
+  const port = 19_000 + (process.pid % 900);
   const exporter = spawn(process.execPath, [cli, 'exporter', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(exporter);
   observers.exporter = exporter.pid;
+  scrape = setInterval(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => {}), 15_000);
 }
-const scrape = setInterval(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => {}), 15_000);
 
 // 3. Samples.
 const t0 = Date.now();
@@ -142,7 +143,7 @@ while (Date.now() - t0 < MINUTES * 60_000) {
   process.stderr.write(`\r${min.toFixed(1)} min  ${row.sockets} sockets  ${Object.keys(observers).map((k) => `${k} ${row[k].rssMb.toFixed(0)} MiB`).join('  ')}   `);
 }
 const rate = (nstat('TcpActiveOpens') - opens0) / ((Date.now() - t0) / 1000);
-clearInterval(scrape);
+if (scrape) clearInterval(scrape);
 process.stderr.write('\n');
 
 // 4. Report: RSS over the first minute after warm-up against the last minute; peak; CPU per second after warm-up.
