@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
 // A larger young generation (shebang flag) halves GC time when parsing tens of thousands of ss lines.
+import './production.js';
 import { CliError } from './errors.js';
 import { runCommand } from './commands.js';
 
