@@ -28,6 +28,9 @@ const RESET_MEMORY_MS = 5000;
 const GONE_MEMORY_MS = 30_000;
 const GONE_GENERATIONS = 10;
 
+/** Sockets whose owner is remembered for their later events. */
+export const MAX_OWNERS = 20_000;
+
 const cookieKey = (netns: number, cookie: string) => `${netns}:${cookie}`;
 
 const endsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
@@ -84,6 +87,15 @@ export class Attribution {
   private sent = new SentResets();
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, Owner>();
+
+  /** Remembers a socket's owner, most recent last; the oldest go past MAX_OWNERS: most sockets' closes are never
+   *  printed (only those of connections with a probe or reset), so entries would otherwise pile up for good (48k
+   *  after a few minutes of a health checker's storm). */
+  private remember(key: string, owner: Owner): void {
+    this.owners.delete(key);
+    this.owners.set(key, owner);
+    if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+  }
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -188,7 +200,7 @@ export class Attribution {
       ev.comm = owner.process.comm;
       ev.ownerVia = owner.via;
       if (!ev.connection && owner.connection) ev.connection = owner.connection;
-      if (key && ev.type !== 'close') this.owners.set(key, owner);
+      if (key && ev.type !== 'close') this.remember(key, owner);
     }
     if (ev.type === 'close' && key) this.owners.delete(key);
   }

@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/domain/connection.js';
 import type { KaEvent } from '../../src/domain/event.js';
+import { Attribution, MAX_OWNERS } from '../../src/engine/event-attribution.js';
+import type { Held } from '../../src/engine/event-order.js';
 import { EventStream, UNKNOWN_WAIT_MS } from '../../src/engine/event-stream.js';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
@@ -117,5 +119,29 @@ describe('a probe of a socket no inventory lists yet', () => {
     now += UNKNOWN_WAIT_MS;
     s.flush();
     expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
+  });
+});
+
+describe('owners remembered per socket', () => {
+  it('keep the newest MAX_OWNERS: a socket seen long ago is forgotten, a recent one still named', () => {
+    const a = new Attribution();
+    const held = (i: number, withCtx: boolean): Held => ({
+      at: i,
+      cookie: null,
+      ctx: withCtx ? { pid: 7, comm: 'checker', cmdline: null } : null,
+      rstCause: 'linger',
+      ev: {
+        type: 'rst_sent', ts: new Date(i).toISOString(), netns: 1, pid: null, comm: null, process: null, connection: null,
+        ownerVia: null, sk: `ffff${i.toString(16)}`, local: { address: '127.0.0.1', port: 10_000 + (i % 50_000) },
+        peer: { address: '127.0.0.1', port: 7000 + Math.floor(i / 50_000) }, reason: 'TCP_STATE', cause: 'linger', causeInferred: false, state: null,
+      },
+    });
+    for (let i = 0; i <= MAX_OWNERS; i++) a.attribute(held(i, true));
+    const first = held(0, false);
+    const last = held(MAX_OWNERS, false);
+    a.attribute(first);
+    a.attribute(last);
+    expect(first.ev.pid).toBeNull();
+    expect(last.ev).toMatchObject({ pid: 7, comm: 'checker' });
   });
 });
