@@ -11,10 +11,12 @@ export class LineSplitter {
     return lines;
   }
 
-  /** The unterminated last line at end of stream (bpftrace's final map often has no newline). */
+  /** The unterminated last line at end of stream (bpftrace's final map often has no newline); one of only spaces,
+   *  tabs or a carriage return is no line. Other whitespace (\v, NBSP, a BOM) is content: a parser reports it like
+   *  any line it cannot read (found by the ss property test). */
   end(): string[] {
     const t = this.tail;
     this.tail = '';
-    return t.trim() ? [t] : [];
+    return /^[ \t\r]*$/.test(t) ? [] : [t];
   }
 }

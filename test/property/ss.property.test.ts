@@ -381,6 +381,11 @@ describe('SsStreamParser', () => {
     );
   });
 
+  it('reports an unterminated last line of other whitespace (\\v, NBSP, BOM) like any unreadable record (found by the property above)', () => {
+    for (const t of ['\v ', '\u00a0 ', '\ufeff ']) expect(parseSsOutput(t).errors.map((e) => e.line)).toEqual([1]);
+    expect(parseSsOutput(' \t\r')).toEqual({ sockets: [], errors: [] });
+  });
+
   it('reports a continuation line with no record to continue (found by the property above)', () => {
     const r = parseSsOutput('\t ts sack bbr cwnd:10\n\nESTAB 0 0 1.2.3.4:1 5.6.7.8:2\n\n\t rto:200');
     expect(r.sockets).toHaveLength(1);
