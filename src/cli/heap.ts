@@ -4,16 +4,13 @@
 // 300–365 MiB there, for a few ms per refresh.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { InventoryFeed } from '../engine/live-tracing.js';
 
-interface InventoryFeed {
-  readonly state: { inventory: unknown };
-  subscribe(fn: (s: { inventory: unknown }) => void): () => void;
-}
 
 let collect: (() => void) | null = null;
 
 /** A full garbage collection after each new inventory (once the previous one is garbage). */
-export function collectAfterEachInventory(feed: InventoryFeed): void {
+export function collectAfterEachInventory(feed: Pick<InventoryFeed, 'state' | 'subscribe'>): void {
   if (!collect) {
     setFlagsFromString('--expose-gc');
     collect = runInNewContext('gc') as () => void;
