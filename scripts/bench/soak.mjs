@@ -11,11 +11,11 @@
 //   node scripts/bench/soak.mjs [--modes tui,watch,exporter] [--minutes 30] [--warmup 5] [--sockets 10000]
 //                               [--rate 500] [--json FILE]
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pty from 'node-pty';
-import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
+import { processTree, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,24 +76,14 @@ const nstat = (name) => {
 
 /** RSS (kB) of a process and every descendant (bpftrace, ka-sockinfo). */
 function treeRssKb(rootPid) {
-  const kids = new Map();
-  const rss = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+  const rss = (pid) => {
     try {
-      const status = readFileSync(`/proc/${d}/status`, 'utf8');
-      kids.set(Number(d), Number(/^PPid:\s+(\d+)/m.exec(status)[1]));
-      rss.set(Number(d), Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
-    } catch { /* exited */ }
-  }
-  let total = 0;
-  const todo = [rootPid];
-  while (todo.length) {
-    const p = todo.pop();
-    total += rss.get(p) ?? 0;
-    for (const [c, pp] of kids) if (pp === p) todo.push(c);
-  }
-  return total;
+      return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      return 0; // exited
+    }
+  };
+  return processTree(rootPid).reduce((kb, p) => kb + rss(p.pid), 0);
 }
 
 // 1. The load: held sockets, churn, the lab.

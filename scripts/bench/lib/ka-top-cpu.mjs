@@ -15,20 +15,25 @@ function stat(pid) {
   }
 }
 
-export function treeCpuSeconds(root) {
+/** A process and every descendant, with their /proc/<pid>/stat figures (ppid, CPU ticks). */
+export function processTree(root) {
   const all = new Map();
   for (const d of readdirSync('/proc')) if (/^\d+$/.test(d)) {
     const s = stat(Number(d));
     if (s) all.set(Number(d), s);
   }
-  let ticks = 0;
+  const out = [];
   const todo = [root];
   while (todo.length) {
     const pid = todo.pop();
     const s = all.get(pid);
     if (!s) continue;
-    ticks += s.ticks;
+    out.push({ pid, ...s });
     for (const [p, c] of all) if (c.ppid === pid) todo.push(p);
   }
-  return ticks / HZ;
+  return out;
+}
+
+export function treeCpuSeconds(root) {
+  return processTree(root).reduce((t, p) => t + p.ticks, 0) / HZ;
 }
