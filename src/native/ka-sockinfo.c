@@ -5,7 +5,8 @@
 // duplicate of the owner's fd (pidfd_open + pidfd_getfd, then getsockopt on the copy, then close the copy).
 //
 //   ka-sockinfo scan                 one full scan: S/U lines, then `# pids=.. denied=.. sockets=.. elapsed_us=..`
-//   ka-sockinfo serve                incremental scans driven by stdin commands (scan | reread INODE... | full)
+//   ka-sockinfo serve                incremental scans driven by stdin commands (scan | reread INODE... | full |
+//                                    inventory / changes<TAB>NSPATH... | forget)
 //   ka-sockinfo sysctl NSPATH...     keepalive-related sysctls as seen from inside each network namespace
 //
 // Processes come and go during a scan: every failure caused by that (ENOENT, ESRCH, EBADF) is normal and silent
@@ -378,6 +379,19 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     while ((fe = readdir(fds))) {
       uint64_t fd64;
       if (!parse_u64(fe->d_name, fe->d_name + strlen(fe->d_name), &fd64) || fd64 > INT32_MAX) continue;
+      struct entry *prev = table_find(old, pid, (int)fd64);
+      if (want && prev && prev->starttime == stime && !prev->stale && (prev->kind == K_TCP || prev->kind == K_UNREAD) &&
+          inode_set_has(want, prev->inode)) {
+        // The fd held this TCP socket at the last walk and the socket is still there: it still holds it, but for a
+        // close and a reuse of the number while another holder keeps the socket alive (dup, fork), which the
+        // periodic full rescan (`full`) corrects. The readlink (a path lookup, most of the walk) is saved.
+        struct entry *e = table_push(cur);
+        *e = *prev;
+        prev->seen = true;
+        e->fresh = false;
+        e->seen = false;
+        continue;
+      }
       // Socket links are short ("socket:[123]"); a longer target is cut, which only matters for non-sockets.
       char link[64];
       ssize_t n = readlinkat(dfd, fe->d_name, link, sizeof link - 1);
@@ -385,7 +399,6 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
       uint64_t inode;
       if (!parse_u64(link + 8, link + n - 1, &inode)) continue;
 
-      struct entry *prev = table_find(old, pid, (int)fd64);
       struct entry *e = table_push(cur);
       bool wanted = !want || inode_set_has(want, inode);
       if (prev && prev->inode == inode && prev->starttime == stime && !prev->stale &&
@@ -509,19 +522,192 @@ static void out_field_u64(uint64_t v) {
   out_u64(v);
 }
 
-// Inodes of the sockets dumped by this answer, in dump order: the owner lines follow them.
+// ---------------------------------------------------------------------------------------------------------------
+// changes: in `serve`, `changes<TAB>NSPATH...` answers like `inventory`, but with only what changed since its previous
+// answer: T lines of new or changed sockets, `G <cookie>` for sockets gone, O lines whose owners or options changed,
+// `o <inode>` for a socket whose last owner let go. A socket is unchanged when every field but its ages
+// (lastsnd/lastrcv/lastack) and its timer's expiry is equal, and those, taken as points in time (now - age,
+// now + expiry), moved by at most CHANGE_TOLERANCE_MS from what was last sent: an idle socket is not sent again, and
+// the reader ages what it holds by the time between two `N` lines. Real change moves a counter too (a probe is a
+// segment out, its answer a segment in), so the tolerance only absorbs clock granularity (jiffies) and read order.
+
+#define CHANGE_TOLERANCE_MS 50
+#define NO_STAMP INT64_MIN
+
+struct known_socket {
+  uint64_t cookie;
+  uint64_t line_hash;   // of the T line's fields but the times
+  uint64_t owners_hash; // of the last O line sent, 0 = none sent (no owners)
+  int64_t at[4];        // timer expiry, last send, last receive, last ack: CLOCK_MONOTONIC ms, or NO_STAMP
+  bool seen;
+};
+
+struct known_netns {
+  uint64_t inode;
+  struct known_socket *v;
+  size_t n, cap;
+  int32_t *slots; // by cookie, open addressing, -1 = empty
+  size_t nslots;
+  bool visited; // dumped by the current answer
+};
+
+static struct {
+  struct known_netns *v; // what the previous answers sent, per namespace
+  size_t n, cap;
+} known;
+
+static struct {
+  bool on;                   // the current answer is a `changes` one
+  int prev;                  // index in `known` of the namespace being dumped, -1 when it was not known
+  struct known_netns next;   // what this answer tells of it
+  int64_t now_ms;            // clock of the current netlink batch
+} changes = {.prev = -1};
+
+static int64_t now_ms(void) { return now_us() / 1000; }
+
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+static void known_index(struct known_netns *k) {
+  size_t want = 64;
+  while (want < k->n * 2) want *= 2;
+  if (want != k->nslots) {
+    k->slots = xrealloc(k->slots, want * sizeof *k->slots);
+    k->nslots = want;
+  }
+  memset(k->slots, 0xff, k->nslots * sizeof *k->slots);
+  for (size_t i = 0; i < k->n; i++) {
+    size_t s = hash_inode(k->v[i].cookie) & (k->nslots - 1);
+    while (k->slots[s] >= 0) s = (s + 1) & (k->nslots - 1);
+    k->slots[s] = (int32_t)i;
+  }
+}
+
+static struct known_socket *known_find(struct known_netns *k, uint64_t cookie) {
+  if (!k->nslots) return NULL;
+  for (size_t s = hash_inode(cookie) & (k->nslots - 1); k->slots[s] >= 0; s = (s + 1) & (k->nslots - 1))
+    if (k->v[k->slots[s]].cookie == cookie) return &k->v[k->slots[s]];
+  return NULL;
+}
+
+static struct known_socket *known_push(struct known_netns *k) {
+  if (k->n == k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 1024;
+    k->v = xrealloc(k->v, k->cap * sizeof *k->v);
+  }
+  return &k->v[k->n++];
+}
+
+static void known_free(struct known_netns *k) {
+  free(k->v);
+  free(k->slots);
+  memset(k, 0, sizeof *k);
+}
+
+static void known_remove(size_t i) {
+  known_free(&known.v[i]);
+  known.v[i] = known.v[--known.n];
+}
+
+static void forget_known(void) {
+  while (known.n) known_remove(known.n - 1);
+}
+
+static bool stamps_close(const int64_t *a, const int64_t *b) {
+  for (int i = 0; i < 4; i++) {
+    if ((a[i] == NO_STAMP) != (b[i] == NO_STAMP)) return false;
+    if (a[i] != NO_STAMP && (a[i] - b[i] > CHANGE_TOLERANCE_MS || b[i] - a[i] > CHANGE_TOLERANCE_MS)) return false;
+  }
+  return true;
+}
+
+// Notes a socket of the namespace being dumped; true when it is new or changed (its T line goes out). `hash` covers
+// every printed field but the times, `at` holds those (see CHANGE_TOLERANCE_MS).
+static bool changes_note(uint64_t cookie, uint64_t hash, const int64_t at[4]) {
+  struct known_socket *old = changes.prev >= 0 ? known_find(&known.v[changes.prev], cookie) : NULL;
+  struct known_socket *k = known_push(&changes.next);
+  k->cookie = cookie;
+  k->seen = false;
+  k->owners_hash = old ? old->owners_hash : 0;
+  k->line_hash = hash;
+  if (old) old->seen = true;
+  bool same = old && old->line_hash == hash && stamps_close(old->at, at);
+  // When unchanged, the times stay those last sent: measured from what the reader holds, drift cannot add up.
+  memcpy(k->at, same ? old->at : at, sizeof k->at);
+  return !same;
+}
+
+// Inodes of the sockets dumped by this answer, in dump order: the owner lines follow them. In a `changes` answer,
+// with where each one's known_socket is (namespace index in `known`, entry index).
 static struct {
   uint64_t *v;
+  uint32_t *ns;
+  uint32_t *entry;
   size_t n, cap;
-} dumped_inodes;
+} dumped;
 
 static void remember_inode(uint64_t ino) {
   if (!ino) return;
-  if (dumped_inodes.n == dumped_inodes.cap) {
-    dumped_inodes.cap = dumped_inodes.cap ? dumped_inodes.cap * 2 : 4096;
-    dumped_inodes.v = xrealloc(dumped_inodes.v, dumped_inodes.cap * sizeof *dumped_inodes.v);
+  if (dumped.n == dumped.cap) {
+    dumped.cap = dumped.cap ? dumped.cap * 2 : 4096;
+    dumped.v = xrealloc(dumped.v, dumped.cap * sizeof *dumped.v);
+    dumped.ns = xrealloc(dumped.ns, dumped.cap * sizeof *dumped.ns);
+    dumped.entry = xrealloc(dumped.entry, dumped.cap * sizeof *dumped.entry);
   }
-  dumped_inodes.v[dumped_inodes.n++] = ino;
+  dumped.ns[dumped.n] = (uint32_t)known.n; // set by changes_end_netns: the namespace's slot once it is known
+  dumped.entry[dumped.n] = changes.on ? (uint32_t)(changes.next.n - 1) : 0;
+  dumped.v[dumped.n++] = ino;
+}
+
+// Begins a namespace's section of a `changes` answer.
+static void changes_begin_netns(uint64_t inode) {
+  changes.prev = -1;
+  for (size_t i = 0; i < known.n; i++)
+    if (known.v[i].inode == inode) changes.prev = (int)i;
+  if (changes.prev >= 0)
+    for (size_t i = 0; i < known.v[changes.prev].n; i++) known.v[changes.prev].v[i].seen = false;
+  changes.next.n = 0;
+  changes.next.inode = inode;
+}
+
+// Ends it: `G` lines for what the previous answer had and this one did not, then this answer's view replaces the
+// previous one. After an error the namespace is forgotten (its next section is complete again).
+static void changes_end_netns(bool ok, size_t dumped_from) {
+  int slot = changes.prev;
+  if (ok && slot >= 0) {
+    const struct known_netns *k = &known.v[slot];
+    for (size_t i = 0; i < k->n; i++)
+      if (!k->v[i].seen) {
+        out_str("G ");
+        out_hex(k->v[i].cookie);
+        out_ch('\n');
+      }
+  }
+  if (slot >= 0) known_remove((size_t)slot); // moves the last namespace into `slot`
+  if (!ok) {
+    dumped.n = dumped_from; // the reader drops the section: no owner lines for it either
+    known_free(&changes.next);
+    return;
+  }
+  // The namespace moved by known_remove was dumped earlier in this answer: re-point its remembered sockets.
+  for (size_t i = 0; i < dumped_from; i++)
+    if (dumped.ns[i] == known.n) dumped.ns[i] = (uint32_t)slot;
+  if (known.n == known.cap) {
+    known.cap = known.cap ? known.cap * 2 : 8;
+    known.v = xrealloc(known.v, known.cap * sizeof *known.v);
+  }
+  struct known_netns *k = &known.v[known.n];
+  *k = changes.next;
+  k->visited = true;
+  memset(&changes.next, 0, sizeof changes.next);
+  known_index(k);
+  for (size_t i = dumped_from; i < dumped.n; i++) dumped.ns[i] = (uint32_t)known.n;
+  known.n++;
 }
 
 // Owners by socket inode over the current scan table: open addressing to the first entry, chained through `next`.
@@ -643,10 +829,44 @@ static void cgroup_announce(uint64_t id) {
 
 // The `O` line of one owned socket: its inode, `pid:fd,...` and the options of the first owner they were read from
 // (`ka,idle,intvl,cnt,user_timeout_ms,linger_on,linger_sec`), or `!ERRNAME` when none could be read.
-static void out_owners(const struct owners *o, const struct table *t, uint64_t ino) {
+// In a `changes` answer only when it differs from the line last sent for the socket (`o <inode>`: none now).
+static void out_owners(const struct owners *o, const struct table *t, size_t d) {
+  uint64_t ino = dumped.v[d];
+  struct known_socket *k = changes.on ? &known.v[dumped.ns[d]].v[dumped.entry[d]] : NULL;
   int32_t first = owners_first(o, t, ino);
-  if (first < 0) return;
+  if (first < 0) {
+    if (k && k->owners_hash) {
+      out_str("o ");
+      out_u64(ino);
+      out_ch('\n');
+      k->owners_hash = 0;
+    }
+    return;
+  }
   const struct entry *opts = NULL, *err = NULL;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (int32_t i = first; i >= 0; i = o->next[i]) {
+    const struct entry *e = &t->v[i];
+    if (e->kind == K_TCP && !opts) opts = e;
+    if (e->kind == K_UNREAD && !err) err = e;
+    int pf[2] = {e->pid, e->fd};
+    h = fnv1a(h, (const char *)pf, sizeof pf);
+  }
+  int v[7] = {0};
+  if (opts) {
+    int o7[7] = {opts->keepalive != 0, opts->idle, opts->intvl, opts->cnt, (int)opts->user_timeout, opts->linger_on,
+                 opts->linger_sec};
+    memcpy(v, o7, sizeof v);
+    h = fnv1a(h, (const char *)v, sizeof v);
+  } else {
+    h = fnv1a(h, (const char *)&err->err, sizeof err->err);
+  }
+  h |= 1; // 0 means none
+  if (k) {
+    bool same = h == k->owners_hash;
+    k->owners_hash = h;
+    if (same) return;
+  }
   out_str("O ");
   out_u64(ino);
   out_ch(' ');
@@ -656,16 +876,12 @@ static void out_owners(const struct owners *o, const struct table *t, uint64_t i
     out_u64((uint64_t)e->pid);
     out_ch(':');
     out_u64((uint64_t)e->fd);
-    if (e->kind == K_TCP && !opts) opts = e;
-    if (e->kind == K_UNREAD && !err) err = e;
   }
   out_ch(' ');
   if (opts) {
-    int v[7] = {opts->keepalive != 0, opts->idle, opts->intvl, opts->cnt, (int)opts->user_timeout, opts->linger_on,
-                opts->linger_sec};
-    for (int k = 0; k < 7; k++) {
-      if (k) out_ch(',');
-      out_u64((uint64_t)(unsigned)v[k]);
+    for (int j = 0; j < 7; j++) {
+      if (j) out_ch(',');
+      out_u64((uint64_t)(unsigned)v[j]);
     }
   } else {
     out_ch('!');
@@ -685,7 +901,7 @@ static const char *ifname_of(unsigned idx, char *buf) {
   return if_indextoname(idx, buf) ? buf : "?";
 }
 
-// One inet_diag message as a T line.
+// One inet_diag message as a T line (in a `changes` answer, only when new or changed).
 static void out_socket(const struct inet_diag_msg *r, size_t len) {
   struct rtattr *tb[INET_DIAG_MAX + 1] = {0};
   size_t alen = len - NLMSG_ALIGN(sizeof *r);
@@ -695,8 +911,51 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
   uint64_t cgroup = tb[INET_DIAG_CGROUP_ID] && RTA_PAYLOAD(tb[INET_DIAG_CGROUP_ID]) >= 8
                         ? *(uint64_t *)RTA_DATA(tb[INET_DIAG_CGROUP_ID])
                         : 0;
-  if (cgroup) cgroup_announce(cgroup);
+  uint64_t cookie = (uint64_t)r->id.idiag_cookie[1] << 32 | r->id.idiag_cookie[0];
+  int shutdown = tb[INET_DIAG_SHUTDOWN] ? *(uint8_t *)RTA_DATA(tb[INET_DIAG_SHUTDOWN]) & 3 : -1;
+  // Older kernels send a shorter struct: the missing tail reads as 0, as in ss.
+  struct tcp_info ti;
+  bool info = tb[INET_DIAG_INFO] != NULL;
+  const char *cong = "-";
+  bool rates = false;
+  if (info) {
+    memset(&ti, 0, sizeof ti);
+    size_t il = RTA_PAYLOAD(tb[INET_DIAG_INFO]);
+    memcpy(&ti, RTA_DATA(tb[INET_DIAG_INFO]), il < sizeof ti ? il : sizeof ti);
+    const char *c = tb[INET_DIAG_CONG] ? (const char *)RTA_DATA(tb[INET_DIAG_CONG]) : "";
+    if (*c && !strchr(c, ' ')) cong = c;
+    // ss prints `pacing_rate`/`delivery_rate` under these conditions (tcp_show_info); only whether it did matters.
+    rates = (ti.tcpi_pacing_rate && ti.tcpi_pacing_rate != ~0ULL) || ti.tcpi_delivery_rate;
+  }
 
+  if (changes.on) {
+    // Every printed field but the four times, as a hash; the times as points on the clock.
+    int64_t at[4] = {NO_STAMP, NO_STAMP, NO_STAMP, NO_STAMP};
+    if (r->idiag_timer) at[0] = changes.now_ms + r->idiag_expires;
+    uint64_t h = fnv1a(0xcbf29ce484222325ULL, (const char *)&r->id, sizeof r->id); // ends, interface, cookie
+    uint64_t v[] = {r->idiag_family, r->idiag_state, r->idiag_rqueue, r->idiag_wqueue, r->idiag_inode, r->idiag_uid,
+                    r->idiag_timer, r->idiag_retrans, (uint64_t)shutdown, cgroup, info};
+    h = fnv1a(h, (const char *)v, sizeof v);
+    if (info) {
+      // An age of 0 is a value, not a time: a listener's are always 0 (tcp_get_info fills no ages for it).
+      at[1] = ti.tcpi_last_data_sent ? changes.now_ms - ti.tcpi_last_data_sent : NO_STAMP;
+      at[2] = ti.tcpi_last_data_recv ? changes.now_ms - ti.tcpi_last_data_recv : NO_STAMP;
+      at[3] = ti.tcpi_last_ack_recv ? changes.now_ms - ti.tcpi_last_ack_recv : NO_STAMP;
+      uint64_t w[] = {ti.tcpi_options, ti.tcpi_rto, ti.tcpi_rtt, ti.tcpi_rttvar, ti.tcpi_snd_mss, ti.tcpi_snd_cwnd,
+                      ti.tcpi_bytes_sent, ti.tcpi_bytes_acked, ti.tcpi_bytes_received, ti.tcpi_segs_out,
+                      ti.tcpi_segs_in, ti.tcpi_unacked, ti.tcpi_retrans, ti.tcpi_total_retrans, ti.tcpi_lost,
+                      ti.tcpi_delivery_rate_app_limited, rates};
+      h = fnv1a(h, (const char *)w, sizeof w);
+      h = fnv1a(h, cong, strlen(cong));
+    }
+    bool changed = changes_note(cookie, h, at);
+    remember_inode(r->idiag_inode);
+    if (!changed) return;
+  } else {
+    remember_inode(r->idiag_inode);
+  }
+
+  if (cgroup) cgroup_announce(cgroup);
   out_ch('T');
   out_field_u64(r->idiag_state);
   out_field_u64(r->idiag_rqueue);
@@ -711,27 +970,20 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
   out_field_u64(r->idiag_inode);
   out_field_u64(r->idiag_uid);
   out_ch(' ');
-  out_hex((uint64_t)r->id.idiag_cookie[1] << 32 | r->id.idiag_cookie[0]);
+  out_hex(cookie);
   out_field_u64(r->idiag_timer);
   out_field_u64(r->idiag_expires);
   out_field_u64(r->idiag_retrans);
   out_ch(' ');
-  if (tb[INET_DIAG_SHUTDOWN]) out_u64(*(uint8_t *)RTA_DATA(tb[INET_DIAG_SHUTDOWN]) & 3);
+  if (shutdown >= 0) out_u64((uint64_t)shutdown);
   else out_ch('-');
   out_ch(' ');
   if (cgroup) out_hex(cgroup);
   else out_ch('-');
-
-  if (tb[INET_DIAG_INFO]) {
-    // Older kernels send a shorter struct: the missing tail reads as 0, as in ss.
-    struct tcp_info ti;
-    memset(&ti, 0, sizeof ti);
-    size_t il = RTA_PAYLOAD(tb[INET_DIAG_INFO]);
-    memcpy(&ti, RTA_DATA(tb[INET_DIAG_INFO]), il < sizeof ti ? il : sizeof ti);
+  if (info) {
     out_field_u64(ti.tcpi_options);
     out_ch(' ');
-    const char *cong = tb[INET_DIAG_CONG] ? (const char *)RTA_DATA(tb[INET_DIAG_CONG]) : "";
-    out_str(*cong && !strchr(cong, ' ') ? cong : "-");
+    out_str(cong);
     out_field_u64(ti.tcpi_rto);
     out_field_u64(ti.tcpi_rtt);
     out_field_u64(ti.tcpi_rttvar);
@@ -750,14 +1002,11 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
     out_field_u64(ti.tcpi_total_retrans);
     out_field_u64(ti.tcpi_lost);
     out_field_u64(ti.tcpi_delivery_rate_app_limited);
-    // ss prints `pacing_rate`/`delivery_rate` under these conditions (tcp_show_info); only whether it did matters.
-    bool rates = (ti.tcpi_pacing_rate && ti.tcpi_pacing_rate != ~0ULL) || ti.tcpi_delivery_rate;
     out_field_u64(rates);
   } else {
     out_str(" - - - - - - - - - - - - - - - - - - - - -");
   }
   out_ch('\n');
-  remember_inode(r->idiag_inode);
   if (out.n >= 1 << 20) out_flush();
 }
 
@@ -784,6 +1033,7 @@ static int dump_family(int nl, int family, unsigned long *count) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
     if (n == 0) return EPIPE;
+    changes.now_ms = now_ms();
     size_t left = (size_t)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type == NLMSG_DONE) return 0;
@@ -808,8 +1058,9 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     exit(1);
   }
   cg.answer++;
-  out_str("@ka-sockinfo/inventory " INVENTORY_VERSION "\n@fields " INVENTORY_FIELDS "\n@owners " INVENTORY_OWNER_FIELDS
-          "\n");
+  out_str(changes.on ? "@ka-sockinfo/changes " INVENTORY_VERSION : "@ka-sockinfo/inventory " INVENTORY_VERSION);
+  out_str("\n@fields " INVENTORY_FIELDS "\n@owners " INVENTORY_OWNER_FIELDS "\n");
+  for (size_t k = 0; k < known.n; k++) known.v[k].visited = false;
   for (int i = 0; i < npaths; i++) {
     struct stat sb;
     int ns = open(paths[i], O_RDONLY | O_CLOEXEC);
@@ -825,6 +1076,13 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     out_ch(' ');
     if (err) out_ch('-');
     else out_u64(sb.st_ino);
+    size_t dumped_from = dumped.n;
+    bool began = changes.on && !err;
+    if (began) {
+      changes_begin_netns(sb.st_ino);
+      out_field_u64((uint64_t)now_ms()); // the time the section's figures are as of
+      out_str(changes.prev >= 0 ? " +" : " -"); // + = changes since the previous section, - = complete
+    }
     out_ch('\n');
     if (!err) {
       int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -837,6 +1095,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
         close(nl);
       }
     }
+    if (began) changes_end_netns(!err, dumped_from);
     if (err) {
       out_str("E ");
       out_u64((uint64_t)i);
@@ -857,18 +1116,21 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
 // One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
 // `old`/`cur` as in `scan`; returns the table now holding the current sockets.
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
-                               int npaths, struct stats *st, unsigned long *dumped) {
+                               int npaths, struct stats *st, unsigned long *count) {
   static struct owners own;
   static struct inode_set want;
-  *dumped = 0;
-  dumped_inodes.n = 0;
-  inventory_dump(paths, npaths, dumped);
+  *count = 0;
+  dumped.n = 0;
+  inventory_dump(paths, npaths, count);
   out_flush();
   fflush(stdout); // the reader parses the sockets while the scan runs
-  inode_set_fill(&want, dumped_inodes.v, dumped_inodes.n);
+  inode_set_fill(&want, dumped.v, dumped.n);
   scan(procfd, old, cur, track_start, false, &want, st);
   owners_build(&own, cur);
-  for (size_t i = 0; i < dumped_inodes.n; i++) out_owners(&own, cur, dumped_inodes.v[i]);
+  for (size_t i = 0; i < dumped.n; i++) out_owners(&own, cur, i);
+  // Namespaces not asked for this time are forgotten: asked again, their section is complete.
+  for (size_t k = known.n; changes.on && k-- > 0;)
+    if (!known.v[k].visited) known_remove(k);
   return cur;
 }
 
@@ -940,18 +1202,21 @@ static int cmd_serve(void) {
           if (old->v[i].inode == ino) old->v[i].stale = true;
       }
       printf("ok reread\n");
-    } else if (!strncmp(line, "inventory", 9) && (line[9] == '\t' || line[9] == 0)) {
+    } else if ((!strncmp(line, "inventory", 9) && (line[9] == '\t' || line[9] == 0)) ||
+               (!strncmp(line, "changes", 7) && (line[7] == '\t' || line[7] == 0))) {
       // Paths are tab-separated: a namespace name may hold spaces. Options are read only for new/changed fds.
+      changes.on = line[0] == 'c';
       char **paths = NULL;
       int npaths = 0;
       char *save = NULL;
-      for (char *tok = strtok_r(line + 9, "\t", &save); tok; tok = strtok_r(NULL, "\t", &save)) {
+      for (char *tok = strtok_r(line + (changes.on ? 7 : 9), "\t", &save); tok; tok = strtok_r(NULL, "\t", &save)) {
         paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof *paths);
         paths[npaths++] = tok;
       }
       struct stats st;
       unsigned long dumped;
       inventory(procfd, old, cur, true, paths, npaths, &st, &dumped);
+      changes.on = false;
       free(paths);
       out_flush();
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu\n", ++seq, st.pids, st.denied,
@@ -960,6 +1225,9 @@ static int cmd_serve(void) {
       old = cur;
       cur = t;
       table_index(old);
+    } else if (!strcmp(line, "forget")) {
+      forget_known();
+      printf("ok forget\n");
     } else if (!strcmp(line, "full")) {
       old->n = 0;
       table_index(old);
@@ -1026,7 +1294,8 @@ static int cmd_sysctl(int argc, char **argv) {
 static void usage(FILE *f) {
   fputs("Usage:\n"
         "  ka-sockinfo scan              one scan of every process's TCP socket fds\n"
-        "  ka-sockinfo serve             incremental scans; stdin commands: scan | reread INODE... | full\n"
+        "  ka-sockinfo serve             incremental scans; stdin commands: scan | reread INODE... | full |\n"
+        "                                changes<TAB>NSPATH... | forget\n"
         "  ka-sockinfo sysctl NSPATH...  keepalive sysctls inside each network namespace (e.g. /proc/1/ns/net)\n"
         "  ka-sockinfo inventory NSPATH...  every TCP socket of each namespace (sock_diag), joined with owners\n"
         "                                and options; in serve: inventory<TAB>NSPATH<TAB>...\n"
@@ -1035,7 +1304,10 @@ static void usage(FILE *f) {
         "       N path netns_inode time intvl probes retries2 fin_timeout | E path ERRNAME\n"
         "inventory: @ header lines (version, field names), then per namespace `N index inode|-`, `C hexid path`,\n"
         "       `T <fields>` per socket, `E index ERRNAME` if it failed; then `O inode pid:fd,... opts` per owned\n"
-        "       socket; then the # or . summary (with dumped=)\n",
+        "       socket; then the # or . summary (with dumped=)\n"
+        "changes (serve): the inventory's lines for what changed since the previous changes answer, headed\n"
+        "       `@ka-sockinfo/changes`; `N index inode ms +|-` (its clock; + changes, - complete), `G hexcookie` gone,\n"
+        "       `o inode` no owner any more; `forget` makes the next answer complete\n",
         f);
 }
 
