@@ -2,7 +2,7 @@
 // OS input comes through the InventoryPort, so the same pipeline runs on live input or on a recording.
 import { withApplications } from '../model/apps/recognise.js';
 import { joinConnections, type NetnsSockets, type OwnedSocket } from '../model/join.js';
-import type { NetnsInfo, ProcessInfo, SockScan, SsSocket } from '../domain/connection.js';
+import type { NetnsInfo, ProcessInfo, ScannedSocket, SockScan, SsSocket } from '../domain/connection.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { InventoryPort, NetnsRef } from '../sources/ports.js';
 import { dumpNative, dumpSs, type NativeDumps } from './socket-dumps.js';
@@ -57,26 +57,7 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
   const [dumped, scanned, sysctls] = await Promise.all([dumps, scan, sysctlsRead]);
 
   const t1 = performance.now();
-  const owned = new Map<number, OwnedSocket>();
-  const infos = new Map<number, ProcessInfo | null>(); // one read per process, not per socket
-  for (const s of scanned.sockets) {
-    let info = infos.get(s.pid);
-    if (info === undefined) infos.set(s.pid, (info = await src.processInfo(s.pid)));
-    if (!info) continue; // exited since the scan
-    let entry = owned.get(s.inode);
-    if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
-    entry.owners.push({
-      pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd,
-      ...(info.exe ? { exe: info.exe } : {}),
-      ...(info.preload?.length ? { preload: info.preload } : {}),
-    });
-    if (s.opts && !entry.opts) {
-      entry.opts = s.opts;
-      entry.optsError = null;
-    } else if (!s.opts && !entry.opts && !entry.optsError) {
-      entry.optsError = s.error;
-    }
-  }
+  const owned = await ownedSockets(src, scanned.sockets);
 
   const parseErrors: string[] = [];
   const namespaces: NetnsInfo[] = [];
@@ -103,11 +84,7 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
     }
     joined.push({ inode: ref.inode, name: ref.name, container, sysctl: namespaces[i]!.sysctl, sockets });
   }
-  const ownersMissing = scanError
-    ? `owner scan failed (${scanError})`
-    : scanned.deniedPids > 0
-      ? `${scanned.deniedPids} processes could not be read (needs root)`
-      : null;
+  const ownersMissing = ownersMissingOf(scanError, scanned);
   const connections = withApplications(joinConnections({ namespaces: joined, owned, ownersMissing }));
   const t2 = performance.now();
   return {
@@ -123,4 +100,38 @@ export async function collectInventory(src: InventoryPort, opts: CollectOptions 
     socketSource: native ? { via: 'sock_diag', fallback: native.note } : { via: 'ss', fallback },
     timings: { totalMs: t2 - t0, dumpMs, scanMs, joinMs: t2 - t1 },
   };
+}
+
+/** The owners (with their processes' facts) and options of each scanned socket, by inode. */
+export async function ownedSockets(src: Pick<InventoryPort, 'processInfo'>, scanned: readonly ScannedSocket[]): Promise<Map<number, OwnedSocket>> {
+  const owned = new Map<number, OwnedSocket>();
+  const infos = new Map<number, ProcessInfo | null>(); // one read per process, not per socket
+  for (const s of scanned) {
+    let info = infos.get(s.pid);
+    if (info === undefined) infos.set(s.pid, (info = await src.processInfo(s.pid)));
+    if (!info) continue; // exited since the scan
+    let entry = owned.get(s.inode);
+    if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
+    entry.owners.push({
+      pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd,
+      ...(info.exe ? { exe: info.exe } : {}),
+      ...(info.preload?.length ? { preload: info.preload } : {}),
+    });
+    if (s.opts && !entry.opts) {
+      entry.opts = s.opts;
+      entry.optsError = null;
+    } else if (!s.opts && !entry.opts && !entry.optsError) {
+      entry.optsError = s.error;
+    }
+  }
+  return owned;
+}
+
+/** Why some owners are missing, in words, or null when every process was read. */
+export function ownersMissingOf(scanError: string | null, scanned: SockScan): string | null {
+  return scanError
+    ? `owner scan failed (${scanError})`
+    : scanned.deniedPids > 0
+      ? `${scanned.deniedPids} processes could not be read (needs root)`
+      : null;
 }

@@ -3,7 +3,7 @@
 import type { Capabilities } from '../domain/capabilities.js';
 import type { Connection } from '../domain/connection.js';
 import type { Clock, InventoryPort } from '../sources/ports.js';
-import { collectInventory } from './inventory.js';
+import { InventoryCollector, type CollectedInventory } from './inventory-changes.js';
 import type { Inventory } from '../domain/inventory.js';
 
 /** How long a new row stays highlighted. */
@@ -63,6 +63,7 @@ export class Monitor {
   private readonly now: Clock;
   private refreshing: Promise<MonitorState> | null = null;
   private lastStart = 0;
+  private readonly collector: InventoryCollector;
   /** When the newest completed inventory was started (ms epoch): sockets that existed then are in it. */
   inventoryStartedAt = 0;
 
@@ -70,6 +71,7 @@ export class Monitor {
     this.baseMs = opts.intervalMs ?? 2000;
     this.now = opts.now ?? Date.now;
     this.current.refresh.intervalMs = this.baseMs;
+    this.collector = new InventoryCollector(opts.sources);
   }
 
   get state(): MonitorState {
@@ -112,10 +114,10 @@ export class Monitor {
     const t0 = performance.now();
     const startedAt = (this.lastStart = this.now());
     try {
-      const inv = await collectInventory(this.opts.sources);
-      const caps = this.opts.capabilities ? await this.opts.capabilities(inv) : this.current.capabilities;
+      const collected = await this.collector.collect();
+      const caps = this.opts.capabilities ? await this.opts.capabilities(collected.inventory) : this.current.capabilities;
       this.inventoryStartedAt = startedAt;
-      this.apply(inv, caps, performance.now() - t0);
+      this.apply(collected, caps, performance.now() - t0);
     } catch (e) {
       this.update({ refresh: { ...this.current.refresh, error: e instanceof Error ? e.message : String(e) } });
     }
@@ -130,19 +132,18 @@ export class Monitor {
     this.timer.unref?.();
   }
 
-  private apply(inv: Inventory, caps: Capabilities | null, costMs: number): void {
+  private apply({ inventory: inv, changes }: CollectedInventory, caps: Capabilities | null, costMs: number): void {
     const now = this.now();
     const prev = this.current.inventory;
     const fresh = new Map<string, number>();
     for (const [id, at] of this.current.fresh) if (now - at < HIGHLIGHT_MS) fresh.set(id, at);
     const closed = this.current.closed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
     if (prev) {
-      const before = new Map(prev.connections.map((c) => [c.id, c]));
-      const after = new Set(inv.connections.map((c) => c.id));
-      for (const c of inv.connections) if (!before.has(c.id)) fresh.set(c.id, now);
+      const { added, gone } = changes ?? difference(prev.connections, inv.connections);
+      for (const c of added) fresh.set(c.id, now);
       const seen = Date.parse(prev.takenAt);
       const keep = this.opts.keepClosed ?? (() => true);
-      for (const [id, c] of before) if (!after.has(id) && keep(c)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
+      for (const c of gone) if (keep(c)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
       if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
     }
     this.update({
@@ -163,4 +164,11 @@ export class Monitor {
     this.current = { ...this.current, ...patch };
     for (const fn of this.listeners) fn(this.current);
   }
+}
+
+/** Connections of `after` not in `before`, and of `before` not in `after` (by id). */
+function difference(before: readonly Connection[], after: readonly Connection[]): { added: Connection[]; gone: Connection[] } {
+  const was = new Set(before.map((c) => c.id));
+  const is = new Set(after.map((c) => c.id));
+  return { added: after.filter((c) => !was.has(c.id)), gone: before.filter((c) => !is.has(c.id)) };
 }

@@ -1,7 +1,7 @@
 // The join: ss records (per namespace) + owners from /proc/<pid>/fd + socket options + namespace sysctls
 // -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
 import { connectionId } from '../domain/keys.js';
-import { keepaliveView } from './keepalive.js';
+import { giveUp, keepaliveIdleMs, keepaliveView } from './keepalive.js';
 import type { Connection, ContainerRef, NetnsSysctl, SockOpts, SocketOwner, SsSocket } from '../domain/connection.js';
 
 export interface NetnsSockets {
@@ -60,44 +60,79 @@ function lingerOf(opts: SockOpts): { enabled: boolean; seconds: number } {
 export function joinConnections(input: JoinInput): Connection[] {
   const out: Connection[] = [];
   for (const ns of input.namespaces) {
-    const netns = Object.freeze({ inode: ns.inode, name: ns.name, container: ns.container });
-    for (const s of ns.sockets) {
-      const owned = s.inode ? input.owned.get(s.inode) : undefined;
-      const owners = !owned || owned.owners.length === 0 ? NO_OWNERS
-        : owned.owners.length === 1 ? [owned.owners[0]!] : [...owned.owners].sort((a, b) => a.pid - b.pid);
-      const primary = owners[0];
-      const opts = owned?.opts ?? null;
-      out.push({
-        id: connectionId(ns.inode, s),
-        state: s.state,
-        local: s.local,
-        peer: s.peer,
-        netns,
-        inode: s.inode,
-        cookie: s.cookie,
-        uid: s.uid,
-        cgroup: s.cgroup,
-        process: primary ?? null,
-        processes: owners,
-        keepalive: keepaliveView({
-          state: s.state,
-          opts,
-          optsReason: optsReason(s, owned, input.ownersMissing),
-          sysctl: ns.sysctl,
-          timer: s.timer,
-          orphan: s.inode === 0,
-          lastrcvMs: s.info.lastrcvMs,
-          lastackMs: s.info.lastackMs,
-        }),
-        userTimeoutMs: opts ? opts.userTimeoutMs : null,
-        linger: opts ? lingerOf(opts) : null,
-        // A listener's tcp_info idle figures are meaningless (no data flows on it)
-        idleMs: s.state === 'LISTEN' ? NO_IDLE : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
-        timer: s.timer,
-        queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
-        tcp: s.info,
-      });
-    }
+    const netns = netnsOf(ns);
+    for (const s of ns.sockets) out.push(joinSocket(netns, ns.sysctl, s, s.inode ? input.owned.get(s.inode) : undefined, input.ownersMissing));
   }
   return out;
+}
+
+/** The namespace as its connections carry it (one frozen object shared by all of them). */
+export const netnsOf = (ns: Pick<NetnsSockets, 'inode' | 'name' | 'container'>): Connection['netns'] =>
+  Object.freeze({ inode: ns.inode, name: ns.name, container: ns.container });
+
+/** One socket of a namespace as a Connection. */
+export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | null, s: SsSocket, owned: OwnedSocket | undefined,
+  ownersMissing: string | null): Connection {
+  const owners = !owned || owned.owners.length === 0 ? NO_OWNERS
+    : owned.owners.length === 1 ? [owned.owners[0]!] : [...owned.owners].sort((a, b) => a.pid - b.pid);
+  const primary = owners[0];
+  const opts = owned?.opts ?? null;
+  return {
+    id: connectionId(netns.inode, s),
+    state: s.state,
+    local: s.local,
+    peer: s.peer,
+    netns,
+    inode: s.inode,
+    cookie: s.cookie,
+    uid: s.uid,
+    cgroup: s.cgroup,
+    process: primary ?? null,
+    processes: owners,
+    keepalive: keepaliveView({
+      state: s.state,
+      opts,
+      optsReason: optsReason(s, owned, ownersMissing),
+      sysctl,
+      timer: s.timer,
+      orphan: s.inode === 0,
+      lastrcvMs: s.info.lastrcvMs,
+      lastackMs: s.info.lastackMs,
+    }),
+    userTimeoutMs: opts ? opts.userTimeoutMs : null,
+    linger: opts ? lingerOf(opts) : null,
+    // A listener's tcp_info idle figures are meaningless (no data flows on it)
+    idleMs: s.state === 'LISTEN' ? NO_IDLE : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
+    timer: s.timer,
+    queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
+    tcp: s.info,
+  };
+}
+
+/**
+ * Ages a connection in place by `dtMs`, as if it were joined again from its socket read `dtMs` later with nothing
+ * else changed (the helper's `changes` answer says which sockets that holds for): idle times grow, timers run down,
+ * the keepalive forecast follows. An age of 0 stays 0 (the kernel gives none: a listener's).
+ */
+export function ageConnection(c: Connection, dtMs: number): void {
+  const t = c.tcp;
+  if (t.lastsndMs) t.lastsndMs += dtMs;
+  if (t.lastrcvMs) t.lastrcvMs += dtMs;
+  if (t.lastackMs) t.lastackMs += dtMs;
+  if (c.idleMs !== NO_IDLE) {
+    c.idleMs.send = t.lastsndMs;
+    c.idleMs.recv = t.lastrcvMs;
+    c.idleMs.ack = t.lastackMs;
+  }
+  if (c.timer) c.timer.remainingMs = Math.max(0, c.timer.remainingMs - dtMs);
+  const k = c.keepalive;
+  if (k.timer) k.timer.remainingMs = Math.max(0, k.timer.remainingMs - dtMs);
+  if (k.giveUpRule !== null) {
+    const g = giveUp({
+      idleSec: k.idleSec!, intervalSec: k.intervalSec!, probes: k.probes!, userTimeoutMs: c.userTimeoutMs ?? 0,
+      idleMs: keepaliveIdleMs(t.lastrcvMs, t.lastackMs)!, timer: k.timer,
+    });
+    k.nextProbeInMs = g.nextProbeInMs;
+    k.deadInMs = g.deadInMs;
+  }
 }

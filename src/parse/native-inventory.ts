@@ -8,6 +8,8 @@ import type { SsParseError } from './ss.js';
 import { parseSockinfoLine } from './sockinfo.js';
 
 export const INVENTORY_HEADER = '@ka-sockinfo/inventory 1';
+/** A `changes` answer of `ka-sockinfo serve`: the same lines, for what changed since its previous answer only. */
+export const CHANGES_HEADER = '@ka-sockinfo/changes 1';
 /** The field order of a `T` line (socket) and an `O` line (its owners); the helper prints them as `@fields …` and
  *  `@owners …`, and the parser refuses any other. */
 export const INVENTORY_FIELDS = [
@@ -17,7 +19,7 @@ export const INVENTORY_FIELDS = [
   'lastack_ms', 'unacked', 'retrans', 'total_retrans', 'lost', 'app_limited', 'rates',
 ] as const;
 export const INVENTORY_OWNER_FIELDS = ['inode', 'owners', 'opts'] as const;
-const HEADER_LINES = [INVENTORY_HEADER, `@fields ${INVENTORY_FIELDS.join(' ')}`, `@owners ${INVENTORY_OWNER_FIELDS.join(' ')}`];
+const headerLines = (first: string) => [first, `@fields ${INVENTORY_FIELDS.join(' ')}`, `@owners ${INVENTORY_OWNER_FIELDS.join(' ')}`];
 
 export class InventoryFormatError extends Error {}
 
@@ -30,12 +32,17 @@ export interface NativeNetnsDump {
   error: string | null;
   /** Socket lines that could not be read (never silently dropped). */
   errors: SsParseError[];
+  /** In a `changes` answer: the helper's clock (ms) its figures are as of, whether the section is complete (else
+   *  `sockets` holds only new or changed sockets) and the cookies of the sockets gone since its previous answer. */
+  change?: { atMs: number; complete: boolean; gone: string[] };
 }
 
 export interface NativeInventory {
   namespaces: NativeNetnsDump[];
   /** Owners and options of the dumped sockets, one entry per (pid, fd), as the owner scan reports them. */
   scan: SockScan;
+  /** In a `changes` answer: inodes of sockets whose last owner let go (their other lines are unchanged). */
+  ownersGone: number[];
 }
 
 // Kernel TCP state numbers (include/net/tcp_states.h) to ss's names; SYN-RECV request sockets come as 3.
@@ -57,15 +64,22 @@ const TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_ECN = 8, TCPI_OPT_ECN
  * the one this parser reads; a bad line is reported in its namespace's `errors` and skipped.
  */
 export class NativeInventoryParser {
+  private readonly header: readonly string[];
   private partial = '';
   private lineNo = 0;
-  private header = 0;
+  private headerSeen = 0;
   private current: NativeNetnsDump | null = null;
   private readonly namespaces: NativeNetnsDump[] = [];
   private readonly owners: ScannedSocket[] = [];
   private readonly cgroups = new Map<string, string>();
   private readonly strings = new Interner();
   private summary: { denied: number; elapsedUs: number } | null = null;
+  private readonly ownersGone: number[] = [];
+
+  /** @param changes reads a `changes` answer (serve's diff against its previous answer) instead of a full one. */
+  constructor(private readonly changes = false) {
+    this.header = headerLines(changes ? CHANGES_HEADER : INVENTORY_HEADER);
+  }
 
   push(chunk: string): void {
     const text = this.partial + chunk;
@@ -87,17 +101,18 @@ export class NativeInventoryParser {
     return {
       namespaces: this.namespaces,
       scan: { sockets: this.owners, deniedPids: this.summary.denied, elapsedUs: this.summary.elapsedUs },
+      ownersGone: this.ownersGone,
     };
   }
 
   private line(line: string): void {
     this.lineNo++;
-    if (this.header < HEADER_LINES.length) {
-      const want = HEADER_LINES[this.header]!;
+    if (this.headerSeen < this.header.length) {
+      const want = this.header[this.headerSeen]!;
       if (line !== want) {
         throw new InventoryFormatError(`ka-sockinfo speaks another inventory format (expected ${JSON.stringify(want)}, got ${JSON.stringify(line.slice(0, 80))})`);
       }
-      this.header++;
+      this.headerSeen++;
       return;
     }
     switch (line.charCodeAt(0)) {
@@ -125,11 +140,22 @@ export class NativeInventoryParser {
         return;
       }
       case 78 /* N */: {
-        const [, idx, inode] = line.split(' ');
+        const [, idx, inode, atMs, since] = line.split(' ');
         this.current = { index: Number(idx), inode: inode === '-' ? null : Number(inode), sockets: [], error: null, errors: [] };
+        if (this.changes && inode !== '-') {
+          if (!/^\d+$/.test(atMs ?? '') || (since !== '+' && since !== '-')) throw new InventoryFormatError(`bad section line ${JSON.stringify(line)}`);
+          this.current.change = { atMs: Number(atMs), complete: since === '-', gone: [] };
+        }
         this.namespaces.push(this.current);
         return;
       }
+      case 71 /* G */:
+        if (!this.current?.change) throw new InventoryFormatError(`gone socket outside a changes section: ${JSON.stringify(line)}`);
+        this.current.change.gone.push(this.strings.get(line.slice(2)));
+        return;
+      case 111 /* o */:
+        this.ownersGone.push(Number(line.slice(2)));
+        return;
       case 69 /* E */: {
         const [, idx, err] = line.split(' ');
         const ns = this.namespaces.find((n) => n.index === Number(idx));

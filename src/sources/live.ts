@@ -33,6 +33,10 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
     ...((opts.native ?? process.env.KA_TOP_SOCKETS !== 'ss') && {
       dumpInventory: (refs, sink) => (opts.daemon ? opts.daemon.inventory(inventoryPaths(refs), sink) : dumpInventory(refs, sink)),
     }),
+    ...((opts.native ?? process.env.KA_TOP_SOCKETS !== 'ss') && opts.daemon && {
+      dumpChanges: (refs, sink) => opts.daemon!.changes(inventoryPaths(refs), sink),
+      forgetChanges: () => opts.daemon!.forget(),
+    }),
     async readSysctls(refs) {
       const out = new Map<number, NetnsSysctl | string>();
       const others = refs.filter((r) => !r.self);

@@ -145,6 +145,19 @@ export class SockinfoDaemon {
     await this.send(`inventory\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
   }
 
+  /** What changed in these namespaces since the previous `changes` call (see parse/native-inventory.ts), streamed
+   *  line by line to `sink`; the first answer, and every one after `forget`, is complete. */
+  async changes(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
+    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    this.scanDiffBroken = true;
+    await this.send(`changes\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
+  }
+
+  /** The next `changes` answer is complete. */
+  async forget(): Promise<void> {
+    await this.send('forget', (l) => l.startsWith('ok ') || l.startsWith('error'));
+  }
+
   /** The next scan re-reads (and re-reports) these sockets' options, e.g. after a traced setsockopt. */
   async reread(inodes: readonly number[]): Promise<void> {
     if (inodes.length === 0) return;

@@ -3,6 +3,8 @@
 // timers, queues. Both dumps run back to back; fields that move with time are compared within a tolerance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
+import { InventoryCollector } from '../../src/engine/inventory-changes.js';
+import type { Connection } from '../../src/domain/connection.js';
 import type { SsSocket } from '../../src/domain/connection.js';
 import { parseNativeInventory, type NativeInventory } from '../../src/parse/native-inventory.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
@@ -225,4 +227,108 @@ describe('inventory through the native source', () => {
     expect(inv.namespaces.find((x) => x.name === `${NS}-absent`)!.error).toMatch(/nsenter|ss/);
     expect(inv.connections.filter(inNs).length).toBeGreaterThanOrEqual(14);
   });
+});
+
+describe('the refresh loop through `changes` answers (only what changed crosses the pipe)', () => {
+  const inNs = (c: Connection) => c.netns.name === NS;
+  const only = { netns: (r: { name: string | null }) => r.name === NS };
+  /** What a full inventory and the collector must agree on exactly. */
+  const fixed = (c: Connection) => JSON.stringify([c.id, c.state, c.local, c.peer, c.inode, c.processes.map((p) => [p.pid, p.fd]),
+    c.keepalive.enabled, c.keepalive.idleSec, c.keepalive.intervalSec, c.keepalive.probes, c.keepalive.source, c.userTimeoutMs,
+    c.linger, c.queues, c.timer && [c.timer.kind, c.timer.count], c.tcp.segsOut, c.tcp.segsIn, c.application?.name ?? null]);
+
+  it('equals a full inventory at every step: unchanged connections aged in place, new, gone and re-optioned ones rejoined', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    try {
+      const src = liveInventory({ daemon });
+      let lines = { T: 0, O: 0 };
+      const counted = { ...src, dumpChanges: (refs: Parameters<NonNullable<typeof src.dumpChanges>>[0], sink: (c: string) => void) => {
+        lines = { T: 0, O: 0 };
+        return src.dumpChanges!(refs, (chunk) => {
+          lines.T += chunk.startsWith('T ') ? 1 : 0;
+          lines.O += chunk.startsWith('O ') ? 1 : 0;
+          sink(chunk);
+        });
+      } };
+      const collector = new InventoryCollector(counted, only);
+      const compare = async (got: Connection[]) => {
+        const t0 = performance.now();
+        const full = (await collectInventory(liveInventory(), only)).connections.filter(inNs);
+        const gapMs = performance.now() - t0 + 60; // + the helper's tolerance for an unchanged socket's times
+        const mine = got.filter(inNs);
+        // Sockets that changed between the two reads (a SYN retransmitted) are compared on the next step instead.
+        const byId = new Map(full.map((c) => [c.id, c]));
+        let same = 0;
+        for (const c of mine) {
+          const f = byId.get(c.id);
+          if (!f || fixed(f) !== fixed(c)) continue;
+          same++;
+          for (const k of ['send', 'recv', 'ack'] as const) {
+            if (c.idleMs[k] === null) expect(f.idleMs[k]).toBeNull();
+            else expect(Math.abs(f.idleMs[k]! - c.idleMs[k]!), `${c.id} idle ${k}`).toBeLessThanOrEqual(gapMs);
+          }
+          if (c.timer) expect(Math.abs(f.timer!.remainingMs - c.timer.remainingMs), `${c.id} timer`).toBeLessThanOrEqual(gapMs);
+          if (c.keepalive.nextProbeInMs !== null) expect(Math.abs(f.keepalive.nextProbeInMs! - c.keepalive.nextProbeInMs)).toBeLessThanOrEqual(gapMs);
+        }
+        expect(mine.length).toBe(full.length);
+        expect(same).toBeGreaterThanOrEqual(full.length - 3); // the SYN-SENT sockets may retransmit in between
+        return full;
+      };
+
+      const first = await collector.collect();
+      expect(first.changes).toBeNull(); // complete: the caller compares with its previous inventory itself
+      const n = first.inventory.connections.filter(inNs).length;
+      expect(lines.T).toBeGreaterThanOrEqual(n);
+      await compare(first.inventory.connections);
+
+      await new Promise((r) => setTimeout(r, 1500));
+      const second = await collector.collect();
+      expect(second.changes).toEqual({ added: [], gone: [] });
+      expect(lines.T).toBeLessThanOrEqual(4); // at most the SYN-SENT sockets and their listener-less peers moved
+      expect(lines.O).toBe(0);
+      const keepalive = (inv: typeof first) => inv.inventory.connections.find((c) => inNs(c) && c.keepalive.idleSec === 60)!;
+      expect(keepalive(second)).toBe(keepalive(first)); // the same object, aged in place
+      expect(keepalive(second).idleMs.recv).toBeGreaterThanOrEqual(1500);
+      await compare(second.inventory.connections);
+
+      // A new connection, one closing, one changing its options.
+      const v4 = await server('127.0.0.1');
+      const closing = await client(`127.0.0.1:${v4}`, ['--close-after', '300']);
+      const changing = await client(`127.0.0.1:${v4}`, ['--sockopts-after', '200', '--keepidle', '91', '--keepintvl', '9', '--keepcnt', '2']);
+      const between = await collector.collect();
+      await changing.waitFor(/^SOCKOPTS /, 10_000);
+      await closing.waitFor(/^CLOSED /, 10_000);
+      await daemon.reread(between.inventory.connections.filter((c) => inNs(c) && c.process?.pid === changing.pid).map((c) => c.inode));
+      const third = await collector.collect();
+      expect(third.changes).not.toBeNull();
+      // The closing client's socket keeps its cookie in TIME-WAIT (rejoined); the server's end is gone.
+      const closed = between.inventory.connections.find((c) => inNs(c) && c.process?.pid === closing.pid)!;
+      expect(third.inventory.connections.find((c) => c.id === closed.id)?.state).toBe('TIME-WAIT');
+      expect(third.changes!.gone.map((c) => c.peer.port)).toContain(closed.local.port);
+      expect(third.inventory.connections.find((c) => c.process?.pid === changing.pid)!.keepalive)
+        .toMatchObject({ enabled: true, idleSec: 91, intervalSec: 9, probes: 2, source: 'socket' });
+      await compare(third.inventory.connections);
+    } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+
+  it('starts over with a full inventory when the helper restarts (its first answer is complete)', async () => {
+    const daemon = new SockinfoDaemon(30_000, 0);
+    daemon.start();
+    try {
+      const collector = new InventoryCollector(liveInventory({ daemon }), only);
+      const first = await collector.collect();
+      process.kill(daemon.pid!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      await collector.collect().catch(() => null); // the dead helper's answer: a full inventory (ss) or an error
+      const after = await collector.collect();
+      const ids = (inv: typeof first) => inv.inventory.connections.filter(inNs).map((c) => c.id).sort();
+      expect(after.inventory.socketSource).toEqual({ via: 'sock_diag', fallback: null });
+      expect(ids(after)).toEqual(ids(first));
+    } finally {
+      await daemon.close();
+    }
+  }, 30_000);
 });

@@ -71,9 +71,9 @@ export function applicationView(c: Connection, listenPorts: readonly number[] = 
   return { id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule };
 }
 
-/** Sets `application` on every owned connection of one inventory (freshly joined, so set in place). */
-export function withApplications(conns: Connection[]): Connection[] {
-  const ports = listenPortsByPid(conns);
+/** Sets `application` on every owned connection of one inventory (freshly joined, so set in place); `ports`: the
+ *  inventory's listening ports by pid when `conns` is only part of it. */
+export function withApplications(conns: Connection[], ports = listenPortsByPid(conns)): Connection[] {
   const cache = new Map<number, ReturnType<typeof recogniseOwner>>();
   for (const c of conns) {
     if (!c.process) continue;

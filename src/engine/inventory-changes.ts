@@ -1,0 +1,232 @@
+// The refresh loop's inventory, kept up to date from the helper's `changes` answers: only new, changed and gone
+// sockets (and owners that changed) cross the pipe and are parsed and joined; every other connection is the same
+// object as before, aged in place by the time between two answers (model/join.ts ageConnection). At 100k idle
+// sockets a refresh then parses a few lines instead of 100k. Anything unexpected (a namespace the helper could not
+// dump, a format error, an answer that does not follow the one held) falls back to a full inventory and starts over.
+import type { Connection, NetnsInfo, NetnsSysctl, SsSocket } from '../domain/connection.js';
+import type { Inventory } from '../domain/inventory.js';
+import { withApplications, listenPortsByPid } from '../model/apps/recognise.js';
+import { ageConnection, joinSocket, netnsOf, type OwnedSocket } from '../model/join.js';
+import { NativeInventoryParser, type NativeInventory } from '../parse/native-inventory.js';
+import type { InventoryPort, NetnsRef } from '../sources/ports.js';
+import { collectInventory, ownedSockets, ownersMissingOf, type CollectOptions } from './inventory.js';
+
+/** One inventory and how it differs from the previous one of the same collector. */
+export interface CollectedInventory {
+  inventory: Inventory;
+  /** Connections that were not in the previous inventory, and those of it that are gone; null = not known (the
+   *  caller compares the two inventories itself). */
+  changes: { added: Connection[]; gone: Connection[] } | null;
+}
+
+interface Held {
+  /** Its namespace's inode. */
+  netns: number;
+  sock: SsSocket;
+  conn: Connection;
+  owned: OwnedSocket | undefined;
+}
+
+interface HeldNetns {
+  info: NetnsInfo;
+  netns: Connection['netns'];
+  /** The helper's clock for the figures held. */
+  atMs: number;
+  /** By cookie, in the order first seen. */
+  sockets: Map<string, Held>;
+}
+
+class ChangesMismatch extends Error {}
+
+export class InventoryCollector {
+  private held = new Map<number, HeldNetns>();
+  private byInode = new Map<number, Held>();
+  private ownersMissing: string | null = null;
+  private listenPorts = '';
+
+  constructor(private readonly src: InventoryPort, private readonly opts: CollectOptions = {}) {}
+
+  async collect(): Promise<CollectedInventory> {
+    const { src } = this;
+    if (!src.dumpChanges) return { inventory: await collectInventory(src, this.opts), changes: null };
+    const t0 = performance.now();
+    const refs = (await src.listNetns()).filter(this.opts.netns ?? (() => true));
+    const sysctlsRead = src.readSysctls(refs);
+    sysctlsRead.catch(() => {}); // awaited below
+    let answer: NativeInventory | null = null;
+    try {
+      answer = refs.length > 0 ? await this.readChanges(refs) : null;
+    } catch {
+      answer = null;
+    }
+    const dumpMs = performance.now() - t0;
+    const sysctls = await sysctlsRead;
+    if (!answer || answer.namespaces.some((n) => n.error || !n.change) || answer.namespaces.length !== refs.length) {
+      return this.startOver();
+    }
+    try {
+      return await this.apply(refs, answer, sysctls, t0, dumpMs);
+    } catch (e) {
+      if (!(e instanceof ChangesMismatch)) throw e;
+      return this.startOver();
+    }
+  }
+
+  private async readChanges(refs: NetnsRef[]): Promise<NativeInventory> {
+    const parser = new NativeInventoryParser(true);
+    let formatError: unknown = null;
+    await this.src.dumpChanges!(refs, (chunk) => {
+      if (formatError !== null) return;
+      try {
+        parser.push(chunk);
+      } catch (e) {
+        formatError = e; // the helper keeps writing; the rest of its output is ignored
+      }
+    });
+    if (formatError !== null) throw formatError;
+    return parser.end();
+  }
+
+  /** Drops what is held, has the helper forget what it sent, and takes a full inventory. */
+  private async startOver(): Promise<CollectedInventory> {
+    this.held.clear();
+    this.byInode.clear();
+    await this.src.forgetChanges?.().catch(() => {});
+    return { inventory: await collectInventory(this.src, this.opts), changes: null };
+  }
+
+  private async apply(refs: NetnsRef[], answer: NativeInventory, sysctls: Map<number, NetnsSysctl | string>, t0: number, dumpMs: number): Promise<CollectedInventory> {
+    const { src } = this;
+    const added: Connection[] = [];
+    const gone: Connection[] = [];
+    const dirty = new Set<Held>();
+    const ownersMissing = ownersMissingOf(null, answer.scan);
+    const everything = ownersMissing !== this.ownersMissing; // it is in every unowned socket's reason
+    this.ownersMissing = ownersMissing;
+    const t1 = performance.now();
+    let complete = false; // a section sent whole: the added/gone lists would not be what changed since the last inventory
+
+    const nextHeld = new Map<number, HeldNetns>();
+    const namespaces: NetnsInfo[] = [];
+    for (const d of answer.namespaces) {
+      const ref = refs[d.index]!;
+      const change = d.change!;
+      const sysctl = sysctls.get(ref.inode);
+      const sample = ref.samplePid === null ? null : await src.processInfo(ref.samplePid);
+      const info: NetnsInfo = {
+        inode: ref.inode, name: ref.name, container: sample?.container ?? null, self: ref.self,
+        sysctl: typeof sysctl === 'object' ? sysctl : null,
+        error: typeof sysctl === 'string' ? `sysctl: ${sysctl}` : null,
+      };
+      namespaces.push(info);
+      complete ||= change.complete;
+      let ns = this.held.get(ref.inode);
+      this.held.delete(ref.inode);
+      if (change.complete && ns) {
+        for (const h of ns.sockets.values()) this.forget(h, gone);
+        ns = undefined;
+      }
+      if (!ns && !change.complete) throw new ChangesMismatch();
+      const netns = ns && sameNetns(ns.info, info) ? ns.netns : netnsOf(info);
+      const rejoinAll = everything || !ns || netns !== ns.netns || JSON.stringify(ns.info.sysctl) !== JSON.stringify(info.sysctl);
+      const held: HeldNetns = ns ?? { info, netns, atMs: change.atMs, sockets: new Map() };
+      const dt = change.atMs - held.atMs;
+      held.info = info;
+      held.netns = netns;
+      held.atMs = change.atMs;
+      for (const cookie of change.gone) {
+        const h = held.sockets.get(cookie);
+        if (!h) throw new ChangesMismatch();
+        held.sockets.delete(cookie);
+        this.forget(h, gone);
+      }
+      const replaced = new Set<string>();
+      for (const s of d.sockets) {
+        if (s.cookie === null) throw new ChangesMismatch(); // the helper always gives one
+        replaced.add(s.cookie);
+        let h = held.sockets.get(s.cookie);
+        if (h) {
+          if (h.sock.inode !== s.inode) this.unindex(h);
+          h.sock = s;
+        } else {
+          h = { netns: ref.inode, sock: s, conn: null as unknown as Connection, owned: undefined };
+          held.sockets.set(s.cookie, h);
+        }
+        if (s.inode) this.byInode.set(s.inode, h);
+        dirty.add(h);
+      }
+      for (const [cookie, h] of held.sockets) {
+        if (rejoinAll) dirty.add(h);
+        else if (dt !== 0 && !replaced.has(cookie) && !dirty.has(h)) ageConnection(h.conn, dt);
+      }
+      nextHeld.set(ref.inode, held);
+    }
+    // Namespaces not listed any more: their connections are gone.
+    for (const ns of this.held.values()) for (const h of ns.sockets.values()) this.forget(h, gone);
+    this.held = nextHeld;
+
+    // Owners that changed: the O lines of this answer, and sockets whose last owner let go.
+    const owned = await ownedSockets(src, answer.scan.sockets);
+    for (const inode of new Set(answer.scan.sockets.map((s) => s.inode))) {
+      const h = this.byInode.get(inode);
+      if (!h) throw new ChangesMismatch();
+      h.owned = owned.get(inode); // undefined when every owner exited since the scan
+      dirty.add(h);
+    }
+    for (const inode of answer.ownersGone) {
+      const h = this.byInode.get(inode);
+      if (!h) throw new ChangesMismatch();
+      h.owned = undefined;
+      dirty.add(h);
+    }
+
+    const rejoined: Connection[] = [];
+    for (const h of dirty) {
+      const ns = this.held.get(h.netns)!;
+      const isNew = h.conn === null;
+      h.conn = joinSocket(ns.netns, ns.info.sysctl, h.sock, h.owned, ownersMissing);
+      rejoined.push(h.conn);
+      if (isNew) added.push(h.conn);
+    }
+    const connections: Connection[] = [];
+    let optsOk = 0;
+    const optsErrors = new Set<string>();
+    for (const ns of this.held.values()) {
+      for (const h of ns.sockets.values()) {
+        connections.push(h.conn);
+        if (h.owned?.opts) optsOk++;
+        else if (h.owned?.optsError) optsErrors.add(h.owned.optsError);
+      }
+    }
+    // Applications are recognised by owner and listening ports: only rejoined connections, unless a port moved.
+    const ports = listenPortsByPid(connections);
+    const portsKey = JSON.stringify([...ports]);
+    withApplications(portsKey === this.listenPorts ? rejoined : connections, ports);
+    this.listenPorts = portsKey;
+    const t2 = performance.now();
+    return {
+      inventory: {
+        takenAt: new Date().toISOString(),
+        namespaces,
+        connections,
+        ownersMissing,
+        sockoptReads: { ok: optsOk, errors: [...optsErrors] },
+        parseErrors: answer.namespaces.flatMap((n) => n.errors.map((e) => `netns ${refs[n.index]!.inode} line ${e.line}: ${e.message}`)),
+        socketSource: { via: 'sock_diag', fallback: null },
+        timings: { totalMs: t2 - t0, dumpMs, scanMs: dumpMs, joinMs: t2 - t1 },
+      },
+      changes: complete ? null : { added, gone },
+    };
+  }
+
+  private forget(h: Held, gone: Connection[]): void {
+    this.unindex(h);
+    if (h.conn) gone.push(h.conn);
+  }
+
+  private unindex(h: Held): void {
+    if (h.sock.inode && this.byInode.get(h.sock.inode) === h) this.byInode.delete(h.sock.inode);
+  }
+}
+
+const sameNetns = (a: NetnsInfo, b: NetnsInfo): boolean => a.name === b.name && JSON.stringify(a.container) === JSON.stringify(b.container);
