@@ -70,7 +70,7 @@ const refreshes = Number(process.argv[3] ?? 10);
 const scratch = scratchNamespace(`kat-bench-steady-${process.pid}`);
 await scratch.hold(sockets);
 const load = loadavg()[0];
-const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
+const r = spawnSync(process.execPath, [...(process.env.KAT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KAT_PROF}`] : []), '--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
   encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
 });
 scratch.close();
