@@ -10,6 +10,7 @@ import { ageConnection, joinSocket, netnsOf, type OwnedSocket } from '../model/j
 import { NativeInventoryParser, type NativeInventory } from '../parse/native-inventory.js';
 import type { InventoryPort, NetnsRef } from '../sources/ports.js';
 import { collectInventory, ownedSockets, ownersMissingOf, type CollectOptions } from './inventory.js';
+import { parseStreamed } from './socket-dumps.js';
 
 /** One inventory and how it differs from the previous one of the same collector. */
 export interface CollectedInventory {
@@ -72,19 +73,8 @@ export class InventoryCollector {
     }
   }
 
-  private async readChanges(refs: NetnsRef[]): Promise<NativeInventory> {
-    const parser = new NativeInventoryParser(true);
-    let formatError: unknown = null;
-    await this.src.dumpChanges!(refs, (chunk) => {
-      if (formatError !== null) return;
-      try {
-        parser.push(chunk);
-      } catch (e) {
-        formatError = e; // the helper keeps writing; the rest of its output is ignored
-      }
-    });
-    if (formatError !== null) throw formatError;
-    return parser.end();
+  private readChanges(refs: NetnsRef[]): Promise<NativeInventory> {
+    return parseStreamed(new NativeInventoryParser(true), (sink) => this.src.dumpChanges!(refs, sink));
   }
 
   /** Drops what is held, has the helper forget what it sent, and takes a full inventory. */

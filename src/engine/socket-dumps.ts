@@ -32,20 +32,9 @@ export interface NativeDumps {
 /** The native inventory of `refs`, or why it cannot be used (then the caller takes the ss path for everything). */
 export async function dumpNative(src: InventoryPort, refs: NetnsRef[]): Promise<NativeDumps | { fallback: string }> {
   if (!src.dumpInventory) return { fallback: 'no native source' };
-  const parser = new NativeInventoryParser();
-  let formatError: unknown = null;
   let inv: NativeInventory;
   try {
-    await src.dumpInventory(refs, (chunk) => {
-      if (formatError !== null) return;
-      try {
-        parser.push(chunk);
-      } catch (e) {
-        formatError = e; // the helper keeps writing; the rest of its output is ignored
-      }
-    });
-    if (formatError !== null) throw formatError;
-    inv = parser.end();
+    inv = await parseStreamed(new NativeInventoryParser(), (sink) => src.dumpInventory!(refs, sink));
   } catch (e) {
     return { fallback: oneLine(e) };
   }
@@ -70,4 +59,19 @@ export async function dumpNative(src: InventoryPort, refs: NetnsRef[]): Promise<
   } catch (e) {
     return { fallback: `${note}; owner scan failed (${oneLine(e)})` };
   }
+}
+
+/** Runs a helper answer through `parser` as it streams; rejects with the first format error or the dump's. */
+export async function parseStreamed(parser: NativeInventoryParser, dump: (sink: (chunk: string) => void) => Promise<void>): Promise<NativeInventory> {
+  let formatError: unknown = null;
+  await dump((chunk) => {
+    if (formatError !== null) return;
+    try {
+      parser.push(chunk);
+    } catch (e) {
+      formatError = e; // the helper keeps writing; the rest of its output is ignored
+    }
+  });
+  if (formatError !== null) throw formatError;
+  return parser.end();
 }

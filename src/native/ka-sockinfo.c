@@ -139,14 +139,19 @@ static size_t hash_key(int pid, int fd) {
   return (size_t)(h ^ (h >> 29));
 }
 
-static void table_index(struct table *t) {
+// Open-addressing slots for n entries (a power of two, >= 2n), all empty (-1).
+static void slots_reset(int32_t **slots, size_t *nslots, size_t n) {
   size_t want = 64;
-  while (want < t->n * 2) want *= 2;
-  if (want != t->nslots) {
-    t->slots = xrealloc(t->slots, want * sizeof *t->slots);
-    t->nslots = want;
+  while (want < n * 2) want *= 2;
+  if (want != *nslots) {
+    *slots = xrealloc(*slots, want * sizeof **slots);
+    *nslots = want;
   }
-  memset(t->slots, 0xff, t->nslots * sizeof *t->slots);
+  memset(*slots, 0xff, *nslots * sizeof **slots);
+}
+
+static void table_index(struct table *t) {
+  slots_reset(&t->slots, &t->nslots, t->n);
   for (size_t i = 0; i < t->n; i++) {
     size_t s = hash_key(t->v[i].pid, t->v[i].fd) & (t->nslots - 1);
     while (t->slots[s] >= 0) s = (s + 1) & (t->nslots - 1);
@@ -574,13 +579,7 @@ static uint64_t fnv1a(uint64_t h, const char *p, size_t n) {
 }
 
 static void known_index(struct known_netns *k) {
-  size_t want = 64;
-  while (want < k->n * 2) want *= 2;
-  if (want != k->nslots) {
-    k->slots = xrealloc(k->slots, want * sizeof *k->slots);
-    k->nslots = want;
-  }
-  memset(k->slots, 0xff, k->nslots * sizeof *k->slots);
+  slots_reset(&k->slots, &k->nslots, k->n);
   for (size_t i = 0; i < k->n; i++) {
     size_t s = hash_inode(k->v[i].cookie) & (k->nslots - 1);
     while (k->slots[s] >= 0) s = (s + 1) & (k->nslots - 1);
