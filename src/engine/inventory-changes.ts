@@ -130,10 +130,8 @@ export class InventoryCollector {
         held.sockets.delete(cookie);
         this.forget(h, gone);
       }
-      const replaced = new Set<string>();
       for (const s of d.sockets) {
         if (s.cookie === null) throw new ChangesMismatch(); // the helper always gives one
-        replaced.add(s.cookie);
         let h = held.sockets.get(s.cookie);
         if (h) {
           if (h.sock.inode !== s.inode) this.unindex(h);
@@ -145,9 +143,9 @@ export class InventoryCollector {
         if (s.inode) this.byInode.set(s.inode, h);
         dirty.add(h);
       }
-      for (const [cookie, h] of held.sockets) {
+      for (const h of held.sockets.values()) {
         if (rejoinAll) dirty.add(h);
-        else if (dt !== 0 && !replaced.has(cookie) && !dirty.has(h)) ageConnection(h.conn, dt);
+        else if (dt !== 0 && !dirty.has(h)) ageConnection(h.conn, dt);
       }
       nextHeld.set(ref.inode, held);
     }
