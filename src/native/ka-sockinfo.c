@@ -385,24 +385,20 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
       uint64_t fd64;
       if (!parse_u64(fe->d_name, fe->d_name + strlen(fe->d_name), &fd64) || fd64 > INT32_MAX) continue;
       struct entry *prev = table_find(old, pid, (int)fd64);
-      if (want && prev && prev->starttime == stime && !prev->stale && (prev->kind == K_TCP || prev->kind == K_UNREAD) &&
+      uint64_t inode;
+      if (want && prev && prev->starttime == stime && (prev->kind == K_TCP || prev->kind == K_UNREAD) &&
           inode_set_has(want, prev->inode)) {
         // The fd held this TCP socket at the last walk and the socket is still there: it still holds it, but for a
         // close and a reuse of the number while another holder keeps the socket alive (dup, fork), which the
         // periodic full rescan (`full`) corrects. The readlink (a path lookup, most of the walk) is saved.
-        struct entry *e = table_push(cur);
-        *e = *prev;
-        prev->seen = true;
-        e->fresh = false;
-        e->seen = false;
-        continue;
+        inode = prev->inode;
+      } else {
+        // Socket links are short ("socket:[123]"); a longer target is cut, which only matters for non-sockets.
+        char link[64];
+        ssize_t n = readlinkat(dfd, fe->d_name, link, sizeof link - 1);
+        if (n < 9 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']') continue;
+        if (!parse_u64(link + 8, link + n - 1, &inode)) continue;
       }
-      // Socket links are short ("socket:[123]"); a longer target is cut, which only matters for non-sockets.
-      char link[64];
-      ssize_t n = readlinkat(dfd, fe->d_name, link, sizeof link - 1);
-      if (n < 9 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']') continue;
-      uint64_t inode;
-      if (!parse_u64(link + 8, link + n - 1, &inode)) continue;
 
       struct entry *e = table_push(cur);
       bool wanted = !want || inode_set_has(want, inode);
@@ -658,7 +654,7 @@ static void remember_inode(uint64_t ino) {
     dumped.ns = xrealloc(dumped.ns, dumped.cap * sizeof *dumped.ns);
     dumped.entry = xrealloc(dumped.entry, dumped.cap * sizeof *dumped.entry);
   }
-  dumped.ns[dumped.n] = (uint32_t)known.n; // set by changes_end_netns: the namespace's slot once it is known
+  dumped.ns[dumped.n] = 0; // a `changes` answer: set by changes_end_netns
   dumped.entry[dumped.n] = changes.on ? (uint32_t)(changes.next.n - 1) : 0;
   dumped.v[dumped.n++] = ino;
 }
@@ -675,10 +671,17 @@ static void changes_begin_netns(uint64_t inode) {
 }
 
 // Ends it: `G` lines for what the previous answer had and this one did not, then this answer's view replaces the
-// previous one. After an error the namespace is forgotten (its next section is complete again).
+// previous one in its slot (slots do not move during an answer: the owner lines find their sockets by slot). After
+// an error the section is dropped and the namespace left unvisited: forgotten at the end of the answer, its next
+// section is complete again.
 static void changes_end_netns(bool ok, size_t dumped_from) {
   int slot = changes.prev;
-  if (ok && slot >= 0) {
+  if (!ok) {
+    dumped.n = dumped_from; // the reader drops the section: no owner lines for it either
+    known_free(&changes.next);
+    return;
+  }
+  if (slot >= 0) {
     const struct known_netns *k = &known.v[slot];
     for (size_t i = 0; i < k->n; i++)
       if (!k->v[i].seen) {
@@ -686,27 +689,19 @@ static void changes_end_netns(bool ok, size_t dumped_from) {
         out_hex(k->v[i].cookie);
         out_ch('\n');
       }
+    known_free(&known.v[slot]);
+  } else {
+    if (known.n == known.cap) {
+      known.cap = known.cap ? known.cap * 2 : 8;
+      known.v = xrealloc(known.v, known.cap * sizeof *known.v);
+    }
+    slot = (int)known.n++;
   }
-  if (slot >= 0) known_remove((size_t)slot); // moves the last namespace into `slot`
-  if (!ok) {
-    dumped.n = dumped_from; // the reader drops the section: no owner lines for it either
-    known_free(&changes.next);
-    return;
-  }
-  // The namespace moved by known_remove was dumped earlier in this answer: re-point its remembered sockets.
-  for (size_t i = 0; i < dumped_from; i++)
-    if (dumped.ns[i] == known.n) dumped.ns[i] = (uint32_t)slot;
-  if (known.n == known.cap) {
-    known.cap = known.cap ? known.cap * 2 : 8;
-    known.v = xrealloc(known.v, known.cap * sizeof *known.v);
-  }
-  struct known_netns *k = &known.v[known.n];
-  *k = changes.next;
-  k->visited = true;
+  known.v[slot] = changes.next;
+  known.v[slot].visited = true;
   memset(&changes.next, 0, sizeof changes.next);
-  known_index(k);
-  for (size_t i = dumped_from; i < dumped.n; i++) dumped.ns[i] = (uint32_t)known.n;
-  known.n++;
+  known_index(&known.v[slot]);
+  for (size_t i = dumped_from; i < dumped.n; i++) dumped.ns[i] = (uint32_t)slot;
 }
 
 // Owners by socket inode over the current scan table: open addressing to the first entry, chained through `next`.
