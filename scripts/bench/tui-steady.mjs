@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The TUI left running: its refresh loop (the owner-scan daemon and the Monitor on the native inventory, 2 s base
-// interval) over N real loopback sockets held by ka-peer in a scratch namespace, inventoried alone (as with
+// interval, and the event path's index of the inventory as LiveTracing keeps it, with a tracer that sends nothing)
+// over N real loopback sockets held by ka-peer in a scratch namespace, inventoried alone (as with
 // `--netns NS`). After the warm-up refreshes, over the measured ones: CPU per second and per refresh (Node, and Node
 // with its helpers), refresh work (ms), RSS after each refresh and its peak, and heap per connection after a full GC.
 // Root; after `make build`.
@@ -24,11 +25,18 @@ if (process.argv[2] === '--loop') {
   const { SockinfoDaemon } = await import(`${root}dist/sources/sockinfo.js`);
   const { liveInventory } = await import(`${root}dist/sources/live.js`);
   const { Monitor } = await import(`${root}dist/engine/monitor.js`);
+  const { LiveTracing } = await import(`${root}dist/engine/live-tracing.js`);
+  const { RecordedTracer } = await import(`${root}dist/sources/recorded-tracer.js`);
   const daemon = new SockinfoDaemon();
   daemon.start();
   const live = liveInventory({ daemon });
   const sources = { ...live, listNetns: async () => (await live.listNetns()).filter((n) => n.name === ns) };
   const monitor = new Monitor({ sources, intervalMs: 2000 });
+  const tracing = new LiveTracing({
+    source: { tracer: new RecordedTracer(''), reasons: {}, tcpStates: {}, hz: null, missing: [], keepaliveVia: null },
+    monitor,
+  });
+  await tracing.start();
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))[1]);
   const costs = [];
   const rss = [];
@@ -55,6 +63,7 @@ if (process.argv[2] === '--loop') {
   const treeS = treeCpuSeconds(process.pid) - start.tree;
   const peakKib = kib('VmHWM');
   monitor.stop();
+  await tracing.stop();
   await daemon.close();
   globalThis.gc();
   const n = st.inventory.connections.length;

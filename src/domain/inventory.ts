@@ -17,3 +17,21 @@ export interface Inventory {
   socketSource?: { via: 'sock_diag' | 'ss'; fallback: string | null };
   timings: { totalMs: number; dumpMs: number; scanMs: number; joinMs: number };
 }
+
+/** How one inventory differs from the one before it. */
+export interface InventoryChanges {
+  /** Connections not in the previous inventory. */
+  added: Connection[];
+  /** Connections of the previous inventory not in this one. */
+  gone: Connection[];
+  /** Connections of both whose object was built anew (the others are the same objects); null when every one was
+   *  (a full inventory). */
+  replaced: Connection[] | null;
+}
+
+/** The changes between two full inventories, by connection id (every object new). */
+export function changesBetween(before: readonly Connection[], after: readonly Connection[]): InventoryChanges {
+  const was = new Set(before.map((c) => c.id));
+  const is = new Set(after.map((c) => c.id));
+  return { added: after.filter((c) => !was.has(c.id)), gone: before.filter((c) => !is.has(c.id)), replaced: null };
+}

@@ -5,6 +5,7 @@
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Connection } from '../domain/connection.js';
+import type { InventoryChanges } from '../domain/inventory.js';
 import { Attribution } from './event-attribution.js';
 import { decodeEvent, type DecodeContext } from './event-decode.js';
 import { HoldQueue, type Held } from './event-order.js';
@@ -46,8 +47,9 @@ export class EventStream {
     return counts;
   }
 
-  setInventory(connections: readonly Connection[]): void {
-    this.attribution.setInventory(connections);
+  /** The next inventory, with what changed since the previous one when known (see Attribution.setInventory). */
+  setInventory(connections: readonly Connection[], changes?: InventoryChanges): void {
+    this.attribution.setInventory(connections, changes);
   }
 
   push(rec: BpftraceRecord): void {

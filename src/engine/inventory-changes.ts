@@ -4,7 +4,7 @@
 // sockets a refresh then parses a few lines instead of 100k. Anything unexpected (a namespace the helper could not
 // dump, a format error, an answer that does not follow the one held) falls back to a full inventory and starts over.
 import type { Connection, NetnsInfo, NetnsSysctl, SsSocket } from '../domain/connection.js';
-import type { Inventory } from '../domain/inventory.js';
+import type { Inventory, InventoryChanges } from '../domain/inventory.js';
 import { withApplications, listenPortsByPid } from '../model/apps/recognise.js';
 import { ageConnection, joinSocket, netnsOf, type OwnedSocket } from '../model/join.js';
 import { NativeInventoryParser, type NativeInventory } from '../parse/native-inventory.js';
@@ -15,9 +15,8 @@ import { parseStreamed } from './socket-dumps.js';
 /** One inventory and how it differs from the previous one of the same collector. */
 export interface CollectedInventory {
   inventory: Inventory;
-  /** Connections that were not in the previous inventory, and those of it that are gone; null = not known (the
-   *  caller compares the two inventories itself). */
-  changes: { added: Connection[]; gone: Connection[] } | null;
+  /** null = not known (a full inventory: the caller compares the two inventories itself). */
+  changes: InventoryChanges | null;
 }
 
 interface Held {
@@ -168,13 +167,12 @@ export class InventoryCollector {
       dirty.add(h);
     }
 
-    const rejoined: Connection[] = [];
+    const replaced: Connection[] = [];
     for (const h of dirty) {
       const ns = this.held.get(h.netns)!;
       const isNew = h.conn === null;
       h.conn = joinSocket(ns.netns, ns.info.sysctl, h.sock, h.owned, ownersMissing);
-      rejoined.push(h.conn);
-      if (isNew) added.push(h.conn);
+      (isNew ? added : replaced).push(h.conn);
     }
     const connections: Connection[] = [];
     let optsOk = 0;
@@ -189,7 +187,7 @@ export class InventoryCollector {
     // Applications are recognised by owner and listening ports: only rejoined connections, unless a port moved.
     const ports = listenPortsByPid(connections);
     const portsKey = JSON.stringify([...ports]);
-    withApplications(portsKey === this.listenPorts ? rejoined : connections, ports);
+    withApplications(portsKey === this.listenPorts ? [...added, ...replaced] : connections, ports);
     this.listenPorts = portsKey;
     const t2 = performance.now();
     return {
@@ -203,7 +201,7 @@ export class InventoryCollector {
         socketSource: { via: 'sock_diag', fallback: null },
         timings: { totalMs: t2 - t0, dumpMs, scanMs: dumpMs, joinMs: t2 - t1 },
       },
-      changes: complete ? null : { added, gone },
+      changes: complete ? null : { added, gone, replaced },
     };
   }
 

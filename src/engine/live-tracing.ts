@@ -17,12 +17,15 @@ import type { DecodeContext } from './event-decode.js';
 import { EventStream, type TracerCounts } from './event-stream.js';
 import type { MonitorState } from './monitor.js';
 
+/** The inventory, and (from the Monitor) what it changed and its number. */
+type FeedState = Pick<MonitorState, 'inventory'> & Partial<Pick<MonitorState, 'changes' | 'refresh'>>;
+
 /** What the tracer needs of the inventory side (the Monitor, or a fixed inventory in tests). */
 export interface InventoryFeed {
-  readonly state: Pick<MonitorState, 'inventory'>;
+  readonly state: FeedState;
   /** When the newest inventory was started (ms epoch): sockets that existed then are in it. */
   readonly inventoryStartedAt: number;
-  subscribe(fn: (s: Pick<MonitorState, 'inventory'>) => void): () => void;
+  subscribe(fn: (s: FeedState) => void): () => void;
   requestRefresh(): void;
 }
 
@@ -141,13 +144,17 @@ export class LiveTracing {
   /** Starts bpftrace; resolves once every probe is attached, rejects with bpftrace's own error. */
   async start(): Promise<void> {
     const { monitor } = this.opts;
-    // The index is rebuilt only for a new inventory, not for every state update (errors, highlights).
+    // The index follows each new inventory (not every state update: errors, highlights), by its changes when they
+    // are relative to the inventory it holds.
     let indexed = monitor.state.inventory;
+    let indexedCount = monitor.state.refresh?.count;
     if (indexed) this.stream.setInventory(indexed.connections);
     this.unsubscribe = monitor.subscribe((s) => {
       if (!s.inventory || s.inventory === indexed) return;
+      const changes = indexed && s.changes && s.changes.since === indexedCount ? s.changes : undefined;
       indexed = s.inventory;
-      this.stream.setInventory(indexed.connections);
+      indexedCount = s.refresh?.count;
+      this.stream.setInventory(indexed.connections, changes);
     });
     this.flushTimer = setInterval(() => {
       this.stream.flush();

@@ -4,7 +4,7 @@ import type { Capabilities } from '../domain/capabilities.js';
 import type { Connection } from '../domain/connection.js';
 import type { Clock, InventoryPort } from '../sources/ports.js';
 import { InventoryCollector, type CollectedInventory } from './inventory-changes.js';
-import type { Inventory } from '../domain/inventory.js';
+import { changesBetween, type Inventory, type InventoryChanges } from '../domain/inventory.js';
 
 /** How long a new row stays highlighted. */
 export const HIGHLIGHT_MS = 3000;
@@ -28,7 +28,9 @@ export interface MonitorState {
   fresh: ReadonlyMap<string, number>;
   /** Connections gone recently (see CLOSED_KEEP_MS), oldest first. */
   closed: readonly ClosedConnection[];
-  /** Current refresh interval and the cost of the last refresh. */
+  /** What the newest inventory changed, relative to the one of refresh number `since` (the one before it). */
+  changes: (InventoryChanges & { since: number }) | null;
+  /** Current refresh interval and the cost of the last refresh; `count` numbers the inventories. */
   refresh: { intervalMs: number; lastCostMs: number; count: number; error: string | null };
 }
 
@@ -54,6 +56,7 @@ export class Monitor {
     capabilities: null,
     fresh: new Map(),
     closed: [],
+    changes: null,
     refresh: { intervalMs: 0, lastCostMs: 0, count: 0, error: null },
   };
   private listeners = new Set<(s: MonitorState) => void>();
@@ -132,14 +135,16 @@ export class Monitor {
     this.timer.unref?.();
   }
 
-  private apply({ inventory: inv, changes }: CollectedInventory, caps: Capabilities | null, costMs: number): void {
+  private apply(collected: CollectedInventory, caps: Capabilities | null, costMs: number): void {
     const now = this.now();
     const prev = this.current.inventory;
+    const inv = collected.inventory;
+    const changes = collected.changes ?? changesBetween(prev?.connections ?? [], inv.connections);
     const fresh = new Map<string, number>();
     for (const [id, at] of this.current.fresh) if (now - at < HIGHLIGHT_MS) fresh.set(id, at);
     const closed = this.current.closed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
     if (prev) {
-      const { added, gone } = changes ?? difference(prev.connections, inv.connections);
+      const { added, gone } = changes;
       for (const c of added) fresh.set(c.id, now);
       const seen = Date.parse(prev.takenAt);
       const keep = this.opts.keepClosed ?? (() => true);
@@ -151,6 +156,7 @@ export class Monitor {
       capabilities: caps,
       fresh,
       closed,
+      changes: { ...changes, since: this.current.refresh.count },
       refresh: {
         intervalMs: adaptiveInterval(this.baseMs, costMs),
         lastCostMs: costMs,
@@ -164,11 +170,4 @@ export class Monitor {
     this.current = { ...this.current, ...patch };
     for (const fn of this.listeners) fn(this.current);
   }
-}
-
-/** Connections of `after` not in `before`, and of `before` not in `after` (by id). */
-function difference(before: readonly Connection[], after: readonly Connection[]): { added: Connection[]; gone: Connection[] } {
-  const was = new Set(before.map((c) => c.id));
-  const is = new Set(after.map((c) => c.id));
-  return { added: after.filter((c) => !was.has(c.id)), gone: before.filter((c) => !is.has(c.id)) };
 }

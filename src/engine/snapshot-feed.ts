@@ -41,6 +41,7 @@ export class SnapshotFeed {
       fresh: new Map(),
       // A capture's connections that closed during its window stay visible (struck through), with their events.
       closed: (doc.closedConnections ?? []).map((connection) => ({ connection, closedAt: Date.parse(doc.capture?.endedAt ?? doc.takenAt) })),
+      changes: null,
       refresh: { intervalMs: 0, lastCostMs: 0, count: 1, error: null },
     };
   }

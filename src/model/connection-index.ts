@@ -10,16 +10,45 @@ export class ConnectionIndex {
   private listeners = new Map<string, Connection[]>();
 
   constructor(connections: readonly Connection[] = []) {
-    for (const c of connections) {
-      if (c.cookie) this.byCookie.set(`${c.netns.inode}:${c.cookie}`, c);
-      if (c.inode) this.byInode.set(c.inode, c);
-      for (const p of c.processes) this.byFd.set(`${p.pid}:${p.fd}`, c);
-      // LISTEN sockets share their local endpoint with accepted ones and have no peer: never a tuple match.
-      if (c.state !== 'LISTEN') this.byTuple.set(tupleKey(c.netns.inode, c.local, c.peer), c);
-      else {
-        const key = `${c.netns.inode}/${c.local.port}`;
-        this.listeners.set(key, [...(this.listeners.get(key) ?? []), c]);
-      }
+    for (const c of connections) this.add(c);
+  }
+
+  /** Brings the index from one inventory to the next, given what changed (`replaced`: connections rejoined as new
+   *  objects under an id they had). Where two sockets share a 4-tuple (a port reused while the old socket lingers)
+   *  the one added last is found by it; removing either leaves the other to its cookie. */
+  update(changes: { added: readonly Connection[]; gone: readonly Connection[]; replaced: readonly Connection[] }): void {
+    for (const c of changes.gone) this.remove(c);
+    for (const c of changes.replaced) {
+      const old = c.cookie ? this.byCookie.get(`${c.netns.inode}:${c.cookie}`) : undefined;
+      if (old) this.remove(old);
+      this.add(c);
+    }
+    for (const c of changes.added) this.add(c);
+  }
+
+  private add(c: Connection): void {
+    if (c.cookie) this.byCookie.set(`${c.netns.inode}:${c.cookie}`, c);
+    if (c.inode) this.byInode.set(c.inode, c);
+    for (const p of c.processes) this.byFd.set(`${p.pid}:${p.fd}`, c);
+    // LISTEN sockets share their local endpoint with accepted ones and have no peer: never a tuple match.
+    if (c.state !== 'LISTEN') this.byTuple.set(tupleKey(c.netns.inode, c.local, c.peer), c);
+    else {
+      const key = `${c.netns.inode}/${c.local.port}`;
+      this.listeners.set(key, [...(this.listeners.get(key) ?? []), c]);
+    }
+  }
+
+  private remove(c: Connection): void {
+    const drop = <K>(m: Map<K, Connection>, k: K) => m.get(k) === c && m.delete(k);
+    if (c.cookie) drop(this.byCookie, `${c.netns.inode}:${c.cookie}`);
+    if (c.inode) drop(this.byInode, c.inode);
+    for (const p of c.processes) drop(this.byFd, `${p.pid}:${p.fd}`);
+    if (c.state !== 'LISTEN') drop(this.byTuple, tupleKey(c.netns.inode, c.local, c.peer));
+    else {
+      const key = `${c.netns.inode}/${c.local.port}`;
+      const rest = (this.listeners.get(key) ?? []).filter((l) => l !== c);
+      if (rest.length) this.listeners.set(key, rest);
+      else this.listeners.delete(key);
     }
   }
 

@@ -284,7 +284,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
 
       await new Promise((r) => setTimeout(r, 1500));
       const second = await collector.collect();
-      expect(second.changes).toEqual({ added: [], gone: [] });
+      expect(second.changes).toMatchObject({ added: [], gone: [] });
       expect(lines.T).toBeLessThanOrEqual(4); // at most the SYN-SENT sockets and their listener-less peers moved
       expect(lines.O).toBe(0);
       const keepalive = (inv: typeof first) => inv.inventory.connections.find((c) => inNs(c) && c.keepalive.idleSec === 60)!;

@@ -14,7 +14,7 @@ const end = Date.parse(lab.capture!.endedAt);
 function state(): MonitorState {
   return {
     inventory: inventoryFromDocument(lab), capabilities: lab.capabilities, fresh: new Map(),
-    closed: (lab.closedConnections ?? []).map((connection) => ({ connection, closedAt: end })),
+    closed: (lab.closedConnections ?? []).map((connection) => ({ connection, closedAt: end })), changes: null,
     refresh: { intervalMs: 2000, lastCostMs: 0, count: 1, error: null },
   };
 }

@@ -21,6 +21,7 @@ function stateFrom(connections = doc.connections): MonitorState {
     capabilities: doc.capabilities,
     fresh: new Map(),
     closed: [],
+    changes: null,
     refresh: { intervalMs: 2000, lastCostMs: 40, count: 1, error: null },
   };
 }
