@@ -67,8 +67,9 @@ export class InventoryCollector {
     try {
       return await this.apply(refs, answer, sysctls, t0, dumpMs);
     } catch (e) {
-      if (!(e instanceof ChangesMismatch)) throw e;
-      return this.startOver();
+      if (e instanceof ChangesMismatch) return this.startOver();
+      await this.forgetAll(); // what is held may be half updated
+      throw e;
     }
   }
 
@@ -76,12 +77,17 @@ export class InventoryCollector {
     return parseStreamed(new NativeInventoryParser(true), (sink) => this.src.dumpChanges!(refs, sink));
   }
 
-  /** Drops what is held, has the helper forget what it sent, and takes a full inventory. */
+  /** Takes a full inventory, after forgetting everything on both sides. */
   private async startOver(): Promise<CollectedInventory> {
+    await this.forgetAll();
+    return { inventory: await collectInventory(this.src, this.opts), changes: null };
+  }
+
+  /** Drops what is held and has the helper forget what it sent: its next answer is complete. */
+  private async forgetAll(): Promise<void> {
     this.held.clear();
     this.byInode.clear();
     await this.src.forgetChanges?.().catch(() => {});
-    return { inventory: await collectInventory(this.src, this.opts), changes: null };
   }
 
   private async apply(refs: NetnsRef[], answer: NativeInventory, sysctls: Map<number, NetnsSysctl | string>, t0: number, dumpMs: number): Promise<CollectedInventory> {
