@@ -55,27 +55,28 @@ describe('a dying connection whose inventory refresh lands before its last event
     expect(COOKIE).not.toBe('0');
   });
 
-  it('death events after probes: still the connection and its owner', () => {
+  /** The probes leave; the death arrives; the refresh after the close lands (the connection is gone); the rest
+   *  leaves. */
+  function dieAfterProbes(owned: boolean): KaEvent[] {
     const { s, out, deliver, later } = stream();
-    s.setInventory([dying(true)]);
+    s.setInventory([dying(owned)]);
     deliver(probes);
     later();
     deliver(death);
-    s.setInventory([]); // the refresh after the close: the connection is gone
+    s.setInventory([]);
     later();
+    return out;
+  }
+
+  it('death events after probes: still the connection and its owner', () => {
+    const out = dieAfterProbes(true);
     expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
     for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: 4242, comm: 'ka-peer', ownerVia: 'inventory' });
     expect(out.at(-1)).toMatchObject({ type: 'close', how: 'timeout' });
   });
 
   it('a connection listed without an owner keeps its death events', () => {
-    const { s, out, deliver, later } = stream();
-    s.setInventory([dying(false)]);
-    deliver(probes);
-    later();
-    deliver(death);
-    s.setInventory([]);
-    later();
+    const out = dieAfterProbes(false);
     expect(out).toHaveLength(5);
     for (const e of out) expect(e).toMatchObject({ connection: `${NS}:${COOKIE}`, pid: null });
   });
