@@ -65,6 +65,15 @@ static void *xrealloc(void *p, size_t n) {
     fputs("ka-sockinfo: out of memory\n", stderr);
     exit(1);
   }
+
+// Room for one more element in a growable array `v` of `n` used and `cap` allocated, doubling from `first`.
+#define GROW(v, n, cap, first)                        \
+  do {                                                \
+    if ((n) == (cap)) {                               \
+      (cap) = (cap) ? (cap) * 2 : (first);            \
+      (v) = xrealloc((v), (cap) * sizeof *(v));       \
+    }                                                 \
+  } while (0)
   return p;
 }
 
@@ -170,10 +179,7 @@ static struct entry *table_find(struct table *t, int pid, int fd) {
 }
 
 static struct entry *table_push(struct table *t) {
-  if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap * 2 : 1024;
-    t->v = xrealloc(t->v, t->cap * sizeof *t->v);
-  }
+  GROW(t->v, t->n, t->cap, 1024);
   return &t->v[t->n++];
 }
 
@@ -326,10 +332,7 @@ static void read_pending(struct table *t, size_t from) {
       last->n++;
       continue;
     }
-    if (nunits == cap) {
-      cap = cap ? cap * 2 : 256;
-      units = xrealloc(units, cap * sizeof *units);
-    }
+    GROW(units, nunits, cap, 256);
     units[nunits++] = (struct read_unit){i, 1};
   }
   struct read_work w = {.t = t, .units = units, .nunits = nunits};
@@ -591,10 +594,7 @@ static struct known_socket *known_find(struct known_netns *k, uint64_t cookie) {
 }
 
 static struct known_socket *known_push(struct known_netns *k) {
-  if (k->n == k->cap) {
-    k->cap = k->cap ? k->cap * 2 : 1024;
-    k->v = xrealloc(k->v, k->cap * sizeof *k->v);
-  }
+  GROW(k->v, k->n, k->cap, 1024);
   return &k->v[k->n++];
 }
 
@@ -691,10 +691,7 @@ static void changes_end_netns(bool ok, size_t dumped_from) {
       }
     known_free(&known.v[slot]);
   } else {
-    if (known.n == known.cap) {
-      known.cap = known.cap ? known.cap * 2 : 8;
-      known.v = xrealloc(known.v, known.cap * sizeof *known.v);
-    }
+    GROW(known.v, known.n, known.cap, 8);
     slot = (int)known.n++;
   }
   known.v[slot] = changes.next;
@@ -755,10 +752,7 @@ static struct {
 static int cgroup_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
   (void)ftw;
   if (type != FTW_D) return 0;
-  if (cg.n == cg.cap) {
-    cg.cap = cg.cap ? cg.cap * 2 : 256;
-    cg.v = xrealloc(cg.v, cg.cap * sizeof *cg.v);
-  }
+  GROW(cg.v, cg.n, cg.cap, 256);
   const char *rel = path + cg.mnt_len;
   cg.v[cg.n++] = (struct cgroup_path){.id = sb->st_ino, .path = strdup(*rel ? rel : "/"), .printed = 0};
   return 0;
@@ -805,10 +799,7 @@ static void cgroup_announce(uint64_t id) {
   if (!c) {
     char name[40];
     snprintf(name, sizeof name, "unreachable:%llx", (unsigned long long)id);
-    if (cg.n == cg.cap) {
-      cg.cap = cg.cap ? cg.cap * 2 : 256;
-      cg.v = xrealloc(cg.v, cg.cap * sizeof *cg.v);
-    }
+    GROW(cg.v, cg.n, cg.cap, 256);
     cg.v[cg.n] = (struct cgroup_path){.id = id, .path = strdup(name), .printed = 0};
     c = &cg.v[cg.n++];
   }
