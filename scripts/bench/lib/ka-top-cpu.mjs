@@ -1,6 +1,6 @@
 // CPU time (seconds) of a process and every descendant: node, bpftrace, ka-sockinfo, and (through the parent's
 // cutime/cstime) the short-lived ss/nsenter children it already reaped. Used by the probe-overhead benchmarks.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 const HZ = 100; // USER_HZ: /proc/<pid>/stat counts in clock ticks
 
@@ -32,6 +32,48 @@ export function processTree(root) {
     for (const [p, c] of all) if (c.ppid === pid) todo.push(p);
   }
   return out;
+}
+
+/**
+ * Run time and run count of every BPF program a process tree holds (its bpftrace), summed, from the fdinfo of the
+ * program fds: the kernel counts them while kernel.bpf_stats_enabled is 1 (see withBpfStats). The work the probes
+ * add to every traced kernel call, which no process's CPU time shows; the tracepoint's own dispatch is not in it.
+ */
+export function bpfRunStats(root) {
+  const progs = [];
+  for (const { pid } of processTree(root)) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fdinfo`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let info = '';
+      try {
+        info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      } catch {
+        continue;
+      }
+      const tag = /^prog_tag:\s+(\S+)/m.exec(info);
+      if (!tag) continue;
+      const num = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      progs.push({ tag: tag[1], ns: num('run_time_ns'), runs: num('run_cnt') });
+    }
+  }
+  return progs;
+}
+
+/** Runs `fn` with the kernel's BPF run-time statistics on (restored after). */
+export async function withBpfStats(fn) {
+  const path = '/proc/sys/kernel/bpf_stats_enabled';
+  const was = readFileSync(path, 'utf8').trim();
+  writeFileSync(path, '1');
+  try {
+    return await fn();
+  } finally {
+    writeFileSync(path, was);
+  }
 }
 
 export function treeCpuSeconds(root) {
