@@ -8,7 +8,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
 export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
-export type OwnerVia = 'inventory' | 'context' | 'listener';
+export type OwnerVia = 'inventory' | 'context' | 'connect' | 'listener';
 
 export interface EventProcess {
   pid: number;
@@ -28,8 +28,9 @@ interface Base {
   process: EventProcess | null;
   /** Connection id in the inventory (`<netns>:<cookie>`), when matched. */
   connection: string | null;
-  /** How the owner was found: the inventory, the syscall context it ran in (close, setsockopt), or — for a
-   *  short-lived accepted socket no inventory saw — the process listening on its local port. */
+  /** How the owner was found: the inventory, the syscall context it ran in (close, setsockopt), the process that
+   *  called connect() on it (a client socket no inventory listed when it died), or — for a short-lived accepted
+   *  socket no inventory saw — the process listening on its local port. */
   ownerVia?: OwnerVia | null;
   /** Kernel socket address (hex), to correlate events of one socket. */
   sk: string | null;

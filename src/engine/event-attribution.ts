@@ -190,6 +190,8 @@ export class Attribution {
     }
     if (!owner && key) owner = this.owners.get(key) ?? null;
     if (!owner && ctx) owner = { process: ctx, connection: conn?.id ?? '', via: 'context' };
+    // A client socket's reset or close in softirq: the process that connected it.
+    if (!owner && h.connector) owner = { process: h.connector, connection: conn?.id ?? '', via: 'connect' };
     // A socket accepted and gone between two inventories (a health check's connection at the backend): the
     // process listening on its port accepted it. Never for resets sent without a socket (closed ports).
     if (!owner && ev.sk !== null && ev.local && ev.netns !== null) {

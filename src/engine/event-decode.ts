@@ -16,6 +16,8 @@ export interface Decoded {
   ctx: EventProcess | null;
   /** A reset we sent: its cause. */
   rstCause?: RstCause;
+  /** The process that called connect() on the socket (received resets and closes), when the tracer saw it. */
+  connectPid?: number | null;
 }
 
 export interface DecodeContext {
@@ -83,7 +85,7 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
       return { ev: { ...base, ...ends, type: 'rst_sent', reason, cause, causeInferred: inferred, state }, cookie: r.cookie, ctx, rstCause: cause };
     }
     case 'rrst':
-      return { ev: { ...base, ...endpointsFromTp(r), type: 'rst_received', inferredCause: '' }, cookie: r.cookie, ctx: null };
+      return { ev: { ...base, ...endpointsFromTp(r), type: 'rst_received', inferredCause: '' }, cookie: r.cookie, ctx: null, connectPid: r.connectPid || null };
     case 'close':
       return {
         ev: {
@@ -93,6 +95,7 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
         cookie: r.cookie,
         // Kept only if attribution finds that a close() reset it (then the closing task is the owner).
         ctx: taskOf(r),
+        connectPid: r.connectPid || null,
       };
   }
 }

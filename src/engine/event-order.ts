@@ -2,11 +2,15 @@
 // in: tcp_disconnect sets TCP_CLOSE before it sends its reset, over veth/loopback the peer's receipt is printed
 // before the send, and the keepalive timer's exit probe comes after the reset and close it caused.
 import type { Endpoint } from '../domain/connection.js';
+import type { EventProcess } from '../domain/event.js';
 import type { Decoded } from './event-decode.js';
 
 export interface Held extends Decoded {
   /** When it was received (ms). */
   at: number;
+  /** The process that connected the socket (connectPid), read when the record arrived: a client often exits
+   *  right after the reset it receives, before the event leaves the hold. */
+  connector?: EventProcess | null;
 }
 
 export const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>

@@ -3,7 +3,7 @@
 // once by the tracer port; events leave after a short hold, so a reset printed after its socket's close still
 // marks that close, and an inventory refresh can land before attribution.
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
-import type { KaEvent } from '../domain/event.js';
+import type { EventProcess, KaEvent } from '../domain/event.js';
 import type { Connection } from '../domain/connection.js';
 import type { InventoryChanges } from '../domain/inventory.js';
 import { Attribution } from './event-attribution.js';
@@ -21,6 +21,8 @@ export interface EventStreamOptions extends DecodeContext {
   /** Called when an event's socket (seen at `atMs`) is not in the inventory. Return true to hold it while a
    *  refresh that started after `atMs` runs; false once the inventory is newer than the event. */
   onUnknownSocket?: (atMs: number) => boolean;
+  /** The process with this pid now (the pid that connected a socket), or null when gone. */
+  processOf?: (pid: number) => EventProcess | null;
 }
 
 /** Longest a probe of a socket the inventory does not know waits for a newer inventory to name its owner. */
@@ -68,7 +70,7 @@ export class EventStream {
     const at = this.now();
     const d = decodeEvent(rec.rec, new Date(at).toISOString(), this.opts);
     if (!d) return;
-    const h: Held = { ...d, at };
+    const h: Held = { ...d, at, connector: d.connectPid ? (this.opts.processOf?.(d.connectPid) ?? null) : null };
     this.attribution.noteSent(h);
     this.queue.push(h);
   }

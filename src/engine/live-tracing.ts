@@ -6,7 +6,7 @@ import { generateBpfProgram, type PrintedRecord, type ProgramOptions } from '../
 import type { ConnectionFilter } from '../domain/filter.js';
 import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
-import type { EventType, KaEvent } from '../domain/event.js';
+import type { EventProcess, EventType, KaEvent } from '../domain/event.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 import { netnsOfPid, socketInodeOf } from '../sources/procfs.js';
 import type { SockinfoDaemon } from '../sources/sockinfo.js';
@@ -79,6 +79,8 @@ export interface LiveTracingOptions {
   maxConnections?: number;
   /** The incremental owner scanner: told to re-read a socket's options when a setsockopt on it is traced. */
   daemon?: SockinfoDaemon;
+  /** The process with a pid now (the owner of a client socket is the pid that connected it); none in replays. */
+  processOf?: (pid: number) => EventProcess | null;
   onState?: (state: TracerState, detail: string | null) => void;
 }
 
@@ -120,6 +122,7 @@ export class LiveTracing {
           monitor.requestRefresh();
           return true;
         },
+        processOf: opts.processOf,
       },
       (e) => this.record(e),
     );

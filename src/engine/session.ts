@@ -6,6 +6,7 @@ import type { Inventory } from '../domain/inventory.js';
 import { capabilitiesFrom } from './capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { SockinfoDaemon } from '../sources/sockinfo.js';
+import { eventProcessOf } from '../sources/procfs.js';
 import type { TracerState } from '../sources/ports.js';
 import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
 import type { ProgramOptions } from '../model/bpf-program.js';
@@ -51,7 +52,9 @@ export class LiveSession {
     const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed });
     const host = await probing;
     const tracing = host.usable.ok
-      ? new LiveTracing({ source: bpftraceSource(host, o.program), monitor, daemon, timelineSize: o.timelineSize, onState: o.onTracerState })
+      ? new LiveTracing({
+        source: bpftraceSource(host, o.program), monitor, daemon, processOf: eventProcessOf, timelineSize: o.timelineSize, onState: o.onTracerState,
+      })
       : null;
     return new LiveSession(daemon, monitor, host, tracing);
   }

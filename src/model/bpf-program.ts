@@ -6,7 +6,7 @@
 // point, so the keepalive timer's attach points are put in here.
 import type { KernelOffsets } from '../parse/pahole.js';
 import { SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
-import { CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
+import { BORN_PID_BITS, CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
 import { printSymbolic } from '../parse/tracefs-format.js';
 import { versionAtLeast } from '../domain/version.js';
 import type { BpfFragments } from '../sources/bpf-fragments.js';
@@ -150,6 +150,9 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   pre.push('', '// ka-top constants: close outcomes kept in @how and counted in @closes, the SO_LINGER flag bit');
   for (const [name, n] of Object.entries(CLOSE_HOW)) pre.push(def(`HOW_${name.toUpperCase()}`, n));
   pre.push(def('SOCK_LINGER_BIT', SOCK_LINGER_BIT));
+  // @born[sk]: ms since boot above the pid that called connect() (0 for an accepted connection); pids < 2^22
+  pre.push(def('BORN_PID_BITS', BORN_PID_BITS));
+  pre.push(def('BORN_PID_MASK', 2 ** BORN_PID_BITS - 1));
   pre.push(def('WATCHED_SOCKOPT', anyOf(Object.values(WATCHED_SOCKOPTS).map((s) => `(args->level == ${s.level} && args->optname == ${s.optname})`))));
 
   pre.push('', '// Host facts');

@@ -35,6 +35,10 @@ const tpTuple = [
   word('s4', 'ntop(2, args->saddr)'), word('d4', 'ntop(2, args->daddr)'),
   word('s6', 'ntop(10, args->saddr_v6)'), word('d6', 'ntop(10, args->daddr_v6)'),
 ] as const;
+/** The process that called connect() on the socket (0: accepted, or born before the tracer started). */
+const connector = int('connectPid', '$cpid');
+/** Bits of @born[sk] below its birth time (ms): the connecting pid (PID_MAX_LIMIT is 2^22). */
+export const BORN_PID_BITS = 22;
 /** The on-CPU task: the owner only when the event ran in the owner's syscall (close, setsockopt). */
 const task = [int('pid', 'pid'), rest('comm', 'comm')] as const;
 /** Keepalive settings in force for the socket (jiffies; the namespace default where the socket has none). */
@@ -70,11 +74,11 @@ export const KA_RECORDS = {
   /** tcp_send_reset, older layout: ports and addresses like the other tracepoints, no reason. */
   rstLegacy: [...socket, ...resetFacts, ...tpTuple, ...segTuple, ...task],
   /** tcp_receive_reset. */
-  rrst: [...socket, ...tpTuple, ...task],
+  rrst: [...socket, ...tpTuple, connector, ...task],
   /** A connection ended (any state -> TCP_CLOSE but a listener's), with how and after how long. */
   close: [
     ...socket, int('oldState', 'args->oldstate'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
-    int('lifeKnown', '$known'), int('probes', '$probes'), ...tpTuple, ...task,
+    int('lifeKnown', '$known'), int('probes', '$probes'), ...tpTuple, connector, ...task,
   ],
   /** A keepalive- or close-related setsockopt (runs in the caller: pid and fd name the socket). */
   sockopt: [int('pid', 'pid'), int('fd', '$fd'), int('level', '$level'), int('optname', '$optname'), rest('comm', 'comm')],

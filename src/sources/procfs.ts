@@ -4,6 +4,7 @@ import { parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTim
 import { WorkloadDirectory } from './workloads.js';
 import type { NetnsRef } from './ports.js';
 import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
+import type { EventProcess } from '../domain/event.js';
 
 function readOr(path: string): string | null {
   try {
@@ -126,6 +127,13 @@ export class ProcessReader {
     this.users ??= parsePasswd(readOr('/etc/passwd') ?? '');
     return this.users.get(uid) ?? null;
   }
+}
+
+/** A process's name and command line as events carry them, or null when it is gone. */
+export function eventProcessOf(pid: number): EventProcess | null {
+  const comm = readOr(`/proc/${pid}/comm`);
+  if (comm === null) return null;
+  return { pid, comm: comm.replace(/\n$/, ''), cmdline: parseCmdline(readOr(`/proc/${pid}/cmdline`) ?? '') };
 }
 
 /** The socket inode behind a process's fd, or null (not a socket, or gone). */

@@ -20,7 +20,8 @@ const lines = fixture('bpftrace-0.17-scratch-run.ndjson').split('\n');
 // The dying socket: the one whose keepalive timer gave up (address, namespace, cookie as the record has them).
 const [, SK, NS_TEXT, COOKIE] = /KA katimeout (\S+) (\d+) (\S+) /.exec(lines.find((l) => l.includes('KA katimeout'))!)!;
 const NS = Number(NS_TEXT);
-const mine = lines.filter((l) => l.includes(`KA `) && l.includes(` ${SK} `));
+// Its records (the kernel reuses a socket's address soon: a later listener's resets may carry the same one).
+const mine = lines.filter((l) => l.includes(`KA `) && l.includes(` ${SK} ${NS} ${COOKIE} `));
 const probes = mine.filter((l) => l.includes('KA probe'));
 const death = mine.filter((l) => /KA (rst|close|katimeout) /.test(l));
 const probeRec = parseBpftraceLine(probes[0]!);

@@ -8,7 +8,7 @@ import { decodeEvent } from '../../src/engine/event-decode.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords } from '../../src/model/events.js';
-import type { KaEvent } from '../../src/domain/event.js';
+import type { EventProcess, KaEvent } from '../../src/domain/event.js';
 import { ThresholdTracker, parseThreshold } from '../../src/model/thresholds.js';
 import type { Connection } from '../../src/domain/connection.js';
 import { fixture, fixtureHost } from '../helpers/tracing-host-fixture.js';
@@ -92,10 +92,10 @@ describe('ConnectionIndex', () => {
 describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> attribute -> events)', () => {
   const host = fixtureHost();
   const program = generateBpfProgram(host, loadBpfFragments());
-  const accepted = conn({ local: { address: '127.0.0.1', port: 33513 }, peer: { address: '127.0.0.1', port: 46890 } }, 777, 'server');
+  const accepted = conn({ local: { address: '127.0.0.1', port: 39099 }, peer: { address: '127.0.0.1', port: 44046 } }, 777, 'server');
   /** The whole path as watch runs it: the recording through the tracer port into LiveTracing, with a fixed
    *  inventory (by default the accepted side of the linger connection). */
-  const run = async (inventory: Connection[] = [accepted]) => {
+  const run = async (inventory: Connection[] = [accepted], processOf?: (pid: number) => EventProcess | null) => {
     const events: KaEvent[] = [];
     const feed: InventoryFeed = {
       state: { inventory: { connections: inventory } as Inventory }, inventoryStartedAt: Date.now(),
@@ -107,6 +107,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
         tcpStates: program.tcpStates, hz: host.hz, missing: [], keepaliveVia: program.keepalive,
       },
       monitor: feed,
+      processOf,
     });
     tracing.subscribe((e) => events.push(e));
     await tracing.start();
@@ -118,7 +119,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
   beforeAll(async () => ({ events, s } = await run()));
 
   it('forgets the events of connections gone from the inventory after GONE_KEEP_MS, keeps the live ones\'', async () => {
-    const client = conn({ local: { address: '127.0.0.1', port: 46890 }, peer: { address: '127.0.0.1', port: 33513 }, id: '4026531833:client' }, 9659, 'ka-peer');
+    const client = conn({ local: { address: '127.0.0.1', port: 44046 }, peer: { address: '127.0.0.1', port: 39099 }, id: '4026531833:client' }, 8850, 'ka-peer');
     const { events: evs, tracing, feed } = await run([accepted, client]);
     expect(tracing.activityOf(client.id)?.timeline.length).toBeGreaterThan(0);
     expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
@@ -131,44 +132,53 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
   });
   it('does not attribute a live socket\'s events to a TIME-WAIT entry on the same 4-tuple (a reused port)', async () => {
-    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 46890 }, peer: { address: '127.0.0.1', port: 33513 }, id: '4026531833:tw', process: null, processes: [] }, 0, '');
+    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 44046 }, peer: { address: '127.0.0.1', port: 39099 }, id: '4026531833:tw', process: null, processes: [] }, 0, '');
     const { events: evs } = await run([accepted, tw]);
     const rst = evs.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ pid: 9659, ownerVia: 'context' });
+    expect(rst).toMatchObject({ pid: 8850, ownerVia: 'context' });
     expect(evs.filter((e) => e.type !== 'lost' && e.connection === tw.id)).toEqual([]);
   });
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 9659, comm: 'ka-peer', local: { port: 46890 }, ownerVia: 'context' });
+    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 8850, comm: 'ka-peer', local: { port: 44046 }, ownerVia: 'context' });
   });
   it('marks the close that preceded its reset as rst_sent', () => {
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 46890);
-    expect(close).toMatchObject({ how: 'rst_sent', pid: 9659, lifetimeMs: 0 });
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 44046);
+    expect(close).toMatchObject({ how: 'rst_sent', pid: 8850, lifetimeMs: 1 });
   });
   it('infers the receiver cause from the observed sender and attributes by inventory, not CPU task', () => {
-    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 33513);
+    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 39099);
     expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server', ownerVia: 'inventory' });
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 33513);
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 39099);
     expect(close).toMatchObject({ how: 'rst_received', pid: 777 });
   });
   it('no_socket resets for IPv4 and IPv6, without borrowing the owner of a reused socket address', () => {
     const ns = events.filter((e) => e.type === 'rst_sent' && e.cause === 'no_socket');
     expect(ns.map((e) => e.type !== 'lost' && e.local)).toEqual([{ address: '127.0.0.1', port: 1 }, { address: '::1', port: 1 }]);
     for (const e of ns) expect(e).toMatchObject({ pid: null, netns: 4026531833 });
-    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 54408);
+    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 37114);
     expect(refused).toMatchObject({ how: 'rst_received', pid: null });
+  });
+  it('a client socket reset after no inventory saw it belongs to the process that connected it (read as the record arrives)', async () => {
+    const connector = { pid: 8851, comm: 'client', cmdline: 'client --connect 127.0.0.1:1' };
+    const { events: evs } = await run([accepted], (pid) => (pid === connector.pid ? connector : null));
+    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 37114);
+    expect(refused('rst_received')).toMatchObject({ pid: 8851, comm: 'client', process: connector, ownerVia: 'connect' });
+    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 8851, ownerVia: 'connect' });
+    // an accepted socket has no connecting process: its owner is still the inventory's
+    expect(evs.find((e) => e.type === 'rst_received' && e.local?.port === 39099)).toMatchObject({ pid: 777, ownerVia: 'inventory' });
   });
   it('orders cause before effect: reset sent, then the close and the peer\'s receipt', () => {
     const i = (pred: (e: KaEvent) => boolean) => events.findIndex(pred);
     const sent = i((e) => e.type === 'rst_sent' && e.cause === 'linger');
     expect(sent).toBeGreaterThanOrEqual(0);
-    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 46890));
-    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 33513));
+    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 44046));
+    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 39099));
   });
   it('a short-lived accepted socket no inventory saw belongs to the process listening on its port', async () => {
-    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 33513 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
+    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 39099 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
     const { events: evs } = await run([listener]);
-    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 33513);
+    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 39099);
     expect(rr).toMatchObject({ pid: 555, comm: 'backend', ownerVia: 'listener', connection: null });
     // a reset to a closed port has no socket: nobody listens there, nobody is blamed
     for (const e of evs.filter((x) => x.type === 'rst_sent' && x.cause === 'no_socket')) expect(e).toMatchObject({ pid: null });
@@ -184,9 +194,9 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
   });
   it('keepalive probes decode with the socket\'s own endpoints and settings', () => {
     const p = events.find((e) => e.type === 'keepalive_probe' && e.probesSent === 1);
-    expect(p).toMatchObject({ probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, local: { address: '127.0.0.1', port: 46884 }, peer: { port: 33513 } });
+    expect(p).toMatchObject({ probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, local: { address: '127.0.0.1', port: 44058 }, peer: { port: 39099 } });
     // its close (from FIN-WAIT-2) is printed with the probe count the kernel kept
-    expect(events.find((e) => e.type === 'close' && e.local?.port === 46884)).toMatchObject({ how: 'fin', probesSent: 1, lifetimeMs: 2602 });
+    expect(events.find((e) => e.type === 'close' && e.local?.port === 44058)).toMatchObject({ how: 'fin', probesSent: 2, lifetimeMs: 2603 });
   });
   it('every event validates against schema/events.schema.json', () => {
     s.push({ type: 'lost_events', events: 4 });
