@@ -3,7 +3,9 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { collectAfterEachInventory } from '../../src/cli/heap.js';
-import type { FeedState } from '../../src/engine/live-tracing.js';
+import type { InventoryFeed } from '../../src/engine/live-tracing.js';
+
+type FeedState = InventoryFeed['state'];
 
 function feed() {
   const listeners = new Set<(s: FeedState) => void>();
@@ -24,7 +26,7 @@ function feed() {
 async function fullCollectionsDuring(fn: () => Promise<void>): Promise<number> {
   let n = 0;
   const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if ((e.detail as { kind: number }).kind === constants.NODE_PERFORMANCE_GC_MAJOR) n++;
+    for (const e of list.getEntries()) if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) n++;
   });
   obs.observe({ entryTypes: ['gc'] });
   await fn();
