@@ -314,6 +314,41 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
     }
   }, 60_000);
 
+  it('skips the owner walk while nothing new is dumped and no process comes or goes, and still names every new socket', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    try {
+      const port = await server('127.0.0.1');
+      // One process, a new connection about every 1.6 s: new sockets without a new process.
+      const reconnecting = await client(`127.0.0.1:${port}`, ['--close-after', '1500', '--reconnect', '--every', '100']);
+      const answer = async () => {
+        let text = '';
+        await daemon.changes([ref.path], (c) => (text += c));
+        return { walked: /walked=(\d)/.exec(text)?.[1], text };
+      };
+      expect((await answer()).walked).toBe('1'); // complete: walks
+      let skipped = 0;
+      let newSockets = 0;
+      for (let i = 0; i < 60 && (skipped === 0 || newSockets < 3); i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        const a = await answer();
+        if (a.walked === '0') skipped++;
+        // Every client socket this answer shows for the first time (T line with an inode, ESTABLISHED: state 1)
+        // has its owner line in the same answer, walked or not.
+        for (const m of a.text.matchAll(/^T 1 \d+ \d+ 127\.0\.0\.1 (\d+) 127\.0\.0\.1 (\d+) \S+ (\d+) /gm)) {
+          if (Number(m[2]) !== port || m[3] === '0') continue;
+          newSockets++;
+          expect(a.text, `owner of the socket with inode ${m[3]}: ${a.text}`).toMatch(new RegExp(`^O ${m[3]} ${reconnecting.pid}:\\d+ `, 'm'));
+        }
+      }
+      expect(newSockets).toBeGreaterThanOrEqual(3);
+      expect(skipped).toBeGreaterThan(0); // other tests' processes starting make some answers walk, not all
+      await reconnecting.stop(); // its churn would change the namespace under the next test
+    } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+
   it('starts over with a full inventory when the helper restarts (its first answer is complete)', async () => {
     const daemon = new SockinfoDaemon(30_000, 0);
     daemon.start();
