@@ -36,6 +36,8 @@ export interface TracingSource extends DecodeContext {
   missing: string[];
   /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
   keepaliveVia: string | null;
+  /** Every keepalive/linger setsockopt on the host is traced (default false). */
+  allSetsockopts?: boolean;
 }
 
 /** What the program must print for the events a run shows, and the filters it can apply in the kernel. Closes
@@ -66,7 +68,7 @@ export function bpftraceSource(host: TracingHost, opts: ProgramOptions = {}): Tr
   return {
     tracer: new Tracer({ bpftrace: host.bpftrace.path!, program: program.text, env: program.env }),
     reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
-    missing: program.missing, keepaliveVia: program.keepalive,
+    missing: program.missing, keepaliveVia: program.keepalive, allSetsockopts: program.allSetsockopts,
   };
 }
 
@@ -169,6 +171,9 @@ export class LiveTracing {
       (s, d) => {
         this.state = s;
         this.detail = d;
+        // While every setsockopt is traced (each one re-reads its socket), the helper's periodic re-read of every
+        // socket's options is only a safety net and runs less often.
+        this.opts.daemon?.setsockoptsTraced(s === 'ready' && this.opts.source.allSetsockopts === true);
         this.opts.onState?.(s, d);
       },
     );
@@ -203,6 +208,7 @@ export class LiveTracing {
       this.activity.set(e.connection, a);
       addEvent(a, e, this.timelineSize);
     }
+    if (e.type === 'lost') this.opts.daemon?.setsockoptsMissed(); // some may have been setsockopts
     if (e.type === 'sockopt_changed' && e.pid !== null) {
       // A socket the inventory does not list yet: its namespace is the caller's (setsockopt runs in its context).
       e.netns ??= netnsOfPid(e.pid);

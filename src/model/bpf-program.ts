@@ -55,6 +55,8 @@ export interface BpfProgram {
   tcpStates: Record<number, string>;
   /** Seconds between periodic map dumps. */
   countsIntervalSec: number;
+  /** Every keepalive/linger setsockopt on the host is printed (attached, asked for, no pid/comm filter). */
+  allSetsockopts: boolean;
 }
 
 /** Live connections tracked per map; beyond it updates are dropped and counted in @map_full. */
@@ -226,6 +228,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     text: program,
     env: { BPFTRACE_MAP_KEYS_MAX: String(opts.mapKeysMax ?? DEFAULT_MAP_KEYS_MAX) },
     keepalive, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
+    allSetsockopts: sockopt.ok && printed.has('sockopt') && !filter.pids?.length && !filter.comms?.length,
     tcpStates: Object.fromEntries(Object.entries(kernelConstants(host)).filter(([k]) => k.startsWith('TCP_')).map(([k, n]) => [n, k])),
   };
 }

@@ -42,7 +42,10 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
       const others = refs.filter((r) => !r.self);
       for (const r of refs.filter((x) => x.self)) out.set(r.inode, readOwnSysctls());
       if (others.length) {
-        const read = await readNetnsSysctls(others.map((r) => r.path)).catch((e: Error) => e);
+        const paths = others.map((r) => r.path);
+        // Through the refresh loop's helper when there is one (a helper that failed: a process of its own).
+        const viaDaemon = opts.daemon?.sysctls(paths).catch(() => readNetnsSysctls(paths));
+        const read = await (viaDaemon ?? readNetnsSysctls(paths)).catch((e: Error) => e);
         if (read instanceof HelperMissingError) {
           // the owner scan already says the helper is missing: read the sysctls another way rather than repeat it
           const viaNsenter = await Promise.all(others.map((r) => readSysctlsWithNsenter(r.path)));

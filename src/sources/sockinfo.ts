@@ -61,12 +61,38 @@ export class SockinfoDaemon {
   private closed = false;
   private startedAt = 0;
 
+  /** Since when every keepalive/linger setsockopt has been traced without loss (each re-reads its socket); null: not. */
+  private tracedSince: number | null = null;
+
   /**
    * @param fullRescanMs every this long a scan re-reads every socket's options: a change made without a traced
    *   setsockopt (no tracer, lost events) is picked up within that time.
+   * @param tracedFullRescanMs the same while every setsockopt has been traced since the last full re-read: what is
+   *   left to catch (an io_uring or BPF setsockopt) does not cost a re-read of every socket each 30 s (1.3 s of
+   *   CPU at 100k sockets).
    * @param restartAfterMs a helper that died is started again by the next command, at most this often.
    */
-  constructor(private readonly fullRescanMs = 30_000, private readonly restartAfterMs = 5000) {}
+  constructor(
+    private readonly fullRescanMs = 30_000,
+    private readonly restartAfterMs = 5000,
+    private readonly tracedFullRescanMs = 5 * 60_000,
+  ) {}
+
+  /** Whether every keepalive/linger setsockopt on the host is traced now (the tracer runs, nothing filtered out). */
+  setsockoptsTraced(on: boolean): void {
+    if (!on) this.tracedSince = null;
+    else this.tracedSince ??= Date.now();
+  }
+
+  /** The tracer lost records, setsockopts among them maybe: the short period applies until the next full re-read. */
+  setsockoptsMissed(): void {
+    if (this.tracedSince !== null) this.tracedSince = Date.now();
+  }
+
+  private fullDue(): boolean {
+    const traced = this.tracedSince !== null && this.tracedSince <= this.lastFull;
+    return Date.now() - this.lastFull >= (traced ? this.tracedFullRescanMs : this.fullRescanMs);
+  }
 
   get pid(): number | null {
     return this.child?.pid ?? null;
@@ -126,7 +152,7 @@ export class SockinfoDaemon {
 
   /** Rescans and returns the full current set (the helper sends only the changes). */
   async scan(): Promise<SockScan> {
-    if (this.scanDiffBroken || Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    if (this.scanDiffBroken || this.fullDue()) await this.full();
     const lines = await this.send('scan', (l) => l.startsWith('. '));
     const diff = applySockinfoDiff(this.current, lines);
     const summary = diff.summary;
@@ -140,7 +166,7 @@ export class SockinfoDaemon {
    * The helper's owner scan is incremental here too: options are read only for new or changed fds.
    */
   async inventory(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
-    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    if (this.fullDue()) await this.full();
     this.scanDiffBroken = true;
     await this.send(`inventory\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
   }
@@ -148,9 +174,17 @@ export class SockinfoDaemon {
   /** What changed in these namespaces since the previous `changes` call (see parse/native-inventory.ts), streamed
    *  line by line to `sink`; the first answer, and every one after `forget`, is complete. */
   async changes(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
-    if (Date.now() - this.lastFull >= this.fullRescanMs) await this.full();
+    if (this.fullDue()) await this.full();
     this.scanDiffBroken = true;
     await this.send(`changes\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
+  }
+
+  /** The namespaces' keepalive sysctls, as `readNetnsSysctls` reads them, without a process per refresh. */
+  async sysctls(paths: readonly string[]): Promise<Map<string, NetnsSysctlResult>> {
+    if (paths.length === 0) return new Map();
+    const lines = await this.send(`sysctl\t${paths.join('\t')}`, (l) => l.startsWith('ok ') || l.startsWith('error'));
+    if (lines.at(-1) !== 'ok sysctl') throw new SockinfoError(`${HELPER} serve: sysctl: ${lines.at(-1) ?? 'no answer'}`);
+    return parseNetnsSysctls(lines.join('\n'));
   }
 
   /** The next `changes` answer is complete. */

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ScannedSocket, SockScan } from '../../src/domain/connection.js';
 import { nativeBinary, run, start } from '../../src/sources/exec.js';
 import { readNetnsSysctls, scanSockets, SockinfoDaemon } from '../../src/sources/sockinfo.js';
@@ -211,6 +211,33 @@ describe('ka-sockinfo serve (SockinfoDaemon)', () => {
     }
   });
 
+  it('re-reads every socket rarely while every setsockopt is traced, and soon again after a loss', async () => {
+    const d = new SockinfoDaemon(300, 5000, 60_000);
+    d.start();
+    const fulls = vi.spyOn(d, 'full');
+    const scanAfter = async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms));
+      await d.scan();
+      return fulls.mock.calls.length;
+    };
+    try {
+      await d.scan();
+      expect(await scanAfter(400)).toBe(1); // untraced: every 300 ms
+      expect(await scanAfter(400)).toBe(2);
+      d.setsockoptsTraced(true);
+      expect(await scanAfter(400)).toBe(3); // traced only from now: the re-read before it still counts as untraced
+      expect(await scanAfter(400)).toBe(3); // traced since the last re-read: every 60 s
+      expect(await scanAfter(400)).toBe(3);
+      d.setsockoptsMissed(); // lost records
+      expect(await scanAfter(400)).toBe(4);
+      expect(await scanAfter(400)).toBe(4);
+      d.setsockoptsTraced(false); // the tracer stopped
+      expect(await scanAfter(400)).toBe(5);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('answers an unknown command without dying', async () => {
     const child = start(nativeBinary('ka-sockinfo'), ['serve']);
     const out: Buffer[] = [];
@@ -239,5 +266,19 @@ describe('ka-sockinfo sysctl', () => {
     });
     expect(hostSysctl('tcp_keepalive_time')).not.toBe(123);
     expect(m.get('/nonexistent/ns')).toEqual({ error: 'ENOENT' });
+
+    // The refresh loop asks its serve helper instead of starting a process: the same answer, and the helper
+    // is back in its own namespace after it (its next inventory dumps the host's sockets).
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    try {
+      expect(await daemon.sysctls([nsPath, '/proc/self/ns/net', '/nonexistent/ns'])).toEqual(m);
+      let text = '';
+      await daemon.changes(['/proc/self/ns/net'], (c) => (text += c));
+      expect(text).toMatch(new RegExp(`^N 0 ${statSync('/proc/self/ns/net').ino} `, 'm'));
+      expect(await daemon.sysctls([nsPath])).toEqual(new Map([[nsPath, m.get(nsPath)]]));
+    } finally {
+      await daemon.close();
+    }
   });
 });
