@@ -997,11 +997,11 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
   if (out.n >= 1 << 20) out_flush();
 }
 
-// Dumps one address family of the current network namespace. Returns 0 or an errno.
-// One dump: every state (TIME-WAIT and SYN-RECV request sockets included), with tcp_info and the congestion
-// control. `type` TCPDIAG_GETSOCK is the original request (struct inet_diag_req): the kernel answers it for both
-// families in one walk of its socket hash, where SOCK_DIAG_BY_FAMILY walks it once per family (0.16 -> 0.12 s of
-// kernel time at 100k sockets). Answers carry the request's type.
+// One dump of the current network namespace, returning 0 or an errno: every state (TIME-WAIT and SYN-RECV request
+// sockets included), with tcp_info and the congestion control. `type` TCPDIAG_GETSOCK is the original request
+// (struct inet_diag_req): the kernel answers it for both families in one walk of its socket hash, where
+// SOCK_DIAG_BY_FAMILY walks it once per family (0.16 -> 0.12 s of kernel time at 100k sockets). Answers carry the
+// request's type.
 static int dump_request(int nl, uint16_t type, int family, unsigned long *count) {
   const uint8_t ext = 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
   struct {
