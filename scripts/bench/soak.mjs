@@ -10,6 +10,7 @@
 // Root. Run after `make build`:
 //   node scripts/bench/soak.mjs [--modes tui,watch,exporter] [--minutes 30] [--warmup 5] [--sockets 10000]
 //                               [--rate 500] [--json FILE]
+// KAT_PROF=DIR: the TUI runs with --cpu-prof and is quit with `q` at the end (its profile lands in DIR).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +103,8 @@ spawnSync(process.execPath, [cli, 'lab', 'up'], { stdio: ['ignore', 'ignore', 'i
 // 2. The observers.
 const observers = {};
 if (MODES.includes('tui')) {
-  tui = pty.spawn(process.execPath, [cli], { cols: 160, rows: 45, env: process.env });
+  const prof = process.env.KAT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KAT_PROF}`] : [];
+  tui = pty.spawn(process.execPath, [...prof, cli], { cols: 160, rows: 45, env: process.env });
   tui.onData(() => {}); // a terminal that reads what it is sent
   observers.tui = tui.pid;
 }
@@ -135,6 +137,11 @@ while (Date.now() - t0 < MINUTES * 60_000) {
 const rate = (nstat('TcpActiveOpens') - opens0) / ((Date.now() - t0) / 1000);
 if (scrape) clearInterval(scrape);
 process.stderr.write('\n');
+if (tui && process.env.KAT_PROF) {
+  const exited = new Promise((r) => tui.onExit(r));
+  tui.write('q');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+}
 
 // 4. Report: RSS over the first minute after warm-up against the last minute; peak; CPU per second after warm-up.
 const after = samples.filter((s) => s.min >= WARMUP);
