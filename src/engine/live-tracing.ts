@@ -106,8 +106,13 @@ export class LiveTracing {
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
-  /** An inventory started after this time (ms epoch) is wanted (see optionsChanged). */
+  /** An inventory started after this time (ms epoch) is wanted (see rereadChangedOptions). */
   private refreshAfter: number | null = null;
+  /** Setsockopts traced since the last tick, by `pid:fd`: re-read together at the tick. */
+  private readonly optionChanges = new Map<string, { pid: number; fd: number; at: number; probesFollow: boolean }>();
+  /** What /proc said for this tick's records, by pid. A health checker's hundreds of records a second come from a
+   *  few processes: each read once per tick, not once per record (most of the event path's system calls). */
+  private readonly perTick = { netns: new Map<number, number | null>(), process: new Map<number, EventProcess | null>() };
 
   constructor(private readonly opts: LiveTracingOptions) {
     this.timelineSize = opts.timelineSize ?? 100;
@@ -124,7 +129,7 @@ export class LiveTracing {
           monitor.requestRefresh();
           return true;
         },
-        processOf: opts.processOf,
+        processOf: opts.processOf && ((pid) => once(this.perTick.process, pid, opts.processOf!)),
       },
       (e) => this.record(e),
     );
@@ -163,6 +168,9 @@ export class LiveTracing {
     });
     this.flushTimer = setInterval(() => {
       this.stream.flush();
+      this.rereadChangedOptions();
+      this.perTick.netns.clear();
+      this.perTick.process.clear();
       this.refreshIfWanted();
       this.forgetGone();
     }, 50);
@@ -211,25 +219,38 @@ export class LiveTracing {
     if (e.type === 'lost') this.opts.daemon?.setsockoptsMissed(); // some may have been setsockopts
     if (e.type === 'sockopt_changed' && e.pid !== null) {
       // A socket the inventory does not list yet: its namespace is the caller's (setsockopt runs in its context).
-      e.netns ??= netnsOfPid(e.pid);
-      this.optionsChanged(e.pid, e.fd, e.option !== 'SO_LINGER');
+      e.netns ??= once(this.perTick.netns, e.pid, netnsOfPid);
+      if (this.opts.daemon) {
+        const key = `${e.pid}:${e.fd}`;
+        const prev = this.optionChanges.get(key);
+        this.optionChanges.set(key, { pid: e.pid, fd: e.fd, at: Date.now(), probesFollow: (prev?.probesFollow ?? false) || e.option !== 'SO_LINGER' });
+      }
     }
     const r = resetRecordOf(e);
     if (r) this.resets.add(r);
     for (const fn of this.listeners) fn(e);
   }
 
-  /** A traced setsockopt (emitted after the call returned): re-read that socket. For a keepalive option, also take
-   *  an inventory that starts after now (a refresh already running may predate the socket): it names the owner
-   *  while the socket lives, before its keepalive probes need one. SO_LINGER has no probes to wait for, and health
-   *  checkers set it on every check: hundreds a second would keep the inventory refreshing twice a second. */
-  private optionsChanged(pid: number, fd: number, probesFollow: boolean): void {
+  /** The setsockopts traced since the last tick (emitted after the calls returned): one re-read of those sockets.
+   *  For a keepalive option, also take an inventory that starts after now (a refresh already running may predate
+   *  the socket): it names the owner while the socket lives, before its keepalive probes need one. SO_LINGER has no
+   *  probes to wait for, and health checkers set it on every check: hundreds a second would keep the inventory
+   *  refreshing twice a second. */
+  private rereadChangedOptions(): void {
     const { daemon } = this.opts;
-    const inode = daemon ? socketInodeOf(pid, fd) : null;
-    if (!daemon || inode === null) return;
-    const at = Date.now();
-    daemon.reread([inode]).then(() => {
-      if (probesFollow) this.refreshAfter = Math.max(this.refreshAfter ?? 0, at);
+    if (!daemon || this.optionChanges.size === 0) return;
+    const inodes: number[] = [];
+    let after: number | null = null;
+    for (const c of this.optionChanges.values()) {
+      const inode = socketInodeOf(c.pid, c.fd);
+      if (inode === null) continue; // closed meanwhile: nothing to re-read
+      inodes.push(inode);
+      if (c.probesFollow) after = Math.max(after ?? 0, c.at);
+    }
+    this.optionChanges.clear();
+    if (inodes.length === 0) return;
+    daemon.reread(inodes).then(() => {
+      if (after !== null) this.refreshAfter = Math.max(this.refreshAfter ?? 0, after);
     }, () => {});
   }
 
@@ -263,4 +284,12 @@ export class LiveTracing {
     const oldest = this.activity.keys().next();
     if (!oldest.done) this.activity.delete(oldest.value);
   }
+}
+
+/** The value of `key` in `cache`, read with `read` when not there yet. */
+function once<K, V>(cache: Map<K, V>, key: K, read: (key: K) => V): V {
+  if (cache.has(key)) return cache.get(key)!;
+  const v = read(key);
+  cache.set(key, v);
+  return v;
 }
