@@ -14,7 +14,8 @@ export interface LiveFindingsOptions {
   /** Most events kept (default 20k: a reset storm must not grow memory, or each evaluation, without bound). */
   maxEvents?: number;
   /** Least time between two evaluations (default 5 s): on a busy host one costs a few hundred ms (every rule over
-   *  the inventory and the window), and an inventory comes every 2 s. */
+   *  the inventory and the window), and an inventory comes every 2 s. Longer when the last one cost more than a
+   *  fiftieth of it: the findings never take more than 2% of the time. */
   minIntervalMs?: number;
   idleTimeouts?: readonly IdleTimeout[];
   /** The view's command-line filter: findings about what the view shows, so choosing one never empties the table. */
@@ -32,7 +33,7 @@ export class LiveFindings {
   private head = 0;
   private added = 0;
   private readonly startedAt: number;
-  private last: { inventory: unknown; added: number; at: number; findings: readonly Finding[] } | null = null;
+  private last: { inventory: unknown; added: number; at: number; costMs: number; findings: readonly Finding[] } | null = null;
   private readonly windowMs: number;
   private readonly now: () => number;
 
@@ -50,13 +51,16 @@ export class LiveFindings {
     if (this.events.length - this.head > (this.opts.maxEvents ?? 20_000)) this.drop(1);
   }
 
-  /** The findings now; evaluated again for a new inventory or new events, at most every minIntervalMs. */
+  /** The findings now; evaluated again for a new inventory or new events, at most every minIntervalMs (or 50 times
+   *  what the last evaluation took). */
   findings(state: MonitorState): readonly Finding[] {
     const inv = state.inventory;
     if (!inv) return [];
     const now = this.now();
     const l = this.last;
-    if (l && ((l.inventory === inv && l.added === this.added) || now - l.at < (this.opts.minIntervalMs ?? 5000))) return l.findings;
+    if (l && ((l.inventory === inv && l.added === this.added) || now - l.at < Math.max(this.opts.minIntervalMs ?? 5000, l.costMs * 50))) {
+      return l.findings;
+    }
     const from = Math.max(this.startedAt, now - this.windowMs);
     let old = this.head;
     while (old < this.times.length && this.times[old]! < from) old++;
@@ -81,7 +85,7 @@ export class LiveFindings {
       idleTimeouts: this.opts.idleTimeouts ?? DEFAULT_IDLE_TIMEOUTS,
       lastSeen,
     });
-    this.last = { inventory: inv, added: this.added, at: now, findings };
+    this.last = { inventory: inv, added: this.added, at: now, costMs: this.now() - now, findings };
     return findings;
   }
 

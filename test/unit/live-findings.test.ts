@@ -49,6 +49,20 @@ describe('live findings', () => {
     expect(live.findings({ ...s, inventory: { ...s.inventory! } }).map((f) => f.rule)).not.toContain('keepalive-timeouts');
   });
 
+  it('waits 50 times what an evaluation took when that is longer than minIntervalMs', () => {
+    let now = end;
+    let tick = 0; // the clock moves by this much on each reading: an evaluation "takes" it
+    const live = new LiveFindings({ now: () => (now += tick), minIntervalMs: 2000 });
+    tick = 200;
+    const first = live.findings(state()); // took 200 ms: the next one waits 10 s
+    tick = 0;
+    for (const e of lab.events!) live.push(e);
+    now += 9_000;
+    expect(live.findings(state())).toBe(first);
+    now += 1_500;
+    expect(live.findings(state())).not.toBe(first);
+  });
+
   it('keeps the newest maxEvents events of a storm: the oldest leave, the findings are those of the newest', () => {
     let now = Date.parse(lab.capture!.startedAt);
     const live = new LiveFindings({ now: () => now, maxEvents: 10 });
