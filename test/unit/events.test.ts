@@ -161,9 +161,12 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
   });
   it('a client socket reset after no inventory saw it belongs to the process that connected it (read as the record arrives)', async () => {
     const connector = { pid: 8851, comm: 'client', cmdline: 'client --connect 127.0.0.1:1' };
-    const { events: evs } = await run([accepted], (pid) => (pid === connector.pid ? connector : null));
+    const asked: number[] = [];
+    const { events: evs } = await run([accepted], (pid) => (asked.push(pid), pid === connector.pid ? connector : null));
     const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 37114);
     expect(refused('rst_received')).toMatchObject({ pid: 8851, comm: 'client', process: connector, ownerVia: 'connect' });
+    // Its received reset and its close both name it; /proc is read once per pid for the records of one tick.
+    expect(asked.filter((p) => p === connector.pid)).toHaveLength(1);
     expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 8851, ownerVia: 'connect' });
     // an accepted socket has no connecting process: its owner is still the inventory's
     expect(evs.find((e) => e.type === 'rst_received' && e.local?.port === 39099)).toMatchObject({ pid: 777, ownerVia: 'inventory' });
