@@ -206,6 +206,11 @@ export class Attribution {
       ev.ownerVia = owner.via;
       if (!ev.connection && owner.connection) ev.connection = owner.connection;
       if (key && ev.type !== 'close') this.remember(key, owner);
+    } else if (h.connector === null && h.connectPid) {
+      // The connecting process exited before its /proc could be read (a client often exits at once on the reset
+      // it receives): the kernel's pid, without a name.
+      ev.pid = h.connectPid;
+      ev.ownerVia = 'connect';
     }
     if (ev.type === 'close' && key) this.owners.delete(key);
   }

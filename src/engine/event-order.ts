@@ -9,7 +9,8 @@ export interface Held extends Decoded {
   /** When it was received (ms). */
   at: number;
   /** The process that connected the socket (connectPid), read when the record arrived: a client often exits
-   *  right after the reset it receives, before the event leaves the hold. */
+   *  right after the reset it receives, before the event leaves the hold. null: it had exited already; absent:
+   *  not looked up (no connectPid, or a replay). */
   connector?: EventProcess | null;
 }
 

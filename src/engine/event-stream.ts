@@ -70,7 +70,8 @@ export class EventStream {
     const at = this.now();
     const d = decodeEvent(rec.rec, new Date(at).toISOString(), this.opts);
     if (!d) return;
-    const h: Held = { ...d, at, connector: d.connectPid ? (this.opts.processOf?.(d.connectPid) ?? null) : null };
+    const lookup = d.connectPid && this.opts.processOf;
+    const h: Held = { ...d, at, connector: lookup ? (lookup(d.connectPid!) ?? null) : undefined };
     this.attribution.noteSent(h);
     this.queue.push(h);
   }

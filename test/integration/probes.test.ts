@@ -95,10 +95,11 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.peer?.port === lport, 8000, 'unread rst');
     expect(rst).toMatchObject({ cause: 'unread_data', reason: 'TCP_ABORT_ON_CLOSE', pid: srv.pid, netns: serverNs });
     // The client receives it in softirq, its connection 300 ms old: no inventory (every 30 s here) listed it, yet
-    // the owner is known: the process that connected it (read as the record arrives: this client exits at once).
+    // the owner is known: the process that connected it, named when /proc still has it as the record arrives (this
+    // client exits at once on the reset: it often wins that race), by its pid alone otherwise.
     const rr = await watch.waitEvent((e) => e.type === 'rst_received' && e.local?.port === lport, 8000, 'the client\'s rst_received');
-    expect(rr).toMatchObject({ pid: c.pid, comm: 'ka-peer', netns: clientNs, inferredCause: 'unread_data' });
-    expect(['connect', 'inventory']).toContain(rr.ownerVia);
+    expect(rr).toMatchObject({ pid: c.pid, netns: clientNs, inferredCause: 'unread_data' });
+    expect([rr.comm, rr.ownerVia]).toEqual(rr.ownerVia === 'inventory' ? ['ka-peer', 'inventory'] : [expect.toBeOneOf(['ka-peer', null]), 'connect']);
     const close = await watch.waitEvent((e) => e.type === 'close' && e.local?.port === lport, 8000, 'the client\'s close');
     expect(close).toMatchObject({ how: 'rst_received', pid: c.pid });
   });

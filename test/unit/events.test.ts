@@ -171,6 +171,12 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     // an accepted socket has no connecting process: its owner is still the inventory's
     expect(evs.find((e) => e.type === 'rst_received' && e.local?.port === 39099)).toMatchObject({ pid: 777, ownerVia: 'inventory' });
   });
+  it('a connecting process that exited before its /proc was read is still named by the kernel\'s pid', async () => {
+    const { events: evs } = await run([accepted], () => null);
+    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 37114);
+    expect(refused('rst_received')).toMatchObject({ pid: 8851, comm: null, process: null, ownerVia: 'connect' });
+    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 8851, comm: null, ownerVia: 'connect' });
+  });
   it('orders cause before effect: reset sent, then the close and the peer\'s receipt', () => {
     const i = (pred: (e: KaEvent) => boolean) => events.findIndex(pred);
     const sent = i((e) => e.type === 'rst_sent' && e.cause === 'linger');
