@@ -39,14 +39,13 @@ export function startPeer(args: string[], opts: { netns?: string } = {}): Promis
     wake();
   });
   const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
+    // 'close', not 'exit': it comes after the output is read to its end, so a waiter never gives up on a line
+    // still in the pipe (a peer that prints and exits at once lost that race under load).
+    child.on('close', (code) => {
       exitCode = code;
       live.delete(peer);
-      // Let readline deliver the last lines before waiters give up.
-      setImmediate(() => {
-        wake();
-        resolve(code);
-      });
+      wake();
+      resolve(code);
     });
   });
 
