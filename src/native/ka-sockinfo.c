@@ -1132,7 +1132,6 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
 #define WALK_EVERY_MS 30000
 static struct {
   bool valid;          // the table `old` is the walk of a `changes` answer
-  bool skipped;        // the last answer kept it
   int64_t at_ms;       // when it was walked
   uint64_t pids;       // hash of the process list then
   struct inode_set inodes; // sockets dumped then
@@ -1150,8 +1149,9 @@ static uint64_t pids_hash(int procfd) {
   }
   rewinddir(proc);
   struct dirent *de;
+  uint64_t pid;
   while ((de = readdir(proc)))
-    if (de->d_name[0] >= '0' && de->d_name[0] <= '9') h = fnv1a(h, de->d_name, strlen(de->d_name) + 1);
+    if (parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid)) h = fnv1a(h, (const char *)&pid, sizeof pid);
   closedir(proc);
   return h | 1;
 }
@@ -1165,17 +1165,8 @@ static bool walk_unneeded(uint64_t pids) {
   return true;
 }
 
-static void table_copy(struct table *dst, const struct table *src) {
-  dst->n = 0;
-  for (size_t i = 0; i < src->n; i++) {
-    struct entry *e = table_push(dst);
-    *e = src->v[i];
-    e->fresh = false;
-  }
-}
-
 // One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
-// `old`/`cur` as in `scan`; returns the table now holding the current sockets.
+// `old`/`cur` as in `scan`; returns the table now holding the current sockets (`old` when the walk was skipped).
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
                                int npaths, struct stats *st, unsigned long *count) {
   static struct owners own;
@@ -1187,11 +1178,10 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
   out_flush();
   fflush(stdout); // the reader parses the sockets while the scan runs
   uint64_t pids = changes.on ? pids_hash(procfd) : 0;
-  if (changes.on && walk_unneeded(pids)) {
-    table_copy(cur, old);
+  bool walk = !changes.on || !walk_unneeded(pids);
+  if (!walk) {
     *st = last_walk.st;
     st->elapsed_us = 0;
-    last_walk.skipped = true;
   } else {
     inode_set_fill(&want, dumped.v, dumped.n);
     scan(procfd, old, cur, track_start, false, &want, st);
@@ -1199,7 +1189,6 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
     for (size_t i = 0; i < dumped.n; i++) out_owners(&own, cur, i);
     // Only a `changes` answer's walk can stand for the next one: the owner lines it sent are what the reader holds.
     last_walk.valid = changes.on;
-    last_walk.skipped = false;
     last_walk.pids = pids;
     last_walk.at_ms = now_ms();
     last_walk.st = *st;
@@ -1208,7 +1197,7 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
   // Namespaces not asked for this time are forgotten: asked again, their section is complete.
   for (size_t k = known.n; changes.on && k-- > 0;)
     if (!known.v[k].visited) known_remove(k);
-  return cur;
+  return walk ? cur : old;
 }
 
 static int cmd_inventory(int argc, char **argv) {
@@ -1296,16 +1285,18 @@ static int cmd_serve(void) {
       }
       struct stats st;
       unsigned long dumped;
-      inventory(procfd, old, cur, true, paths, npaths, &st, &dumped);
+      bool walked = inventory(procfd, old, cur, true, paths, npaths, &st, &dumped) == cur;
       changes.on = false;
       free(paths);
       out_flush();
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d\n", ++seq, st.pids,
-             st.denied, st.sockets, (long long)st.elapsed_us, dumped, !last_walk.skipped);
-      struct table *t = old;
-      old = cur;
-      cur = t;
-      table_index(old);
+             st.denied, st.sockets, (long long)st.elapsed_us, dumped, walked);
+      if (walked) { // else `old` still holds the current sockets, indexed
+        struct table *t = old;
+        old = cur;
+        cur = t;
+        table_index(old);
+      }
     } else if (!strncmp(line, "sysctl", 6) && (line[6] == '\t' || line[6] == 0)) {
       // As the `sysctl` command, without a process per refresh; `ok sysctl` ends the answer.
       char **paths = NULL;
