@@ -4,7 +4,7 @@
 // Resets we sent are remembered a few seconds: they decide how a close ended and what caused a received reset.
 // Connections that left the inventory are remembered a while by cookie: a connection's last events (keepalive
 // timeout, reset, close) routinely leave the hold after the refresh that no longer lists it.
-import { tupleKey } from '../domain/keys.js';
+import { cookieKey, tupleKey } from '../domain/keys.js';
 import { ConnectionIndex } from '../model/connection-index.js';
 import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
 import type { Connection, Endpoint } from '../domain/connection.js';
@@ -32,7 +32,6 @@ const GONE_GENERATIONS = 10;
 /** Sockets whose owner is remembered for their later events. */
 export const MAX_OWNERS = 20_000;
 
-const cookieKey = (netns: number, cookie: string) => `${netns}:${cookie}`;
 
 const endsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
   local && peer ? `${local.address}:${local.port}>${peer.address}:${peer.port}` : null;

@@ -110,13 +110,15 @@ export async function ownedSockets(src: Pick<InventoryPort, 'processInfo'>, scan
     let info = infos.get(s.pid);
     if (info === undefined) infos.set(s.pid, (info = await src.processInfo(s.pid)));
     if (!info) continue; // exited since the scan
-    let entry = owned.get(s.inode);
-    if (!entry) owned.set(s.inode, (entry = { owners: [], opts: null, optsError: null }));
-    entry.owners.push({
+    const owner = {
       pid: info.pid, comm: info.comm, cmdline: info.cmdline, uid: info.uid, user: info.user, container: info.container, fd: s.fd,
       ...(info.exe ? { exe: info.exe } : {}),
       ...(info.preload?.length ? { preload: info.preload } : {}),
-    });
+    };
+    let entry = owned.get(s.inode);
+    // Most sockets have one owner: an array of exactly one (an empty one grown by push reserves 17 slots).
+    if (!entry) owned.set(s.inode, (entry = { owners: [owner], opts: null, optsError: null }));
+    else entry.owners.push(owner);
     if (s.opts && !entry.opts) {
       entry.opts = s.opts;
       entry.optsError = null;

@@ -1,6 +1,6 @@
 // Finds the inventory connection a traced socket belongs to: by cookie, by inode, or by netns + 4-tuple.
 import type { Connection, Endpoint } from '../domain/connection.js';
-import { tupleKey } from '../domain/keys.js';
+import { cookieKey, tupleKey } from '../domain/keys.js';
 
 export class ConnectionIndex {
   private byCookie = new Map<string, Connection>();
@@ -19,7 +19,7 @@ export class ConnectionIndex {
   update(changes: { added: readonly Connection[]; gone: readonly Connection[]; replaced: readonly Connection[] }): void {
     for (const c of changes.gone) this.remove(c);
     for (const c of changes.replaced) {
-      const old = c.cookie ? this.byCookie.get(`${c.netns.inode}:${c.cookie}`) : undefined;
+      const old = c.cookie ? this.byCookie.get(cookieKey(c.netns.inode, c.cookie)) : undefined;
       if (old) this.remove(old);
       this.add(c);
     }
@@ -27,7 +27,11 @@ export class ConnectionIndex {
   }
 
   private add(c: Connection): void {
-    if (c.cookie) this.byCookie.set(`${c.netns.inode}:${c.cookie}`, c);
+    if (c.cookie) {
+      // A connection with a cookie has this key as its id: the map keeps that string rather than a copy.
+      const key = cookieKey(c.netns.inode, c.cookie);
+      this.byCookie.set(key === c.id ? c.id : key, c);
+    }
     if (c.inode) this.byInode.set(c.inode, c);
     for (const p of c.processes) this.byFd.set(`${p.pid}:${p.fd}`, c);
     // LISTEN sockets share their local endpoint with accepted ones and have no peer: never a tuple match.
@@ -40,7 +44,7 @@ export class ConnectionIndex {
 
   private remove(c: Connection): void {
     const drop = <K>(m: Map<K, Connection>, k: K) => m.get(k) === c && m.delete(k);
-    if (c.cookie) drop(this.byCookie, `${c.netns.inode}:${c.cookie}`);
+    if (c.cookie) drop(this.byCookie, cookieKey(c.netns.inode, c.cookie));
     if (c.inode) drop(this.byInode, c.inode);
     for (const p of c.processes) drop(this.byFd, `${p.pid}:${p.fd}`);
     if (c.state !== 'LISTEN') drop(this.byTuple, tupleKey(c.netns.inode, c.local, c.peer));
@@ -81,7 +85,7 @@ export class ConnectionIndex {
    *  v6 socket is also tried as IPv4. */
   find(q: { netns: number | null; cookie?: string | null; inode?: number | null; local?: Endpoint | null; peer?: Endpoint | null }): Connection | null {
     if (q.cookie && q.cookie !== '0' && q.netns !== null) {
-      const c = this.byCookie.get(`${q.netns}:${q.cookie}`);
+      const c = this.byCookie.get(cookieKey(q.netns, q.cookie));
       if (c) return c;
     }
     if (q.inode) {

@@ -73,8 +73,9 @@ export const netnsOf = (ns: Pick<NetnsSockets, 'inode' | 'name' | 'container'>):
 /** One socket of a namespace as a Connection. */
 export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | null, s: SsSocket, owned: OwnedSocket | undefined,
   ownersMissing: string | null): Connection {
+  // One owner: its list as it is (built once per inventory, never changed after), not a copy per join.
   const owners = !owned || owned.owners.length === 0 ? NO_OWNERS
-    : owned.owners.length === 1 ? [owned.owners[0]!] : [...owned.owners].sort((a, b) => a.pid - b.pid);
+    : owned.owners.length === 1 ? owned.owners : [...owned.owners].sort((a, b) => a.pid - b.pid);
   const primary = owners[0];
   const opts = owned?.opts ?? null;
   return {

@@ -57,6 +57,8 @@ const SHUTDOWN_EXTRA: readonly Readonly<Record<string, string>>[] = ['<->', '-->
   Object.freeze({ shutdown: m }),
 );
 const NO_EXTRA: Readonly<Record<string, string>> = Object.freeze({});
+/** ss lists owners in `users`; the helper gives them in O lines instead. */
+const NO_USERS: SsSocket['users'] = Object.freeze([]) as unknown as SsSocket['users'];
 const TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_ECN = 8, TCPI_OPT_ECN_SEEN = 16, TCPI_OPT_SYN_DATA = 32;
 
 /**
@@ -213,7 +215,7 @@ export class NativeInventoryParser {
       inode,
       cookie,
       cgroup,
-      users: [],
+      users: NO_USERS,
       info,
       extra: shutdown === null ? NO_EXTRA : SHUTDOWN_EXTRA[shutdown]!,
     };
@@ -279,13 +281,16 @@ export class NativeInventoryParser {
       at++;
       error = this.strings.get(word());
     } else {
+      const from = at;
       const v: number[] = [];
       for (let k = 0; k < 7; k++) {
         v.push(digits());
         const c = cur.charCodeAt(at++);
         if (c !== (k < 6 ? 44 : 32) && !(k === 6 && Number.isNaN(c))) throw new Error(`bad options at column ${at - 1}`);
       }
-      opts = { keepalive: v[0] === 1, keepIdleSec: v[1]!, keepIntvlSec: v[2]!, keepCnt: v[3]!, userTimeoutMs: v[4]!, lingerOn: v[5] === 1, lingerSec: v[6]! };
+      opts = this.strings.opts(cur.slice(from, at - 1), () => ({
+        keepalive: v[0] === 1, keepIdleSec: v[1]!, keepIntvlSec: v[2]!, keepCnt: v[3]!, userTimeoutMs: v[4]!, lingerOn: v[5] === 1, lingerSec: v[6]!,
+      }));
     }
     for (let i = first; i < this.owners.length; i++) {
       this.owners[i]!.opts = opts;
@@ -314,23 +319,37 @@ function emptyInfo(): TcpInfo {
   };
 }
 
+/** A copy of a slice that does not keep the whole output chunk it was cut from alive. */
+const fresh = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
 /**
- * One copy per distinct string (addresses, interface and congestion names, cgroup paths) and one array per flag
- * combination: tens of thousands of sockets share a handful of each. A fresh copy is stored, not the slice, which
- * would keep the whole output chunk it was cut from alive.
+ * One copy per distinct string (addresses, interface and congestion names, cgroup paths), one array per flag
+ * combination and one frozen object per set of socket options: tens of thousands of sockets share a handful of each.
  */
 class Interner {
   private readonly strs = new Map<string, string>();
   private readonly flagSets = new Map<string, string[]>();
+  private readonly optSets = new Map<string, SockOpts>();
 
   get(s: string): string {
     let v = this.strs.get(s);
     if (v === undefined) {
       if (this.strs.size > 65_536) this.strs.clear();
-      v = Buffer.from(s, 'utf8').toString('utf8');
+      v = fresh(s);
       this.strs.set(v, v);
     }
     return v;
+  }
+
+  /** The options written as `text` (their field list in an O line). */
+  opts(text: string, make: () => SockOpts): SockOpts {
+    let o = this.optSets.get(text);
+    if (o === undefined) {
+      if (this.optSets.size > 65_536) this.optSets.clear();
+      o = Object.freeze(make());
+      this.optSets.set(fresh(text), o);
+    }
+    return o;
   }
 
   /** The flags ss prints without a value, in its order (tcp_stats_print): options, congestion control, app_limited. */

@@ -75,13 +75,25 @@ export function applicationView(c: Connection, listenPorts: readonly number[] = 
  *  inventory's listening ports by pid when `conns` is only part of it. */
 export function withApplications(conns: Connection[], ports = listenPortsByPid(conns)): Connection[] {
   const cache = new Map<number, ReturnType<typeof recogniseOwner>>();
+  // The connections of one process share a view per keepalive origin: one frozen object, not one per connection.
+  const views = new Map<number, Map<string, ApplicationView>>();
   for (const c of conns) {
     if (!c.process) continue;
     const pid = c.process.pid;
-    if (!cache.has(pid)) cache.set(pid, recogniseOwner(c.process, ports.get(pid)));
+    if (!cache.has(pid)) {
+      cache.set(pid, recogniseOwner(c.process, ports.get(pid)));
+      views.set(pid, new Map());
+    }
     const r = cache.get(pid)!;
     const origin = keepaliveOrigin(r?.entry ?? null, keepaliveFacts(c));
-    c.application = { id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule };
+    const byOrigin = views.get(pid)!;
+    const key = origin.text === null ? '' : `${origin.rule ?? ''}\n${origin.text}`; // no text, no rule
+    let view = byOrigin.get(key);
+    if (!view) {
+      view = Object.freeze({ id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule });
+      byOrigin.set(key, view);
+    }
+    c.application = view;
   }
   return conns;
 }
