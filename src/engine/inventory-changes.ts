@@ -180,12 +180,15 @@ export class InventoryCollector {
       h.conn = joinSocket(ns.netns, ns.info.sysctl, h.sock, h.owned, ownersMissing);
       (isNew ? added : replaced).push(h.conn);
     }
-    const connections: Connection[] = [];
+    let total = 0;
+    for (const ns of this.held.values()) total += ns.sockets.size;
+    const connections: Connection[] = new Array(total); // filled by index: push grew it in steps, each a copy
+    let n = 0;
     let optsOk = 0;
     const optsErrors = new Set<string>();
     for (const ns of this.held.values()) {
       for (const h of ns.sockets.values()) {
-        connections.push(h.conn);
+        connections[n++] = h.conn;
         if (h.owned?.opts) optsOk++;
         else if (h.owned?.optsError) optsErrors.add(h.owned.optsError);
       }

@@ -8,14 +8,29 @@ export function netnsSelected(f: ConnectionFilter, inode: number | null, name: s
   return !f.netns?.length || f.netns.some((n) => n === String(inode) || (!!name && n === name));
 }
 
+// The last namespace answer: a namespace's connections share one netns object, and a table of 100k rows is filtered
+// one namespace after another.
+let lastFilter: ConnectionFilter | null = null;
+let lastNetns: Connection['netns'] | null = null;
+let lastSelected = false;
+
+function connectionNetnsSelected(c: Connection, f: ConnectionFilter): boolean {
+  if (!f.netns?.length) return true;
+  if (lastFilter !== f || lastNetns !== c.netns) {
+    lastFilter = f;
+    lastNetns = c.netns;
+    lastSelected = netnsSelected(f, c.netns.inode, c.netns.name);
+  }
+  return lastSelected;
+}
+
 export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
   if (f.ports?.length && !f.ports.includes(c.local.port) && !f.ports.includes(c.peer.port)) return false;
   if (f.pids?.length && !c.processes.some((p) => f.pids!.includes(p.pid))) return false;
   if (f.comms?.length && !c.processes.some((p) => f.comms!.includes(p.comm))) return false;
   if (f.states?.length && !f.states.includes(c.state)) return false;
   if (f.keepalive && (c.keepalive.enabled === true) !== (f.keepalive === 'on')) return false;
-  if (!netnsSelected(f, c.netns.inode, c.netns.name)) return false;
-  return true;
+  return connectionNetnsSelected(c, f);
 }
 
 /** The same filter applied to an event, through the owner and endpoints it was attributed to. */

@@ -249,40 +249,82 @@ function sortKeyFn(sort: SortId): (c: Connection, a: ActivityView | undefined) =
 }
 
 export function sortRows(rows: Row[], sort: SortId, inverted: boolean, activity: ActivityLookup): Row[] {
+  return Array.from(sortOrder(rows, sort, inverted, activity), (i) => rows[i]!);
+}
+
+/**
+ * The order of `rows` (their indexes) by `sort`. `lastPos`: each row's place in the previous order (-1: none), a
+ * hint only: the sort starts from that order, which at a refresh is nearly the new one, and TimSort then takes it
+ * in long runs (a few comparisons per row instead of ~17 at 100k rows). The result is the same with or without it.
+ */
+export function sortOrder(rows: readonly Row[], sort: SortId, inverted: boolean, activity: ActivityLookup, lastPos?: ArrayLike<number>): number[] {
   const key = sortKeyFn(sort);
-  // Decorate once: key functions run n times, not n·log n. Unknown keys go last in both directions; ties keep
-  // inventory order (index tie-break), so rows do not jump between refreshes.
+  // Decorate once: key functions run n times, not n·log n. Numeric keys go to a typed array (no boxed number per
+  // row). Unknown keys go last in both directions; ties keep inventory order (index tie-break), so rows do not
+  // jump between refreshes.
   const n = rows.length;
-  const keys: (number | string | null)[] = new Array(n);
-  const known: number[] = [];
-  const unknown: number[] = [];
-  let numeric = true;
+  const num = new Float64Array(n);
+  let keys: (number | string | null)[] | null = null; // only when some key is not a number
+  const isNull = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const k = key(rows[i]!.c, activity(rows[i]!.c.id));
-    keys[i] = k;
-    if (k === null) unknown.push(i);
+    if (k === null) isNull[i] = 1;
+    else if (typeof k === 'number' && keys === null) num[i] = k;
     else {
-      known.push(i);
-      if (typeof k !== 'number') numeric = false;
+      keys ??= Array.from(num, (v, j) => (isNull[j] ? null : v));
+      keys[i] = k;
     }
+    if (k === null && keys) keys[i] = null;
+  }
+  // Arrays of a known size, filled by index: at 100k rows, growing them by push cost more than the sort.
+  let unknownCount = 0;
+  for (let i = 0; i < n; i++) unknownCount += isNull[i]!;
+  const known: number[] = new Array(n - unknownCount);
+  const unknown: number[] = new Array(unknownCount);
+  let k = 0;
+  let u = 0;
+  for (const i of startOrder(n, lastPos)) {
+    if (isNull[i]) unknown[u++] = i;
+    else known[k++] = i;
   }
   const dir = inverted ? -1 : 1;
-  if (numeric) {
-    const f = new Float64Array(n);
-    for (const i of known) f[i] = keys[i] as number;
-    known.sort((a, b) => (f[a]! - f[b]!) * dir || a - b);
+  if (keys === null) {
+    known.sort((a, b) => (num[a]! - num[b]!) * dir || a - b);
   } else {
+    const ks = keys;
     known.sort((a, b) => {
-      const x = keys[a]!;
-      const y = keys[b]!;
+      const x = ks[a]!;
+      const y = ks[b]!;
       return x < y ? -dir : x > y ? dir : a - b;
     });
   }
-  const out: Row[] = new Array(n);
+  if (lastPos) unknown.sort((a, b) => a - b);
+  const order: number[] = new Array(n);
+  for (let o = 0; o < known.length; o++) order[o] = known[o]!;
+  for (let o = 0; o < unknown.length; o++) order[known.length + o] = unknown[o]!;
+  return order;
+}
+
+/** Row indexes by their place in the last order, then the rows that had none (in index order). */
+function startOrder(n: number, lastPos: ArrayLike<number> | undefined): Int32Array {
+  const order = new Int32Array(n);
+  if (!lastPos) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order;
+  }
+  const at = new Int32Array(n).fill(-1);
+  const placed = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = lastPos[i]!;
+    if (p >= 0 && p < n && at[p] === -1) {
+      at[p] = i;
+      placed[i] = 1;
+    }
+  }
   let o = 0;
-  for (const i of known) out[o++] = rows[i]!;
-  for (const i of unknown) out[o++] = rows[i]!;
-  return out;
+  for (let p = 0; p < n; p++) if (at[p]! >= 0) order[o++] = at[p]!;
+  for (let i = 0; i < n; i++) if (!placed[i]) order[o++] = i;
+  return order;
 }
 
 /** A connection gone from the inventory, with when (the Monitor's ClosedConnection). */
@@ -291,12 +333,43 @@ export interface ClosedRow {
   closedAt: number;
 }
 
+/** How far ahead in the last inventory a connection is looked for before an index of it is built. */
+const LOOKAHEAD = 16;
+
+/**
+ * Finds connections in the last inventory by identity, asked in the new inventory's order: that is the old order less
+ * the gone plus the new, so a cursor finds most a step or a few ahead. New connections are misses too (a refresh's
+ * are a block at the end of their namespace); once the misses pass an eighth of the last inventory the cursor has
+ * lost the thread (a namespace gone at once), and one index of the last inventory answers the rest.
+ */
+function previousIndex(last: readonly Connection[]): (c: Connection) => number {
+  let cursor = 0;
+  let misses = 0;
+  let index: Map<Connection, number> | null = null;
+  return (c) => {
+    if (index) return index.get(c) ?? -1;
+    const end = Math.min(cursor + LOOKAHEAD, last.length);
+    for (let k = cursor; k < end; k++) {
+      if (last[k] === c) {
+        cursor = k + 1;
+        return k;
+      }
+    }
+    if (++misses > LOOKAHEAD + last.length / 8) index = new Map(last.map((x, k) => [x, k]));
+    return index?.get(c) ?? -1;
+  };
+}
+
 /**
  * Filter + sort, recomputed only when their inputs changed: moving the selection over 100k rows costs nothing, a
  * new sort order sorts once, and typing a filter never re-sorts. Search keys are built once per sorted list, so
  * each keystroke of a filter is a plain substring scan.
  */
 export class ViewCache {
+  /** The last sort's connections, and by their index: the row (null: filtered out) and its place in the order. A
+   *  refresh reuses the rows (not 100k new objects that live into the old generation) and starts the sort from the
+   *  last order. */
+  private last: { connections: readonly Connection[]; rows: (Row | null)[]; pos: Int32Array } | null = null;
   private sortKey: unknown[] = [];
   private sorted: Row[] = [];
   private searchKeys: string[] | null = null;
@@ -317,10 +390,43 @@ export class ViewCache {
     if (resort) {
       const hasFilter = Object.keys(query.filter).length > 0;
       const keep = (c: Connection) => (!hasFilter || matchesFilter(c, query.filter)) && (!ids || ids.has(c.id));
-      const rows: Row[] = [];
-      for (const c of connections) if (keep(c)) rows.push({ c, closed: false });
-      for (const x of closed) if (keep(x.connection)) rows.push({ c: x.connection, closed: true, closedAt: x.closedAt });
-      this.sorted = sortRows(rows, query.sort, query.inverted, activity);
+      const n = connections.length;
+      const most = n + closed.length;
+      const rows: Row[] = new Array(most);
+      const rowOf: (Row | null)[] = new Array(n);
+      const connOfRow = new Int32Array(most);
+      const lastPos = new Int32Array(most);
+      const prevIndex = this.last ? previousIndex(this.last.connections) : null;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        const c = connections[i]!;
+        const j = prevIndex ? prevIndex(c) : -1;
+        if (!keep(c)) {
+          rowOf[i] = null;
+          continue;
+        }
+        const row = (j >= 0 ? this.last!.rows[j] : null) ?? { c, closed: false };
+        rowOf[i] = row;
+        connOfRow[count] = i;
+        lastPos[count] = j >= 0 ? this.last!.pos[j]! : -1;
+        rows[count++] = row;
+      }
+      const live = count;
+      for (const x of closed) {
+        if (!keep(x.connection)) continue;
+        lastPos[count] = -1;
+        rows[count++] = { c: x.connection, closed: true, closedAt: x.closedAt };
+      }
+      rows.length = count;
+      const order = sortOrder(rows, query.sort, query.inverted, activity, lastPos.subarray(0, count));
+      const pos = new Int32Array(n).fill(-1);
+      this.sorted = new Array<Row>(order.length);
+      for (let o = 0; o < order.length; o++) {
+        const r = order[o]!;
+        this.sorted[o] = rows[r]!;
+        if (r < live) pos[connOfRow[r]!] = o;
+      }
+      this.last = { connections, rows: rowOf, pos };
       this.searchKeys = null;
       this.sortKey = key;
     } else if (query.text === this.text) {

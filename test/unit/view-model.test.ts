@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
-  rowStyle, rowText, scrollFor, sortRows, sortTitle, visibleSlice, type ActivityView, type Row, type ViewQuery,
+  rowStyle, rowText, scrollFor, sortOrder, sortRows, sortTitle, visibleSlice, type ActivityView, type Row, type ViewQuery,
 } from '../../src/ui/view-model.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import type { Connection } from '../../src/domain/connection.js';
@@ -206,6 +207,33 @@ describe('filter and sort', () => {
     const act = new Map<string, ActivityView>(doc.connections.map((c, i) => [c.id, { probesSent: 0, resets: i % 3 }]));
     const r = sortRows(rows(doc.connections), 'resets', true, (id) => act.get(id));
     expect(act.get(r[0]!.c.id)!.resets).toBe(2);
+  });
+
+  it('sorts to the same order whatever last order it starts from (the hint only saves work)', () => {
+    const base = rows(manyConnections(300, doc));
+    const act = new Map<string, ActivityView>(base.map((r, i) => [r.c.id, { probesSent: 0, resets: i % 4 }]));
+    const lookup = (id: string) => act.get(id);
+    fc.assert(fc.property(
+      fc.constantFrom('attention', 'state', 'timer', 'peer', 'resets', 'idleRecv'),
+      fc.boolean(),
+      fc.array(fc.integer({ min: -1, max: 320 }), { minLength: base.length, maxLength: base.length }),
+      (sort, inverted, lastPos) => {
+        const plain = sortOrder(base, sort as never, inverted, lookup);
+        expect(sortOrder(base, sort as never, inverted, lookup, lastPos)).toEqual(plain);
+        expect(sortOrder(base, sort as never, inverted, lookup, plain.map((_, i) => plain.indexOf(i)))).toEqual(plain);
+      },
+    ), { numRuns: 60 });
+  });
+
+  it('a re-sort after a refresh reuses the rows and gives what a fresh cache gives', () => {
+    const many = manyConnections(2000, doc);
+    const cache = new ViewCache();
+    const first = cache.compute(many, [], q({ sort: 'idleRecv' }), none);
+    const next = [...many.slice(0, 1500), ...manyConnections(100, doc)]; // some gone, some new
+    const again = cache.compute(next, [], q({ sort: 'idleRecv' }), none);
+    expect(again.map((r) => r.c)).toEqual(new ViewCache().compute(next, [], q({ sort: 'idleRecv' }), none).map((r) => r.c));
+    const kept = new Set(first);
+    expect(again.filter((r) => kept.has(r)).length).toBe(1500);
   });
 
   it('applies the command-line filter and the text filter; closed rows stay visible', () => {
