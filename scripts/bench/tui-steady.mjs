@@ -5,11 +5,15 @@
 // over N real loopback sockets held by ka-peer in a scratch namespace, inventoried alone (as with
 // `--netns NS`). After the warm-up refreshes, over the measured ones: CPU per second and per refresh (Node, and Node
 // with its helpers), refresh work (ms), RSS after each refresh and its peak, and heap per connection after a full GC.
+// Then the real TUI over the same sockets (`ka-top --netns NS` in a 160x45 pty, with bpftrace): what the loop leaves
+// out (the table's sort and filter at each refresh, rendering once a second, the live findings) is in its figure.
 // Root; after `make build`.
 //   node scripts/bench/tui-steady.mjs [SOCKETS] [REFRESHES]   (default 100000 10)
 // Reports figures, never asserts (issue 10 target at 100k sockets: RSS <= 300 MiB, goal 150; <= 0.10 core at a 2 s
 // refresh; refresh work <= 250 ms). CPU figures depend on the machine's load: the load average is printed with them.
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pty from 'node-pty';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +92,33 @@ if (process.argv[2] === '--loop') {
   process.exit(0);
 }
 
+/** The real TUI over namespace `ns` for `seconds` after its warm-up: CPU of its whole tree and of Node alone, RSS. */
+async function realTui(ns, seconds) {
+  const tui = pty.spawn(process.execPath, [`${root}dist/cli/main.js`, '--netns', ns], { cols: 160, rows: 45, env: process.env });
+  tui.onData(() => {});
+  const exited = new Promise((r) => tui.onExit(r));
+  const nodeCpu = () => {
+    const f = readFileSync(`/proc/${tui.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  // The first inventory of 100k sockets and the helper's first full re-read (30 s after it starts) are warm-up.
+  await sleep(WARMUP_MS + 15_000);
+  const t0 = performance.now();
+  const tree0 = treeCpuSeconds(tui.pid);
+  const node0 = nodeCpu();
+  await sleep(seconds * 1000);
+  const wallS = (performance.now() - t0) / 1000;
+  const r = {
+    core: (treeCpuSeconds(tui.pid) - tree0) / wallS,
+    nodeCore: (nodeCpu() - node0) / wallS,
+    rssMiB: Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${tui.pid}/status`, 'utf8'))[1]) / 1024,
+    wallS,
+  };
+  tui.write('q');
+  if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) tui.kill('SIGKILL');
+  return r;
+}
+
 const sockets = Number(process.argv[2] ?? 100_000);
 const refreshes = Number(process.argv[3] ?? 10);
 const scratch = scratchNamespace(`kat-bench-steady-${process.pid}`);
@@ -96,12 +127,17 @@ const load = loadavg()[0];
 const r = spawnSync(process.execPath, [...(process.env.KAT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KAT_PROF}`] : []), '--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
   encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
 });
-scratch.close();
-if (r.status !== 0) throw new Error(`refresh loop exited ${r.status ?? r.signal}`);
+if (r.status !== 0) {
+  scratch.close();
+  throw new Error(`refresh loop exited ${r.status ?? r.signal}`);
+}
 const m = JSON.parse(r.stdout.trim().split('\n').pop());
+const tui = await realTui(scratch.name, m.wallS);
+scratch.close();
 const mib = (b) => (b / 2 ** 20).toFixed(0);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${m.connections} connections in ${scratch.name}, ${m.refreshes} refreshes after ${m.warmupCosts.length + 1} of warm-up (${(WARMUP_MS / 1000).toFixed(0)} s; their work ${m.warmupCosts.map((c) => c.toFixed(0)).join(', ')} ms after the first), ${m.wallS.toFixed(1)} s (load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after):`);
 console.log(`  CPU: ${(m.treeS / m.wallS).toFixed(3)} core with helpers (${(m.nodeS / m.wallS).toFixed(3)} Node alone); per refresh ${(m.treeS / m.refreshes).toFixed(2)} s with helpers, ${(m.nodeS / m.refreshes).toFixed(2)} s Node`);
 console.log(`  refresh work: median ${median(m.costs).toFixed(0)} ms, max ${Math.max(...m.costs).toFixed(0)} ms`);
 console.log(`  RSS after each refresh ${mib(Math.min(...m.rss))}–${mib(Math.max(...m.rss))} MiB, peak ${(m.peakKib / 1024).toFixed(0)} MiB; heap after a full GC ${m.heapPerConnection} bytes per connection`);
+console.log(`  the real TUI (\`ka-top --netns\`, 160x45 pty, bpftrace on) over ${tui.wallS.toFixed(0)} s after ${((WARMUP_MS + 15_000) / 1000).toFixed(0)} s of warm-up: ${tui.core.toFixed(3)} core with helpers and bpftrace (${tui.nodeCore.toFixed(3)} Node alone), Node RSS ${tui.rssMiB.toFixed(0)} MiB`);
