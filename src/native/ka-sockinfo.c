@@ -344,15 +344,62 @@ static void read_pending(struct table *t, size_t from) {
   if (two) pthread_join(helper, NULL);
 }
 
+// A sorted list of pids (a walk's process list).
+struct pid_list {
+  int32_t *v;
+  size_t n, cap;
+};
+
+static bool pid_list_has(const struct pid_list *l, int32_t pid) {
+  size_t lo = 0, hi = l->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (l->v[mid] < pid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < l->n && l->v[lo] == pid;
+}
+
+// The first entry of each pid's run in a table (a walk appends a process's fds together), by pid.
+struct pid_runs {
+  int32_t *slots; // entry index of the run's first entry, -1 = empty
+  size_t nslots;
+};
+
+static void pid_runs_fill(struct pid_runs *r, const struct table *t) {
+  slots_reset(&r->slots, &r->nslots, t->n);
+  for (size_t i = 0; i < t->n; i++) {
+    if (i > 0 && t->v[i - 1].pid == t->v[i].pid) continue;
+    size_t s = hash_key(t->v[i].pid, 0) & (r->nslots - 1);
+    while (r->slots[s] >= 0) s = (s + 1) & (r->nslots - 1);
+    r->slots[s] = (int32_t)i;
+  }
+}
+
+static int32_t pid_runs_first(const struct pid_runs *r, const struct table *t, int pid) {
+  for (size_t s = hash_key(pid, 0) & (r->nslots - 1); r->slots[s] >= 0; s = (s + 1) & (r->nslots - 1))
+    if (t->v[r->slots[s]].pid == pid) return r->slots[s];
+  return -1;
+}
+
 // Walks every process's fds. `old` is the previous scan's table (may be empty); the result goes to `cur`.
 // With `print`, prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
 // With `want`, options are read only for those inodes (the sockets an inventory dumped): the walk itself is a
 // readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket (read after the walk).
+// With `walked`, the processes it lists (those of the walk that made `old`) are not walked again: their entries in
+// `old` are taken as they are (see `inventory`); only processes new since then are.
 static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
-                 const struct inode_set *want, struct stats *st) {
+                 const struct inode_set *want, const struct pid_list *walked, struct stats *st) {
+  static struct pid_runs runs;
+  static struct pid_list denied, denied_before; // processes whose fds could not be read: this scan's, the last one's
+  struct pid_list l = denied_before;
+  denied_before = denied;
+  denied = l;
+  denied.n = 0;
   int64_t t0 = now_us();
   memset(st, 0, sizeof *st);
   cur->n = 0;
+  if (walked) pid_runs_fill(&runs, old);
   int pdfd = dup(procfd); // fdopendir takes ownership; keep procfd for openat
   DIR *proc = pdfd >= 0 ? fdopendir(pdfd) : NULL;
   if (!proc) {
@@ -365,6 +412,23 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     uint64_t pid64;
     if (!parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid64) || pid64 > INT32_MAX) continue;
     int pid = (int)pid64;
+    if (walked && pid_list_has(walked, pid)) {
+      st->pids++;
+      if (pid_list_has(&denied_before, pid)) {
+        st->denied++;
+        GROW(denied.v, denied.n, denied.cap, 64);
+        denied.v[denied.n++] = pid;
+      }
+      int32_t first = pid_runs_first(&runs, old, pid);
+      for (int32_t i = first; i >= 0 && (size_t)i < old->n && old->v[i].pid == pid; i++) {
+        old->v[i].seen = true;
+        struct entry *e = table_push(cur);
+        *e = old->v[i];
+        e->fresh = false;
+        e->seen = false;
+      }
+      continue;
+    }
     char path[64];
     snprintf(path, sizeof path, "%d/fd", pid);
     int dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -372,6 +436,8 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
       if (errno == EACCES || errno == EPERM) {
         st->pids++;
         st->denied++;
+        GROW(denied.v, denied.n, denied.cap, 64);
+        denied.v[denied.n++] = pid;
       } // ENOENT: the process exited since readdir
       continue;
     }
@@ -1161,70 +1227,88 @@ static struct {
   bool valid;          // the table `old` is the walk of a `changes` answer
   int64_t at_ms;       // when it was walked
   uint64_t pids;       // hash of the process list then
+  struct pid_list list; // the process list then
   struct inode_set inodes; // sockets dumped then
   struct stats st;     // its figures
 } last_walk;
 
-// The process list, hashed (/proc lists pids in increasing order).
-static uint64_t pids_hash(int procfd) {
+// The process list into `l`, sorted, and its hash (0 when /proc cannot be read: never equal to a hash).
+static uint64_t pids_read(int procfd, struct pid_list *l) {
   uint64_t h = 0xcbf29ce484222325ULL;
+  l->n = 0;
   int pdfd = dup(procfd);
   DIR *proc = pdfd >= 0 ? fdopendir(pdfd) : NULL;
   if (!proc) {
     if (pdfd >= 0) close(pdfd);
-    return 0; // never equal to a hash (see walk_unneeded)
+    return 0;
   }
   rewinddir(proc);
   struct dirent *de;
   uint64_t pid;
-  while ((de = readdir(proc)))
-    if (parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid)) h = fnv1a(h, (const char *)&pid, sizeof pid);
+  bool sorted = true;
+  while ((de = readdir(proc))) {
+    if (!parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid) || pid > INT32_MAX) continue;
+    h = fnv1a(h, (const char *)&pid, sizeof pid);
+    if (l->n && l->v[l->n - 1] >= (int32_t)pid) sorted = false;
+    GROW(l->v, l->n, l->cap, 256);
+    l->v[l->n++] = (int32_t)pid;
+  }
   closedir(proc);
-  return h | 1;
+  return sorted ? h | 1 : 0; // /proc lists pids in increasing order; if not, no walk is spared
 }
 
-static bool walk_unneeded(uint64_t pids) {
-  if (!last_walk.valid || changes.complete || pids == 0 || pids != last_walk.pids ||
-      now_ms() - last_walk.at_ms >= WALK_EVERY_MS)
-    return false;
+enum walk { WALK_NONE, WALK_ALL, WALK_NEW_PROCESSES };
+
+// What the owner walk of a `changes` answer must cover. A new process can hold only sockets it inherited or was
+// passed when no socket was dumped that the last walk had not: then only new processes are walked (a k8s node starts
+// exec probes, shells and runc every few seconds; the walk of 100k fds is ~0.1 s), and exited ones drop out.
+static enum walk walk_needed(uint64_t pids) {
+  if (!last_walk.valid || changes.complete || pids == 0 || now_ms() - last_walk.at_ms >= WALK_EVERY_MS)
+    return WALK_ALL;
   for (size_t i = 0; i < dumped.n; i++)
-    if (!inode_set_has(&last_walk.inodes, dumped.v[i])) return false;
-  return true;
+    if (!inode_set_has(&last_walk.inodes, dumped.v[i])) return WALK_ALL;
+  return pids == last_walk.pids ? WALK_NONE : WALK_NEW_PROCESSES;
 }
 
 // One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
-// `old`/`cur` as in `scan`; returns the table now holding the current sockets (`old` when the walk was skipped).
+// `old`/`cur` as in `scan`; returns the table now holding the current sockets (`old` when the walk was skipped),
+// and in `*how` what was walked.
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
-                               int npaths, struct stats *st, unsigned long *count) {
+                               int npaths, struct stats *st, unsigned long *count, enum walk *how) {
   static struct owners own;
   static struct inode_set want;
+  static struct pid_list pids_now;
   *count = 0;
   dumped.n = 0;
   changes.complete = false;
   inventory_dump(paths, npaths, count);
   out_flush();
   fflush(stdout); // the reader parses the sockets while the scan runs
-  uint64_t pids = changes.on ? pids_hash(procfd) : 0;
-  bool walk = !changes.on || !walk_unneeded(pids);
-  if (!walk) {
+  uint64_t pids = changes.on ? pids_read(procfd, &pids_now) : 0;
+  *how = changes.on ? walk_needed(pids) : WALK_ALL;
+  if (*how == WALK_NONE) {
     *st = last_walk.st;
     st->elapsed_us = 0;
   } else {
     inode_set_fill(&want, dumped.v, dumped.n);
-    scan(procfd, old, cur, track_start, false, &want, st);
+    scan(procfd, old, cur, track_start, false, &want, *how == WALK_NEW_PROCESSES ? &last_walk.list : NULL, st);
     owners_build(&own, cur);
     for (size_t i = 0; i < dumped.n; i++) out_owners(&own, cur, i);
     // Only a `changes` answer's walk can stand for the next one: the owner lines it sent are what the reader holds.
     last_walk.valid = changes.on;
     last_walk.pids = pids;
-    last_walk.at_ms = now_ms();
+    struct pid_list l = last_walk.list;
+    last_walk.list = pids_now;
+    pids_now = l;
+    // Only a walk of every process restarts the clock of the periodic one (it sees what no list of pids can).
+    if (*how == WALK_ALL) last_walk.at_ms = now_ms();
     last_walk.st = *st;
     inode_set_fill(&last_walk.inodes, dumped.v, dumped.n);
   }
   // Namespaces not asked for this time are forgotten: asked again, their section is complete.
   for (size_t k = known.n; changes.on && k-- > 0;)
     if (!known.v[k].visited) known_remove(k);
-  return walk ? cur : old;
+  return *how == WALK_NONE ? old : cur;
 }
 
 static int cmd_inventory(int argc, char **argv) {
@@ -1234,7 +1318,8 @@ static int cmd_inventory(int argc, char **argv) {
   struct table old = {0}, cur = {0};
   struct stats st;
   unsigned long dumped;
-  inventory(procfd, &old, &cur, false, argv, argc, &st, &dumped);
+  enum walk how;
+  inventory(procfd, &old, &cur, false, argv, argc, &st, &dumped, &how);
   out_flush();
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us, dumped);
@@ -1247,7 +1332,7 @@ static int cmd_scan(void) {
   int procfd = open_proc();
   struct table old = {0}, cur = {0};
   struct stats st;
-  scan(procfd, &old, &cur, false, true, NULL, &st);
+  scan(procfd, &old, &cur, false, true, NULL, NULL, &st);
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us);
   return fflush(stdout) == 0 ? 0 : 1;
@@ -1281,7 +1366,7 @@ static int cmd_serve(void) {
       last_walk.valid = false;
       struct stats st;
       for (size_t i = 0; i < old->n; i++) old->v[i].seen = false;
-      scan(procfd, old, cur, true, true, NULL, &st);
+      scan(procfd, old, cur, true, true, NULL, NULL, &st);
       print_gone(old);
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", ++seq, st.pids, st.denied, st.sockets,
              (long long)st.elapsed_us);
@@ -1312,12 +1397,14 @@ static int cmd_serve(void) {
       }
       struct stats st;
       unsigned long dumped;
-      bool walked = inventory(procfd, old, cur, true, paths, npaths, &st, &dumped) == cur;
+      enum walk how;
+      bool walked = inventory(procfd, old, cur, true, paths, npaths, &st, &dumped, &how) == cur;
       changes.on = false;
       free(paths);
       out_flush();
+      // walked: 0 = the last walk stands, 1 = every process, 2 = only processes new since the last walk
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d\n", ++seq, st.pids,
-             st.denied, st.sockets, (long long)st.elapsed_us, dumped, walked);
+             st.denied, st.sockets, (long long)st.elapsed_us, dumped, how == WALK_NONE ? 0 : how == WALK_ALL ? 1 : 2);
       if (walked) { // else `old` still holds the current sockets, indexed
         struct table *t = old;
         old = cur;

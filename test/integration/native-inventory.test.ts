@@ -1,6 +1,7 @@
 // The native inventory (ka-sockinfo inventory: netlink sock_diag + owner scan) against `ss -HtinaeO` on the same
 // real sockets in a namespace of our own: every state ka-top cares about, IPv4, IPv6 and v4-mapped addresses,
 // timers, queues. Both dumps run back to back; fields that move with time are compared within a tolerance.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
 import { InventoryCollector } from '../../src/engine/inventory-changes.js';
@@ -349,6 +350,58 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       expect(skipped).toBeGreaterThan(0); // other tests' processes starting make some answers walk, not all
       await reconnecting.stop(); // its churn would change the namespace under the next test
     } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+
+  it('walks only the processes new since the last walk when no new socket was dumped: an inherited socket gains its new owner, then loses it', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    // A process that connects, then starts a child holding the same socket (as a pre-forking server's workers do).
+    const port = await server('127.0.0.1');
+    const script = `const s = require('net').connect(${port}, '127.0.0.1', () => console.log('CONN ' + s.localPort)); let c;
+      require('readline').createInterface({ input: process.stdin }).on('line', (l) => {
+        if (l === 'fork') { c = require('child_process').spawn('sleep', ['60'], { stdio: ['ignore', 'ignore', 'ignore', s] }); console.log('CHILD ' + c.pid); }
+        if (l === 'kill') { c.on('exit', () => console.log('GONE')); c.kill('SIGKILL'); }
+      });`;
+    const parent = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout!.on('data', (b) => (out += b));
+    const line = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      return re.exec(out)?.[1] ?? expect.fail(`no ${re} in: ${out}`);
+    };
+    try {
+      const localPort = await line(/^CONN (\d+)/m);
+      const walks: string[] = [];
+      const answer = async () => {
+        let text = '';
+        await daemon.changes([ref.path], (c) => (text += c));
+        walks.push(/walked=(\d)/.exec(text)![1]!);
+        return text;
+      };
+      const first = await answer();
+      const inode = new RegExp(`^T 1 \\d+ \\d+ 127\\.0\\.0\\.1 ${localPort} 127\\.0\\.0\\.1 ${port} \\S+ (\\d+) `, 'm').exec(first)![1];
+      const owners = async (want: (pids: string[]) => boolean) => {
+        for (let i = 0; i < 20; i++) {
+          const m = new RegExp(`^O ${inode} (\\S+) `, 'm').exec(await answer());
+          const pids = m?.[1]!.split(',').map((o) => o.split(':')[0]!).sort();
+          if (pids && want(pids)) return pids;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return expect.fail(`owners of ${inode} never as expected (walks ${walks.join(' ')})`);
+      };
+      parent.stdin!.write('fork\n');
+      const child = await line(/^CHILD (\d+)/m);
+      expect(await owners((p) => p.includes(child))).toHaveLength(2);
+      parent.stdin!.write('kill\n');
+      await line(/^(GONE)/m);
+      expect(await owners((p) => !p.includes(child))).toHaveLength(1);
+      // Neither change dumped a new socket, and each came well within the 30 s of the periodic full walk: at least
+      // one of the answers that saw them walked only the new processes.
+      expect(walks).toContain('2');
+    } finally {
+      parent.kill();
       await daemon.close();
     }
   }, 60_000);
