@@ -248,10 +248,6 @@ function sortKeyFn(sort: SortId): (c: Connection, a: ActivityView | undefined) =
   return COLUMNS.find((c) => c.id === sort)!.sortKey;
 }
 
-export function sortRows(rows: Row[], sort: SortId, inverted: boolean, activity: ActivityLookup): Row[] {
-  return Array.from(sortOrder(rows, sort, inverted, activity), (i) => rows[i]!);
-}
-
 /**
  * The order of `rows` (their indexes) by `sort`. `lastPos`: each row's place in the previous order (-1: none), a
  * hint only: the sort starts from that order, which at a refresh is nearly the new one, and TimSort then takes it

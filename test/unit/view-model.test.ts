@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
-  rowStyle, rowText, scrollFor, sortOrder, sortRows, sortTitle, visibleSlice, type ActivityView, type Row, type ViewQuery,
+  rowStyle, rowText, scrollFor, sortOrder, sortTitle, visibleSlice, type ActivityView, type ActivityLookup, type Row, type SortId, type ViewQuery,
 } from '../../src/ui/view-model.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import type { Connection } from '../../src/domain/connection.js';
@@ -14,6 +14,7 @@ const doc = loadSnapshot();
 const none = () => undefined;
 const q = (over: Partial<ViewQuery> = {}): ViewQuery => ({ sort: 'state', inverted: false, text: '', filter: {}, ...over });
 const rows = (cs: readonly Connection[]): Row[] => cs.map((c) => ({ c, closed: false }));
+const sortRows = (rs: Row[], sort: SortId, inverted: boolean, activity: ActivityLookup): Row[] => sortOrder(rs, sort, inverted, activity).map((i) => rs[i]!);
 /** The layout the App would use for the captured rows. */
 const lay = (w: number) => layoutColumns(w, contentWidths(rows(doc.connections)));
 
