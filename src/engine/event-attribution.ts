@@ -32,7 +32,6 @@ const GONE_GENERATIONS = 10;
 /** Sockets whose owner is remembered for their later events. */
 export const MAX_OWNERS = 20_000;
 
-
 const endsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
   local && peer ? `${local.address}:${local.port}>${peer.address}:${peer.port}` : null;
 

@@ -264,13 +264,14 @@ export function sortOrder(rows: readonly Row[], sort: SortId, inverted: boolean,
   const isNull = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const k = key(rows[i]!.c, activity(rows[i]!.c.id));
-    if (k === null) isNull[i] = 1;
-    else if (typeof k === 'number' && keys === null) num[i] = k;
+    if (k === null) {
+      isNull[i] = 1;
+      if (keys) keys[i] = null;
+    } else if (typeof k === 'number' && keys === null) num[i] = k;
     else {
       keys ??= Array.from(num, (v, j) => (isNull[j] ? null : v));
       keys[i] = k;
     }
-    if (k === null && keys) keys[i] = null;
   }
   // Arrays of a known size, filled by index: at 100k rows, growing them by push cost more than the sort.
   let unknownCount = 0;

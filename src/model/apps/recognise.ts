@@ -74,24 +74,20 @@ export function applicationView(c: Connection, listenPorts: readonly number[] = 
 /** Sets `application` on every owned connection of one inventory (freshly joined, so set in place); `ports`: the
  *  inventory's listening ports by pid when `conns` is only part of it. */
 export function withApplications(conns: Connection[], ports = listenPortsByPid(conns)): Connection[] {
-  const cache = new Map<number, ReturnType<typeof recogniseOwner>>();
-  // The connections of one process share a view per keepalive origin: one frozen object, not one per connection.
-  const views = new Map<number, Map<string, ApplicationView>>();
+  // Per process: what it was recognised as, and one frozen view per keepalive origin its connections share.
+  const byPid = new Map<number, { r: ReturnType<typeof recogniseOwner>; views: Map<string, ApplicationView> }>();
   for (const c of conns) {
     if (!c.process) continue;
     const pid = c.process.pid;
-    if (!cache.has(pid)) {
-      cache.set(pid, recogniseOwner(c.process, ports.get(pid)));
-      views.set(pid, new Map());
-    }
-    const r = cache.get(pid)!;
+    let p = byPid.get(pid);
+    if (!p) byPid.set(pid, (p = { r: recogniseOwner(c.process, ports.get(pid)), views: new Map() }));
+    const { r } = p;
     const origin = keepaliveOrigin(r?.entry ?? null, keepaliveFacts(c));
-    const byOrigin = views.get(pid)!;
     const key = origin.text === null ? '' : `${origin.rule ?? ''}\n${origin.text}`; // no text, no rule
-    let view = byOrigin.get(key);
+    let view = p.views.get(key);
     if (!view) {
       view = Object.freeze({ id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule });
-      byOrigin.set(key, view);
+      p.views.set(key, view);
     }
     c.application = view;
   }
