@@ -1,7 +1,7 @@
 // The interactive view: header, connection table, detail/resets/findings/help screens and a status line. State
 // comes from the Monitor (and, when wired, the event stream and the findings); every decision is made by keymap.ts,
 // view-model.ts and the line builders.
-import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
+import { Box, useApp, useInput, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MonitorState } from '../engine/monitor.js';
 import type { ConnectionFilter } from '../domain/filter.js';
@@ -16,6 +16,7 @@ import { FindingsView } from './FindingsView.js';
 import { Header, headerLines, type RecordedInfo } from './Header.js';
 import { HelpView, helpLines } from './HelpView.js';
 import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
+import { Line } from './Line.js';
 import { ResetsView } from './ResetsView.js';
 import { tracerOffReason, type TracerStatus } from './tracer-view.js';
 import {
@@ -332,11 +333,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
       <Box flexDirection="column" height={bodyHeight} overflow="hidden">
         {body}
       </Box>
-      <Text wrap="truncate">
-        {paused ? <Text inverse color="yellow" bold>{' PAUSED '}</Text> : null}
-        {paused ? ' ' : ''}
-        <Text color={message?.error ? 'red' : undefined}>{statusText}</Text>
-      </Text>
+      <Line segments={[...(paused ? [{ text: ' PAUSED ', inverse: true, color: 'yellow', bold: true } as const, { text: ' ' }] : []), { text: statusText, color: message?.error ? 'red' : undefined }]} />
     </Box>
   );
 }

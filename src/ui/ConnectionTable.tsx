@@ -1,6 +1,7 @@
-// The connection list: column titles and only the visible rows (one pre-formatted Text per row).
+// The connection list: column titles and only the visible rows (one pre-formatted Line per row).
 import { Box, Text } from 'ink';
-import { headerText, rowStyle, rowText, type ActivityLookup, type LayoutColumn, type Row, type SortId } from './view-model.js';
+import { Line, type LineStyle } from './Line.js';
+import { headerText, rowStyle, rowText, type ActivityLookup, type RowStyle, type LayoutColumn, type Row, type SortId } from './view-model.js';
 
 interface Props {
   rows: readonly Row[];
@@ -16,26 +17,26 @@ interface Props {
   empty: string;
 }
 
-const STYLE = {
+const STYLE: Record<RowStyle, LineStyle> = {
   normal: {},
   new: { color: 'green' },
   closed: { color: 'gray', dimColor: true },
   probing: { color: 'yellow' },
   dying: { color: 'red', bold: true },
-} as const;
+};
 
 export function ConnectionTable({ rows, top, selected, layout, sort, inverted, fresh, activity, empty }: Props) {
   return (
     <Box flexDirection="column">
-      <Text inverse wrap="truncate">{headerText(layout, sort, inverted)}</Text>
+      <Line inverse>{headerText(layout, sort, inverted)}</Line>
       {rows.length === 0 ? <Text color="gray">{empty}</Text> : null}
       {rows.map((r, i) => {
         const a = activity(r.c.id);
         const style = rowStyle(r, fresh, a);
         return (
-          <Text key={r.c.id} {...STYLE[style]} inverse={top + i === selected} wrap="truncate">
+          <Line key={r.c.id} {...STYLE[style]} inverse={top + i === selected}>
             {rowText(r.c, a, layout, style === 'closed')}
-          </Text>
+          </Line>
         );
       })}
     </Box>

@@ -1,6 +1,7 @@
 // Enter on a row: every field of the connection and its event timeline, scrollable.
 import { Box, Text } from 'ink';
 import type { DetailLine } from './detail-lines.js';
+import { Line } from './Line.js';
 
 interface Props {
   title: string;
@@ -28,15 +29,12 @@ export function DetailView({ title, lines, top, height, closed }: Props) {
   const widths = labelWidths(lines);
   return (
     <Box flexDirection="column">
-      <Text inverse color={closed ? 'red' : undefined} bold={closed} wrap="truncate">{title}</Text>
+      <Line inverse color={closed ? 'red' : undefined} bold={closed}>{title}</Line>
       {lines.slice(top, top + Math.max(0, height - 1)).map((l, i) =>
         l.section ? (
           <Text key={i} bold wrap="truncate">{l.label}</Text>
         ) : (
-          <Text key={i} wrap="truncate">
-            <Text color="cyan">{`  ${l.label.padEnd(widths[top + i]!)}`}</Text>
-            {l.value}
-          </Text>
+          <Line key={i} segments={[{ text: `  ${l.label.padEnd(widths[top + i]!)}`, color: 'cyan' }, { text: l.value }]} />
         ),
       )}
     </Box>

@@ -2,6 +2,7 @@
 import { Box, Text } from 'ink';
 import type { Finding } from '../domain/finding.js';
 import { findingsLines } from './findings-lines.js';
+import { Line } from './Line.js';
 
 interface Props {
   findings: readonly Finding[];
@@ -20,10 +21,10 @@ export function FindingsView({ findings, selected, height, width, origin }: Prop
   const top = Math.max(0, Math.min(first, lines.length - room));
   return (
     <Box flexDirection="column">
-      <Text inverse wrap="truncate">{`Findings (${findings.length}, ${origin}) — ↑/↓ choose · Enter show its connections · Esc back`}</Text>
+      <Line inverse>{`Findings (${findings.length}, ${origin}) — ↑/↓ choose · Enter show its connections · Esc back`}</Line>
       {findings.length === 0 ? <Text color="gray">no findings: nothing the rules flag in what ka-top sees</Text> : null}
       {lines.slice(top, top + room).map((l, i) => (
-        <Text key={top + i} color={l.color} bold={l.bold} inverse={l.bold && l.finding === selected} wrap="truncate">{l.text}</Text>
+        <Line key={top + i} color={l.color} bold={l.bold} inverse={l.bold && l.finding === selected}>{l.text}</Line>
       ))}
     </Box>
   );

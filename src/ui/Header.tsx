@@ -1,17 +1,18 @@
 // The top lines: host, what ka-top can and cannot see (with why), keepalive sysctl defaults, totals, findings.
 // Compact (short terminals): one line for what ka-top can and cannot see, the warnings counted, not quoted.
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import type { NetnsSysctl } from '../domain/connection.js';
 import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
 import { formatDuration } from '../output/format.js';
+import { Line, type LineColor } from './Line.js';
 import type { TracerStatus } from './tracer-view.js';
 
 export interface HeaderLine {
   text: string;
-  color?: string;
+  color?: LineColor | undefined;
   bold?: boolean;
 }
 
@@ -111,9 +112,9 @@ export function Header({ lines }: { lines: readonly HeaderLine[] }) {
   return (
     <Box flexDirection="column">
       {lines.map((l, i) => (
-        <Text key={i} color={l.color} bold={l.bold} wrap="truncate">
+        <Line key={i} color={l.color} bold={l.bold}>
           {l.text}
-        </Text>
+        </Line>
       ))}
     </Box>
   );

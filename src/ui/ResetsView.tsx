@@ -2,6 +2,7 @@
 // glance. ka-top's causes (linger, keepalive_timeout…) and the kernel's reason names (TCP_STATE…, for resets no cause
 // explains) are listed apart; received resets carry the cause inferred for the sender.
 import { Box, Text } from 'ink';
+import { Line } from './Line.js';
 import type { ResetBucket } from '../model/reset-stats.js';
 import type { TracerStatus } from './tracer-view.js';
 
@@ -60,11 +61,11 @@ function Section({ title, buckets, rows, width }: { title: string; buckets: read
       <Text bold wrap="truncate">{`${fit(title)} ${'total'.padStart(9)} ${'per sec'.padStart(9)}`}</Text>
       {buckets.length === 0 ? <Text color="gray">  none</Text> : null}
       {shown.map((b) => (
-        <Text key={b.key} color={b.rate >= 1 ? 'red' : b.rate > 0 ? 'yellow' : undefined} wrap="truncate">
+        <Line key={b.key} color={b.rate >= 1 ? 'red' : b.rate > 0 ? 'yellow' : undefined}>
           {`${fit(`  ${b.key}`)} ${String(b.count).padStart(9)} ${b.rate.toFixed(1).padStart(9)}`}
-        </Text>
+        </Line>
       ))}
-      {buckets.length > shown.length ? <Text color="gray">{`  … ${buckets.length - shown.length} more`}</Text> : null}
+      {buckets.length > shown.length ? <Line color="gray">{`  … ${buckets.length - shown.length} more`}</Line> : null}
     </Box>
   );
 }
@@ -94,7 +95,7 @@ export function ResetsView({ tracer, height, width }: Props) {
   const rows = shareRows(used.map(([, b]) => b.length), height - 1);
   return (
     <Box flexDirection="column">
-      <Text inverse wrap="truncate">{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · lost events ${tracer.view.lostEvents}`}</Text>
+      <Line inverse>{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · lost events ${tracer.view.lostEvents}`}</Line>
       {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );

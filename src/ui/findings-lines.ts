@@ -1,10 +1,11 @@
 // Findings on screen: the header's one-line count and the lines of the findings panel (`f`). Pure.
 import { SEVERITIES, type Finding, type Severity } from '../domain/finding.js';
+import type { LineColor } from './Line.js';
 
-export const SEVERITY_COLOR: Record<Severity, string> = { critical: 'red', warning: 'yellow', info: 'cyan' };
+export const SEVERITY_COLOR: Record<Severity, LineColor> = { critical: 'red', warning: 'yellow', info: 'cyan' };
 
 /** `findings: 1 critical, 2 warning — keepalive-timeouts: …` (null when there is none). */
-export function findingsHeadline(findings: readonly Finding[]): { text: string; color: string } | null {
+export function findingsHeadline(findings: readonly Finding[]): { text: string; color: LineColor } | null {
   if (!findings.length) return null;
   const counts = SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
   const top = findings[0]!; // most severe first
@@ -33,7 +34,7 @@ export interface FindingLine {
   text: string;
   /** Index of the finding the line belongs to. */
   finding: number;
-  color?: string;
+  color?: LineColor;
   bold?: boolean;
 }
 
