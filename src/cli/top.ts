@@ -75,7 +75,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
     if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, reason: 'starting: attaching the tracepoints…' };
-    return { on: true, view: { activity, timeline, resets: tracing.resetSummary(), lostEvents: tracing.counts.lostEvents } };
+    return { on: true, view: { activity, timeline, resets: tracing.resetSummary(), lostEvents: tracing.counts.lostEvents, eventsSeen: tracing.eventsSeen } };
   };
 
   try {

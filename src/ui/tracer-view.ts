@@ -13,6 +13,8 @@ export interface TracerView {
   timeline: (id: string) => readonly KaEvent[];
   resets: ResetSummary;
   lostEvents: number;
+  /** Events received so far: the rows' activity can have changed when this did. */
+  eventsSeen: number;
 }
 
 export type TracerStatus = { on: true; view: TracerView } | { on: false; reason: string };
@@ -44,6 +46,7 @@ export function recordedTracer(doc: SnapshotDocument): TracerStatus {
     timeline: (id) => byConnection.get(id)?.timeline ?? [],
     resets,
     lostEvents,
+    eventsSeen: doc.events.length,
   };
   return { on: true, view };
 }

@@ -3,7 +3,7 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import type { MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
-import { summarizeResets, resetRecordOf } from '../../src/model/reset-stats.js';
+import { summarizeResets, resetRecordOf, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
 import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
@@ -190,7 +190,7 @@ describe('TUI components', () => {
     const activity = { probesSent: 3, resets: 0, timeline };
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0 },
+      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0, eventsSeen: 0 },
     });
     const { frame, type, source, unmount } = await mount({ tracer });
     await type(`/:${client.local.port} 127`);
@@ -240,6 +240,36 @@ describe('TUI components', () => {
     unmount();
   });
 
+  it('the table redraws between refreshes only when the tracer has news: events, a reset rate that moved', async () => {
+    let eventsSeen = 0;
+    const records: ResetRecord[] = [];
+    const resets = () => summarizeResets(records, Date.now(), 1500);
+    const tracer = (): TracerStatus => ({ on: true, view: { activity: () => undefined, timeline: () => [], resets: resets(), lostEvents: 0, eventsSeen } });
+    let renders = 0;
+    const findings = () => {
+      renders++; // called once per render
+      return [];
+    };
+    const { frame, unmount } = await mount({ tracer, findings });
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const quiet = renders;
+    await wait(2200); // two ticks of the 1 s clock, nothing new
+    expect(renders).toBe(quiet);
+    eventsSeen++;
+    await wait(1100);
+    expect(renders).toBe(quiet + 1);
+    // A reset: an event, then its rate, which falls back to 0 when it leaves the window with no event at all.
+    records.push({ at: Date.now(), direction: 'sent', cause: 'linger-zero', pid: null, comm: null, peer: null });
+    eventsSeen++;
+    await wait(1100);
+    expect(renders).toBe(quiet + 2);
+    expect(frame()).toMatch(/resets\/s 0\.7/);
+    await wait(2000);
+    expect(renders).toBe(quiet + 3);
+    expect(frame()).toMatch(/resets\/s 0\.0/);
+    unmount();
+  });
+
   it('pause shows PAUSED and freezes the rows until resumed', async () => {
     const { frame, type, source, unmount } = await mount();
     await type('p');
@@ -270,7 +300,7 @@ describe('TUI components', () => {
     const resets = summarizeResets(events.map((e) => resetRecordOf(e)!), now);
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0 },
+      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, eventsSeen: 2 },
     });
     const on = await mount({ tracer });
     expect(on.frame()).toMatch(/resets\/s 3\.0 \(linger 3\.0\)/);
