@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The TUI left running: its refresh loop (the owner-scan daemon and the Monitor on the native inventory, 2 s base
 // interval, the event path's index of the inventory as LiveTracing keeps it with a tracer that sends nothing but
-// traces every setsockopt, and the TUI's collection after each inventory)
+// traces every setsockopt, and the TUI's bound on heap growth)
 // over N real loopback sockets held by ka-peer in a scratch namespace, inventoried alone (as with
 // `--netns NS`). After the warm-up refreshes, over the measured ones: CPU per second and per refresh (Node, and Node
 // with its helpers), refresh work (ms), RSS after each refresh and its peak, and heap per connection after a full GC.
@@ -35,7 +35,7 @@ if (process.argv[2] === '--loop') {
   const { Monitor } = await import(`${root}dist/engine/monitor.js`);
   const { LiveTracing } = await import(`${root}dist/engine/live-tracing.js`);
   const { RecordedTracer } = await import(`${root}dist/sources/recorded-tracer.js`);
-  const { collectAfterEachInventory } = await import(`${root}dist/cli/heap.js`);
+  const { boundHeapGrowth } = await import(`${root}dist/cli/heap.js`);
   const daemon = new SockinfoDaemon();
   daemon.start();
   const live = liveInventory({ daemon });
@@ -48,7 +48,7 @@ if (process.argv[2] === '--loop') {
     daemon,
   });
   await tracing.start();
-  collectAfterEachInventory(monitor); // as the TUI does
+  boundHeapGrowth(); // as the TUI does
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))[1]);
   const costs = [];
   const rss = [];

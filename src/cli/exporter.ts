@@ -11,7 +11,7 @@ import { pidContainers } from '../sources/workloads.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts, positiveInt } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
-import { collectAfterEachInventory } from './heap.js';
+import { boundHeapGrowth } from './heap.js';
 
 /** In the exporters' 9xxx range, clear of the well-known exporters' defaults (README, Exporter). */
 export const DEFAULT_PORT = 9977;
@@ -114,7 +114,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
   });
   try {
     state = new ExporterState({ monitor: session.monitor, tracing: session.tracing, containerOfPid: pidContainers() }, { ...a, version: packageVersion() });
-    collectAfterEachInventory(session.monitor);
+    boundHeapGrowth();
     if (log) {
       const names = new Map<number, string>();
       session.monitor.subscribe((s) => {

@@ -16,7 +16,7 @@ import { showTui } from '../ui/screen.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
 import { LiveFindings } from '../ui/live-findings.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse } from './args.js';
-import { collectAfterEachInventory } from './heap.js';
+import { boundHeapGrowth } from './heap.js';
 
 export const TOP_HELP = [
   'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
@@ -65,7 +65,7 @@ export async function topCommand(argv: string[]): Promise<number> {
 
   const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter) });
   const { monitor, tracing } = session;
-  collectAfterEachInventory(monitor);
+  boundHeapGrowth();
   let tracerOff = session.tracingOff;
   const findings = new LiveFindings({ filter });
   tracing?.subscribe((e) => findings.push(e));

@@ -10,7 +10,7 @@ import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thres
 import { formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
 import { FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, positiveInt } from './args.js';
-import { collectAfterEachInventory } from './heap.js';
+import { boundHeapGrowth } from './heap.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -131,7 +131,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     },
   });
   const { monitor, tracing } = session;
-  collectAfterEachInventory(monitor);
+  boundHeapGrowth();
   if (!tracing && opts.intervalSec === null) {
     await session.close();
     throw new CliError(`cannot trace: ${session.tracingOff}`);

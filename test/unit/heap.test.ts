@@ -1,51 +1,49 @@
-// The long-running modes' collection policy, on this process's real heap: a full collection after an inventory
-// only once the heap grew by a quarter over what the last one left (observed through V8's own GC entries).
+// The long-running modes' bound on heap growth, on this process's real heap: with it, V8 collects old garbage once
+// the heap grew by a quarter over what its last full collection left; without it (the control), it lets the heap
+// grow to several times that. Flags are per process: vitest runs each test file in a process of its own.
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { collectAfterEachInventory } from '../../src/cli/heap.js';
-import type { InventoryFeed } from '../../src/engine/live-tracing.js';
+import { boundHeapGrowth } from '../../src/cli/heap.js';
 
-type FeedState = InventoryFeed['state'];
-
-function feed() {
-  const listeners = new Set<(s: FeedState) => void>();
-  const state = { inventory: null } as unknown as FeedState;
-  return {
-    state,
-    subscribe: (fn: (s: FeedState) => void) => (listeners.add(fn), () => listeners.delete(fn)),
-    /** A new inventory, then the turn of the event loop the collection waits for. */
-    async publish() {
-      state.inventory = { connections: [] } as unknown as FeedState['inventory'];
-      for (const fn of listeners) fn(state);
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setTimeout(r, 20)); // GC entries are delivered asynchronously
-    },
-  };
-}
-
-async function fullCollectionsDuring(fn: () => Promise<void>): Promise<number> {
-  let n = 0;
+/** Batches of objects that live a few turns of the event loop (long enough to reach the old generation), as
+ *  inventories and events do, then die. Returns the full collections V8 ran meanwhile and the peak heap. */
+async function oldGarbage(): Promise<{ majors: number; peakMiB: number }> {
+  let majors = 0;
   const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) n++;
+    for (const e of list.getEntries()) if ((e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
   });
   obs.observe({ entryTypes: ['gc'] });
-  await fn();
-  await new Promise((r) => setTimeout(r, 20));
+  let peak = 0;
+  const window: object[][] = [];
+  for (let b = 0; b < 60; b++) {
+    const batch: object[] = [];
+    for (let i = 0; i < 20_000; i++) batch.push({ b, i, s: `row ${b} ${i}` });
+    window.push(batch);
+    if (window.length > 4) window.shift();
+    await new Promise((r) => setImmediate(r));
+    peak = Math.max(peak, getHeapStatistics().used_heap_size);
+  }
+  await new Promise((r) => setTimeout(r, 50)); // GC entries are delivered asynchronously
   obs.disconnect();
-  return n;
+  return { majors, peakMiB: peak / 2 ** 20 };
 }
 
-describe('collection after each inventory', () => {
-  it('collects when the heap grew, and not after an inventory that left little garbage', async () => {
-    const f = feed();
-    collectAfterEachInventory(f);
-    expect(await fullCollectionsDuring(() => f.publish())).toBeGreaterThanOrEqual(1); // the first: nothing known yet
-    const kept: object[] = [];
-    expect(await fullCollectionsDuring(async () => {
-      for (let i = 0; i < 3; i++) await f.publish(); // nothing allocated in between
-    })).toBe(0);
-    for (let i = 0; i < 400_000; i++) kept.push({ i, s: `row ${i}` }); // tens of MB: well over a quarter
-    expect(await fullCollectionsDuring(() => f.publish())).toBeGreaterThanOrEqual(1);
-    expect(kept.length).toBe(400_000);
+describe('bound on heap growth', () => {
+  it('V8 collects old garbage well before the heap doubles', async () => {
+    const live = Array.from({ length: 300_000 }, (_, i) => ({ i, s: `live ${i}` })); // a live set of ~30 MB
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // V8 sets the next limit at the end of a full collection: one after each setting.
+    setFlagsFromString('--heap-growing-percent=0'); // V8's default
+    gc();
+    const control = await oldGarbage();
+    boundHeapGrowth();
+    gc();
+    const bounded = await oldGarbage();
+    expect(live.length).toBe(300_000);
+    expect(bounded.majors).toBeGreaterThan(control.majors);
+    expect(bounded.peakMiB).toBeLessThan(control.peakMiB * 0.75);
   });
 });
