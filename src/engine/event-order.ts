@@ -20,8 +20,23 @@ export const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>
 /** How far back from the tail of the hold an effect of a just-read cause is looked for. */
 const EFFECT_WINDOW = 256;
 
+/** How a held event can be found as the effect of a later cause: a close or reset sent by its socket, a reset
+ *  received by its endpoints. */
+function findableKey(ev: Held['ev']): string | null {
+  if (ev.type === 'close' || ev.type === 'rst_sent') return socketKey(ev.sk);
+  if (ev.type === 'rst_received') return endpointsKey(ev.local, ev.peer);
+  return null;
+}
+const socketKey = (sk: string | null) => `s${sk}`; // null has its key too: the match compares sk with ===
+const endpointsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
+  local && peer ? `e${local.address} ${local.port} ${peer.address} ${peer.port}` : null;
+
 export class HoldQueue {
   private held: Held[] = [];
+  /** Held events by findableKey: how many. A cause with no possible effect held skips the scan; one whose every
+   *  possible effect was met stops there (under churn, a reset's scan of the last EFFECT_WINDOW events with a
+   *  close of another socket at each step was the event path's largest cost). */
+  private readonly findable = new Map<string, number>();
 
   get size(): number {
     return this.held.length;
@@ -31,11 +46,17 @@ export class HoldQueue {
     const ev = h.ev;
     let i = -1;
     if (ev.type === 'keepalive_timeout') {
-      i = this.findRecent((x) => x.ev.sk === ev.sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'));
+      i = this.findRecent(
+        (x) => x.ev.sk === ev.sk && (x.ev.type === 'rst_sent' || x.ev.type === 'close'),
+        this.count(socketKey(ev.sk)),
+      );
     } else if (ev.type === 'rst_sent') {
-      i = this.findRecent((x) =>
-        (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
-        (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)));
+      i = this.findRecent(
+        (x) =>
+          (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
+          (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)),
+        this.count(socketKey(ev.sk)) + this.count(endpointsKey(ev.peer, ev.local)),
+      );
     }
     // Inserted ahead of its effect, it leaves with the effect's hold time and time stamp (both happened in one
     // kernel call; the stamps only differ by when their records were read), so lines stay in time order.
@@ -44,15 +65,35 @@ export class HoldQueue {
       h.ev.ts = effect.ev.ts;
       this.held.splice(i, 0, { ...h, at: effect.at });
     } else this.held.push(h);
+    this.tally(ev, 1);
   }
 
   /** The first of the last EFFECT_WINDOW held events that matches. An effect was read just before its cause (one
    *  kernel call): it is near the tail. Searching the whole queue made every reset cost O(held) while a probe
-   *  waited for a refresh with a reset storm behind it. */
-  private findRecent(match: (h: Held) => boolean): number {
+   *  waited for a refresh with a reset storm behind it. `findable`: how many held events could match (every match
+   *  is one of them), so the scan ends once that many matched. */
+  private findRecent(match: (h: Held) => boolean, findable: number): number {
     let found = -1;
-    for (let i = this.held.length - 1; i >= Math.max(0, this.held.length - EFFECT_WINDOW); i--) if (match(this.held[i]!)) found = i;
+    let matched = 0;
+    for (let i = this.held.length - 1; matched < findable && i >= Math.max(0, this.held.length - EFFECT_WINDOW); i--) {
+      if (match(this.held[i]!)) {
+        found = i;
+        matched++;
+      }
+    }
     return found;
+  }
+
+  private count(key: string | null): number {
+    return key === null ? 0 : (this.findable.get(key) ?? 0);
+  }
+
+  private tally(ev: Held['ev'], by: 1 | -1): void {
+    const key = findableKey(ev);
+    if (key === null) return;
+    const n = this.count(key) + by;
+    if (n === 0) this.findable.delete(key);
+    else this.findable.set(key, n);
   }
 
   /** Takes the events held at least `holdMs` (all with `all`) in order; stops at the first one `mayLeave`
@@ -61,7 +102,9 @@ export class HoldQueue {
     const out: Held[] = [];
     while (this.held.length > 0 && (all || now - this.held[0]!.at >= holdMs)) {
       if (!all && !mayLeave(this.held[0]!)) break;
-      out.push(this.held.shift()!);
+      const h = this.held.shift()!;
+      this.tally(h.ev, -1);
+      out.push(h);
     }
     return out;
   }
