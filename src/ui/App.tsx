@@ -104,7 +104,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   const pinned = useRef<Row | null>(null);
   const cache = useRef(new ViewCache()).current;
 
-  /** What the last frame showed of the tracer (see movesWithClock). */
+  /** What the last frame showed of the tracer (tracerKey): the clock redraws the table only when that changed. */
   const tracerShown = useRef('');
 
   useEffect(() => feed.subscribe((s) => (pausedRef.current ? undefined : setLive(s))), [feed]);

@@ -18,12 +18,12 @@ export interface LineStyle {
   inverse?: boolean | undefined;
 }
 
-export interface Segment extends LineStyle {
+interface Segment extends LineStyle {
   text: string;
 }
 
 /** `text` with the escape codes of `style`, in the order ink's <Text> applies them. */
-export function styled(text: string, style: LineStyle): string {
+function styled(text: string, style: LineStyle): string {
   let s = text;
   if (style.dimColor) s = chalk.dim(s);
   if (style.color) s = chalk[style.color](s);
