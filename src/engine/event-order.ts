@@ -20,20 +20,30 @@ export const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>
 /** How far back from the tail of the hold an effect of a just-read cause is looked for. */
 const EFFECT_WINDOW = 256;
 
-/** How a held event can be found as the effect of a later cause: a close or reset sent by its socket, a reset
- *  received by its endpoints. */
-function findableKey(ev: Held['ev']): string | null {
-  if (ev.type === 'close' || ev.type === 'rst_sent') return socketKey(ev.sk);
-  if (ev.type === 'rst_received') return endpointsKey(ev.local, ev.peer);
-  return null;
+/** How a held event can be found as the effect of a later cause: a close or reset sent by its socket (a keepalive
+ *  timeout's effects), a close by its socket and endpoints (a reset's: socket memory is reused at once under churn,
+ *  so the socket alone would count the closes of earlier connections), a reset received by its endpoints. */
+function findableKeys(ev: Held['ev']): string[] {
+  if (ev.type === 'rst_sent') return [socketKey(ev.sk)];
+  if (ev.type === 'close') {
+    const ends = connectionKey(ev.sk, ev.local, ev.peer);
+    return ends === null ? [socketKey(ev.sk)] : [socketKey(ev.sk), ends];
+  }
+  if (ev.type === 'rst_received') {
+    const ends = endpointsKey(ev.local, ev.peer);
+    return ends === null ? [] : [ends];
+  }
+  return [];
 }
 const socketKey = (sk: string | null) => `s${sk}`; // null has its key too: the match compares sk with ===
-const endpointsKey = (local: Endpoint | null, peer: Endpoint | null): string | null =>
-  local && peer ? `e${local.address} ${local.port} ${peer.address} ${peer.port}` : null;
+const endpoints = (local: Endpoint, peer: Endpoint) => `${local.address} ${local.port} ${peer.address} ${peer.port}`;
+const endpointsKey = (local: Endpoint | null, peer: Endpoint | null): string | null => (local && peer ? `e${endpoints(local, peer)}` : null);
+const connectionKey = (sk: string | null, local: Endpoint | null, peer: Endpoint | null): string | null =>
+  local && peer ? `c${sk} ${endpoints(local, peer)}` : null;
 
 export class HoldQueue {
   private held: Held[] = [];
-  /** Held events by findableKey: how many. A cause with no possible effect held skips the scan; one whose every
+  /** Held events by findableKeys: how many. A cause with no possible effect held skips the scan; one whose every
    *  possible effect was met stops there (under churn, a reset's scan of the last EFFECT_WINDOW events with a
    *  close of another socket at each step was the event path's largest cost). */
   private readonly findable = new Map<string, number>();
@@ -55,7 +65,7 @@ export class HoldQueue {
         (x) =>
           (x.ev.type === 'close' && x.ev.sk === ev.sk && sameEndpoint(x.ev.local, ev.local) && sameEndpoint(x.ev.peer, ev.peer)) ||
           (x.ev.type === 'rst_received' && sameEndpoint(x.ev.local, ev.peer) && sameEndpoint(x.ev.peer, ev.local)),
-        this.count(socketKey(ev.sk)) + this.count(endpointsKey(ev.peer, ev.local)),
+        this.count(connectionKey(ev.sk, ev.local, ev.peer)) + this.count(endpointsKey(ev.peer, ev.local)),
       );
     }
     // Inserted ahead of its effect, it leaves with the effect's hold time and time stamp (both happened in one
@@ -63,7 +73,8 @@ export class HoldQueue {
     if (i >= 0) {
       const effect = this.held[i]!;
       h.ev.ts = effect.ev.ts;
-      this.held.splice(i, 0, { ...h, at: effect.at });
+      h.at = effect.at;
+      this.held.splice(i, 0, h);
     } else this.held.push(h);
     this.tally(ev, 1);
   }
@@ -89,11 +100,11 @@ export class HoldQueue {
   }
 
   private tally(ev: Held['ev'], by: 1 | -1): void {
-    const key = findableKey(ev);
-    if (key === null) return;
-    const n = this.count(key) + by;
-    if (n === 0) this.findable.delete(key);
-    else this.findable.set(key, n);
+    for (const key of findableKeys(ev)) {
+      const n = this.count(key) + by;
+      if (n === 0) this.findable.delete(key);
+      else this.findable.set(key, n);
+    }
   }
 
   /** Takes the events held at least `holdMs` (all with `all`) in order; stops at the first one `mayLeave`
