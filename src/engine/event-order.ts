@@ -3,6 +3,7 @@
 // before the send, and the keepalive timer's exit probe comes after the reset and close it caused.
 import type { Endpoint } from '../domain/connection.js';
 import type { EventProcess } from '../domain/event.js';
+import { endpointKey } from '../domain/keys.js';
 import type { Decoded } from './event-decode.js';
 
 export interface Held extends Decoded {
@@ -36,7 +37,7 @@ function findableKeys(ev: Held['ev']): string[] {
   return [];
 }
 const socketKey = (sk: string | null) => `s${sk}`; // null has its key too: the match compares sk with ===
-const endpoints = (local: Endpoint, peer: Endpoint) => `${local.address} ${local.port} ${peer.address} ${peer.port}`;
+const endpoints = (local: Endpoint, peer: Endpoint) => `${endpointKey(local)} ${endpointKey(peer)}`;
 const endpointsKey = (local: Endpoint | null, peer: Endpoint | null): string | null => (local && peer ? `e${endpoints(local, peer)}` : null);
 const connectionKey = (sk: string | null, local: Endpoint | null, peer: Endpoint | null): string | null =>
   local && peer ? `c${sk} ${endpoints(local, peer)}` : null;
