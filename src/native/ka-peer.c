@@ -329,13 +329,14 @@ static void opened(struct conn *c, const struct sockaddr_storage *peer, int64_t 
   }
 }
 
-// Ends a connection: prints CLOSED and, for a reconnecting client, schedules the next attempt.
+// Ends a connection: closes it, then prints CLOSED (after the close: whoever reads the line may look at the socket's
+// next state at once) and, for a reconnecting client, schedules the next attempt.
 static void finish(struct conn *c, const char *reason, int64_t now) {
-  printf("CLOSED %u %u %s\n", c->lport, c->pport, reason);
   // With --linger SEC > 0 and unsent data this close blocks up to SEC seconds even on a non-blocking socket:
   // that is what SO_LINGER does, and what the lab wants to show.
   close(c->fd);
   c->fd = -1;
+  printf("CLOSED %u %u %s\n", c->lport, c->pport, reason);
   if (O.role == ROLE_CLIENT && O.reconnect) {
     c->state = C_WAITING;
     c->retry_at = now + O.every_ms;
@@ -635,8 +636,8 @@ static int run_checker(const sigset_t *waitmask, int64_t end) {
         if (O.send_text) send_line(&c, O.send_text, &err);
         struct linger l = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        printf("CLOSED %u %u rst\n", c.lport, c.pport);
         close(c.fd);
+        printf("CLOSED %u %u rst\n", c.lport, c.pport);
       }
     }
     if (O.count && iter + 1 >= O.count) break;
