@@ -9,7 +9,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** The heap may grow this much (percent) over the live set of the last full collection before the next starts. */
-export const HEAP_GROWTH_PERCENT = 25;
+const HEAP_GROWTH_PERCENT = 25;
 
 /** For the long-running modes: bounds the heap of the rest of this process's life. */
 export function boundHeapGrowth(): void {

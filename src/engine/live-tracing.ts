@@ -102,7 +102,7 @@ export class LiveTracing {
   /** By connection id, in the order of each one's latest event (an event moves its connection to the end). */
   private readonly activity = new Map<string, ConnectionActivity>();
   private lastSweep = 0;
-  private recorded = 0;
+  private seen = 0;
   private readonly timelineSize: number;
   private readonly listeners = new Set<(e: KaEvent) => void>();
   private unsubscribe: (() => void) | null = null;
@@ -200,7 +200,7 @@ export class LiveTracing {
 
   /** Events received so far (lost records not counted). */
   get eventsSeen(): number {
-    return this.recorded;
+    return this.seen;
   }
 
   activityOf(id: string): ConnectionActivity | undefined {
@@ -212,7 +212,7 @@ export class LiveTracing {
   }
 
   private record(e: KaEvent): void {
-    if (e.type !== 'lost') this.recorded++;
+    if (e.type !== 'lost') this.seen++;
     if (e.type !== 'lost' && e.connection && this.timelineSize > 0) {
       let a = this.activity.get(e.connection);
       if (a) this.activity.delete(e.connection);
