@@ -1153,7 +1153,27 @@ static int dump_tcp(int nl, unsigned long *count) {
   return err ? err : dump_request(nl, SOCK_DIAG_BY_FAMILY, AF_INET6, count);
 }
 
-// Enters each namespace (unless it is our own), dumps IPv4 and IPv6 there, and prints the section:
+// Whether the current namespace holds no TCP socket a dump would list, by its socket counters (sockstat,
+// sockstat6): hashed sockets of either family (listeners, connections, orphans) and TIME-WAIT ones; a SYN-RECV
+// request socket needs a listener, which counts. A dump walks the kernel's whole socket hash, every namespace's
+// sockets included: ~16 ms of kernel time with 100k sockets elsewhere on the host, for a namespace with none too
+// (a middlebox, a container without TCP). false when the counters cannot be read: the dump decides.
+static bool netns_without_tcp(void) {
+  char buf[1024];
+  unsigned long inuse, tw, inuse6 = 0;
+  if (read_small(AT_FDCWD, "/proc/thread-self/net/sockstat", buf, sizeof buf) < 0) return false;
+  const char *tcp = strstr(buf, "\nTCP: ");
+  if (!tcp || sscanf(tcp, "\nTCP: inuse %lu orphan %*d tw %lu", &inuse, &tw) != 2) return false;
+  if (read_small(AT_FDCWD, "/proc/thread-self/net/sockstat6", buf, sizeof buf) >= 0) {
+    if (sscanf(buf, "TCP6: inuse %lu", &inuse6) != 1) return false;
+  } else if (errno != ENOENT) { // no sockstat6: IPv6 is off, no TCP6 socket can exist
+    return false;
+  }
+  return inuse == 0 && tw == 0 && inuse6 == 0;
+}
+
+// Enters each namespace (unless it is our own), dumps IPv4 and IPv6 there (unless its counters say it has no TCP
+// socket), and prints the section:
 // `N <index> <netns inode>`, then C/T lines, or `E <index> <ERRNAME>` (the section's T lines are then void).
 static void inventory_dump(char **paths, int npaths, unsigned long *count) {
   struct stat self_sb;
@@ -1189,7 +1209,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
       out_str(changes.prev >= 0 ? " +" : " -"); // + = changes since the previous section, - = complete
     }
     out_ch('\n');
-    if (!err) {
+    if (!err && !netns_without_tcp()) {
       int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
       if (nl < 0) err = errno;
       else {

@@ -424,3 +424,70 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
     }
   }, 30_000);
 });
+
+describe('a namespace is skipped only when its counters say it holds no TCP socket (a dump walks every namespace\'s sockets)', () => {
+  // The helper reads sockstat and sockstat6 first: no hashed TCP socket of either family and no TIME-WAIT one, and
+  // the section is empty without a dump. Each step below is one a misread counter would hide.
+  const NS2 = `${NS}-b`;
+  const ref2 = { path: `/run/netns/${NS2}`, self: false };
+  const inNs2 = (c: Connection) => c.netns.name === NS2;
+
+  beforeAll(async () => {
+    await must('ip', ['netns', 'add', NS2]);
+    await must('ip', ['-n', NS2, 'link', 'set', 'lo', 'up']);
+  });
+  afterAll(async () => {
+    await stopAllPeers();
+    await run('ip', ['netns', 'del', NS2]);
+  });
+
+  const states = async () => {
+    let text = '';
+    await dumpInventory([ref2], (c) => (text += c));
+    const inv = parseNativeInventory(text);
+    expect(inv.namespaces[0]!.error).toBeNull();
+    let ss = '';
+    await dumpSockets(ref2, (c) => (ss += c));
+    const view = (xs: SsSocket[]) => xs.map((s) => `${s.state} ${s.local.address}`).sort();
+    const native = view(inv.namespaces[0]!.sockets);
+    expect(native).toEqual(view(parseSsOutput(ss).sockets));
+    return native;
+  };
+
+  it('through `changes` answers: the sockets of a namespace that empties are gone', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    try {
+      const collector = new InventoryCollector(liveInventory({ daemon }), { netns: (r) => r.name === NS2 });
+      expect((await collector.collect()).inventory.connections.filter(inNs2)).toEqual([]);
+      const listener = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS2 });
+      await listener.waitFor(/^LISTEN /, 20_000);
+      const first = await collector.collect();
+      expect(first.inventory.connections.filter(inNs2).map((c) => c.state)).toEqual(['LISTEN']);
+      await listener.stop();
+      const second = await collector.collect();
+      expect(second.changes).not.toBeNull(); // answered as changes, not started over
+      expect(second.changes!.gone.map((c) => c.state)).toEqual(['LISTEN']);
+      expect(second.inventory.connections.filter(inNs2)).toEqual([]);
+    } finally {
+      await daemon.close();
+    }
+  }, 60_000);
+
+  it('empty, then an IPv6 listener alone, then a TIME-WAIT socket alone: each listed as ss lists it', async () => {
+    expect(await states()).toEqual([]);
+    const server = await startPeer(['server', '--listen', '[::1]:0', '--mode', 'hold'], { netns: NS2 });
+    const port = Number((await server.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
+    expect(await states()).toEqual(['LISTEN ::1']); // sockstat counts it in TCP6 only
+    // The client closes first (its end will wait in TIME-WAIT); the server's end and the listener go with the server.
+    const closer = await startPeer(['client', '--connect', `[::1]:${port}`, '--close-after', '50'], { netns: NS2 });
+    await closer.waitFor(/^CLOSED /, 20_000);
+    await server.stop();
+    let now: string[] = [];
+    for (let i = 0; i < 50 && now.join() !== 'TIME-WAIT ::1'; i++) {
+      now = await states();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(now).toEqual(['TIME-WAIT ::1']); // sockstat counts it in tw only
+  }, 60_000);
+});

@@ -12,16 +12,28 @@ export function sh(cmd, args) {
   return r.stdout;
 }
 
+/** Closers of the namespaces still open: run at exit (Ctrl-C exits), by one listener registered with the first. */
+const openNamespaces = new Set();
+let listening = false;
+function closeAtExit(close) {
+  if (!listening) {
+    listening = true;
+    process.on('exit', () => openNamespaces.forEach((c) => c()));
+    process.on('SIGINT', () => process.exit(130));
+  }
+  openNamespaces.add(close);
+}
+
 /** A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit and on SIGINT). */
 export function scratchNamespace(name) {
   if (!name.startsWith('kat-')) throw new Error(`scratch namespaces are named kat-…, not ${name}`);
   const children = [];
   const close = () => {
+    openNamespaces.delete(close);
     for (const c of children.splice(0)) c.kill('SIGKILL');
     spawnSync('ip', ['netns', 'del', name]);
   };
-  process.on('exit', close);
-  process.on('SIGINT', () => process.exit(130));
+  closeAtExit(close);
   sh('ip', ['netns', 'add', name]);
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
 
