@@ -57,13 +57,14 @@ export async function topCommand(argv: string[]): Promise<number> {
   }
   const intervalMs = values.interval === undefined ? 2000 : durationArg(values.interval, '--interval', 200, 3_600_000);
   const filter = filterFromArgs(values);
-  resolveNetns(filter);
+  const netns = resolveNetns(filter);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('ka-top: the interactive view needs a terminal; use `ka-top snapshot` (one dump) or `ka-top watch` (event stream) for pipes and files\n');
     return 2;
   }
 
-  const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter) });
+  // --netns: only those namespaces are inventoried (each one dumped costs a walk of every socket on the host).
+  const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter), netns });
   const { monitor, tracing } = session;
   boundHeapGrowth();
   let tracerOff = session.tracingOff;

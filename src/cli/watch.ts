@@ -121,6 +121,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     intervalMs: (opts.intervalSec ?? WATCH_INVENTORY_S) * 1000,
     timelineSize: 0, // records are printed, not kept
     program: programOptionsFor(opts.events, opts.filter, netnsInodes),
+    netns: netnsInodes,
     onTracerState: (s, d) => {
       if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);
       if (s === 'failed' && session.tracing?.stream.ready) {

@@ -18,9 +18,10 @@ export interface EventStreamOptions extends DecodeContext {
   /** How long events are held before emission. */
   holdMs?: number;
   now?: () => number;
-  /** Called when an event's socket (seen at `atMs`) is not in the inventory. Return true to hold it while a
-   *  refresh that started after `atMs` runs; false once the inventory is newer than the event. */
-  onUnknownSocket?: (atMs: number) => boolean;
+  /** Called when an event's socket (seen at `atMs`, in namespace `netns`) is not in the inventory. Return true to
+   *  hold it while a refresh that started after `atMs` runs; false once the inventory is newer than the event, or
+   *  when no inventory lists that namespace. */
+  onUnknownSocket?: (atMs: number, netns: number | null) => boolean;
   /** The process with this pid now (the pid that connected a socket), or null when gone. */
   processOf?: (pid: number) => EventProcess | null;
 }
@@ -93,7 +94,7 @@ export class EventStream {
     // resets, timeouts) are gone or going; holding them for a refresh would only make the inventory churn. A probe
     // waits UNKNOWN_WAIT_MS at most: every later event waits behind it, and on a large host the refresh is slow.
     const mayLeave = (h: Held) =>
-      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || now - h.at >= UNKNOWN_WAIT_MS || !this.opts.onUnknownSocket?.(h.at);
+      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || now - h.at >= UNKNOWN_WAIT_MS || !this.opts.onUnknownSocket?.(h.at, h.ev.netns);
     for (const h of this.queue.take(now, this.holdMs, all, mayLeave)) {
       this.attribution.attribute(h);
       this.emit(h.ev);

@@ -27,6 +27,8 @@ export interface InventoryFeed {
   readonly inventoryStartedAt: number;
   subscribe(fn: (s: FeedState) => void): () => void;
   requestRefresh(): void;
+  /** Whether the inventories list this namespace's sockets. */
+  covers(netns: number): boolean;
 }
 
 /** A tracer and the facts its records are decoded with. */
@@ -125,8 +127,8 @@ export class LiveTracing {
         tcpStates: source.tcpStates,
         hz: source.hz,
         // An event of a socket the inventory does not list yet: hold it while a newer inventory is taken.
-        onUnknownSocket: (at) => {
-          if (monitor.inventoryStartedAt >= at) return false;
+        onUnknownSocket: (at, netns) => {
+          if (monitor.inventoryStartedAt >= at || (netns !== null && !monitor.covers(netns))) return false;
           monitor.requestRefresh();
           return true;
         },

@@ -43,6 +43,9 @@ export interface MonitorOptions {
   /** Which closed connections to list (the view's command-line filter: another workload's churn must not crowd
    *  out the ones watched, MAX_CLOSED being shared). */
   keepClosed?: (c: Connection) => boolean;
+  /** Only these namespaces (inodes) are inventoried (`--netns`): each namespace dumped costs a walk of every socket
+   *  on the host. All of them when absent. */
+  netns?: readonly number[] | null;
 }
 
 /** Next delay: never spend more than ~25% of the time refreshing. */
@@ -74,7 +77,13 @@ export class Monitor {
     this.baseMs = opts.intervalMs ?? 2000;
     this.now = opts.now ?? Date.now;
     this.current.refresh.intervalMs = this.baseMs;
-    this.collector = new InventoryCollector(opts.sources);
+    const only = opts.netns;
+    this.collector = new InventoryCollector(opts.sources, only ? { netns: (ns) => only.includes(ns.inode) } : {});
+  }
+
+  /** Whether a namespace's sockets are in the inventories (an event of another one never finds its socket there). */
+  covers(netns: number): boolean {
+    return !this.opts.netns || this.opts.netns.includes(netns);
   }
 
   get state(): MonitorState {

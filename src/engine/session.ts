@@ -25,6 +25,8 @@ export interface SessionOptions {
   program?: ProgramOptions;
   /** Which closed connections the monitor lists (the TUI's command-line filter). */
   keepClosed?: (c: Connection) => boolean;
+  /** Only these namespaces (inodes) are inventoried (`--netns`); all when null or absent. */
+  netns?: readonly number[] | null;
 }
 
 export class LiveSession {
@@ -49,7 +51,7 @@ export class LiveSession {
     const capabilities = o.capabilities
       ? async (inv: Inventory) => capabilitiesFrom(await probing, inv.sockoptReads)
       : undefined;
-    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed });
+    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed, netns: o.netns });
     const host = await probing;
     const tracing = host.usable.ok
       ? new LiveTracing({

@@ -8,6 +8,9 @@ import type { KaEvent } from '../../src/domain/event.js';
 import { Attribution, MAX_OWNERS } from '../../src/engine/event-attribution.js';
 import type { Held } from '../../src/engine/event-order.js';
 import { EventStream, UNKNOWN_WAIT_MS } from '../../src/engine/event-stream.js';
+import { LiveTracing, type InventoryFeed } from '../../src/engine/live-tracing.js';
+import type { Inventory } from '../../src/domain/inventory.js';
+import { RecordedTracer } from '../../src/sources/recorded-tracer.js';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { endpointsFromSock } from '../../src/model/events.js';
@@ -121,6 +124,38 @@ describe('a probe of a socket no inventory lists yet', () => {
     now += UNKNOWN_WAIT_MS;
     s.flush();
     expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
+  });
+});
+
+describe('a probe in a namespace the inventories leave out (--netns)', () => {
+  /** The probes through LiveTracing with an empty inventory taken long ago: events out after 600 ms, refreshes asked. */
+  const run = async (covered: boolean) => {
+    let asked = 0;
+    const feed: InventoryFeed = {
+      state: { inventory: { connections: [] } as unknown as Inventory }, inventoryStartedAt: 0,
+      subscribe: () => () => {}, requestRefresh: () => void asked++, covers: (ns) => covered || ns !== NS,
+    };
+    const tracing = new LiveTracing({
+      source: {
+        tracer: new RecordedTracer(probes.join('\n')), reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
+        missing: [], keepaliveVia: program.keepalive,
+      },
+      monitor: feed,
+    });
+    const out: KaEvent[] = [];
+    tracing.subscribe((e) => out.push(e));
+    await tracing.start();
+    await new Promise((r) => setTimeout(r, 600));
+    const early = out.length;
+    await tracing.stop();
+    return { early, asked };
+  };
+
+  it('is not held for a refresh that could never list its socket, and asks for none', async () => {
+    expect(await run(false)).toEqual({ early: probes.length, asked: 0 });
+    const covered = await run(true); // the control: a namespace the inventories list
+    expect(covered.early).toBe(0);
+    expect(covered.asked).toBeGreaterThan(0);
   });
 });
 

@@ -99,7 +99,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     const events: KaEvent[] = [];
     const feed: InventoryFeed = {
       state: { inventory: { connections: inventory } as Inventory }, inventoryStartedAt: Date.now(),
-      subscribe: () => () => {}, requestRefresh: () => {},
+      subscribe: () => () => {}, requestRefresh: () => {}, covers: () => true,
     };
     const tracing = new LiveTracing({
       source: {
