@@ -382,12 +382,23 @@ static int32_t pid_runs_first(const struct pid_runs *r, const struct table *t, i
   return -1;
 }
 
+// Sockets marked by `reread` whose options no walk has read again yet.
+static bool rereads_pending;
+
+// Whether a socket of `pid`'s run in `t` (from `first`, its first entry; -1 = none) is to be re-read.
+static bool run_has_stale(const struct table *t, int32_t first, int pid) {
+  for (int32_t i = first; i >= 0 && (size_t)i < t->n && t->v[i].pid == pid; i++)
+    if (t->v[i].stale) return true;
+  return false;
+}
+
 // Walks every process's fds. `old` is the previous scan's table (may be empty); the result goes to `cur`.
 // With `print`, prints S/U lines for sockets new or changed relative to `old` (all of them when `old` is empty).
 // With `want`, options are read only for those inodes (the sockets an inventory dumped): the walk itself is a
 // readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket (read after the walk).
 // With `walked`, the processes it lists (those of the walk that made `old`) are not walked again: their entries in
-// `old` are taken as they are (see `inventory`); only processes new since then are.
+// `old` are taken as they are (see `inventory`); only processes new since then are, and those holding a socket
+// to re-read.
 static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
                  const struct inode_set *want, const struct pid_list *walked, struct stats *st) {
   static struct pid_runs runs;
@@ -412,15 +423,15 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     uint64_t pid64;
     if (!parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid64) || pid64 > INT32_MAX) continue;
     int pid = (int)pid64;
-    if (walked && pid_list_has(walked, pid)) {
+    int32_t run = walked && pid_list_has(walked, pid) ? pid_runs_first(&runs, old, pid) : -2;
+    if (run != -2 && !(rereads_pending && run_has_stale(old, run, pid))) {
       st->pids++;
       if (pid_list_has(&denied_before, pid)) {
         st->denied++;
         GROW(denied.v, denied.n, denied.cap, 64);
         denied.v[denied.n++] = pid;
       }
-      int32_t first = pid_runs_first(&runs, old, pid);
-      for (int32_t i = first; i >= 0 && (size_t)i < old->n && old->v[i].pid == pid; i++) {
+      for (int32_t i = run; i >= 0 && (size_t)i < old->n && old->v[i].pid == pid; i++) {
         old->v[i].seen = true;
         struct entry *e = table_push(cur);
         *e = old->v[i];
@@ -495,6 +506,7 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     read_pending(cur, first);
   }
   closedir(proc);
+  rereads_pending = false; // every process holding a socket to re-read was walked: its options were read again
   for (size_t i = 0; i < cur->n; i++) {
     const struct entry *e = &cur->v[i];
     bool tcp = e->kind == K_TCP || e->kind == K_UNREAD;
@@ -1281,13 +1293,14 @@ enum walk { WALK_NONE, WALK_ALL, WALK_NEW_PROCESSES };
 
 // What the owner walk of a `changes` answer must cover. A new process can hold only sockets it inherited or was
 // passed when no socket was dumped that the last walk had not: then only new processes are walked (a k8s node starts
-// exec probes, shells and runc every few seconds; the walk of 100k fds is ~0.1 s), and exited ones drop out.
+// exec probes, shells and runc every few seconds; the walk of 100k fds is ~0.1 s), and exited ones drop out. A
+// traced setsockopt's `reread` walks the process holding that socket, not every process.
 static enum walk walk_needed(uint64_t pids) {
   if (!last_walk.valid || changes.complete || pids == 0 || now_ms() - last_walk.at_ms >= WALK_EVERY_MS)
     return WALK_ALL;
   for (size_t i = 0; i < dumped.n; i++)
     if (!inode_set_has(&last_walk.inodes, dumped.v[i])) return WALK_ALL;
-  return pids == last_walk.pids ? WALK_NONE : WALK_NEW_PROCESSES;
+  return pids == last_walk.pids && !rereads_pending ? WALK_NONE : WALK_NEW_PROCESSES;
 }
 
 // One inventory: every namespace's sockets, then the owner scan (with options) joined to them.
@@ -1400,9 +1413,8 @@ static int cmd_serve(void) {
         uint64_t ino;
         if (!parse_u64(tok, tok + strlen(tok), &ino)) continue;
         for (size_t i = 0; i < old->n; i++)
-          if (old->v[i].inode == ino) old->v[i].stale = true;
+          if (old->v[i].inode == ino) rereads_pending = old->v[i].stale = true;
       }
-      last_walk.valid = false;
       printf("ok reread\n");
     } else if ((!strncmp(line, "inventory", 9) && (line[9] == '\t' || line[9] == 0)) ||
                (!strncmp(line, "changes", 7) && (line[7] == '\t' || line[7] == 0))) {
@@ -1422,7 +1434,8 @@ static int cmd_serve(void) {
       changes.on = false;
       free(paths);
       out_flush();
-      // walked: 0 = the last walk stands, 1 = every process, 2 = only processes new since the last walk
+      // walked: 0 = the last walk stands, 1 = every process, 2 = only processes new since the last walk (and those
+      // holding a socket to re-read)
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d\n", ++seq, st.pids,
              st.denied, st.sockets, (long long)st.elapsed_us, dumped, how == WALK_NONE ? 0 : how == WALK_ALL ? 1 : 2);
       if (walked) { // else `old` still holds the current sockets, indexed

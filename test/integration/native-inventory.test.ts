@@ -406,6 +406,32 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
     }
   }, 60_000);
 
+  it('re-reads a socket whose options changed (a traced setsockopt) by walking only the process that holds it', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    try {
+      const port = await server('127.0.0.1');
+      const changing = await client(`127.0.0.1:${port}`, ['--sockopts-after', '1500', '--keepidle', '91', '--keepintvl', '9', '--keepcnt', '2']);
+      const answer = async () => {
+        let text = '';
+        await daemon.changes([ref.path], (c) => (text += c));
+        return { walked: /walked=(\d)/.exec(text)?.[1], text };
+      };
+      const owned = new RegExp(`^O (\\d+) ${changing.pid}:\\d+ (\\S+)`, 'm');
+      const first = await answer();
+      const [, inode, opts] = owned.exec(first.text) ?? expect.fail(`no owner line of ${changing.pid}: ${first.text}`);
+      expect(opts).toMatch(/^0,/); // keepalive off until --sockopts-after
+      await changing.waitFor(/^SOCKOPTS /, 10_000);
+      await daemon.reread([Number(inode)]);
+      const after = await answer();
+      expect(after.walked).toBe('2'); // not every process (1): no new socket was dumped
+      expect(new RegExp(`^O ${inode} ${changing.pid}:\\d+ 1,91,9,2,`, 'm').test(after.text), after.text).toBe(true);
+      await changing.stop();
+    } finally {
+      await daemon.close();
+    }
+  }, 30_000);
+
   it('starts over with a full inventory when the helper restarts (its first answer is complete)', async () => {
     const daemon = new SockinfoDaemon(30_000, 0);
     daemon.start();
