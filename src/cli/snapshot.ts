@@ -61,7 +61,7 @@ function render(doc: SnapshotDocument, format: Format): Iterable<string | Uint8A
   return [format === 'md' ? renderMarkdown(doc) : renderTable(doc)];
 }
 
-async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly IdleTimeout[], durationMs: number): Promise<{ doc: SnapshotDocument; exitCode: number }> {
+async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number): Promise<{ doc: SnapshotDocument; exitCode: number }> {
   let exitCode = 0;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));
@@ -80,6 +80,7 @@ async function captureSnapshot(filter: ConnectionFilter, idleTimeouts: readonly 
     timelineSize: 0, // the capture keeps its own list of events
     // A capture links every close to its connection: all of them are printed.
     program: { allCloses: true },
+    netns, // --netns: only those namespaces are inventoried
     onTracerState: (s, d) => {
       if (s === 'restarting' || (s === 'failed' && session.tracing?.stream.ready)) notice(`tracer ${s}: ${d ?? ''}`);
     },
@@ -131,14 +132,14 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const format = (values.format ?? (values.json ? 'json' : process.stdout.isTTY && !values.output ? 'table' : 'json')) as Format;
   if (!['table', 'json', 'md'].includes(format)) throw new UsageError(`invalid --format '${format}': expected table, json or md`);
   const filter = filterFromArgs(values);
-  resolveNetns(filter);
+  const netns = resolveNetns(filter);
   const idleTimeouts = values['idle-timeouts'] === undefined ? DEFAULT_IDLE_TIMEOUTS : parseIdleTimeouts(values['idle-timeouts']);
   const durationMs = values.capture === undefined ? null : durationArg(values.capture, '--capture', 1000, 24 * 3_600_000);
   const gzip = values.gzip === true || (values.output?.endsWith('.gz') ?? false);
 
   let exitCode = 0;
   let doc: SnapshotDocument;
-  if (durationMs !== null) ({ doc, exitCode } = await captureSnapshot(filter, idleTimeouts, durationMs));
+  if (durationMs !== null) ({ doc, exitCode } = await captureSnapshot(filter, netns, idleTimeouts, durationMs));
   else doc = await buildSnapshot(filter, idleTimeouts);
   if (values.redact) doc = { ...redactDocument(doc), redacted: true };
 
