@@ -423,8 +423,9 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     uint64_t pid64;
     if (!parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid64) || pid64 > INT32_MAX) continue;
     int pid = (int)pid64;
-    int32_t run = walked && pid_list_has(walked, pid) ? pid_runs_first(&runs, old, pid) : -2;
-    if (run != -2 && !(rereads_pending && run_has_stale(old, run, pid))) {
+    bool walked_before = walked && pid_list_has(walked, pid);
+    int32_t run = walked_before ? pid_runs_first(&runs, old, pid) : -1;
+    if (walked_before && !(rereads_pending && run_has_stale(old, run, pid))) {
       st->pids++;
       if (pid_list_has(&denied_before, pid)) {
         st->denied++;
