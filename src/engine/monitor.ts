@@ -77,8 +77,7 @@ export class Monitor {
     this.baseMs = opts.intervalMs ?? 2000;
     this.now = opts.now ?? Date.now;
     this.current.refresh.intervalMs = this.baseMs;
-    const only = opts.netns;
-    this.collector = new InventoryCollector(opts.sources, only ? { netns: (ns) => only.includes(ns.inode) } : {});
+    this.collector = new InventoryCollector(opts.sources, opts.netns ? { netns: (ns) => this.covers(ns.inode) } : {});
   }
 
   /** Whether a namespace's sockets are in the inventories (an event of another one never finds its socket there). */
