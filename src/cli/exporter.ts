@@ -94,7 +94,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     process.stdout.write(EXPORTER_HELP + '\n');
     return 0;
   }
-  resolveNetns(a.filter);
+  const netns = resolveNetns(a.filter);
   let log: WriteStream | null = null;
   if (a.eventsLog) {
     log = createWriteStream(a.eventsLog, { flags: 'a', mode: 0o600 });
@@ -107,6 +107,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
   const session = await LiveSession.open({
     intervalMs: a.intervalMs,
     timelineSize: 0, // no detail view: per-connection timelines would only hold memory
+    netns, // --netns: only those namespaces are inventoried
     onTracerState: (s, d) => {
       state?.tracerState(s);
       if (s === 'restarting' || s === 'failed') process.stderr.write(`ka-top: tracer ${s}: ${d}\n`);
