@@ -7,6 +7,10 @@ export function isLoopback(address: string): boolean {
 
 /** Idle time of the flow as a middlebox sees it: nothing sent, received or acknowledged. */
 export function flowIdleMs(c: Connection): number | null {
-  const vals = [c.idleMs.send, c.idleMs.recv, c.idleMs.ack].filter((v): v is number => v !== null);
-  return vals.length ? Math.min(...vals) : null;
+  // No array: the findings ask this of every connection without keepalive, 50k of them on a busy host.
+  const { send, recv, ack } = c.idleMs;
+  let idle: number | null = send;
+  if (recv !== null && (idle === null || recv < idle)) idle = recv;
+  if (ack !== null && (idle === null || ack < idle)) idle = ack;
+  return idle;
 }

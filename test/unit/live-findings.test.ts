@@ -34,6 +34,19 @@ describe('live findings', () => {
     for (const r of rules) expect(recorded.has(r), r).toBe(true);
   });
 
+  it("with the capture's idle timeouts, the live view finds what the capture found, the reclaimed idle flow included", () => {
+    // The reclaimed flow is looked up where it was last seen (a closed row): the live view indexes only the
+    // connections its events name, and this one must be among them.
+    let now = Date.parse(lab.capture!.startedAt);
+    const live = new LiveFindings({ now: () => now, idleTimeouts: lab.idleTimeouts! });
+    now = end;
+    for (const e of lab.events!) live.push(e);
+    const f = live.findings(state());
+    expect(f.map((x) => x.rule)).toEqual(lab.findings!.map((x) => x.rule));
+    const reclaimed = f.find((x) => x.rule === 'idle-flow-reset-by-middlebox')!;
+    expect(reclaimed.connections).toEqual(lab.findings!.find((x) => x.rule === 'idle-flow-reset-by-middlebox')!.connections);
+  });
+
   it('events age out of the window; new events or a new inventory re-evaluate, at most every minIntervalMs', () => {
     let now = Date.parse(lab.capture!.startedAt);
     const live = new LiveFindings({ now: () => now, windowMs: 60_000, minIntervalMs: 2000 });

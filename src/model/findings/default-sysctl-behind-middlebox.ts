@@ -13,16 +13,26 @@ const reliesOnDefaults = (c: Connection): boolean =>
 
 /** Namespaces on the 7200/75/9 defaults whose connections cross a middlebox (heuristic, see the README, Findings). */
 export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[] {
-  const local = hostAddresses(input);
+  const onDefaults = input.namespaces.filter((ns) => {
+    const s = ns.sysctl;
+    return !!s && s.tcp_keepalive_time === LINUX_DEFAULTS.tcp_keepalive_time && s.tcp_keepalive_intvl === LINUX_DEFAULTS.tcp_keepalive_intvl && s.tcp_keepalive_probes === LINUX_DEFAULTS.tcp_keepalive_probes;
+  });
+  if (!onDefaults.length) return [];
+  // The ESTAB connections relying on the defaults, by namespace: one pass over the inventory, not one per namespace.
+  const relyingByNs = new Map(onDefaults.map((ns) => [ns.inode, [] as Connection[]]));
+  const conns = input.connections;
+  for (let i = 0; i < conns.length; i++) {
+    const c = conns[i]!;
+    if (c.state === 'ESTAB' && reliesOnDefaults(c)) relyingByNs.get(c.netns.inode)?.push(c);
+  }
+  let local: ReadonlySet<string> | null = null;
   const reclaimedConns = reclaimedFlows(input).map((r) => r.conn);
   const minT = minIdleTimeout(input);
   const out: Finding[] = [];
-  for (const ns of input.namespaces) {
-    const s = ns.sysctl;
-    if (!s || s.tcp_keepalive_time !== LINUX_DEFAULTS.tcp_keepalive_time || s.tcp_keepalive_intvl !== LINUX_DEFAULTS.tcp_keepalive_intvl || s.tcp_keepalive_probes !== LINUX_DEFAULTS.tcp_keepalive_probes) continue;
-    const conns = input.connections.filter((c) => c.netns.inode === ns.inode && c.state === 'ESTAB');
-    const relying = conns.filter(reliesOnDefaults);
-    const remote = relying.filter((c) => !isLoopback(c.peer.address) && !local.has(c.peer.address));
+  for (const ns of onDefaults) {
+    const s = ns.sysctl!;
+    const relying = relyingByNs.get(ns.inode)!;
+    const remote = relying.filter((c) => !isLoopback(c.peer.address) && !(local ??= hostAddresses(input)).has(c.peer.address));
     // A middlebox's reset blames the sysctl only on a flow that relied on it (not one with keepalive set on the socket).
     const reclaimedHere = reclaimedConns.filter((c) => c.netns.inode === ns.inode && reliesOnDefaults(c));
     const sign = reclaimedHere.length > 0;

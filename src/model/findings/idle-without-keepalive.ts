@@ -10,7 +10,7 @@ export function ruleIdleWithoutKeepalive(input: FindingsInput): Finding[] {
   const minT = minIdleTimeout(input);
   const keptAlive = keptAliveByPeer(input, minT);
   const idleOf = (c: Connection) => Math.max(flowIdleMs(c) ?? 0, input.observedIdleMs?.get(c.id) ?? 0);
-  const hit = crossing(input.connections).filter((c) => c.keepalive.enabled === false && idleOf(c) >= minT * 1000 && !keptAlive(c));
+  const hit = crossing(input.connections, (c) => c.keepalive.enabled === false && idleOf(c) >= minT * 1000).filter((c) => !keptAlive(c));
   return [...groupBy(hit, (c) => `${c.netns.inode}/${c.process?.comm ?? '?'}`).values()].map((g) => {
     const c0 = g[0]!;
     const maxIdle = Math.max(...g.map(idleOf));

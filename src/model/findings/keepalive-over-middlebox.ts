@@ -7,7 +7,7 @@ import { finding, groupBy, keepaliveFix, keptAliveByPeer, longLived, minIdleTime
 export function ruleKeepaliveOverMiddlebox(input: FindingsInput): Finding[] {
   const minT = minIdleTimeout(input);
   const keptAlive = keptAliveByPeer(input, minT);
-  const hit = longLived(input).filter((c) => c.keepalive.enabled === true && c.keepalive.idleSec !== null && c.keepalive.idleSec > minT && !keptAlive(c));
+  const hit = longLived(input, (c) => c.keepalive.enabled === true && c.keepalive.idleSec !== null && c.keepalive.idleSec > minT).filter((c) => !keptAlive(c));
   return [...groupBy(hit, (c) => `${c.netns.inode}/${c.keepalive.idleSec}/${c.keepalive.sources.idle}`).values()].map((g) => {
     const c0 = g[0]!;
     const idle = c0.keepalive.idleSec!;

@@ -2,17 +2,15 @@
 import type { Connection } from '../../domain/connection.js';
 import type { Finding } from '../../domain/finding.js';
 import { appEntry, applicationOf } from '../apps/recognise.js';
-import { finding, perConnection, type FindingsInput } from './rule-kit.js';
+import { eachConnection, finding, latestOf, perConnection, type FindingsInput } from './rule-kit.js';
 
 /** Peers not answering keepalive probes: probes outstanding now, or probes sent while earlier ones were unanswered. */
 export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
-  const byId = new Map<string, Connection>();
   const outstanding = new Map<string, number>();
-  for (const c of [...(input.startConnections ?? []), ...input.connections]) {
-    byId.set(c.id, c);
+  eachConnection(input, (c) => {
     const po = c.keepalive.timer?.probesOutstanding ?? 0;
     if (po > 0) outstanding.set(c.id, Math.max(po, outstanding.get(c.id) ?? 0));
-  }
+  });
   const unanswered = new Map<string, { n: number; pid: number | null; comm: string | null }>();
   for (const e of input.events) {
     // probesOutstanding counts this probe: 2 or more means the previous one got no answer.
@@ -23,6 +21,7 @@ export function rulePeersNotAnswering(input: FindingsInput): Finding[] {
   }
   const ids = [...new Set([...outstanding.keys(), ...unanswered.keys()])];
   if (!ids.length) return [];
+  const byId = latestOf(input, new Set(ids));
   const conns = ids.map((id) => byId.get(id)).filter((c): c is Connection => !!c);
   const procs = new Map<number, string>();
   for (const c of conns) if (c.process) procs.set(c.process.pid, c.process.comm);

@@ -21,7 +21,7 @@ export interface FindingsInput {
   idleTimeouts: readonly IdleTimeout[];
   /** Longest flow idle seen per connection over the window's inventory refreshes (capture only). */
   observedIdleMs?: ReadonlyMap<string, number>;
-  /** The last observation of each connection in the window's inventories, with its time (capture only). */
+  /** The last observation in the window's inventories, with its time, of (at least) each connection an event names. */
   lastSeen?: ReadonlyMap<string, { connection: Connection; atMs: number }>;
   /** Every local address of this host's sockets, all namespaces (a filtered view must not make a peer in another
    *  namespace look remote); the connections' own local addresses when absent. */
@@ -99,17 +99,47 @@ export function keepaliveFix(conns: readonly Connection[], targetSec: number): {
   return { fix, applications: owners.evidence };
 }
 
-/** ESTAB connections that may cross a middlebox (not loopback, not to one of its own addresses). */
-export function crossing(conns: readonly Connection[]): Connection[] {
-  return conns.filter((c) => c.state === 'ESTAB' && !isLoopback(c.peer.address) && c.peer.address !== c.local.address);
+/** An ESTAB connection that may cross a middlebox (not loopback, not to one of its own addresses). */
+export const isCrossing = (c: Connection): boolean => c.state === 'ESTAB' && !isLoopback(c.peer.address) && c.peer.address !== c.local.address;
+
+/** The crossing connections that `hit`; `hit` is asked first (a rule's own test is cheaper than the address checks
+ *  and few connections pass it). */
+export function crossing(conns: readonly Connection[], hit: (c: Connection) => boolean = () => true): Connection[] {
+  return conns.filter((c) => hit(c) && isCrossing(c));
 }
 
-/** Connections that lived through the whole window (or every crossing ESTAB connection of a plain snapshot). */
-export function longLived(input: FindingsInput): Connection[] {
-  const est = crossing(input.connections);
-  if (!input.startConnections) return est;
-  const before = new Set(input.startConnections.map((c) => c.id));
+/** The crossing connections that `hit` and lived through the whole window (all of them in a plain snapshot). */
+export function longLived(input: FindingsInput, hit: (c: Connection) => boolean): Connection[] {
+  const est = crossing(input.connections, hit);
+  if (!input.startConnections || !est.length) return est;
+  const ids = new Set(est.map((c) => c.id));
+  const before = new Set<string>();
+  for (const c of input.startConnections) if (ids.has(c.id)) before.add(c.id);
   return est.filter((c) => before.has(c.id));
+}
+
+/**
+ * The latest version of each connection of both inventories (the end's over the start's, in first-seen order) that
+ * satisfies `hit`: the same as indexing every connection by id and filtering, but only the connections some
+ * version of which passes `hit` are indexed (a few, not the 100k of a busy host, at every live evaluation).
+ */
+export function latestWhere(input: FindingsInput, hit: (c: Connection) => boolean): Connection[] {
+  const ids = new Set<string>();
+  eachConnection(input, (c) => hit(c) && ids.add(c.id));
+  return [...latestOf(input, ids).values()].filter(hit);
+}
+
+/** The latest version of each connection named in `ids` (end over start), by id, in first-seen order. */
+export function latestOf(input: FindingsInput, ids: ReadonlySet<string>): Map<string, Connection> {
+  const byId = new Map<string, Connection>();
+  if (ids.size) eachConnection(input, (c) => ids.has(c.id) && byId.set(c.id, c));
+  return byId;
+}
+
+/** Each connection of the start inventory, then of the end one. Indexed loops: a rule runs once per evaluation,
+ *  too rarely to be optimised, and a `for…of` there allocates an iterator result per connection (11 MB a time). */
+export function eachConnection(input: FindingsInput, visit: (c: Connection) => unknown): void {
+  for (const list of [input.startConnections ?? [], input.connections]) for (let i = 0; i < list.length; i++) visit(list[i]!);
 }
 
 const flowKey = (a: { address: string; port: number }, b: { address: string; port: number }) => `${endpointKey(a)}>${endpointKey(b)}`;
@@ -135,5 +165,9 @@ export function keptAliveByPeer(input: FindingsInput, maxIdleSec: number): (c: C
 
 /** Addresses that belong to this host: a peer with one of them is not behind a middlebox. */
 export function hostAddresses(input: FindingsInput): ReadonlySet<string> {
-  return input.hostAddresses ?? new Set([...input.connections, ...(input.startConnections ?? [])].map((c) => c.local.address));
+  if (input.hostAddresses) return input.hostAddresses;
+  const local = new Set<string>();
+  for (const c of input.connections) local.add(c.local.address);
+  for (const c of input.startConnections ?? []) local.add(c.local.address);
+  return local;
 }

@@ -1,13 +1,12 @@
 // Rule user-timeout-overrides-keepalive: TCP_USER_TIMEOUT decides instead of TCP_KEEPCNT.
 import type { Finding } from '../../domain/finding.js';
 import { appEntry, applicationOf } from '../apps/recognise.js';
-import { finding, groupBy, type FindingsInput } from './rule-kit.js';
+import { finding, groupBy, latestWhere, type FindingsInput } from './rule-kit.js';
 
 /** TCP_USER_TIMEOUT decides instead of TCP_KEEPCNT, or is shorter than the keepalive idle. */
 export function ruleUserTimeout(input: FindingsInput): Finding[] {
   // Both inventories: a connection that died in the window (its user timeout fired) still counts.
-  const all = new Map([...(input.startConnections ?? []), ...input.connections].map((c) => [c.id, c]));
-  const hit = [...all.values()].filter((c) => (c.userTimeoutMs ?? 0) > 0 && c.keepalive.enabled === true && c.keepalive.idleSec !== null);
+  const hit = latestWhere(input, (c) => (c.userTimeoutMs ?? 0) > 0 && c.keepalive.enabled === true && c.keepalive.idleSec !== null);
   return [...groupBy(hit, (c) => `${c.process?.pid ?? '?'}/${c.userTimeoutMs}/${c.keepalive.idleSec}/${c.keepalive.intervalSec}/${c.keepalive.probes}`).values()].map((g) => {
     const c0 = g[0]!;
     const k = c0.keepalive;

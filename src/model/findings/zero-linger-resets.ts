@@ -3,7 +3,7 @@ import type { KaEvent } from '../../domain/event.js';
 import type { Finding } from '../../domain/finding.js';
 import type { SocketOwner } from '../../domain/connection.js';
 import { checkerOf } from '../apps/recognise.js';
-import { finding, groupBy, type FindingsInput } from './rule-kit.js';
+import { eachConnection, finding, groupBy, type FindingsInput } from './rule-kit.js';
 
 const GENERIC_FIX = 'if it is a health checker, exclude its source from reset alerts, or make it close gracefully (no SO_LINGER {1,0}) or check at the application layer (an HTTP health check on the load balancer).';
 
@@ -13,8 +13,12 @@ export function ruleZeroLingerResets(input: FindingsInput): Finding[] {
   const out: Finding[] = [];
   const secs = input.window ? Math.max(input.window.durationMs / 1000, 0.001) : null;
   // The closing process as the inventories saw it (exe, cmdline), to recognise a known checker.
+  // Only the closing processes' (not an index of every owner of a busy host's 100k connections).
+  const closers = new Set(ev.map((e) => e.pid));
   const owners = new Map<number, SocketOwner>();
-  for (const c of [...(input.startConnections ?? []), ...input.connections]) for (const p of c.processes) owners.set(p.pid, p);
+  if (ev.length) eachConnection(input, (c) => {
+    for (const p of c.processes) if (closers.has(p.pid)) owners.set(p.pid, p);
+  });
   for (const [, g] of groupBy(ev, (e) => `${e.pid ?? '?'}/${e.comm ?? '?'}`)) {
     const e0 = g[0]!;
     const rate = secs ? g.length / secs : null;
