@@ -70,12 +70,18 @@ const stats = (xs) => {
   return `median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${s[s.length - 1].toFixed(1)} ms`;
 };
 
+/** Frames that never came (within 5 s): the bench then fails instead of reporting the timeout as a latency. */
+let missed = 0;
+
 /** Time from `act()` to the next terminal write. */
 async function timeToFrame(out, act) {
   const t0 = performance.now();
-  const wrote = new Promise((resolve) => out.once('wrote', resolve));
+  let onWrite;
+  const wrote = new Promise((resolve) => out.once('wrote', (onWrite = () => resolve(true))));
   act();
-  await Promise.race([wrote, sleep(5000)]);
+  const framed = await Promise.race([wrote, sleep(5000).then(() => false)]);
+  out.off('wrote', onWrite);
+  if (!framed) missed++;
   return performance.now() - t0;
 }
 
@@ -83,10 +89,10 @@ async function bench(n) {
   const out = new Term();
   const keys = new Keys();
   const listeners = new Set();
-  const source = { state: stateFor(connections(n, 0)), subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };
+  const feed = { state: stateFor(connections(n, 0)), subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)) };
   const renderTimes = [];
   const t0 = performance.now();
-  const app = render(createElement(App, { source, version: 'bench', host: { hostname: 'bench', kernel: '6.18' } }), {
+  const app = render(createElement(App, { feed, version: 'bench', host: { hostname: 'bench', kernel: '6.18' } }), {
     stdout: out, stdin: keys, stderr: out, exitOnCtrlC: false, patchConsole: false, maxFps: 20,
     onRender: ({ renderTime }) => renderTimes.push(renderTime),
   });
@@ -106,7 +112,7 @@ async function bench(n) {
   const refresh = [];
   for (let g = 1; g <= 5; g++) {
     const s = stateFor(connections(n, g));
-    refresh.push(await timeToFrame(out, () => { source.state = s; for (const fn of listeners) fn(s); }));
+    refresh.push(await timeToFrame(out, () => { feed.state = s; for (const fn of listeners) fn(s); }));
     await sleep(60);
   }
   await timeToFrame(out, () => keys.press('/'));
@@ -123,3 +129,7 @@ async function bench(n) {
 }
 
 for (const n of sizes.length ? sizes : [10_000, 100_000]) await bench(n);
+if (missed) {
+  console.error(`tui.mjs: ${missed} actions drew no frame within 5 s: the figures above are not latencies`);
+  process.exitCode = 1;
+}
