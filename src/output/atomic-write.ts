@@ -57,21 +57,23 @@ export function* gzipChunks(chunks: Iterable<string | Uint8Array>, minBytes = 1 
   let members = 0;
   for (const chunk of chunks) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    pending.push(bytes);
     size += bytes.byteLength;
     if (size >= minBytes) {
-      yield gzipSync(Buffer.concat(pending));
+      yield gzipSync(pending.length ? Buffer.concat([...pending, bytes]) : bytes);
       members++;
       pending = [];
       size = 0;
+    } else {
+      pending.push(Buffer.from(bytes)); // kept past the next chunk: a copy (a producer may reuse a chunk's memory)
     }
   }
   if (pending.length || members === 0) yield gzipSync(Buffer.concat(pending));
 }
 
-/** Writes chunks to a stream, waiting for it to drain: a large snapshot never sits in memory twice. */
+/**
+ * Writes chunks to a stream, each one written before the next is asked for: a large snapshot never sits in memory
+ * twice, and a producer may reuse a chunk's memory (jsonChunks does). A write error comes as the stream's 'error'.
+ */
 export async function writeStream(out: NodeJS.WritableStream, chunks: Iterable<string | Uint8Array>): Promise<void> {
-  for (const chunk of chunks) {
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
-  }
+  for (const chunk of chunks) await new Promise<void>((resolve) => out.write(chunk, () => resolve()));
 }

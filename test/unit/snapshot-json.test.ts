@@ -1,4 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { gzipChunks, writeFileAtomic, writeStream } from '../../src/output/atomic-write.js';
 import { jsonChunks, toJson } from '../../src/output/snapshot-json.js';
 
 describe('jsonChunks', () => {
@@ -6,7 +12,7 @@ describe('jsonChunks', () => {
   const doc = { schema: 'x/v1', host: { name: 'h', addresses: ['127.0.0.1'] }, connections: Array.from({ length: 4000 }, (_, i) => row(i)), events: [] };
 
   it('streams UTF-8 chunks of about a MiB that join to the document, one row per line, multibyte text cut nowhere', () => {
-    const chunks = [...jsonChunks(doc)];
+    const chunks = Array.from(jsonChunks(doc), (c) => c.slice()); // a chunk is valid until the next is asked for
     expect(chunks.length).toBeGreaterThan(2);
     for (const c of chunks.slice(0, -1)) expect(c.byteLength).toBeGreaterThan(900_000);
     const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
@@ -21,5 +27,30 @@ describe('jsonChunks', () => {
   it('a row longer than a chunk is written whole', () => {
     const big = { connections: [{ cmdline: 'ä'.repeat(3 << 20) }] };
     expect(JSON.parse(toJson(big))).toEqual(big);
+  });
+
+  it("reuses a chunk's memory once the next chunk is asked for; every consumer still gets the document", async () => {
+    const small = 4096; // many chunks from this document, so that memory is reused many times over
+    const kept = [...jsonChunks(doc, small)]; // kept without copying: the later rows overwrote them
+    expect(kept.length).toBeGreaterThan(100);
+    expect(new Set(kept.map((c) => c.buffer)).size).toBeLessThan(5);
+    const text = toJson(doc);
+    expect(JSON.parse(text)).toEqual(doc);
+    expect(gunzipSync(Buffer.concat([...gzipChunks(jsonChunks(doc, small), 10_000)])).toString()).toBe(text);
+    const dir = mkdtempSync(join(tmpdir(), 'kat-json-'));
+    try {
+      writeFileAtomic(join(dir, 'a.json'), jsonChunks(doc, small));
+      expect(readFileSync(join(dir, 'a.json'), 'utf8')).toBe(text);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    // A stream that takes its time with each write and buffers far more than a chunk before it pushes back.
+    const written: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 1 << 20,
+      write: (chunk: Buffer, _encoding, done) => setTimeout(() => (written.push(Buffer.from(chunk)), done()), 0),
+    });
+    await writeStream(slow, jsonChunks(doc, small));
+    expect(Buffer.concat(written).toString()).toBe(text);
   });
 });
