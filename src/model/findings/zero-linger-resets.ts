@@ -12,8 +12,8 @@ export function ruleZeroLingerResets(input: FindingsInput): Finding[] {
   const ev = input.events.filter((e): e is Extract<KaEvent, { type: 'rst_sent' }> => e.type === 'rst_sent' && e.cause === 'linger');
   const out: Finding[] = [];
   const secs = input.window ? Math.max(input.window.durationMs / 1000, 0.001) : null;
-  // The closing process as the inventories saw it (exe, cmdline), to recognise a known checker.
-  // Only the closing processes' (not an index of every owner of a busy host's 100k connections).
+  // The closing processes as the inventories saw them (exe, cmdline), to recognise a known checker; only those, not
+  // every owner of a busy host's 100k connections.
   const closers = new Set(ev.map((e) => e.pid));
   const owners = new Map<number, SocketOwner>();
   if (ev.length) eachConnection(input, (c) => {
