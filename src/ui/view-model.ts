@@ -334,26 +334,27 @@ export interface ClosedRow {
 const LOOKAHEAD = 16;
 
 /**
- * Finds connections in the last inventory by identity, asked in the new inventory's order: that is the old order less
- * the gone plus the new, so a cursor finds most a step or a few ahead. New connections are misses too (a refresh's
- * are a block at the end of their namespace); once the misses pass an eighth of the last inventory the cursor has
- * lost the thread (a namespace gone at once), and one index of the last inventory answers the rest.
+ * Finds connections in the last inventory by id (a connection that changed is a new object with the same id), asked
+ * in the new inventory's order: that is the old order less the gone plus the new, so a cursor finds most a step or a
+ * few ahead. New connections are misses too (a refresh's are a block at the end of their namespace); once the misses
+ * pass an eighth of the last inventory the cursor has lost the thread (a namespace gone at once), and one index of
+ * the last inventory answers the rest.
  */
 function previousIndex(last: readonly Connection[]): (c: Connection) => number {
   let cursor = 0;
   let misses = 0;
-  let index: Map<Connection, number> | null = null;
+  let index: Map<string, number> | null = null;
   return (c) => {
-    if (index) return index.get(c) ?? -1;
+    if (index) return index.get(c.id) ?? -1;
     const end = Math.min(cursor + LOOKAHEAD, last.length);
     for (let k = cursor; k < end; k++) {
-      if (last[k] === c) {
+      if (last[k]!.id === c.id) {
         cursor = k + 1;
         return k;
       }
     }
-    if (++misses > LOOKAHEAD + last.length / 8) index = new Map(last.map((x, k) => [x, k]));
-    return index?.get(c) ?? -1;
+    if (++misses > LOOKAHEAD + last.length / 8) index = new Map(last.map((x, k) => [x.id, k]));
+    return index?.get(c.id) ?? -1;
   };
 }
 
@@ -402,7 +403,8 @@ export class ViewCache {
           rowOf[i] = null;
           continue;
         }
-        const row = (j >= 0 ? this.last!.rows[j] : null) ?? { c, closed: false };
+        // The last row when its connection did not change; its place in the last order either way (the sort's hint).
+        const row = (j >= 0 && this.last!.connections[j] === c ? this.last!.rows[j] : null) ?? { c, closed: false };
         rowOf[i] = row;
         connOfRow[count] = i;
         lastPos[count] = j >= 0 ? this.last!.pos[j]! : -1;

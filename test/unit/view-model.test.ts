@@ -237,6 +237,20 @@ describe('filter and sort', () => {
     expect(again.filter((r) => kept.has(r)).length).toBe(1500);
   });
 
+  it('a refresh in which connections changed (new objects, same ids) shows the new ones, as a fresh cache does', () => {
+    const many = manyConnections(2000, doc);
+    const cache = new ViewCache();
+    const first = cache.compute(many, [], q({ sort: 'idleRecv' }), none);
+    // Every other connection changed: its idle time moved, so its place in the order too.
+    const next = many.map((c, i) => (i % 2 ? { ...c, idleMs: { ...c.idleMs, recv: (c.idleMs.recv ?? 0) + 50_000 * (i % 3) } } : c));
+    const again = cache.compute(next, [], q({ sort: 'idleRecv' }), none);
+    expect(again.map((r) => r.c)).toEqual(new ViewCache().compute(next, [], q({ sort: 'idleRecv' }), none).map((r) => r.c));
+    const shown = new Set(again.map((r) => r.c));
+    expect(next.every((c) => shown.has(c))).toBe(true); // never the previous version of a changed connection
+    const kept = new Set(first);
+    expect(again.filter((r) => kept.has(r)).length).toBe(1000); // the unchanged ones keep their rows
+  });
+
   it('applies the command-line filter and the text filter; closed rows stay visible', () => {
     const cache = new ViewCache();
     const c = keepaliveClient(doc);
