@@ -160,7 +160,8 @@ describe('ka-sockinfo serve (SockinfoDaemon)', () => {
       expect(find(first, stay.peer.pid, stay.fd).opts?.keepIdleSec).toBe(31);
 
       const ours = (pids: number[]) => (s: { pid: number }) => pids.includes(s.pid);
-      const brief: Peer = (await client(port, ['--close-after', '400'])).peer;
+      // Long enough for the scan to see it on a loaded machine (400 ms was not, under the whole suite on 2 cores).
+      const brief: Peer = (await client(port, ['--close-after', '2500'])).peer;
       const second = await d.scan();
       // Only the new connection (client side + accepted side) is reported; the unchanged one is not.
       const changed = d.lastDiff.changed.filter(ours([stay.peer.pid, brief.pid, srv.pid]));
