@@ -15,6 +15,7 @@ import { liveHost } from '../sources/live.js';
 import { showTui } from '../ui/screen.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
 import { LiveFindings } from '../ui/live-findings.js';
+import { LiveResets } from '../ui/live-resets.js';
 import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse } from './args.js';
 import { boundHeapGrowth } from './heap.js';
 
@@ -69,14 +70,18 @@ export async function topCommand(argv: string[]): Promise<number> {
   boundHeapGrowth();
   let tracerOff = session.tracingOff;
   const findings = new LiveFindings({ filter });
-  tracing?.subscribe((e) => findings.push(e));
+  const resets = new LiveResets(filter, () => monitor.state.inventory?.namespaces ?? []);
+  tracing?.subscribe((e) => {
+    findings.push(e);
+    resets.push(e);
+  });
   // Stable lookups: the table re-sorts when `activity` changes identity, so it must not change per frame.
   const activity = (id: string) => tracing?.activityOf(id);
   const timeline = (id: string) => tracing?.activityOf(id)?.timeline ?? [];
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
     if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, reason: 'starting: attaching the tracepoints…' };
-    return { on: true, view: { activity, timeline, resets: tracing.resetSummary(), lostEvents: tracing.counts.lostEvents, eventsSeen: tracing.eventsSeen } };
+    return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, eventsSeen: tracing.eventsSeen } };
   };
 
   try {

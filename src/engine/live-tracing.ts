@@ -7,7 +7,6 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
 import type { EventProcess, EventType, KaEvent } from '../domain/event.js';
-import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 import { netnsOfPid, socketInodeOf } from '../sources/procfs.js';
 import type { SockinfoDaemon } from '../sources/sockinfo.js';
 import { Tracer } from '../sources/tracer.js';
@@ -93,7 +92,6 @@ export const GONE_KEEP_MS = 5 * 60_000;
 
 export class LiveTracing {
   readonly stream: EventStream;
-  readonly resets = new ResetStats();
   /** Why some probes are not attached on this host, in words. */
   readonly missing: string[];
   /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
@@ -209,10 +207,6 @@ export class LiveTracing {
     return this.activity.get(id);
   }
 
-  resetSummary(now = Date.now()): ResetSummary {
-    return this.resets.summary(now);
-  }
-
   private record(e: KaEvent): void {
     if (e.type !== 'lost') this.seen++;
     if (e.type !== 'lost' && e.connection && this.timelineSize > 0) {
@@ -235,8 +229,6 @@ export class LiveTracing {
         this.optionChanges.set(key, { pid: e.pid, fd: e.fd, at: Date.now(), probesFollow: (prev?.probesFollow ?? false) || e.option !== 'SO_LINGER' });
       }
     }
-    const r = resetRecordOf(e);
-    if (r) this.resets.add(r);
     for (const fn of this.listeners) fn(e);
   }
 
