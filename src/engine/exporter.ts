@@ -5,7 +5,7 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
-import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
+import { eventMatchesFilter, matchesFilter, netnsNames } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
 import { crossing } from '../model/findings/rule-kit.js';
 import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
@@ -170,7 +170,7 @@ export class ExporterState {
     this.inventory = inv;
     this.previous = { connections, atMs: takenAt };
     this.owners = new OwnerIndex(inv);
-    this.netnsNames = new Map(inv.namespaces.filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    this.netnsNames = netnsNames(inv.namespaces);
     this.lastInventorySec = costMs / 1000;
     this.counters.inc(METRICS.inventories, {});
     this.ready = true;

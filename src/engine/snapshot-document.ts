@@ -7,7 +7,7 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import type { Inventory } from '../domain/inventory.js';
 import { SNAPSHOT_SCHEMA, type CaptureInfo, type SnapshotDocument } from '../domain/snapshot.js';
-import { eventMatchesFilter, matchesFilter, netnsSelected } from '../model/filter.js';
+import { eventMatchesFilter, matchesFilter, netnsNames, netnsSelected } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
 import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { capabilitiesFrom } from './capabilities.js';
@@ -67,7 +67,7 @@ export function snapshotDocument(
   let startConnections: Connection[] | undefined;
   let closedConnections: Connection[] | undefined;
   if (cap) {
-    const names = new Map(cap.end.namespaces.concat(cap.start.namespaces).filter((n) => n.name).map((n) => [n.inode, n.name!]));
+    const names = netnsNames(cap.end.namespaces.concat(cap.start.namespaces));
     events = cap.events.filter((e) => eventMatchesFilter(e, filter, names));
     startConnections = cap.start.connections.filter((c) => matchesFilter(c, filter));
     const now = new Set(connections.map((c) => c.id));

@@ -1,7 +1,7 @@
 // Connection filters shared by snapshot, watch and the TUI's command-line options.
 import type { KaEvent } from '../domain/event.js';
 import type { ConnectionFilter } from '../domain/filter.js';
-import { TCP_STATES, type Connection, type TcpState } from '../domain/connection.js';
+import { TCP_STATES, type Connection, type NetnsInfo, type TcpState } from '../domain/connection.js';
 
 /** Whether a namespace (inode, name) is one of `--netns` values (inodes or names); true when none were given. */
 export function netnsSelected(f: ConnectionFilter, inode: number | null, name: string | null | undefined): boolean {
@@ -34,6 +34,11 @@ export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
 }
 
 /** The same filter applied to an event, through the owner and endpoints it was attributed to. */
+/** Namespace names by inode, for eventMatchesFilter (events carry the inode, `--netns` may give the name). */
+export function netnsNames(namespaces: readonly NetnsInfo[]): Map<number, string> {
+  return new Map(namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
+}
+
 export function eventMatchesFilter(e: KaEvent, f: ConnectionFilter, netnsNames: ReadonlyMap<number, string>): boolean {
   if (e.type === 'lost') return true;
   if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;

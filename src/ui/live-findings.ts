@@ -5,7 +5,7 @@ import type { Connection } from '../domain/connection.js';
 import type { KaEvent } from '../domain/event.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { Finding, IdleTimeout } from '../domain/finding.js';
-import { eventMatchesFilter, matchesFilter, netnsSelected } from '../model/filter.js';
+import { eventMatchesFilter, matchesFilter, netnsNames, netnsSelected } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
 
 export interface LiveFindingsOptions {
@@ -70,7 +70,7 @@ export class LiveFindings {
     const all = !Object.keys(f).length;
     const connections = all ? inv.connections : inv.connections.filter((c) => matchesFilter(c, f));
     const namespaces = all ? inv.namespaces : inv.namespaces.filter((n) => netnsSelected(f, n.inode, n.name));
-    const names = new Map(inv.namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
+    const names = netnsNames(inv.namespaces);
     const events = all ? window : window.filter((e) => eventMatchesFilter(e, f, names));
     // Where each connection an event names was last seen: the inventory, or the one that last listed it (closed
     // rows). Only those: the rules look up nothing else, and indexing 100k connections took most of an evaluation.

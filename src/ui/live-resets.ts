@@ -4,13 +4,13 @@
 import type { NetnsInfo } from '../domain/connection.js';
 import type { KaEvent } from '../domain/event.js';
 import type { ConnectionFilter } from '../domain/filter.js';
-import { eventMatchesFilter } from '../model/filter.js';
+import { eventMatchesFilter, netnsNames } from '../model/filter.js';
 import { ResetStats, resetRecordOf, type ResetSummary } from '../model/reset-stats.js';
 
 export class LiveResets {
   private readonly stats = new ResetStats();
   private readonly filtered: boolean;
-  private names: ReadonlyMap<number, string> = new Map();
+  private named: ReadonlyMap<number, string> = new Map();
   private namesOf: readonly NetnsInfo[] | null = null;
 
   /** `namespaces`: the latest inventory's, for a `--netns NAME` filter (events carry the inode). */
@@ -20,19 +20,19 @@ export class LiveResets {
 
   push(e: KaEvent): void {
     const r = resetRecordOf(e);
-    if (r && (!this.filtered || eventMatchesFilter(e, this.filter, this.netnsNames()))) this.stats.add(r);
+    if (r && (!this.filtered || eventMatchesFilter(e, this.filter, this.names()))) this.stats.add(r);
   }
 
   summary(now = Date.now()): ResetSummary {
     return this.stats.summary(now);
   }
 
-  private netnsNames(): ReadonlyMap<number, string> {
+  private names(): ReadonlyMap<number, string> {
     const ns = this.namespaces();
     if (ns !== this.namesOf) {
       this.namesOf = ns;
-      this.names = new Map(ns.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
+      this.named = netnsNames(ns);
     }
-    return this.names;
+    return this.named;
   }
 }

@@ -118,8 +118,8 @@ describe('Prometheus scraping ka-top exporter on the lab', () => {
 
   it('writes the per-connection detail to --events-log', () => {
     const lines = readFileSync(eventsLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; local?: { address: string } });
-    const linger = lines.find((e) => e.type === 'rst_sent');
-    expect(linger?.local?.address).toMatch(/^198\.18\./);
+    // The lab's resets, with their endpoints (other tests running meanwhile may add their own, on loopback).
+    expect(lines.some((e) => e.type === 'rst_sent' && /^198\.18\./.test(e.local?.address ?? ''))).toBe(true);
   });
 
   it('answers 10 concurrent scrapers during refreshes, each with a whole set', async () => {
