@@ -70,7 +70,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   boundHeapGrowth();
   let tracerOff = session.tracingOff;
   const findings = new LiveFindings({ filter });
-  const resets = new LiveResets(filter, () => monitor.state.inventory?.namespaces ?? []);
+  const resets = new LiveResets(filter, () => monitor.state.inventory?.namespaces);
   tracing?.subscribe((e) => {
     findings.push(e);
     resets.push(e);

@@ -33,12 +33,12 @@ export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
   return connectionNetnsSelected(c, f);
 }
 
-/** The same filter applied to an event, through the owner and endpoints it was attributed to. */
 /** Namespace names by inode, for eventMatchesFilter (events carry the inode, `--netns` may give the name). */
 export function netnsNames(namespaces: readonly NetnsInfo[]): Map<number, string> {
   return new Map(namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));
 }
 
+/** The same filter applied to an event, through the owner and endpoints it was attributed to. */
 export function eventMatchesFilter(e: KaEvent, f: ConnectionFilter, netnsNames: ReadonlyMap<number, string>): boolean {
   if (e.type === 'lost') return true;
   if (f.ports?.length && !f.ports.some((p) => p === e.local?.port || p === e.peer?.port)) return false;

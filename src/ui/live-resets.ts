@@ -11,10 +11,10 @@ export class LiveResets {
   private readonly stats = new ResetStats();
   private readonly filtered: boolean;
   private named: ReadonlyMap<number, string> = new Map();
-  private namesOf: readonly NetnsInfo[] | null = null;
+  private namesOf: readonly NetnsInfo[] | undefined | null = null;
 
-  /** `namespaces`: the latest inventory's, for a `--netns NAME` filter (events carry the inode). */
-  constructor(private readonly filter: ConnectionFilter, private readonly namespaces: () => readonly NetnsInfo[]) {
+  /** `namespaces`: the latest inventory's (none yet: undefined), for a `--netns NAME` filter (events carry the inode). */
+  constructor(private readonly filter: ConnectionFilter, private readonly namespaces: () => readonly NetnsInfo[] | undefined) {
     this.filtered = Object.keys(filter).length > 0;
   }
 
@@ -31,7 +31,7 @@ export class LiveResets {
     const ns = this.namespaces();
     if (ns !== this.namesOf) {
       this.namesOf = ns;
-      this.named = netnsNames(ns);
+      this.named = netnsNames(ns ?? []);
     }
     return this.named;
   }
