@@ -85,7 +85,9 @@ describe('distinct texts over time (a TUI left running)', () => {
     const line = await heapGrowth((t, i) => <Line key={i}>{t}</Line>);
     // The control: if this fails, ink stopped keeping every text (ink 7 bounds its caches) and Line can go.
     const text = await heapGrowth((t, i) => <Text key={i} wrap="truncate">{t}</Text>);
-    expect(text).toBeGreaterThan(200); // bytes per distinct line
+    // Bytes per distinct line: at least its 150 characters, kept for good (196–266 measured, depending on where
+    // ink's cache Maps are in their doubling).
+    expect(text).toBeGreaterThan(150);
     expect(line).toBeLessThan(60); // what is left is a fixed ~0.8 MB (React, ink), not per line: 33 B at 400 frames, 23 at 800
   });
 });
