@@ -237,6 +237,29 @@ describe('filter and sort', () => {
     expect(again.filter((r) => kept.has(r)).length).toBe(1500);
   });
 
+  it('one cache over refreshes of any size and sort gives what a fresh cache gives (nothing of an earlier refresh leaks into a later one)', () => {
+    const pool = manyConnections(600, doc);
+    const act = new Map<string, ActivityView>(pool.map((c, i) => [c.id, { probesSent: 0, resets: i % 5 }]));
+    const lookup = (id: string) => act.get(id);
+    fc.assert(fc.property(
+      fc.array(fc.record({
+        from: fc.integer({ min: 0, max: 599 }),
+        size: fc.integer({ min: 0, max: 600 }),
+        // peer: string keys; timer: unknown (null) keys; attention and resets: numbers
+        sort: fc.constantFrom('attention', 'peer', 'timer', 'resets', 'idleRecv'),
+        inverted: fc.boolean(),
+      }), { minLength: 2, maxLength: 6 }),
+      (refreshes) => {
+        const cache = new ViewCache();
+        for (const r of refreshes) {
+          const conns = pool.slice(r.from, r.from + r.size);
+          const query = q({ sort: r.sort as SortId, inverted: r.inverted });
+          expect(cache.compute(conns, [], query, lookup).map((x) => x.c)).toEqual(new ViewCache().compute(conns, [], query, lookup).map((x) => x.c));
+        }
+      },
+    ), { numRuns: 40 });
+  });
+
   it('a refresh in which connections changed (new objects, same ids) shows the new ones, as a fresh cache does', () => {
     const many = manyConnections(2000, doc);
     const cache = new ViewCache();
