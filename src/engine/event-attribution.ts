@@ -78,11 +78,25 @@ class SentResets {
   }
 }
 
+/** Connections that left the inventory at one refresh; indexed by `<netns>:<cookie>` once an event looks. */
+interface Gone {
+  at: number;
+  left: readonly Connection[];
+  byCookie: Map<string, Connection> | null;
+}
+
 export class Attribution {
-  private index = new ConnectionIndex();
+  /**
+   * The index of `listed`, brought up to date only when an event needs it: a churning host replaces thousands of
+   * connections at every refresh and most refreshes bring no event to attribute. `unindexed`: the changes since,
+   * oldest first; a null index is built anew from `listed` (cheaper than replaying more changes than it holds).
+   */
+  private index: ConnectionIndex | null = new ConnectionIndex();
+  private unindexed: { added: readonly Connection[]; gone: readonly Connection[]; replaced: readonly Connection[] }[] = [];
+  private unindexedSize = 0;
   private listed: readonly Connection[] = [];
-  /** Connections gone from the inventory, by `<netns>:<cookie>`, newest refresh first: when they left, and how. */
-  private gone: { at: number; byCookie: Map<string, Connection> }[] = [];
+  /** Connections gone from the inventory, newest refresh first. */
+  private gone: Gone[] = [];
   private sent = new SentResets();
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, Owner>();
@@ -98,27 +112,42 @@ export class Attribution {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The next inventory; `changes` relative to the previous one when known (the index is then updated, not built
-   *  again: at 100k connections a rebuild took 0.5–0.8 s per refresh). */
+  /** The next inventory; `changes` relative to the previous one when known (the index is then updated by them when
+   *  next needed, not built again: at 100k connections a rebuild took 0.5–0.8 s). */
   setInventory(connections: readonly Connection[], changes: InventoryChanges = changesBetween(this.listed, connections)): void {
     const now = this.now();
-    const left = new Map<string, Connection>();
-    // Only by cookie: exact, whereas a 4-tuple is soon reused by a new socket on a churning host. A connection an
-    // inventory listed has a cookie (dumping a socket gives it one).
-    for (const c of changes.gone) if (c.cookie) left.set(cookieKey(c.netns.inode, c.cookie), c);
-    this.gone = [{ at: now, byCookie: left }, ...this.gone]
-      .filter((g, i) => i < GONE_GENERATIONS && now - g.at < GONE_MEMORY_MS && g.byCookie.size > 0);
+    this.gone = [{ at: now, left: changes.gone, byCookie: null }, ...this.gone]
+      .filter((g, i) => i < GONE_GENERATIONS && now - g.at < GONE_MEMORY_MS && g.left.length > 0);
     this.listed = connections;
-    if (changes.replaced) this.index.update({ ...changes, replaced: changes.replaced });
-    else this.index = new ConnectionIndex(connections);
+    const { added, gone, replaced } = changes;
+    if (this.index && replaced) {
+      this.unindexed.push({ added, gone, replaced });
+      this.unindexedSize += added.length + gone.length + replaced.length;
+      if (this.unindexedSize <= connections.length) return;
+    }
+    this.index = null;
+    this.unindexed = [];
+    this.unindexedSize = 0;
+  }
+
+  private indexed(): ConnectionIndex {
+    if (!this.index) this.index = new ConnectionIndex(this.listed);
+    for (const changes of this.unindexed) this.index.update(changes);
+    this.unindexed = [];
+    this.unindexedSize = 0;
+    return this.index;
   }
 
   /** The connection of a traced socket: in the inventory, else one that left it recently (same socket cookie). */
   private find(netns: number | null, cookie: string | null, local: Endpoint | null, peer: Endpoint | null): Connection | null {
-    const c = this.index.find({ netns, cookie, local, peer });
+    const c = this.indexed().find({ netns, cookie, local, peer });
     if (c || netns === null || !cookie) return c;
+    const key = cookieKey(netns, cookie);
     for (const g of this.gone) {
-      const x = g.byCookie.get(cookieKey(netns, cookie));
+      // Only by cookie: exact, whereas a 4-tuple is soon reused by a new socket on a churning host. A connection an
+      // inventory listed has a cookie (dumping a socket gives it one).
+      g.byCookie ??= new Map(g.left.flatMap((x) => (x.cookie ? [[cookieKey(x.netns.inode, x.cookie), x] as const] : [])));
+      const x = g.byCookie.get(key);
       if (x) return x;
     }
     return null;
@@ -178,7 +207,7 @@ export class Attribution {
     // Kernel socket memory is reused: the cache key includes the 4-tuple and namespace.
     const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
     if (ev.type === 'sockopt_changed' && ctx) {
-      const c = this.index.findByFd(ctx.pid, ev.fd);
+      const c = this.indexed().findByFd(ctx.pid, ev.fd);
       if (c) {
         ev.connection = c.id;
         ev.local = c.local;
@@ -193,7 +222,7 @@ export class Attribution {
     // A socket accepted and gone between two inventories (a health check's connection at the backend): the
     // process listening on its port accepted it. Never for resets sent without a socket (closed ports).
     if (!owner && ev.sk !== null && ev.local && ev.netns !== null) {
-      const listener = this.index.findListener(ev.netns, ev.local);
+      const listener = this.indexed().findListener(ev.netns, ev.local);
       const p = listener && asOwner(listener);
       if (p) owner = { process: p, connection: '', via: 'listener' };
     }

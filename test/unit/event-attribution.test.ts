@@ -182,3 +182,58 @@ describe('owners remembered per socket', () => {
     expect(last.ev).toMatchObject({ pid: 7, comm: 'checker' });
   });
 });
+
+describe('an inventory that churns between events', () => {
+  // Connection i: its own port and cookie, owned by `pid`.
+  const conn = (i: number, pid = 4242): Connection => ({
+    ...dying(true), id: `${NS}:c${i}`, cookie: `c${i}`, inode: 1000 + i,
+    local: { address: '127.0.0.1', port: 20_000 + i }, peer: { address: '127.0.0.1', port: 7000 },
+    process: { ...owner, pid, fd: 3 + i }, processes: [{ ...owner, pid, fd: 3 + i }],
+  });
+  const reset = (i: number, cookie: string | null): Held => ({
+    at: 1, cookie, ctx: null, rstCause: null,
+    ev: {
+      type: 'rst_received', ts: new Date(1).toISOString(), netns: NS, pid: null, comm: null, process: null, connection: null,
+      ownerVia: null, sk: `ffff${i}`, local: { address: '127.0.0.1', port: 20_000 + i }, peer: { address: '127.0.0.1', port: 7000 },
+      reason: null, cause: null, causeInferred: false, state: 'ESTAB',
+    } as unknown as KaEvent,
+  });
+  const range = (from: number, to: number, pid?: number) => Array.from({ length: to - from }, (_, k) => conn(from + k, pid));
+
+  /** Refreshes 1..n after the first inventory: each drops the oldest 10 connections, adds 10 new ones and re-joins
+   *  one it keeps as a new object (owner 5000 + r). */
+  function churn(a: Attribution, refreshes: number): Connection[] {
+    let inv = range(0, 50);
+    a.setInventory(inv);
+    a.attribute(reset(0, null)); // an event: the index exists from here on, and follows the changes
+    for (let r = 1; r <= refreshes; r++) {
+      const gone = inv.slice(0, 10);
+      const added = range(40 + r * 10, 50 + r * 10);
+      const kept = inv.slice(10);
+      const replaced = [conn(Number(kept[20]!.cookie!.slice(1)), 5000 + r)];
+      kept[20] = replaced[0]!;
+      inv = [...kept, ...added];
+      a.setInventory(inv, { added, gone, replaced });
+    }
+    return inv;
+  }
+
+  it.each([2, 3, 40])('after %i refreshes without an event: what an index of the last inventory finds, and the recently gone by cookie', (n) => {
+    const a = new Attribution();
+    const last = churn(a, n);
+    const fresh = new Attribution();
+    fresh.setInventory(last);
+    for (const c of [last[0]!, last.at(-1)!, last.find((x) => x.process!.pid === 5000 + n)!]) {
+      const i = Number(c.cookie!.slice(1));
+      const [mine, theirs] = [reset(i, null), reset(i, null)]; // by 4-tuple
+      a.attribute(mine);
+      fresh.attribute(theirs);
+      expect(mine.ev).toMatchObject({ connection: c.id, pid: c.process!.pid });
+      expect(mine.ev).toEqual(theirs.ev);
+    }
+    // Left at the last refresh: not listed, still named by its cookie.
+    const left = reset(n * 10 - 1, `c${n * 10 - 1}`);
+    a.attribute(left);
+    expect(left.ev.connection).toBe(`${NS}:c${n * 10 - 1}`);
+  });
+});
