@@ -1,23 +1,28 @@
 #!/usr/bin/env node
 // Probe overhead: nginx (Debian) on loopback, every request a new connection (keepalive_timeout 0), `wrk -t1 -c32`
-// for D seconds, runs alternated without / with `ka-top watch --json` attached (A B A B …). Prints each run's
-// req/s, the median throughput ratio with ÷ without, and ka-top's CPU while attached (node + bpftrace + ka-sockinfo
-// + the ss/nsenter children it ran) in cores, and what its BPF programs ran in the kernel meanwhile (bpf_stats: the
-// cost the probes add to nginx's and wrk's own system calls, which the throughput ratio shows only through the
-// noise of the runs: pairs of this machine differ by 10–30%). Root; after `make build`. Targets (issue 10): ratio ≥ 0.95, CPU ≤ 0.10
-// core at ~20k new connections/s.
-// Env: BENCH_SECONDS (6), BENCH_PAIRS (3), WATCH_ARGS ("--json"), BENCH_PORT (8490), KA_TOP_CLI (this build's
-// dist/cli/main.js; point it at another build to compare).
+// for D seconds, runs alternated without ka-top / with `ka-top watch --json` attached / with the TUI running (in a
+// 160x45 pty: its inventory every 2 s holds the ~20k TIME-WAIT sockets the churn keeps) (A B C A B C …). Prints
+// each run's req/s, the median throughput ratio with ÷ without, and ka-top's CPU while attached (node + bpftrace +
+// ka-sockinfo + the ss/nsenter children it ran) in cores, and what its BPF programs ran in the kernel meanwhile
+// (bpf_stats: the cost the probes add to nginx's and wrk's own system calls, which the throughput ratio shows only
+// through the noise of the runs: rounds of this machine differ by 10–30%). Root; after `make build`. Targets
+// (issue 10): ratio ≥ 0.95, CPU ≤ 0.10 core at ~20k new connections/s.
+// Env: BENCH_SECONDS (6), BENCH_PAIRS (3 rounds), BENCH_WITH ("watch,tui"), WATCH_ARGS ("--json"), BENCH_PORT
+// (8490), KA_TOP_CLI (this build's dist/cli/main.js; point it at another build to compare).
 import { spawn, spawnSync } from 'node:child_process';
+import pty from 'node-pty';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bpfRunStats, treeCpuSeconds, withBpfStats } from './lib/ka-top-cpu.mjs';
 
 const D = Number(process.env.BENCH_SECONDS ?? 6);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const PORT = Number(process.env.BENCH_PORT ?? 8490);
 const WATCH_ARGS = (process.env.WATCH_ARGS ?? '--json').split(' ').filter(Boolean);
+const MODES = (process.env.BENCH_WITH ?? 'watch,tui').split(',').filter(Boolean);
+const bad = MODES.find((m) => m !== 'watch' && m !== 'tui');
+if (bad) throw new Error(`BENCH_WITH: ${bad} is neither watch nor tui`);
 const CLI = process.env.KA_TOP_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 for (const cmd of ['nginx', 'wrk']) {
@@ -42,9 +47,14 @@ const nginx = spawn('nginx', ['-p', dir, '-c', `${dir}/nginx.conf`], { stdio: 'i
 // wrk's client ports recycle while TIME-WAIT sockets pile up; restored at exit.
 const twReuse = readFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', 'utf8').trim();
 writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');
-let watch = null;
+/** The ka-top under measurement (killed if the benchmark is interrupted). */
+let running = null;
 const cleanup = () => {
-  watch?.kill('SIGKILL');
+  if (running) {
+    try {
+      process.kill(running.pid, 'SIGKILL');
+    } catch {}
+  }
   nginx.kill('SIGTERM');
   writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', twReuse);
   rmSync(dir, { recursive: true, force: true });
@@ -63,48 +73,80 @@ const wrk = () => new Promise((resolve) => {
 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-async function attached() {
-  const w = spawn(process.execPath, [CLI, 'watch', ...WATCH_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
-  watch = w;
-  let err = '';
-  let lines = 0;
-  w.stderr.on('data', (b) => (err += b));
-  w.stdout.on('data', (b) => (lines += b.toString().split('\n').length - 1));
-  for (let i = 0; i < 300 && !/watching/.test(err); i++) await sleep(100);
-  if (!/watching/.test(err)) throw new Error(`ka-top watch did not start: ${err}`);
+/** ka-top running: `watch` with its output counted, or the TUI in a pty. `stop()` ends it and waits. */
+async function startKaTop(mode) {
+  if (mode === 'watch') {
+    const w = spawn(process.execPath, [CLI, 'watch', ...WATCH_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const out = { pid: w.pid, lines: 0 };
+    w.stderr.on('data', (b) => (err += b));
+    w.stdout.on('data', (b) => (out.lines += b.toString().split('\n').length - 1));
+    const closed = new Promise((r) => w.on('close', r));
+    out.stop = async () => {
+      w.kill('SIGINT');
+      await closed;
+    };
+    for (let i = 0; i < 300 && !/watching/.test(err); i++) await sleep(100);
+    if (!/watching/.test(err)) throw new Error(`ka-top watch did not start: ${err}`);
+    return out;
+  }
+  // As installed (bin/ka-top: its node flags), with this node.
+  const bin = fileURLToPath(new URL('../../bin/ka-top', pathToFileURL(CLI)));
+  const t = pty.spawn(bin, [], { cols: 160, rows: 45, env: { ...process.env, KA_TOP_NODE: process.execPath } });
+  let screen = '';
+  t.onData((d) => (screen = (screen + d).slice(-8192)));
+  const exited = new Promise((r) => t.onExit(r));
+  const out = { pid: t.pid, lines: null };
+  out.stop = async () => {
+    t.write('q');
+    if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) t.kill('SIGKILL');
+  };
+  // The status line's key help appears with the first inventory; the tracer is attached by then or soon after.
+  for (let i = 0; i < 300 && !/q quit/.test(screen); i++) await sleep(100);
+  if (!/q quit/.test(screen)) throw new Error(`the TUI did not draw its table: ${screen.slice(-300)}`);
+  return out;
+}
+
+async function attached(mode) {
+  const k = await startKaTop(mode);
+  running = k;
   await sleep(2000);
-  const c0 = treeCpuSeconds(w.pid);
-  const b0 = bpfRunStats(w.pid);
+  const c0 = treeCpuSeconds(k.pid);
+  const b0 = bpfRunStats(k.pid);
   const rps = await wrk();
-  const cpu = treeCpuSeconds(w.pid) - c0;
-  const b1 = bpfRunStats(w.pid);
+  const cpu = treeCpuSeconds(k.pid) - c0;
+  const b1 = bpfRunStats(k.pid);
   const before = new Map(b0.map((p) => [p.tag, p]));
   const ran = b1.map((p) => ({ ns: p.ns - (before.get(p.tag)?.ns ?? 0), runs: p.runs - (before.get(p.tag)?.runs ?? 0) }));
   const hottest = ran.reduce((a, b) => (b.runs > a.runs ? b : a), { ns: 0, runs: 0 });
   const bpf = { core: ran.reduce((t, p) => t + p.ns, 0) / 1e9 / D, runsPerSec: hottest.runs / D, nsPerRun: hottest.runs ? hottest.ns / hottest.runs : 0 };
-  const printed = lines;
-  w.kill('SIGINT');
-  await new Promise((r) => w.on('close', r));
-  watch = null;
+  const printed = k.lines;
+  await k.stop();
+  running = null;
   return { rps, cpu, lines: printed, bpf };
 }
+
+const label = (mode) => (mode === 'watch' ? `watch ${WATCH_ARGS.join(' ')}` : 'the TUI');
 
 await withBpfStats(async () => { try {
   await sleep(500);
   const base = [];
-  const withKa = [];
-  const cores = [];
-  const bpfCores = [];
+  const runs = Object.fromEntries(MODES.map((m) => [m, { rps: [], cores: [], bpf: [] }]));
   for (let i = 1; i <= PAIRS; i++) {
     base.push(await wrk());
-    const a = await attached();
-    withKa.push(a.rps);
-    cores.push(a.cpu / D);
-    bpfCores.push(a.bpf.core);
-    console.log(`pair ${i}: without ${base.at(-1).toFixed(0)} req/s, with ${a.rps.toFixed(0)} req/s (${(a.rps / base.at(-1)).toFixed(3)}); ka-top ${a.cpu.toFixed(2)} CPU-s over ${D} s (${(a.cpu / D).toFixed(3)} core); its BPF programs ${(a.bpf.core * 100).toFixed(2)}% of a core in the kernel (hottest ${a.bpf.runsPerSec.toFixed(0)} runs/s at ${a.bpf.nsPerRun.toFixed(0)} ns); ${a.lines} lines printed`);
+    console.log(`round ${i}: without ${base.at(-1).toFixed(0)} req/s`);
+    for (const mode of MODES) {
+      const a = await attached(mode);
+      runs[mode].rps.push(a.rps);
+      runs[mode].cores.push(a.cpu / D);
+      runs[mode].bpf.push(a.bpf.core);
+      console.log(`  with ${label(mode)}: ${a.rps.toFixed(0)} req/s (${(a.rps / base.at(-1)).toFixed(3)}); ka-top ${a.cpu.toFixed(2)} CPU-s over ${D} s (${(a.cpu / D).toFixed(3)} core); its BPF programs ${(a.bpf.core * 100).toFixed(2)}% of a core in the kernel (hottest ${a.bpf.runsPerSec.toFixed(0)} runs/s at ${a.bpf.nsPerRun.toFixed(0)} ns)${a.lines === null ? '' : `; ${a.lines} lines printed`}`);
+    }
   }
-  const ratio = median(withKa) / median(base);
-  console.log(`probe overhead (watch ${WATCH_ARGS.join(' ')}): median without ${median(base).toFixed(0)} req/s, with ${median(withKa).toFixed(0)} req/s, ratio ${ratio.toFixed(3)} (target ≥ 0.95); ka-top median ${median(cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(bpfCores) * 100).toFixed(2)}% of a core`);
+  for (const mode of MODES) {
+    const r = runs[mode];
+    console.log(`probe overhead (${label(mode)}): median without ${median(base).toFixed(0)} req/s, with ${median(r.rps).toFixed(0)} req/s, ratio ${(median(r.rps) / median(base)).toFixed(3)} (target ≥ 0.95); ka-top median ${median(r.cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(r.bpf) * 100).toFixed(2)}% of a core`);
+  }
 } finally {
   cleanup();
 } });
