@@ -27,6 +27,9 @@ export interface JoinInput {
   ownersMissing: string | null;
 }
 
+/** One string per state (a churning host has tens of thousands of TIME-WAIT sockets; the views share it). */
+const NO_OPTIONS_IN = { 'TIME-WAIT': 'TIME-WAIT has no socket options', 'SYN-RECV': 'SYN-RECV has no socket options' } as const;
+
 function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: string | null): string | null {
   if (owned?.opts) return null;
   if (owned?.optsError) {
@@ -36,7 +39,7 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: 
         ? 'owner exited while being read'
         : `socket options not readable (${owned.optsError})`;
   }
-  if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return `${s.state} has no socket options`;
+  if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return NO_OPTIONS_IN[s.state];
   if (s.inode === 0) return 'no socket inode (orphaned)';
   return ownersMissing ?? 'no owning process (orphaned or closing)';
 }
@@ -103,7 +106,8 @@ export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | nul
     userTimeoutMs: opts ? opts.userTimeoutMs : null,
     linger: opts ? lingerOf(opts) : null,
     // A listener's tcp_info idle figures are meaningless (no data flows on it)
-    idleMs: s.state === 'LISTEN' ? NO_IDLE : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
+    idleMs: s.state === 'LISTEN' || (s.info.lastsndMs === null && s.info.lastrcvMs === null && s.info.lastackMs === null) ? NO_IDLE
+      : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
     timer: s.timer,
     queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
     tcp: s.info,
@@ -120,7 +124,7 @@ export function ageConnection(c: Connection, dtMs: number): void {
   if (t.lastsndMs) t.lastsndMs += dtMs;
   if (t.lastrcvMs) t.lastrcvMs += dtMs;
   if (t.lastackMs) t.lastackMs += dtMs;
-  if (c.idleMs !== NO_IDLE) {
+  if (c.idleMs !== NO_IDLE) { // a listener's, or a socket without tcp_info: no idle figure to age
     c.idleMs.send = t.lastsndMs;
     c.idleMs.recv = t.lastrcvMs;
     c.idleMs.ack = t.lastackMs;

@@ -87,6 +87,35 @@ export function giveUp(k: GiveUpInput): GiveUp {
   return { nextProbeInMs, deadInMs: nextProbeInMs + remainingProbes * intvlMs, rule: 'probes' };
 }
 
+function unknownOpts(reason: string, timer: KeepaliveView['timer']): KeepaliveView {
+  return {
+    enabled: null,
+    idleSec: null,
+    intervalSec: null,
+    probes: null,
+    source: 'unknown',
+    sources: sourcesOf('unknown', 'unknown', 'unknown'),
+    reason,
+    timer,
+    nextProbeInMs: null,
+    deadInMs: null,
+    giveUpRule: null,
+    estimated: false,
+  };
+}
+
+// Options unknown and no keepalive timer: nothing in the view moves with time (ageConnection leaves it alone), so
+// the sockets that share a reason (every TIME-WAIT one of a churning host) share one frozen view.
+const unknownViews = new Map<string, KeepaliveView>();
+function unknownView(reason: string): KeepaliveView {
+  let v = unknownViews.get(reason);
+  if (!v) {
+    v = Object.freeze(unknownOpts(reason, null));
+    if (unknownViews.size < 64) unknownViews.set(reason, v);
+  }
+  return v;
+}
+
 export function keepaliveView(input: KeepaliveInput): KeepaliveView {
   const { opts, sysctl } = input;
   const timer =
@@ -95,20 +124,8 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
       : null;
 
   if (!opts) {
-    return {
-      enabled: null,
-      idleSec: null,
-      intervalSec: null,
-      probes: null,
-      source: 'unknown',
-      sources: sourcesOf('unknown', 'unknown', 'unknown'),
-      reason: input.optsReason ?? 'socket options not readable',
-      timer,
-      nextProbeInMs: null,
-      deadInMs: null,
-      giveUpRule: null,
-      estimated: false,
-    };
+    const reason = input.optsReason ?? 'socket options not readable';
+    return timer === null ? unknownView(reason) : unknownOpts(reason, timer);
   }
 
   const sources = sourcesOf(

@@ -228,7 +228,7 @@ export class NativeInventoryParser {
     const options = intOrNull();
     if (options === null) {
       for (let i = 0; i < 20; i++) word(); // the rest of the tcp_info fields are `-` too
-      return emptyInfo();
+      return NO_INFO;
     }
     const cong = word();
     const rtoUs = int(), rttUs = int(), rttVarUs = int(), mss = int(), cwnd = int();
@@ -311,13 +311,12 @@ function printedMs(us: number): number {
   return us < 1_000_000 ? us / 1000 : Number((us / 1000).toPrecision(6));
 }
 
-function emptyInfo(): TcpInfo {
-  return {
-    lastsndMs: null, lastrcvMs: null, lastackMs: null, rtoMs: null, rttMs: null, rttVarMs: null, mss: null, cwnd: null,
-    bytesSent: null, bytesAcked: null, bytesReceived: null, segsOut: null, segsIn: null, unacked: null, lost: null,
-    retransCurrent: null, retransTotal: null, flags: [],
-  };
-}
+/** A socket without tcp_info (TIME-WAIT, SYN-RECV): all of them share this one, frozen (ageConnection leaves nulls). */
+const NO_INFO: TcpInfo = Object.freeze({
+  lastsndMs: null, lastrcvMs: null, lastackMs: null, rtoMs: null, rttMs: null, rttVarMs: null, mss: null, cwnd: null,
+  bytesSent: null, bytesAcked: null, bytesReceived: null, segsOut: null, segsIn: null, unacked: null, lost: null,
+  retransCurrent: null, retransTotal: null, flags: Object.freeze([]) as unknown as string[],
+});
 
 /** A copy of a slice that does not keep the whole output chunk it was cut from alive. */
 const fresh = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');

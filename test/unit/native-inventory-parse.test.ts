@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
+import { ageConnection } from '../../src/model/join.js';
 import { replayInventory, type InventoryRecording } from '../../src/sources/recorded.js';
 import type { SsSocket } from '../../src/domain/connection.js';
 import { INVENTORY_HEADER, InventoryFormatError, parseNativeInventory } from '../../src/parse/native-inventory.js';
@@ -91,6 +92,21 @@ describe('ka-sockinfo inventory output', () => {
 
 describe('inventory replayed through the native path and its fallback', () => {
   const ids = (inv: Awaited<ReturnType<typeof collectInventory>>) => inv.connections.map((c) => `${c.id} ${c.state} ${c.process?.pid ?? '-'} ${c.keepalive.idleSec ?? '-'}`).sort();
+
+  it('a TIME-WAIT connection shares its empty parts with the others (tcp_info, idle, keepalive view), frozen; it ages as before', async () => {
+    const tw = (await collectInventory(replayInventory(rec))).connections.find((c) => c.state === 'TIME-WAIT')!;
+    const again = (await collectInventory(replayInventory(rec))).connections.find((c) => c.id === tw.id)!;
+    expect(again).not.toBe(tw);
+    for (const part of ['tcp', 'idleMs', 'keepalive'] as const) {
+      expect(again[part]).toBe(tw[part]);
+      expect(Object.isFrozen(tw[part])).toBe(true);
+    }
+    expect(tw.keepalive).toMatchObject({ enabled: null, reason: 'TIME-WAIT has no socket options', timer: null });
+    const shared = JSON.stringify([tw.tcp, tw.idleMs, tw.keepalive]);
+    ageConnection(tw, 5000); // strict mode: a write to a frozen part would throw
+    expect(tw.timer!.remainingMs).toBe(again.timer!.remainingMs - 5000);
+    expect(JSON.stringify([tw.tcp, tw.idleMs, tw.keepalive])).toBe(shared);
+  });
 
   it('takes the native output when there is one, and joins owners, options and sysctls from it', async () => {
     const inv = await collectInventory(replayInventory(rec));
