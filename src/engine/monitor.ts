@@ -21,11 +21,50 @@ export interface ClosedConnection {
   lastSeenAt?: number;
 }
 
+/**
+ * Ids of the connections new in the last refreshes, one set per refresh: a refresh adds its own and drops the
+ * expired ones, copying nothing (a churning host brings thousands of new connections at every refresh).
+ */
+export class FreshIds {
+  constructor(private readonly generations: readonly { at: number; ids: ReadonlySet<string> }[] = []) {}
+
+  has(id: string): boolean {
+    for (const g of this.generations) if (g.ids.has(id)) return true;
+    return false;
+  }
+
+  /** These less the ones older than `maxAgeMs`, plus `added` as of `now`. */
+  next(now: number, maxAgeMs: number, added: readonly Connection[]): FreshIds {
+    const kept = this.generations.filter((g) => now - g.at < maxAgeMs);
+    if (added.length === 0) return kept.length === this.generations.length ? this : new FreshIds(kept);
+    const ids = new Set<string>();
+    for (const c of added) ids.add(c.id);
+    return new FreshIds([...kept, { at: now, ids }]);
+  }
+}
+
+/**
+ * The closed connections listed after a refresh: `listed` less the expired (see CLOSED_KEEP_MS), then the `gone`
+ * ones `keep` accepts, at most MAX_CLOSED in all, the newest kept. Of a churning host's thousands of closes only
+ * the newest MAX_CLOSED are wrapped.
+ */
+export function closedAfter(listed: readonly ClosedConnection[], gone: readonly Connection[], keep: (c: Connection) => boolean,
+  now: number, lastSeenAt: number): ClosedConnection[] {
+  const closed = listed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
+  const entering: ClosedConnection[] = [];
+  for (let i = gone.length - 1; i >= 0 && entering.length < MAX_CLOSED; i--) {
+    if (keep(gone[i]!)) entering.push({ connection: gone[i]!, closedAt: now, lastSeenAt });
+  }
+  for (let i = entering.length - 1; i >= 0; i--) closed.push(entering[i]!);
+  if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
+  return closed;
+}
+
 export interface MonitorState {
   inventory: Inventory | null;
   capabilities: Capabilities | null;
-  /** Connection id -> when it first appeared (ms epoch), for rows seen within HIGHLIGHT_MS. */
-  fresh: ReadonlyMap<string, number>;
+  /** Ids of the connections that appeared within HIGHLIGHT_MS. */
+  fresh: Pick<ReadonlySet<string>, 'has'>;
   /** Connections gone recently (see CLOSED_KEEP_MS), oldest first. */
   closed: readonly ClosedConnection[];
   /** What the newest inventory changed, relative to the one of refresh number `since` (the one before it). */
@@ -57,11 +96,12 @@ export class Monitor {
   private current: MonitorState = {
     inventory: null,
     capabilities: null,
-    fresh: new Map(),
+    fresh: new Set(),
     closed: [],
     changes: null,
     refresh: { intervalMs: 0, lastCostMs: 0, count: 0, error: null },
   };
+  private freshIds = new FreshIds();
   private listeners = new Set<(s: MonitorState) => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -148,17 +188,10 @@ export class Monitor {
     const prev = this.current.inventory;
     const inv = collected.inventory;
     const changes = collected.changes ?? changesBetween(prev?.connections ?? [], inv.connections);
-    const fresh = new Map<string, number>();
-    for (const [id, at] of this.current.fresh) if (now - at < HIGHLIGHT_MS) fresh.set(id, at);
-    const closed = this.current.closed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
-    if (prev) {
-      const { added, gone } = changes;
-      for (const c of added) fresh.set(c.id, now);
-      const seen = Date.parse(prev.takenAt);
-      const keep = this.opts.keepClosed ?? (() => true);
-      for (const c of gone) if (keep(c)) closed.push({ connection: c, closedAt: now, lastSeenAt: seen });
-      if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
-    }
+    // The first inventory's connections are not new, and none of them closed.
+    const fresh = (this.freshIds = this.freshIds.next(now, HIGHLIGHT_MS, prev ? changes.added : []));
+    const closed = closedAfter(this.current.closed, prev ? changes.gone : [], this.opts.keepClosed ?? (() => true), now,
+      prev ? Date.parse(prev.takenAt) : now);
     this.update({
       inventory: inv,
       capabilities: caps,

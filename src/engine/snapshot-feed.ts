@@ -38,7 +38,7 @@ export class SnapshotFeed {
     this.state = {
       inventory: inventoryFromDocument(doc),
       capabilities: doc.capabilities,
-      fresh: new Map(),
+      fresh: new Set(),
       // A capture's connections that closed during its window stay visible (struck through), with their events.
       closed: (doc.closedConnections ?? []).map((connection) => ({ connection, closedAt: Date.parse(doc.capture?.endedAt ?? doc.takenAt) })),
       changes: null,

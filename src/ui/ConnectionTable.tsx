@@ -11,7 +11,7 @@ interface Props {
   layout: readonly LayoutColumn[];
   sort: SortId;
   inverted: boolean;
-  fresh: ReadonlyMap<string, number>;
+  fresh: Pick<ReadonlySet<string>, 'has'>;
   activity: ActivityLookup;
   /** Shown instead of rows when there are none. */
   empty: string;

@@ -173,7 +173,7 @@ export function closedAtOf(row: Row, a: ActivityView | undefined): number | null
   return row.closed ? (row.closedAt ?? null) : null;
 }
 
-export function rowStyle(row: Row, fresh: ReadonlyMap<string, number>, a?: ActivityView): RowStyle {
+export function rowStyle(row: Row, fresh: Pick<ReadonlySet<string>, 'has'>, a?: ActivityView): RowStyle {
   if (row.closed || closeEventOf(a)) return 'closed';
   const health = keepaliveHealth(row.c);
   if (health !== 'ok') return health;

@@ -191,12 +191,12 @@ describe('an inventory that churns between events', () => {
     process: { ...owner, pid, fd: 3 + i }, processes: [{ ...owner, pid, fd: 3 + i }],
   });
   const reset = (i: number, cookie: string | null): Held => ({
-    at: 1, cookie, ctx: null, rstCause: null,
+    at: 1, cookie, ctx: null,
     ev: {
       type: 'rst_received', ts: new Date(1).toISOString(), netns: NS, pid: null, comm: null, process: null, connection: null,
       ownerVia: null, sk: `ffff${i}`, local: { address: '127.0.0.1', port: 20_000 + i }, peer: { address: '127.0.0.1', port: 7000 },
       reason: null, cause: null, causeInferred: false, state: 'ESTAB',
-    } as unknown as KaEvent,
+    } as unknown as Held['ev'],
   });
   const range = (from: number, to: number, pid?: number) => Array.from({ length: to - from }, (_, k) => conn(from + k, pid));
 
