@@ -64,7 +64,7 @@ export interface MonitorState {
   inventory: Inventory | null;
   capabilities: Capabilities | null;
   /** Ids of the connections that appeared within HIGHLIGHT_MS. */
-  fresh: Pick<ReadonlySet<string>, 'has'>;
+  fresh: FreshIds;
   /** Connections gone recently (see CLOSED_KEEP_MS), oldest first. */
   closed: readonly ClosedConnection[];
   /** What the newest inventory changed, relative to the one of refresh number `since` (the one before it). */
@@ -96,12 +96,11 @@ export class Monitor {
   private current: MonitorState = {
     inventory: null,
     capabilities: null,
-    fresh: new Set(),
+    fresh: new FreshIds(),
     closed: [],
     changes: null,
     refresh: { intervalMs: 0, lastCostMs: 0, count: 0, error: null },
   };
-  private freshIds = new FreshIds();
   private listeners = new Set<(s: MonitorState) => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -189,7 +188,7 @@ export class Monitor {
     const inv = collected.inventory;
     const changes = collected.changes ?? changesBetween(prev?.connections ?? [], inv.connections);
     // The first inventory's connections are not new, and none of them closed.
-    const fresh = (this.freshIds = this.freshIds.next(now, HIGHLIGHT_MS, prev ? changes.added : []));
+    const fresh = this.current.fresh.next(now, HIGHLIGHT_MS, prev ? changes.added : []);
     const closed = closedAfter(this.current.closed, prev ? changes.gone : [], this.opts.keepClosed ?? (() => true), now,
       prev ? Date.parse(prev.takenAt) : now);
     this.update({

@@ -2,7 +2,7 @@
 // document and never refreshed (`ka-top view`).
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { Inventory } from '../domain/inventory.js';
-import type { MonitorState } from './monitor.js';
+import { FreshIds, type MonitorState } from './monitor.js';
 
 /** The inventory a snapshot was written from, as far as the document keeps it. */
 export function inventoryFromDocument(doc: SnapshotDocument): Inventory {
@@ -38,7 +38,7 @@ export class SnapshotFeed {
     this.state = {
       inventory: inventoryFromDocument(doc),
       capabilities: doc.capabilities,
-      fresh: new Set(),
+      fresh: new FreshIds(),
       // A capture's connections that closed during its window stay visible (struck through), with their events.
       closed: (doc.closedConnections ?? []).map((connection) => ({ connection, closedAt: Date.parse(doc.capture?.endedAt ?? doc.takenAt) })),
       changes: null,

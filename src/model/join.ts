@@ -124,7 +124,7 @@ export function ageConnection(c: Connection, dtMs: number): void {
   if (t.lastsndMs) t.lastsndMs += dtMs;
   if (t.lastrcvMs) t.lastrcvMs += dtMs;
   if (t.lastackMs) t.lastackMs += dtMs;
-  if (c.idleMs !== NO_IDLE) { // a listener's, or a socket without tcp_info: no idle figure to age
+  if (c.idleMs !== NO_IDLE) { // shared by listeners and sockets without tcp_info: nothing to age there
     c.idleMs.send = t.lastsndMs;
     c.idleMs.recv = t.lastrcvMs;
     c.idleMs.ack = t.lastackMs;

@@ -2,7 +2,7 @@
 // the event-driven findings the capture gave; they age out of the window; evaluation is memoised.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { MonitorState } from '../../src/engine/monitor.js';
+import { FreshIds, type MonitorState } from '../../src/engine/monitor.js';
 import { inventoryFromDocument } from '../../src/engine/snapshot-feed.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { findingsHeadline, findingsLines, wrap } from '../../src/ui/findings-lines.js';
@@ -13,7 +13,7 @@ const end = Date.parse(lab.capture!.endedAt);
 
 function state(): MonitorState {
   return {
-    inventory: inventoryFromDocument(lab), capabilities: lab.capabilities, fresh: new Map(),
+    inventory: inventoryFromDocument(lab), capabilities: lab.capabilities, fresh: new FreshIds(),
     closed: (lab.closedConnections ?? []).map((connection) => ({ connection, closedAt: end })), changes: null,
     refresh: { intervalMs: 2000, lastCostMs: 0, count: 1, error: null },
   };

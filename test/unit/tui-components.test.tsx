@@ -1,7 +1,7 @@
 // The TUI's components on real-shaped state: a MonitorState built from a snapshot captured on this machine.
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import type { MonitorState } from '../../src/engine/monitor.js';
+import { FreshIds, type MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { summarizeResets, resetRecordOf, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
@@ -19,7 +19,7 @@ function stateFrom(connections = doc.connections): MonitorState {
       sockoptReads: { ok: 5, errors: [] }, parseErrors: [], timings: { totalMs: 40, dumpMs: 20, scanMs: 20, joinMs: 1 },
     },
     capabilities: doc.capabilities,
-    fresh: new Map(),
+    fresh: new FreshIds(),
     closed: [],
     changes: null,
     refresh: { intervalMs: 2000, lastCostMs: 40, count: 1, error: null },
