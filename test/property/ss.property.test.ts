@@ -270,7 +270,10 @@ function withoutExtras(s: SsSocket): SsSocket {
 function recordLines(text: string): number[] {
   const out: number[] = [];
   let inRecord = false;
-  text.split('\n').forEach((raw, i) => {
+  const lines = text.split('\n');
+  // An unterminated last line of only spaces, tabs or carriage returns is no line (LineSplitter.end).
+  if (/^[ \t\r]*$/.test(lines.at(-1)!)) lines.pop();
+  lines.forEach((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '') inRecord = false;
     else if (line[0] === ' ' || line[0] === '\t') {
@@ -384,6 +387,7 @@ describe('SsStreamParser', () => {
   it('reports an unterminated last line of other whitespace (\\v, NBSP, BOM) like any unreadable record (found by the property above)', () => {
     for (const t of ['\v ', '\u00a0 ', '\ufeff ']) expect(parseSsOutput(t).errors.map((e) => e.line)).toEqual([1]);
     expect(parseSsOutput(' \t\r')).toEqual({ sockets: [], errors: [] });
+    expect(parseSsOutput('x\n\r   ').errors.map((e) => e.line)).toEqual([1]); // a CR first is whitespace too (seed 2147172542)
   });
 
   it('reports a continuation line with no record to continue (found by the property above)', () => {
