@@ -5,7 +5,7 @@
 // Connections that left the inventory are remembered a while by cookie: a connection's last events (keepalive
 // timeout, reset, close) routinely leave the hold after the refresh that no longer lists it.
 import { cookieKey, tupleKey } from '../domain/keys.js';
-import { ConnectionIndex } from '../model/connection-index.js';
+import { ConnectionIndex, type IndexChanges } from '../model/connection-index.js';
 import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
 import type { Connection, Endpoint } from '../domain/connection.js';
 import { changesBetween, type InventoryChanges } from '../domain/inventory.js';
@@ -92,7 +92,7 @@ export class Attribution {
    * oldest first; a null index is built anew from `listed` (cheaper than replaying more changes than it holds).
    */
   private index: ConnectionIndex | null = new ConnectionIndex();
-  private unindexed: { added: readonly Connection[]; gone: readonly Connection[]; replaced: readonly Connection[] }[] = [];
+  private unindexed: IndexChanges[] = [];
   private unindexedSize = 0;
   private listed: readonly Connection[] = [];
   /** Connections gone from the inventory, newest refresh first. */

@@ -2,6 +2,14 @@
 import type { Connection, Endpoint } from '../domain/connection.js';
 import { cookieKey, tupleKey } from '../domain/keys.js';
 
+/** What changed from one inventory to the next, as the index takes it. */
+export interface IndexChanges {
+  added: readonly Connection[];
+  gone: readonly Connection[];
+  /** Connections rejoined as new objects under an id they had. */
+  replaced: readonly Connection[];
+}
+
 export class ConnectionIndex {
   private byCookie = new Map<string, Connection>();
   private byInode = new Map<number, Connection>();
@@ -16,7 +24,7 @@ export class ConnectionIndex {
   /** Brings the index from one inventory to the next, given what changed (`replaced`: connections rejoined as new
    *  objects under an id they had). Where two sockets share a 4-tuple (a port reused while the old socket lingers)
    *  the one added last is found by it; removing either leaves the other to its cookie. */
-  update(changes: { added: readonly Connection[]; gone: readonly Connection[]; replaced: readonly Connection[] }): void {
+  update(changes: IndexChanges): void {
     for (const c of changes.gone) this.remove(c);
     for (const c of changes.replaced) {
       const old = c.cookie ? this.byCookie.get(cookieKey(c.netns.inode, c.cookie)) : undefined;
