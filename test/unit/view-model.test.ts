@@ -226,6 +226,30 @@ describe('filter and sort', () => {
     ), { numRuns: 60 });
   });
 
+  it('sorts as the plain definition does: known keys by the order asked, ties by index, unknown keys last by index', () => {
+    const base = rows(manyConnections(200, doc));
+    fc.assert(fc.property(
+      fc.constantFrom('resets', 'state', 'timer', 'peer', 'idleRecv'),
+      fc.boolean(),
+      // Activity (the resets column's key): few distinct values and many unknown, so ties and runs are common.
+      fc.array(fc.option(fc.integer({ min: 0, max: 4 })), { minLength: base.length, maxLength: base.length }),
+      fc.array(fc.integer({ min: -1, max: 220 }), { minLength: base.length, maxLength: base.length }),
+      (sort, inverted, resets, lastPos) => {
+        const act = new Map(base.map((r, i) => [r.c.id, resets[i] === null ? undefined : { probesSent: 0, resets: resets[i]! }]));
+        const lookup = (id: string) => act.get(id);
+        const column = COLUMNS.find((c) => c.id === sort)!;
+        const key = (i: number) => column.sortKey(base[i]!.c, lookup(base[i]!.c.id));
+        const dir = inverted ? -1 : 1;
+        const idx = base.map((_, i) => i);
+        const known = idx.filter((i) => key(i) !== null).sort((a, b) => (key(a)! < key(b)! ? -dir : key(a)! > key(b)! ? dir : a - b));
+        const expected = [...known, ...idx.filter((i) => key(i) === null)];
+        expect(sortOrder(base, sort as SortId, inverted, lookup)).toEqual(expected);
+        expect(sortOrder(base, sort as SortId, inverted, lookup, lastPos)).toEqual(expected);
+        expect(sortOrder(base, sort as SortId, inverted, lookup, expected.map((_, i) => expected.indexOf(i)))).toEqual(expected);
+      },
+    ), { numRuns: 150 });
+  });
+
   it('a re-sort after a refresh reuses the rows and gives what a fresh cache gives', () => {
     const many = manyConnections(2000, doc);
     const cache = new ViewCache();
