@@ -94,7 +94,8 @@ if (process.argv[2] === '--loop') {
 
 /** The real TUI over namespace `ns` for `seconds` after its warm-up: CPU of its whole tree and of Node alone, RSS. */
 async function realTui(ns, seconds) {
-  const tui = pty.spawn(process.execPath, [`${root}dist/cli/main.js`, '--netns', ns], { cols: 160, rows: 45, env: process.env });
+  // As installed (bin/ka-top: its node flags), with this node.
+  const tui = pty.spawn(`${root}bin/ka-top`, ['--netns', ns], { cols: 160, rows: 45, env: { ...process.env, KA_TOP_NODE: process.execPath } });
   tui.onData(() => {});
   const exited = new Promise((r) => tui.onExit(r));
   const nodeCpu = () => {
