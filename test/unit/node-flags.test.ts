@@ -1,0 +1,28 @@
+// The node flags ka-top runs with are written twice: in bin/ka-top (as installed: it finds node itself) and in the
+// shebang of dist/cli/main.js (run directly). They must not drift apart, and this node must accept them.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+
+describe('node flags', () => {
+  const shebang = read('src/cli/main.ts').split('\n')[0]!;
+  const fromShebang = shebang.replace('#!/usr/bin/env -S node', '').trim().split(/\s+/);
+  const execLine = read('bin/ka-top').split('\n').find((l) => l.trim().startsWith('exec "$node"'))!;
+  const words = execLine.trim().split(/\s+/).slice(2); // after `exec "$node"`: the flags, then the script
+  const fromBin = words.slice(0, words.findIndex((w) => !/^--\S/.test(w)));
+
+  it('bin/ka-top passes the same flags as the shebang of main.js', () => {
+    expect(fromShebang.length).toBeGreaterThan(0);
+    expect(fromShebang.every((f) => f.startsWith('--'))).toBe(true);
+    expect(fromBin).toEqual(fromShebang);
+  });
+
+  it('this node accepts them', () => {
+    const r = spawnSync(process.execPath, [...fromShebang, '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ok');
+  });
+});
