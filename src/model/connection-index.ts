@@ -1,14 +1,10 @@
 // Finds the inventory connection a traced socket belongs to: by cookie, by inode, or by netns + 4-tuple.
 import type { Connection, Endpoint } from '../domain/connection.js';
+import type { InventoryChanges } from '../domain/inventory.js';
 import { cookieKey, tupleKey } from '../domain/keys.js';
 
-/** What changed from one inventory to the next, as the index takes it. */
-export interface IndexChanges {
-  added: readonly Connection[];
-  gone: readonly Connection[];
-  /** Connections rejoined as new objects under an id they had. */
-  replaced: readonly Connection[];
-}
+/** What changed from one inventory to the next (InventoryChanges), as the index takes it: `replaced` known. */
+export type IndexChanges = { readonly [K in keyof InventoryChanges]: readonly Connection[] };
 
 export class ConnectionIndex {
   private byCookie = new Map<string, Connection>();
