@@ -2,7 +2,7 @@
 // -> one Connection per socket. Pure: every input is passed in, so recorded inputs replay exactly.
 import { connectionId } from '../domain/keys.js';
 import { giveUp, keepaliveIdleMs, keepaliveView } from './keepalive.js';
-import type { Connection, ContainerRef, NetnsSysctl, SockOpts, SocketOwner, SsSocket } from '../domain/connection.js';
+import type { Connection, ContainerRef, NetnsSysctl, SockOpts, SocketOwner, SsSocket, TcpState } from '../domain/connection.js';
 
 export interface NetnsSockets {
   inode: number;
@@ -27,8 +27,11 @@ export interface JoinInput {
   ownersMissing: string | null;
 }
 
-/** One string per state (a churning host has tens of thousands of TIME-WAIT sockets; the views share it). */
-const NO_OPTIONS_IN = { 'TIME-WAIT': 'TIME-WAIT has no socket options', 'SYN-RECV': 'SYN-RECV has no socket options' } as const;
+/** States whose sockets have no options, each with one reason string (a churning host has tens of thousands of
+ *  TIME-WAIT sockets; their views share it). */
+const NO_OPTIONS_IN: Partial<Record<TcpState, string>> = Object.fromEntries(
+  (['TIME-WAIT', 'SYN-RECV'] as const).map((state) => [state, `${state} has no socket options`]),
+);
 
 function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: string | null): string | null {
   if (owned?.opts) return null;
@@ -39,7 +42,8 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: 
         ? 'owner exited while being read'
         : `socket options not readable (${owned.optsError})`;
   }
-  if (s.state === 'TIME-WAIT' || s.state === 'SYN-RECV') return NO_OPTIONS_IN[s.state];
+  const noOptions = NO_OPTIONS_IN[s.state];
+  if (noOptions) return noOptions;
   if (s.inode === 0) return 'no socket inode (orphaned)';
   return ownersMissing ?? 'no owning process (orphaned or closing)';
 }
