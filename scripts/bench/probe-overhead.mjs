@@ -10,11 +10,11 @@
 // Env: BENCH_SECONDS (6), BENCH_PAIRS (3 rounds), BENCH_WITH ("watch,tui"), WATCH_ARGS ("--json"), BENCH_PORT
 // (8490), KA_TOP_CLI (this build's dist/cli/main.js; point it at another build to compare).
 import { spawn, spawnSync } from 'node:child_process';
-import pty from 'node-pty';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bpfRunStats, treeCpuSeconds, withBpfStats } from './lib/ka-top-cpu.mjs';
+import { spawnInstalledTui } from './lib/installed-tui.mjs';
 
 const D = Number(process.env.BENCH_SECONDS ?? 6);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
@@ -90,9 +90,7 @@ async function startKaTop(mode) {
     if (!/watching/.test(err)) throw new Error(`ka-top watch did not start: ${err}`);
     return out;
   }
-  // As installed (bin/ka-top: its node flags), with this node.
-  const bin = fileURLToPath(new URL('../../bin/ka-top', pathToFileURL(CLI)));
-  const t = pty.spawn(bin, [], { cols: 160, rows: 45, env: { ...process.env, KA_TOP_NODE: process.execPath } });
+  const t = spawnInstalledTui(fileURLToPath(new URL('../../bin/ka-top', pathToFileURL(CLI))));
   let screen = '';
   t.onData((d) => (screen = (screen + d).slice(-8192)));
   const exited = new Promise((r) => t.onExit(r));

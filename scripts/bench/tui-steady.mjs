@@ -13,11 +13,11 @@
 // refresh; refresh work <= 250 ms). CPU figures depend on the machine's load: the load average is printed with them.
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pty from 'node-pty';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
+import { spawnInstalledTui } from './lib/installed-tui.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,8 +94,7 @@ if (process.argv[2] === '--loop') {
 
 /** The real TUI over namespace `ns` for `seconds` after its warm-up: CPU of its whole tree and of Node alone, RSS. */
 async function realTui(ns, seconds) {
-  // As installed (bin/ka-top: its node flags), with this node.
-  const tui = pty.spawn(`${root}bin/ka-top`, ['--netns', ns], { cols: 160, rows: 45, env: { ...process.env, KA_TOP_NODE: process.execPath } });
+  const tui = spawnInstalledTui(`${root}bin/ka-top`, ['--netns', ns]);
   tui.onData(() => {});
   const exited = new Promise((r) => tui.onExit(r));
   const nodeCpu = () => {
