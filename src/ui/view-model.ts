@@ -252,8 +252,9 @@ function sortKeyFn(sort: SortId): (c: Connection, a: ActivityView | undefined) =
  * The order of `rows` (their indexes) by `sort`. `lastPos`: each row's place in the previous order (-1: none), a
  * hint only: the sort starts from that order, which at a refresh is nearly the new one, and TimSort then takes it
  * in long runs (a few comparisons per row instead of ~17 at 100k rows). The result is the same with or without it.
+ * `into`: an array to write the order into (its contents are replaced), else a new one.
  */
-export function sortOrder(rows: readonly Row[], sort: SortId, inverted: boolean, activity: ActivityLookup, lastPos?: ArrayLike<number>): number[] {
+export function sortOrder(rows: readonly Row[], sort: SortId, inverted: boolean, activity: ActivityLookup, lastPos?: ArrayLike<number>, into?: number[]): number[] {
   const key = sortKeyFn(sort);
   // Decorate once: key functions run n times, not n·log n. Numeric keys go to a typed array (no boxed number per
   // row). Unknown keys go last in both directions; ties keep inventory order (index tie-break), so rows do not
@@ -273,10 +274,11 @@ export function sortOrder(rows: readonly Row[], sort: SortId, inverted: boolean,
       keys[i] = k;
     }
   }
-  // One array of a known size, filled by index: at 100k rows each new array costs about as much as the sort
-  // (growing one by push, more). Known keys first in the start order, then the unknown ones; the comparators keep
-  // the unknown last, in index order.
-  const order: number[] = new Array(n);
+  // One array of a known size, filled by index (`into`, reused, when given): at 100k rows each new array costs about
+  // as much as the sort (growing one by push, more). Known keys first in the start order, then the unknown ones; the
+  // comparators keep the unknown last, in index order.
+  const order: number[] = into ?? new Array(n);
+  order.length = n;
   const start = startOrder(n, lastPos);
   let o = 0;
   for (let s = 0; s < n; s++) if (!isNull[start[s]!]) order[o++] = start[s]!;
@@ -320,6 +322,16 @@ function startOrder(n: number, lastPos: ArrayLike<number> | undefined): Int32Arr
   for (let i = 0; i < n; i++) if (!placed[i]) order[o++] = i;
   return order;
 }
+
+/** The arrays one sort fills (ViewCache): the rows before sorting (by connection index when none is filtered out),
+ *  the rows by connection index otherwise, and the order, which becomes the sorted rows. */
+interface SortArrays {
+  rows: Row[];
+  rowOf: (Row | null)[];
+  order: number[];
+}
+
+const newSortArrays = (): SortArrays => ({ rows: [], rowOf: [], order: [] });
 
 /** A connection gone from the inventory, with when (the Monitor's ClosedConnection). */
 export interface ClosedRow {
@@ -366,6 +378,11 @@ export class ViewCache {
    *  refresh reuses the rows (not 100k new objects that live into the old generation) and starts the sort from the
    *  last order. */
   private last: { connections: readonly Connection[]; rows: (Row | null)[]; pos: Int32Array } | null = null;
+  /** The arrays of a sort, two sets used in turn: a sort fills the set of the sort before last while the last one's
+   *  are still read (its rows by connection here, its sorted rows by the screen). At 100k rows a new JS array is
+   *  fresh large-object memory, ~3 ms to fill on this VM (page faults), that lives until a full GC. */
+  private readonly arrays: [SortArrays, SortArrays] = [newSortArrays(), newSortArrays()];
+  private turn = 0;
   private sortKey: unknown[] = [];
   private sorted: Row[] = [];
   private searchKeys: string[] | null = null;
@@ -388,9 +405,12 @@ export class ViewCache {
       const keep = (c: Connection) => (!hasFilter || matchesFilter(c, query.filter)) && (!ids || ids.has(c.id));
       const n = connections.length;
       const most = n + closed.length;
-      const rows: Row[] = new Array(most);
+      this.turn ^= 1;
+      const arrays = this.arrays[this.turn]!;
+      // Written from the start; a length set once they are filled keeps their memory for the next sort.
+      const rows = arrays.rows;
       // By connection index: `rows` itself when every connection is kept (one 100k-element array fewer to fill).
-      const rowOf: (Row | null)[] = hasFilter || ids ? new Array(n) : rows;
+      const rowOf = hasFilter || ids ? arrays.rowOf : rows;
       const connOfRow = new Int32Array(most);
       const lastPos = new Int32Array(most);
       const prevIndex = this.last ? previousIndex(this.last.connections) : null;
@@ -416,7 +436,8 @@ export class ViewCache {
         rows[count++] = { c: x.connection, closed: true, closedAt: x.closedAt };
       }
       rows.length = count;
-      const order = sortOrder(rows, query.sort, query.inverted, activity, lastPos.subarray(0, count));
+      if (rowOf !== rows) rowOf.length = n;
+      const order = sortOrder(rows, query.sort, query.inverted, activity, lastPos.subarray(0, count), arrays.order);
       const pos = new Int32Array(n).fill(-1);
       // The order array becomes the sorted rows, each index replaced by its row once read (one array fewer).
       const sorted = order as unknown as Row[];
