@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=32 --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
-// Shebang flags: a larger young generation halves GC time when parsing tens of thousands of ss lines; GC on the
-// main thread alone (as bin/ka-top runs it) costs the TUI a fifth less CPU at 100k sockets than V8's GC threads.
+// Shebang flag: GC on the main thread alone (as bin/ka-top runs it) costs the TUI a fifth less CPU at 100k sockets
+// than V8's GC threads.
 import './production.js';
 import { CliError } from './errors.js';
 import { runCommand } from './commands.js';
