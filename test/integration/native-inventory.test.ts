@@ -520,3 +520,41 @@ describe('a namespace is skipped only when its counters say it holds no TCP sock
     expect(now).toEqual(['TIME-WAIT ::1']); // sockstat counts it in tw only
   }, 60_000);
 });
+
+describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket datagrams, taken in batches)', () => {
+  const NS3 = `${NS}-c`;
+  const ref3 = { path: `/run/netns/${NS3}`, self: false };
+  const CONNS = 2500;
+
+  beforeAll(async () => {
+    await must('ip', ['netns', 'add', NS3]);
+    await must('ip', ['-n', NS3, 'link', 'set', 'lo', 'up']);
+  });
+  afterAll(async () => {
+    await stopAllPeers();
+    await run('ip', ['netns', 'del', NS3]);
+  });
+
+  it('lists every socket ss lists, each once', async () => {
+    const server = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS3 });
+    const port = Number((await server.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
+    await startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(CONNS)], { netns: NS3 });
+    const viaSs3 = async () => {
+      let text = '';
+      await dumpSockets(ref3, (c) => (text += c));
+      return parseSsOutput(text).sockets;
+    };
+    let ss: SsSocket[] = [];
+    for (let i = 0; i < 100 && ss.filter((s) => s.state === 'ESTAB').length < 2 * CONNS; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ss = await viaSs3();
+    }
+    expect(ss).toHaveLength(2 * CONNS + 1);
+    let text = '';
+    await dumpInventory([ref3], (c) => (text += c));
+    const inv = parseNativeInventory(text);
+    expect(inv.namespaces[0]!.error).toBeNull();
+    const key = (s: SsSocket) => `${s.cookie} ${s.state} ${s.local.port} ${s.peer.port}`;
+    expect(inv.namespaces[0]!.sockets.map(key).sort()).toEqual(ss.map(key).sort());
+  }, 60_000);
+});
