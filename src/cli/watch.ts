@@ -5,7 +5,7 @@ import type { Inventory } from '../domain/inventory.js';
 import { describeContainer } from '../domain/workload.js';
 import { programOptionsFor } from '../engine/live-tracing.js';
 import { LiveSession } from '../engine/session.js';
-import { eventMatchesFilter, matchesFilter } from '../model/filter.js';
+import { eventMatchesFilter, filterConnections } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
@@ -185,7 +185,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (opts.intervalSec !== null) {
       const sample = (inventory: Inventory | null) => {
         if (!inventory || stopping) return;
-        const s = sampleRecord(inventory.connections.filter((c) => matchesFilter(c, opts.filter)));
+        const s = sampleRecord(filterConnections(inventory.connections, opts.filter));
         write(s, sampleLine(s));
       };
       sample(monitor.state.inventory);

@@ -5,7 +5,7 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
-import { eventMatchesFilter, matchesFilter, netnsNames } from '../model/filter.js';
+import { eventMatchesFilter, filterConnections, netnsNames } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
 import { crossing } from '../model/findings/rule-kit.js';
 import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
@@ -67,7 +67,7 @@ export class ExporterState {
   private owners = new OwnerIndex(null);
   private netnsNames = new Map<number, string>();
   private inventory: Inventory | null = null;
-  private previous: { connections: Connection[]; atMs: number } | null = null;
+  private previous: { connections: readonly Connection[]; atMs: number } | null = null;
   private recent: KaEvent[] = [];
   private readonly lastSeen = new Map<string, { connection: Connection; atMs: number }>();
   private readonly startedAt: number;
@@ -136,7 +136,7 @@ export class ExporterState {
   }
 
   private apply(inv: Inventory, costMs: number, now: number): void {
-    const connections = inv.connections.filter((c) => matchesFilter(c, this.o.filter));
+    const connections = filterConnections(inv.connections, this.o.filter);
     // A rolling window, as a capture has: the events of the last minutes, the inventory before this one and the
     // last observation of every connection seen in the window.
     const windowStart = Math.max(this.startedAt, now - FINDINGS_WINDOW_MS);

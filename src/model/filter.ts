@@ -33,6 +33,19 @@ export function matchesFilter(c: Connection, f: ConnectionFilter): boolean {
   return connectionNetnsSelected(c, f);
 }
 
+/**
+ * The connections `f` keeps, in order: `conns` itself when it keeps every one (no copy of 100k references for a
+ * filter the inventory already met, such as --netns, whose namespaces alone were read).
+ */
+export function filterConnections(conns: readonly Connection[], f: ConnectionFilter): readonly Connection[] {
+  let i = 0;
+  while (i < conns.length && matchesFilter(conns[i]!, f)) i++;
+  if (i === conns.length) return conns;
+  const kept = conns.slice(0, i);
+  for (i++; i < conns.length; i++) if (matchesFilter(conns[i]!, f)) kept.push(conns[i]!);
+  return kept;
+}
+
 /** Namespace names by inode, for eventMatchesFilter (events carry the inode, `--netns` may give the name). */
 export function netnsNames(namespaces: readonly NetnsInfo[]): Map<number, string> {
   return new Map(namespaces.flatMap((n) => (n.name ? [[n.inode, n.name] as const] : [])));

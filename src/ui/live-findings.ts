@@ -5,7 +5,7 @@ import type { Connection } from '../domain/connection.js';
 import type { KaEvent } from '../domain/event.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { Finding, IdleTimeout } from '../domain/finding.js';
-import { eventMatchesFilter, matchesFilter, netnsNames, netnsSelected } from '../model/filter.js';
+import { eventMatchesFilter, filterConnections, netnsNames, netnsSelected } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS, evaluateFindings } from '../model/findings/index.js';
 
 export interface LiveFindingsOptions {
@@ -68,7 +68,7 @@ export class LiveFindings {
     const window = this.events.slice(this.head);
     const f = this.opts.filter ?? {};
     const all = !Object.keys(f).length;
-    const connections = all ? inv.connections : inv.connections.filter((c) => matchesFilter(c, f));
+    const connections = filterConnections(inv.connections, f);
     const namespaces = all ? inv.namespaces : inv.namespaces.filter((n) => netnsSelected(f, n.inode, n.name));
     const names = netnsNames(inv.namespaces);
     const events = all ? window : window.filter((e) => eventMatchesFilter(e, f, names));
