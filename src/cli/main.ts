@@ -1,7 +1,6 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=16
+#!/usr/bin/env -S node --no-parallel-scavenge --no-concurrent-sweeping --max-semi-space-size=16
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
-// Shebang flags (as bin/ka-top runs it): GC on the main thread alone costs the TUI a fifth less CPU at 100k sockets
-// than V8's GC threads; the young generation of Node 20 and 22 (Node 24's default is larger, and costs RSS).
+// Shebang flags: as bin/ka-top runs it (the reasons are there).
 import './production.js';
 import { CliError } from './errors.js';
 import { runCommand } from './commands.js';
