@@ -53,6 +53,19 @@ async function client(target: string, extra: string[] = []): Promise<Peer> {
   return p;
 }
 
+/** A namespace of the calling describe block's own, `lo` up; after the block its peers stop and it is deleted. */
+function namespaceOfBlock(name: string): { path: string; self: false } {
+  beforeAll(async () => {
+    await must('ip', ['netns', 'add', name]);
+    await must('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  });
+  afterAll(async () => {
+    await stopAllPeers();
+    await run('ip', ['netns', 'del', name]);
+  });
+  return { path: `/run/netns/${name}`, self: false };
+}
+
 async function native(): Promise<NativeInventory> {
   let text = '';
   await dumpInventory([ref], (c) => (text += c));
@@ -458,17 +471,8 @@ describe('a namespace is skipped only when its counters say it holds no TCP sock
   // The helper reads sockstat and sockstat6 first: no hashed TCP socket of either family and no TIME-WAIT one, and
   // the section is empty without a dump. Each step below is one a misread counter would hide.
   const NS2 = `${NS}-b`;
-  const ref2 = { path: `/run/netns/${NS2}`, self: false };
+  const ref2 = namespaceOfBlock(NS2);
   const inNs2 = (c: Connection) => c.netns.name === NS2;
-
-  beforeAll(async () => {
-    await must('ip', ['netns', 'add', NS2]);
-    await must('ip', ['-n', NS2, 'link', 'set', 'lo', 'up']);
-  });
-  afterAll(async () => {
-    await stopAllPeers();
-    await run('ip', ['netns', 'del', NS2]);
-  });
 
   const states = async () => {
     let text = '';
@@ -523,17 +527,8 @@ describe('a namespace is skipped only when its counters say it holds no TCP sock
 
 describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket datagrams, taken in batches)', () => {
   const NS3 = `${NS}-c`;
-  const ref3 = { path: `/run/netns/${NS3}`, self: false };
+  const ref3 = namespaceOfBlock(NS3);
   const CONNS = 2500;
-
-  beforeAll(async () => {
-    await must('ip', ['netns', 'add', NS3]);
-    await must('ip', ['-n', NS3, 'link', 'set', 'lo', 'up']);
-  });
-  afterAll(async () => {
-    await stopAllPeers();
-    await run('ip', ['netns', 'del', NS3]);
-  });
 
   it('lists every socket ss lists, each once', async () => {
     const server = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS3 });
