@@ -72,9 +72,9 @@ async function native(): Promise<NativeInventory> {
   return parseNativeInventory(text);
 }
 
-async function viaSs(): Promise<SsSocket[]> {
+async function viaSs(of: { path: string; self: boolean } = ref): Promise<SsSocket[]> {
   let text = '';
-  await dumpSockets(ref, (c) => (text += c));
+  await dumpSockets(of, (c) => (text += c));
   const r = parseSsOutput(text);
   expect(r.errors).toEqual([]);
   return r.sockets;
@@ -534,15 +534,10 @@ describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket 
     const server = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS3 });
     const port = Number((await server.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
     await startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(CONNS)], { netns: NS3 });
-    const viaSs3 = async () => {
-      let text = '';
-      await dumpSockets(ref3, (c) => (text += c));
-      return parseSsOutput(text).sockets;
-    };
     let ss: SsSocket[] = [];
     for (let i = 0; i < 100 && ss.filter((s) => s.state === 'ESTAB').length < 2 * CONNS; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ss = await viaSs3();
+      ss = await viaSs(ref3);
     }
     expect(ss).toHaveLength(2 * CONNS + 1);
     let text = '';
