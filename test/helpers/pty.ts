@@ -46,7 +46,8 @@ export function spawnCli(args: string[], opts: { cols?: number; rows?: number; c
       return undefined;
     },
     timeoutMs,
-    () => `timeout waiting for ${re}; output since mark:\n${stripAnsi(out.slice(from)).slice(-3000)}`,
+    // the regex again last: a CI log shows only the tail of a failure
+    () => `timeout waiting for ${re}; output since mark:\n${stripAnsi(out.slice(from)).slice(-3000)}\n(waited ${timeoutMs} ms for ${re})`,
   );
   const kill = () => {
     try {
