@@ -61,13 +61,14 @@ export async function dumpNative(src: InventoryPort, refs: NetnsRef[]): Promise<
   }
 }
 
-/** Runs a helper answer through `parser` as it streams; rejects with the first format error or the dump's. */
-export async function parseStreamed(parser: NativeInventoryParser, dump: (sink: (chunk: string) => void) => Promise<void>): Promise<NativeInventory> {
+/** Runs a helper answer through `parser` as it streams, line by line; rejects with the first format error or the
+ *  dump's. */
+export async function parseStreamed(parser: NativeInventoryParser, dump: (sink: (line: string) => void) => Promise<void>): Promise<NativeInventory> {
   let formatError: unknown = null;
-  await dump((chunk) => {
+  await dump((line) => {
     if (formatError !== null) return;
     try {
-      parser.push(chunk);
+      parser.pushLine(line);
     } catch (e) {
       formatError = e; // the helper keeps writing; the rest of its output is ignored
     }

@@ -4,6 +4,7 @@
 // tcp_timer_print in iproute2's misc/ss.c), the same condition decides here, so both sources give equal records.
 // Hand-written scanning like the ss parser: numbers are read in place, only kept strings are sliced (and interned).
 import type { ScannedSocket, SockOpts, SockScan, SsSocket, SsTimer, TcpInfo, TcpState, TimerKind } from '../domain/connection.js';
+import { LineSplitter } from '../domain/lines.js';
 import type { SsParseError } from './ss.js';
 import { parseSockinfoLine } from './sockinfo.js';
 
@@ -67,7 +68,7 @@ const TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_ECN = 8, TCPI_OPT_ECN
  */
 export class NativeInventoryParser {
   private readonly header: readonly string[];
-  private partial = '';
+  private readonly lines = new LineSplitter();
   private lineNo = 0;
   private headerSeen = 0;
   private current: NativeNetnsDump | null = null;
@@ -83,22 +84,14 @@ export class NativeInventoryParser {
     this.header = headerLines(changes ? CHANGES_HEADER : INVENTORY_HEADER);
   }
 
+  /** Output as it arrives, in chunks of any size. */
   push(chunk: string): void {
-    const text = this.partial + chunk;
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end < 0) break;
-      this.line(text.slice(start, end));
-      start = end + 1;
-    }
-    this.partial = text.slice(start);
+    for (const line of this.lines.push(chunk)) this.pushLine(line);
   }
 
   /** Throws InventoryFormatError when the output ended early (no summary line: the helper died). */
   end(): NativeInventory {
-    if (this.partial !== '') this.line(this.partial);
-    this.partial = '';
+    for (const line of this.lines.end()) this.pushLine(line);
     if (!this.summary) throw new InventoryFormatError('ka-sockinfo inventory output has no summary line');
     return {
       namespaces: this.namespaces,
@@ -107,7 +100,8 @@ export class NativeInventoryParser {
     };
   }
 
-  private line(line: string): void {
+  /** One line of output, without its newline (what the helper's daemon hands over as it reads them). */
+  pushLine(line: string): void {
     this.lineNo++;
     if (this.headerSeen < this.header.length) {
       const want = this.header[this.headerSeen]!;
@@ -153,7 +147,8 @@ export class NativeInventoryParser {
       }
       case 71 /* G */:
         if (!this.current?.change) throw new InventoryFormatError(`gone socket outside a changes section: ${JSON.stringify(line)}`);
-        this.current.change.gone.push(this.strings.get(line.slice(2)));
+        // Not interned: every cookie is unique, and it is only looked up once
+        this.current.change.gone.push(line.slice(2));
         return;
       case 111 /* o */:
         this.ownersGone.push(Number(line.slice(2)));
@@ -227,7 +222,7 @@ export class NativeInventoryParser {
   private tcpInfo(): TcpInfo {
     const options = intOrNull();
     if (options === null) {
-      for (let i = 0; i < 20; i++) word(); // the rest of the tcp_info fields are `-` too
+      for (let i = 0; i < 20; i++) skip(); // the rest of the tcp_info fields are `-` too
       return NO_INFO;
     }
     const cong = word();
@@ -385,6 +380,12 @@ function word(): string {
   const w = cur.slice(at, end);
   at = end + 1;
   return w;
+}
+
+/** Past one field without reading it (no string made: a TIME-WAIT line has twenty empty ones). */
+function skip(): void {
+  if (at >= cur.length) throw new Error('fewer fields than the header names');
+  at = wordEnd() + 1;
 }
 
 function intOrNull(): number | null {

@@ -21,11 +21,12 @@ export interface InventoryPort {
   /** Streams raw ss output of one namespace to `sink`; rejects with a one-line reason. */
   dumpSockets(ns: NetnsRef, sink: (chunk: string) => void): Promise<void>;
   /** Streams the native helper's inventory of these namespaces (sockets joined with owners and options: the
-   *  format of parse/native-inventory.ts) to `sink`; rejects with a one-line reason. Absent: ss only. */
-  dumpInventory?(refs: NetnsRef[], sink: (chunk: string) => void): Promise<void>;
+   *  format of parse/native-inventory.ts) to `sink`, a line at a time without its newline (the daemon reads lines
+   *  anyway: no chunk to rebuild and split again); rejects with a one-line reason. Absent: ss only. */
+  dumpInventory?(refs: NetnsRef[], sink: (line: string) => void): Promise<void>;
   /** The same, for what changed since the previous call only (a `changes` answer, same format): the refresh loop's
    *  source when a long-running helper keeps what it sent. Absent: every refresh is a full inventory. */
-  dumpChanges?(refs: NetnsRef[], sink: (chunk: string) => void): Promise<void>;
+  dumpChanges?(refs: NetnsRef[], sink: (line: string) => void): Promise<void>;
   /** The next dumpChanges answers in full (the reader lost track). */
   forgetChanges?(): Promise<void>;
   /** Keepalive sysctls by namespace inode, or a reason string. */

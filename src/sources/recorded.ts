@@ -1,6 +1,7 @@
 // Recorded OS input: wrap live sources to capture everything they return, and replay a capture through the same
 // pipeline. Tests and benchmarks run the whole join on real, committed input this way.
 import type { NetnsSysctl, ProcessInfo, SockScan } from '../domain/connection.js';
+import { LineSplitter } from '../domain/lines.js';
 import type { InventoryPort, NetnsRef } from './ports.js';
 
 export interface InventoryRecording {
@@ -24,12 +25,12 @@ export function recordInventory(inner: InventoryPort): { sources: InventoryPort;
       return rec.netns;
     },
     ...(dumpInventory && {
-      async dumpInventory(refs: NetnsRef[], sink: (chunk: string) => void) {
+      async dumpInventory(refs: NetnsRef[], sink: (line: string) => void) {
         let text = '';
         try {
-          await dumpInventory(refs, (chunk) => {
-            text += chunk;
-            sink(chunk);
+          await dumpInventory(refs, (line) => {
+            text += `${line}\n`;
+            sink(line);
           });
           rec.inventory = { text };
         } catch (e) {
@@ -73,10 +74,11 @@ export function replayInventory(rec: InventoryRecording): InventoryPort {
   return {
     listNetns: async () => rec.netns,
     ...(rec.inventory && {
-      async dumpInventory(_refs: NetnsRef[], sink: (chunk: string) => void) {
+      async dumpInventory(_refs: NetnsRef[], sink: (line: string) => void) {
         const d = rec.inventory!;
         if ('error' in d) throw new Error(d.error);
-        sink(d.text);
+        const lines = new LineSplitter();
+        for (const line of [...lines.push(d.text), ...lines.end()]) sink(line);
       },
     }),
     async dumpSockets(ns, sink) {

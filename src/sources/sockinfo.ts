@@ -1,8 +1,8 @@
 // Owner scan and per-socket options through the ka-sockinfo helper (pidfd_getfd + getsockopt), one-shot or as a
 // long-running incremental daemon for the refresh loop; and the keepalive sysctls of network namespaces.
 import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { ScannedSocket, SockScan } from '../domain/connection.js';
+import { LineSplitter } from '../domain/lines.js';
 import { applySockinfoDiff, parseNetnsSysctls, parseSockScan, type NetnsSysctlResult, type SockinfoDiff } from '../parse/sockinfo.js';
 import { nativeBinary, run, start } from './exec.js';
 
@@ -117,15 +117,12 @@ export class SockinfoDaemon {
     process.on('exit', this.killOnExit);
     child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4096)));
     child.stdin!.on('error', () => {}); // reported through 'exit' instead
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const p = this.queue[0];
-      if (!p) return;
-      if (p.sink) p.sink(line);
-      else p.lines.push(line);
-      if (p.last(line)) {
-        this.queue.shift();
-        p.resolve(p.lines);
-      }
+    // Split here rather than by readline: at a churning host's refresh, tens of thousands of lines, and readline's
+    // regular expression allocated more than the parser of those lines.
+    const lines = new LineSplitter();
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) this.answer(line);
     });
     const gone = (why: string) => {
       if (this.child !== child) return;
@@ -136,6 +133,18 @@ export class SockinfoDaemon {
     };
     child.on('error', (e) => gone(`could not start (${e.message})`));
     child.on('exit', (code, signal) => gone(`exited (${code ?? signal})`));
+  }
+
+  /** One line of the helper's output, for the command at the head of the queue. */
+  private answer(line: string): void {
+    const p = this.queue[0];
+    if (!p) return;
+    if (p.sink) p.sink(line);
+    else p.lines.push(line);
+    if (p.last(line)) {
+      this.queue.shift();
+      p.resolve(p.lines);
+    }
   }
 
   private send(cmd: string, last: (line: string) => boolean, sink?: (line: string) => void): Promise<string[]> {
@@ -165,18 +174,18 @@ export class SockinfoDaemon {
    * The native inventory of these namespaces (see sources/native-inventory.ts), streamed line by line to `sink`.
    * The helper's owner scan is incremental here too: options are read only for new or changed fds.
    */
-  async inventory(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
+  async inventory(paths: readonly string[], sink: (line: string) => void): Promise<void> {
     if (this.fullDue()) await this.full();
     this.scanDiffBroken = true;
-    await this.send(`inventory\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
+    await this.send(`inventory\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), sink);
   }
 
   /** What changed in these namespaces since the previous `changes` call (see parse/native-inventory.ts), streamed
    *  line by line to `sink`; the first answer, and every one after `forget`, is complete. */
-  async changes(paths: readonly string[], sink: (chunk: string) => void): Promise<void> {
+  async changes(paths: readonly string[], sink: (line: string) => void): Promise<void> {
     if (this.fullDue()) await this.full();
     this.scanDiffBroken = true;
-    await this.send(`changes\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), (l) => sink(`${l}\n`));
+    await this.send(`changes\t${paths.join('\t')}`, (l) => l.startsWith('. ') || l.startsWith('error'), sink);
   }
 
   /** The namespaces' keepalive sysctls, as `readNetnsSysctls` reads them, without a process per refresh. */

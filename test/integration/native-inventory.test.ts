@@ -7,7 +7,7 @@ import { collectInventory } from '../../src/engine/inventory.js';
 import { InventoryCollector } from '../../src/engine/inventory-changes.js';
 import type { Connection } from '../../src/domain/connection.js';
 import type { SsSocket } from '../../src/domain/connection.js';
-import { parseNativeInventory, type NativeInventory } from '../../src/parse/native-inventory.js';
+import { NativeInventoryParser, type NativeInventory } from '../../src/parse/native-inventory.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
 import { run } from '../../src/sources/exec.js';
 import { liveInventory } from '../../src/sources/live.js';
@@ -66,10 +66,10 @@ function namespaceOfBlock(name: string): { path: string; self: false } {
   return { path: `/run/netns/${name}`, self: false };
 }
 
-async function native(): Promise<NativeInventory> {
-  let text = '';
-  await dumpInventory([ref], (c) => (text += c));
-  return parseNativeInventory(text);
+async function native(of: { path: string } = ref): Promise<NativeInventory> {
+  const parser = new NativeInventoryParser();
+  await dumpInventory([of], (line) => parser.pushLine(line));
+  return parser.end();
 }
 
 async function viaSs(of: { path: string; self: boolean } = ref): Promise<SsSocket[]> {
@@ -257,12 +257,12 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
     try {
       const src = liveInventory({ daemon });
       let lines = { T: 0, O: 0 };
-      const counted = { ...src, dumpChanges: (refs: Parameters<NonNullable<typeof src.dumpChanges>>[0], sink: (c: string) => void) => {
+      const counted = { ...src, dumpChanges: (refs: Parameters<NonNullable<typeof src.dumpChanges>>[0], sink: (line: string) => void) => {
         lines = { T: 0, O: 0 };
-        return src.dumpChanges!(refs, (chunk) => {
-          lines.T += chunk.startsWith('T ') ? 1 : 0;
-          lines.O += chunk.startsWith('O ') ? 1 : 0;
-          sink(chunk);
+        return src.dumpChanges!(refs, (line) => {
+          lines.T += line.startsWith('T ') ? 1 : 0;
+          lines.O += line.startsWith('O ') ? 1 : 0;
+          sink(line);
         });
       } };
       const collector = new InventoryCollector(counted, only);
@@ -337,7 +337,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       const reconnecting = await client(`127.0.0.1:${port}`, ['--close-after', '1500', '--reconnect', '--every', '100']);
       const answer = async () => {
         let text = '';
-        await daemon.changes([ref.path], (c) => (text += c));
+        await daemon.changes([ref.path], (line) => (text += `${line}\n`));
         return { walked: /walked=(\d)/.exec(text)?.[1], text };
       };
       const seen = new Set<string>(); // socket inodes some answer has shown: a later T line of one is a change
@@ -389,7 +389,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       const walks: string[] = [];
       const answer = async () => {
         let text = '';
-        await daemon.changes([ref.path], (c) => (text += c));
+        await daemon.changes([ref.path], (line) => (text += `${line}\n`));
         walks.push(/walked=(\d)/.exec(text)![1]!);
         return text;
       };
@@ -427,7 +427,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       const changing = await client(`127.0.0.1:${port}`, ['--sockopts-after', '1500', '--keepidle', '91', '--keepintvl', '9', '--keepcnt', '2']);
       const answer = async () => {
         let text = '';
-        await daemon.changes([ref.path], (c) => (text += c));
+        await daemon.changes([ref.path], (line) => (text += `${line}\n`));
         return { walked: /walked=(\d)/.exec(text)?.[1], text };
       };
       const owned = new RegExp(`^O (\\d+) ${changing.pid}:\\d+ (\\S+)`, 'm');
@@ -475,16 +475,14 @@ describe('a namespace is skipped only when its counters say it holds no TCP sock
   const inNs2 = (c: Connection) => c.netns.name === NS2;
 
   const states = async () => {
-    let text = '';
-    await dumpInventory([ref2], (c) => (text += c));
-    const inv = parseNativeInventory(text);
+    const inv = await native(ref2);
     expect(inv.namespaces[0]!.error).toBeNull();
     let ss = '';
     await dumpSockets(ref2, (c) => (ss += c));
     const view = (xs: SsSocket[]) => xs.map((s) => `${s.state} ${s.local.address}`).sort();
-    const native = view(inv.namespaces[0]!.sockets);
-    expect(native).toEqual(view(parseSsOutput(ss).sockets));
-    return native;
+    const listed = view(inv.namespaces[0]!.sockets);
+    expect(listed).toEqual(view(parseSsOutput(ss).sockets));
+    return listed;
   };
 
   it('through `changes` answers: the sockets of a namespace that empties are gone', async () => {
@@ -540,9 +538,7 @@ describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket 
       ss = await viaSs(ref3);
     }
     expect(ss).toHaveLength(2 * CONNS + 1);
-    let text = '';
-    await dumpInventory([ref3], (c) => (text += c));
-    const inv = parseNativeInventory(text);
+    const inv = await native(ref3);
     expect(inv.namespaces[0]!.error).toBeNull();
     const key = (s: SsSocket) => `${s.cookie} ${s.state} ${s.local.port} ${s.peer.port}`;
     expect(inv.namespaces[0]!.sockets.map(key).sort()).toEqual(ss.map(key).sort());

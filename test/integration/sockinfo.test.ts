@@ -275,7 +275,7 @@ describe('ka-sockinfo sysctl', () => {
     try {
       expect(await daemon.sysctls([nsPath, '/proc/self/ns/net', '/nonexistent/ns'])).toEqual(m);
       let text = '';
-      await daemon.changes(['/proc/self/ns/net'], (c) => (text += c));
+      await daemon.changes(['/proc/self/ns/net'], (line) => (text += `${line}\n`));
       expect(text).toMatch(new RegExp(`^N 0 ${statSync('/proc/self/ns/net').ino} `, 'm'));
       expect(await daemon.sysctls([nsPath])).toEqual(new Map([[nsPath, m.get(nsPath)]]));
     } finally {
