@@ -28,6 +28,9 @@ const RESET_MEMORY_MS = 5000;
  *  a busy host: seconds, several refreshes. */
 const GONE_MEMORY_MS = 30_000;
 const GONE_GENERATIONS = 10;
+/** Most connections remembered that way beyond the last refresh's: a churning host replaces tens of thousands at
+ *  every refresh, and ten refreshes of them held 80 MB at 14k sockets (nginx under wrk). */
+export const MAX_GONE = 20_000;
 
 /** Sockets whose owner is remembered for their later events. */
 export const MAX_OWNERS = 20_000;
@@ -116,8 +119,17 @@ export class Attribution {
    *  next needed, not built again: at 100k connections a rebuild took 0.5–0.8 s). */
   setInventory(connections: readonly Connection[], changes: InventoryChanges = changesBetween(this.listed, connections)): void {
     const now = this.now();
-    this.gone = [{ at: now, left: changes.gone, byCookie: null }, ...this.gone]
-      .filter((g, i) => i < GONE_GENERATIONS && now - g.at < GONE_MEMORY_MS && g.left.length > 0);
+    // TIME-WAIT entries name only a reset of their own (inventoried), and are most of what a churning host drops.
+    const left = changes.gone.filter((c) => c.state !== 'TIME-WAIT');
+    const kept: Gone[] = [];
+    let held = 0;
+    for (const g of [{ at: now, left, byCookie: null }, ...this.gone]) {
+      if (kept.length === GONE_GENERATIONS || now - g.at >= GONE_MEMORY_MS || (kept.length > 0 && held + g.left.length > MAX_GONE)) break;
+      if (g.left.length === 0) continue;
+      kept.push(g);
+      held += g.left.length;
+    }
+    this.gone = kept;
     this.listed = connections;
     const { added, gone, replaced } = changes;
     if (this.index && replaced) {

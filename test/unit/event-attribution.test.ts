@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/domain/connection.js';
 import type { KaEvent } from '../../src/domain/event.js';
-import { Attribution, MAX_OWNERS } from '../../src/engine/event-attribution.js';
+import { Attribution, MAX_GONE, MAX_OWNERS } from '../../src/engine/event-attribution.js';
 import type { Held } from '../../src/engine/event-order.js';
 import { EventStream, UNKNOWN_WAIT_MS } from '../../src/engine/event-stream.js';
 import { LiveTracing, type InventoryFeed } from '../../src/engine/live-tracing.js';
@@ -235,5 +235,33 @@ describe('an inventory that churns between events', () => {
     const left = reset(n * 10 - 1, `c${n * 10 - 1}`);
     a.attribute(left);
     expect(left.ev.connection).toBe(`${NS}:c${n * 10 - 1}`);
+  });
+
+  /** A refresh that drops `gone` (nothing new listed). */
+  const drop = (a: Attribution, gone: Connection[]) => a.setInventory([], { added: [], gone, replaced: [] });
+  const named = (a: Attribution, i: number) => {
+    const h = reset(i, `c${i}`);
+    a.attribute(h);
+    return h.ev.connection;
+  };
+
+  it('a churning host\'s TIME-WAIT sockets do not push a connection that just died out of the memory', () => {
+    const a = new Attribution();
+    a.setInventory([conn(0)]);
+    drop(a, [conn(0)]);
+    for (let r = 1; r <= 3; r++) drop(a, range(r * 20_000, r * 20_000 + 15_000).map((c) => ({ ...c, state: 'TIME-WAIT' as const })));
+    expect(named(a, 0)).toBe(`${NS}:c0`);
+  });
+
+  it(`holds at most MAX_GONE connections beyond the last refresh's: the older refreshes are forgotten first`, () => {
+    const a = new Attribution();
+    const half = Math.ceil(MAX_GONE / 2) + 1;
+    drop(a, range(0, half));
+    drop(a, range(half, 2 * half));
+    expect(named(a, 0)).toBeNull();
+    expect(named(a, half)).toBe(`${NS}:c${half}`);
+    drop(a, range(2 * half, 2 * half + MAX_GONE + 5)); // one refresh larger than the bound is kept whole
+    expect(named(a, 2 * half + MAX_GONE + 4)).toBe(`${NS}:c${2 * half + MAX_GONE + 4}`);
+    expect(named(a, half + 1)).toBeNull(); // (one not asked for before: an answer is remembered per socket)
   });
 });
