@@ -12,8 +12,9 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 /** The heap may grow this much (percent) over the live set of the last full collection before the next starts… */
 const HEAP_GROWTH_PERCENT = 25;
 /** …and by this much at least: a quarter of a small live set is soon allocated. Under nginx's churn (14k sockets
- *  replaced at every refresh, ~40 MB live) the TUI ran a full collection every 2–3 s and its incremental marking
- *  cost ~0.03 core; with this headroom 0.10–0.12 → 0.07–0.10 core, and less RSS than before (190 vs 225 MiB). */
+ *  replaced at every refresh, ~40 MB live) the TUI ran a full collection every 2–3 s, its incremental marking all
+ *  along: with this headroom 0.122–0.125 → 0.084–0.093 core (with the smaller gone memory of event-attribution.ts;
+ *  RSS 220–230 → 179–186 MiB). */
 const MIN_HEADROOM_BYTES = 32 * 2 ** 20;
 
 /** The growth percent that leaves MIN_HEADROOM_BYTES over `liveBytes` (HEAP_GROWTH_PERCENT at least, 100 at most),
