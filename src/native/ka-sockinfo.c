@@ -563,9 +563,91 @@ static void out_reserve(size_t more) {
   out.p = xrealloc(out.p, out.cap);
 }
 
+// Filled buffers go out through a writer thread: the reader (Node) parses the sockets more slowly than the dump
+// produces them, and a write blocked on the full pipe held the owner scan back until the reader had caught up (at
+// 100k sockets the scan started ~0.4 s later). The queue holds at most SPOOL_MAX_BYTES; a whole answer is ~180
+// bytes per socket.
+#define SPOOL_MAX_BYTES (64u << 20)
+struct spool_chunk {
+  char *p;
+  size_t n;
+  struct spool_chunk *next;
+};
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv; // signalled when a chunk is queued or written
+  struct spool_chunk *head, *tail;
+  size_t bytes;  // queued or being written
+  bool started;
+  bool failed;   // a write failed (the reader went away): later chunks are dropped
+} spool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false, false};
+
+static bool write_all(const char *p, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(STDOUT_FILENO, p + off, n - off);
+    if (w > 0) off += (size_t)w;
+    else if (w < 0 && errno != EINTR) return false;
+  }
+  return true;
+}
+
+static void *spool_writer(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&spool.mu);
+  for (;;) {
+    while (!spool.head) pthread_cond_wait(&spool.cv, &spool.mu);
+    struct spool_chunk *c = spool.head;
+    bool failed = spool.failed;
+    pthread_mutex_unlock(&spool.mu);
+    failed = failed || !write_all(c->p, c->n);
+    pthread_mutex_lock(&spool.mu);
+    spool.failed = failed;
+    spool.head = c->next;
+    if (!spool.head) spool.tail = NULL;
+    spool.bytes -= c->n;
+    pthread_cond_broadcast(&spool.cv);
+    free(c->p);
+    free(c);
+  }
+  return NULL;
+}
+
+// Hands the buffer to the writer thread (written in order); `out` starts a new one. Only the inventory writes
+// through `out`, and stdio's buffer is empty then (every command's answer ends with an fflush).
 static void out_flush(void) {
-  if (out.n) fwrite(out.p, 1, out.n, stdout);
-  out.n = 0;
+  if (!out.n) return;
+  struct spool_chunk *c = xrealloc(NULL, sizeof *c);
+  *c = (struct spool_chunk){out.p, out.n, NULL};
+  out = (typeof(out)){0};
+  pthread_mutex_lock(&spool.mu);
+  if (!spool.started) {
+    pthread_t t;
+    spool.started = pthread_create(&t, NULL, spool_writer, NULL) == 0 && pthread_detach(t) == 0;
+  }
+  if (!spool.started) { // no thread: write here
+    if (!write_all(c->p, c->n)) spool.failed = true;
+    pthread_mutex_unlock(&spool.mu);
+    free(c->p);
+    free(c);
+    return;
+  }
+  while (spool.bytes > SPOOL_MAX_BYTES) pthread_cond_wait(&spool.cv, &spool.mu);
+  if (spool.tail) spool.tail->next = c;
+  else spool.head = c;
+  spool.tail = c;
+  spool.bytes += c->n;
+  pthread_cond_broadcast(&spool.cv);
+  pthread_mutex_unlock(&spool.mu);
+}
+
+// Flushes and waits until everything is written: before stdio writes to stdout again. False when a write failed.
+static bool out_finish(void) {
+  out_flush();
+  pthread_mutex_lock(&spool.mu);
+  while (spool.bytes) pthread_cond_wait(&spool.cv, &spool.mu);
+  bool ok = !spool.failed;
+  pthread_mutex_unlock(&spool.mu);
+  return ok;
 }
 
 static void out_str(const char *s) {
@@ -1257,7 +1339,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     }
     if (entered && setns(self, CLONE_NEWNET) < 0) {
       // Cannot come back: later paths would be dumped from the wrong namespace, so stop here.
-      out_flush();
+      out_finish();
       fprintf(stderr, "ka-sockinfo: cannot return to the original netns: %s\n", strerror(errno));
       exit(1);
     }
@@ -1331,8 +1413,7 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
   dumped.n = 0;
   changes.complete = false;
   inventory_dump(paths, npaths, count);
-  out_flush();
-  fflush(stdout); // the reader parses the sockets while the scan runs
+  out_flush(); // the reader parses the sockets while the scan runs
   uint64_t pids = changes.on ? pids_read(procfd, &pids_now) : 0;
   *how = changes.on ? walk_needed(pids) : WALK_ALL;
   if (*how == WALK_NONE) {
@@ -1369,7 +1450,7 @@ static int cmd_inventory(int argc, char **argv) {
   unsigned long dumped;
   enum walk how;
   inventory(procfd, &old, &cur, false, argv, argc, &st, &dumped, &how);
-  out_flush();
+  if (!out_finish()) return 1;
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us, dumped);
   return fflush(stdout) == 0 ? 0 : 1;
@@ -1458,7 +1539,7 @@ static int cmd_serve(void) {
       bool walked = inventory(procfd, old, cur, true, paths, npaths, &st, &dumped, &how) == cur;
       changes.on = false;
       free(paths);
-      out_flush();
+      if (!out_finish()) break; // the reader went away
       // walked: 0 = the last walk stands, 1 = every process, 2 = only processes new since the last walk (and those
       // holding a socket to re-read)
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d\n", ++seq, st.pids,
