@@ -4,7 +4,8 @@
 // RSS, and the bytes per connection the inventory holds in Node's heap (after GC), native and ss path. Root.
 //   node scripts/bench/snapshot.mjs [SOCKETS,…]   (default 10000,50000,100000)
 // Reports ratios, never asserts: speed targets live here, not in tests (issue 10 target: snapshot JSON <= 2.0x
-// ss -tien at 100k sockets, goal 1.3x).
+// ss -tien at 100k sockets, goal 1.3x). ka-top runs as installed (bin/ka-top, its node flags) on the Node running
+// this script: `/path/to/node scripts/bench/snapshot.mjs` measures that Node.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ if (process.argv[2] === '--heap') {
   console.log(JSON.stringify({ connections: inv.connections.length, bytesPerConnection: Math.round(held / inv.connections.length), via: inv.socketSource.via }));
   process.exit(0);
 }
-const cli = `${root}dist/cli/main.js`;
+const cli = `${root}bin/ka-top`;
 const RUNS = 3;
 
 const sizes = (process.argv[2] ?? '10000,50000,100000').split(',').map(Number);
@@ -48,7 +49,7 @@ function measure(cmd, args, env = {}) {
   const out = `${tmpdir()}/kat-bench-time-${process.pid}`;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    const c = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KA_TOP_NODE: process.execPath, ...env } });
     let err = '';
     c.stderr.on('data', (b) => (err += b));
     c.on('close', (code) => {
