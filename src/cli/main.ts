@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-parallel-scavenge --no-concurrent-sweeping --max-semi-space-size=16
+#!/usr/bin/env -S node --no-parallel-scavenge --no-concurrent-sweeping --max-semi-space-size=8
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
 // Shebang flags: as bin/ka-top runs it (the reasons are there).
 import './production.js';
