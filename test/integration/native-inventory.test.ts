@@ -9,7 +9,6 @@ import type { Connection } from '../../src/domain/connection.js';
 import type { SsSocket } from '../../src/domain/connection.js';
 import { NativeInventoryParser, type NativeInventory } from '../../src/parse/native-inventory.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
-import { LineSplitter } from '../../src/domain/lines.js';
 import { nativeBinary, run } from '../../src/sources/exec.js';
 import { liveInventory } from '../../src/sources/live.js';
 import { dumpInventory } from '../../src/sources/native-inventory.js';
@@ -555,11 +554,9 @@ describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket 
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     await new Promise((r) => setTimeout(r, 1000)); // the answer (~900 KB) is 14 times the pipe's 64 KiB
     const parser = new NativeInventoryParser();
-    const lines = new LineSplitter();
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => lines.push(chunk).forEach((l) => parser.pushLine(l)));
+    child.stdout.on('data', (chunk: string) => parser.push(chunk));
     expect(await exited).toBe(0);
-    lines.end().forEach((l) => parser.pushLine(l));
     const inv = parser.end();
     expect(inv.namespaces[0]!.errors).toEqual([]);
     expect(inv.namespaces[0]!.sockets.map(key).sort()).toEqual(ss.map(key).sort());
