@@ -43,6 +43,8 @@ export class InventoryCollector {
   private byInode = new Map<number, Held>();
   private ownersMissing: string | null = null;
   private listenPorts = '';
+  /** The last answer's connections, with the namespaces' order they were listed in and what their options said. */
+  private last: { order: string; connections: Connection[]; sockoptReads: Inventory['sockoptReads'] } | null = null;
 
   constructor(private readonly src: InventoryPort, private readonly opts: CollectOptions = {}) {}
 
@@ -87,6 +89,7 @@ export class InventoryCollector {
   private async forgetAll(): Promise<void> {
     this.held.clear();
     this.byInode.clear();
+    this.last = null;
     await this.src.forgetChanges?.().catch(() => {});
   }
 
@@ -180,32 +183,39 @@ export class InventoryCollector {
       h.conn = joinSocket(ns.netns, ns.info.sysctl, h.sock, h.owned, ownersMissing);
       (isNew ? added : replaced).push(h.conn);
     }
-    let total = 0;
-    for (const ns of this.held.values()) total += ns.sockets.size;
-    const connections: Connection[] = new Array(total); // filled by index: push grew it in steps, each a copy
-    let n = 0;
-    let optsOk = 0;
-    const optsErrors = new Set<string>();
-    for (const ns of this.held.values()) {
-      for (const h of ns.sockets.values()) {
-        connections[n++] = h.conn;
-        if (h.owned?.opts) optsOk++;
-        else if (h.owned?.optsError) optsErrors.add(h.owned.optsError);
+    const order = [...this.held.keys()].join();
+    // Nothing new, changed or gone, the namespaces in the same order: the last connections, aged in place. The same
+    // array is handed on, so what is keyed on it (the view's order, the header's summary, the findings) knows that
+    // only time moved, and a host's 100k idle sockets are not listed, counted and matched to applications again.
+    if (!this.last || dirty.size > 0 || gone.length > 0 || order !== this.last.order) {
+      let total = 0;
+      for (const ns of this.held.values()) total += ns.sockets.size;
+      const connections: Connection[] = new Array(total); // filled by index: push grew it in steps, each a copy
+      let n = 0;
+      let optsOk = 0;
+      const optsErrors = new Set<string>();
+      for (const ns of this.held.values()) {
+        for (const h of ns.sockets.values()) {
+          connections[n++] = h.conn;
+          if (h.owned?.opts) optsOk++;
+          else if (h.owned?.optsError) optsErrors.add(h.owned.optsError);
+        }
       }
+      // Applications are recognised by owner and listening ports: only rejoined connections, unless a port moved.
+      const ports = listenPortsByPid(connections);
+      const portsKey = JSON.stringify([...ports]);
+      withApplications(portsKey === this.listenPorts ? [...added, ...replaced] : connections, ports);
+      this.listenPorts = portsKey;
+      this.last = { order, connections, sockoptReads: { ok: optsOk, errors: [...optsErrors] } };
     }
-    // Applications are recognised by owner and listening ports: only rejoined connections, unless a port moved.
-    const ports = listenPortsByPid(connections);
-    const portsKey = JSON.stringify([...ports]);
-    withApplications(portsKey === this.listenPorts ? [...added, ...replaced] : connections, ports);
-    this.listenPorts = portsKey;
     const t2 = performance.now();
     return {
       inventory: {
         takenAt: new Date().toISOString(),
         namespaces,
-        connections,
+        connections: this.last.connections,
         ownersMissing,
-        sockoptReads: { ok: optsOk, errors: [...optsErrors] },
+        sockoptReads: this.last.sockoptReads,
         parseErrors: answer.namespaces.flatMap((n) => n.errors.map((e) => `netns ${refs[n.index]!.inode} line ${e.line}: ${e.message}`)),
         socketSource: { via: 'sock_diag', fallback: null },
         timings: { totalMs: t2 - t0, dumpMs, scanMs: dumpMs, joinMs: t2 - t1 },

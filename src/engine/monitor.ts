@@ -46,15 +46,16 @@ export class FreshIds {
 /**
  * The closed connections listed after a refresh: `listed` less the expired (see CLOSED_KEEP_MS), then the `gone`
  * ones `keep` accepts, at most MAX_CLOSED in all, the newest kept. Of a churning host's thousands of closes only
- * the newest MAX_CLOSED are wrapped.
+ * the newest MAX_CLOSED are wrapped. `listed` itself when that is all of it (the view keys its order on it).
  */
 export function closedAfter(listed: readonly ClosedConnection[], gone: readonly Connection[], keep: (c: Connection) => boolean,
-  now: number, lastSeenAt: number): ClosedConnection[] {
+  now: number, lastSeenAt: number): readonly ClosedConnection[] {
   const closed = listed.filter((c) => now - c.closedAt < (keptLong(c.connection) ? CLOSED_KEEP_MS : HIGHLIGHT_MS));
   const entering: ClosedConnection[] = [];
   for (let i = gone.length - 1; i >= 0 && entering.length < MAX_CLOSED; i--) {
     if (keep(gone[i]!)) entering.push({ connection: gone[i]!, closedAt: now, lastSeenAt });
   }
+  if (entering.length === 0 && closed.length === listed.length) return listed;
   for (let i = entering.length - 1; i >= 0; i--) closed.push(entering[i]!);
   if (closed.length > MAX_CLOSED) closed.splice(0, closed.length - MAX_CLOSED);
   return closed;

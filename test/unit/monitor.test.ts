@@ -38,4 +38,11 @@ describe('closedAfter', () => {
     expect(full).toHaveLength(MAX_CLOSED);
     expect(full[0]!.connection.id).toBe('c10');
   });
+
+  it('the same list when nothing expired and nothing closed (the view keys its order on it)', () => {
+    const listed = closedAfter([], [conn(1, 'ESTAB')], () => true, 0, 0);
+    expect(closedAfter(listed, [], () => true, 1000, 0)).toBe(listed);
+    expect(closedAfter(listed, [conn(2, 'ESTAB')], () => false, 1000, 0)).toBe(listed);
+    expect(closedAfter(listed, [conn(2, 'ESTAB')], () => true, 1000, 0)).not.toBe(listed);
+  });
 });
