@@ -20,7 +20,7 @@ import { Line } from './Line.js';
 import { ResetsView } from './ResetsView.js';
 import { tracerOffReason, type TracerStatus } from './tracer-view.js';
 import {
-  SORT_ORDER, ViewCache, clamp, closedAtOf, contentWidths, layoutColumns, moveSelection, scrollFor, sortTitle, visibleSlice,
+  SORT_ORDER, ViewCache, clamp, closedAtOf, contentWidths, layoutColumns, moveSelection, orderEpoch, scrollFor, sortTitle, visibleSlice,
   type ActivityLookup, type Row,
 } from './view-model.js';
 
@@ -131,9 +131,11 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   const activity = status.on ? status.view.activity : NO_ACTIVITY;
   const sort = SORT_ORDER[sortIdx]!;
   const connections = inv?.connections ?? NO_ROWS;
-  const rows = cache.compute(connections, state.closed, { sort, inverted, text, filter, ids: chosen?.ids ?? null }, activity);
-  const summary = useMemo(() => (inv ? summarize(inv.connections) : null), [inv]);
-  const keepaliveNa = useMemo(() => (inv ? inv.connections.filter((c) => c.state === 'TIME-WAIT' && c.keepalive.enabled === null).length : 0), [inv]);
+  const rows = cache.compute(connections, state.closed, { sort, inverted, text, filter, ids: chosen?.ids ?? null, epoch: orderEpoch(now) }, activity);
+  // On the connections, not the inventory: a refresh that changed no connection hands on the same array.
+  const hasInventory = inv !== null;
+  const summary = useMemo(() => (hasInventory ? summarize(connections) : null), [connections, hasInventory]);
+  const keepaliveNa = useMemo(() => connections.filter((c) => c.state === 'TIME-WAIT' && c.keepalive.enabled === null).length, [connections]);
   const warnings = useMemo(
     () => recorded?.warnings ?? (inv && state.capabilities ? warningsFor(state.capabilities, inv.namespaces, inv.ownersMissing, inv.parseErrors) : []),
     [inv, state.capabilities, recorded],

@@ -17,6 +17,10 @@ export interface LiveFindingsOptions {
    *  the inventory and the window), and an inventory comes every 2 s. Longer when the last one cost more than a
    *  fiftieth of it: the findings never take more than 2% of the time. */
   minIntervalMs?: number;
+  /** Least time between two evaluations while neither the connections (the same array: see InventoryCollector) nor
+   *  the events changed (default 15 s): time alone moves few findings (an idle connection past a middlebox timeout,
+   *  events leaving the window), and at 100k idle sockets an evaluation is a fifth of the TUI's time. */
+  agingIntervalMs?: number;
   idleTimeouts?: readonly IdleTimeout[];
   /** The view's command-line filter: findings about what the view shows, so choosing one never empties the table. */
   filter?: ConnectionFilter;
@@ -33,7 +37,7 @@ export class LiveFindings {
   private head = 0;
   private added = 0;
   private readonly startedAt: number;
-  private last: { inventory: unknown; added: number; at: number; costMs: number; findings: readonly Finding[] } | null = null;
+  private last: { inventory: unknown; connections: unknown; added: number; at: number; costMs: number; findings: readonly Finding[] } | null = null;
   private readonly windowMs: number;
   private readonly now: () => number;
 
@@ -58,8 +62,11 @@ export class LiveFindings {
     if (!inv) return [];
     const now = this.now();
     const l = this.last;
-    if (l && ((l.inventory === inv && l.added === this.added) || now - l.at < Math.max(this.opts.minIntervalMs ?? 5000, l.costMs * 50))) {
-      return l.findings;
+    if (l) {
+      const sameEvents = l.added === this.added;
+      const onlyAged = sameEvents && l.connections === inv.connections;
+      const wait = Math.max(this.opts.minIntervalMs ?? 5000, l.costMs * 50, onlyAged ? (this.opts.agingIntervalMs ?? 15_000) : 0);
+      if ((l.inventory === inv && sameEvents) || now - l.at < wait) return l.findings;
     }
     const from = Math.max(this.startedAt, now - this.windowMs);
     let old = this.head;
@@ -88,7 +95,7 @@ export class LiveFindings {
       idleTimeouts: this.opts.idleTimeouts ?? DEFAULT_IDLE_TIMEOUTS,
       lastSeen,
     });
-    this.last = { inventory: inv, added: this.added, at: now, costMs: this.now() - now, findings };
+    this.last = { inventory: inv, connections: inv.connections, added: this.added, at: now, costMs: this.now() - now, findings };
     return findings;
   }
 

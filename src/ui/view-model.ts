@@ -202,7 +202,19 @@ export interface ViewQuery {
   filter: ConnectionFilter;
   /** Only these connections (a finding chosen in the findings panel); null = all. */
   ids?: ReadonlySet<string> | null;
+  /** Changes when the order may have moved with the clock alone (see orderEpoch). */
+  epoch?: number;
 }
+
+/**
+ * How long the order may lag behind the clock. Connections are aged in place, and a refresh that changed none hands
+ * on the same array: the order is then sorted again only when the epoch turns, not at each refresh (at 100k idle
+ * sockets a sort's pass over every row is a third of the refresh). Time alone moves rows across the default
+ * order's thresholds (idle past a middlebox timeout, a reset no longer recent) and ties timers at 0, nothing else:
+ * uniform aging keeps the order of the other rows.
+ */
+export const ORDER_EPOCH_MS = 10_000;
+export const orderEpoch = (now: number): number => Math.floor(now / ORDER_EPOCH_MS);
 
 /** A reset within this long counts as recent for the default order. */
 export const RECENT_RESET_MS = 10 * 60_000;
@@ -398,7 +410,7 @@ export class ViewCache {
     activity: ActivityLookup,
   ): Row[] {
     const ids = query.ids ?? null;
-    const key = [connections, closed, activity, query.sort, query.inverted, query.filter, ids];
+    const key = [connections, closed, activity, query.sort, query.inverted, query.filter, ids, query.epoch];
     const resort = !(key.length === this.sortKey.length && key.every((k, i) => k === this.sortKey[i]));
     if (resort) {
       const hasFilter = Object.keys(query.filter).length > 0;

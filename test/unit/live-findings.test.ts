@@ -62,6 +62,23 @@ describe('live findings', () => {
     expect(live.findings({ ...s, inventory: { ...s.inventory! } }).map((f) => f.rule)).not.toContain('keepalive-timeouts');
   });
 
+  it('an inventory whose connections are the last ones (only aged) and no new event: evaluated again after agingIntervalMs', () => {
+    let now = end;
+    const live = new LiveFindings({ now: () => now, minIntervalMs: 2000, agingIntervalMs: 15_000 });
+    const s = state();
+    const first = live.findings(s);
+    now += 5_000;
+    const aged = { ...s, inventory: { ...s.inventory! } }; // a new inventory, the same connections array
+    expect(live.findings(aged)).toBe(first);
+    const changed = { ...s, inventory: { ...s.inventory!, connections: [...s.inventory!.connections] } };
+    expect(live.findings(changed)).not.toBe(first); // a new array: minIntervalMs applies
+    const second = live.findings(changed);
+    now += 14_000;
+    expect(live.findings({ ...changed, inventory: { ...changed.inventory! } })).toBe(second);
+    now += 1_500;
+    expect(live.findings({ ...changed, inventory: { ...changed.inventory! } })).not.toBe(second);
+  });
+
   it('waits 50 times what an evaluation took when that is longer than minIntervalMs', () => {
     let now = end;
     let tick = 0; // the clock moves by this much on each reading: an evaluation "takes" it

@@ -316,6 +316,21 @@ describe('filter and sort', () => {
     expect(withClosed.map((r) => [r.c.id, r.closed])).toContainEqual([c.id, true]);
   });
 
+  it('the same connections array (aged in place) is sorted again only when the order epoch turns', () => {
+    const conns = manyConnections(50, doc);
+    const cache = new ViewCache();
+    const query = q({ sort: 'idleRecv', epoch: 1 });
+    const closed: { connection: Connection; closedAt: number }[] = [];
+    const a = cache.compute(conns, closed, query, none);
+    const last = a.filter((r) => idleOf(r.c, 'recv') !== null).at(-1)!.c; // the longest idle
+    expect(a[0]!.c).not.toBe(last);
+    (last.idleMs as { recv: number | null }).recv = 0; // changed in place: it now sorts first
+    expect(cache.compute(conns, closed, { ...query }, none)).toBe(a);
+    const b = cache.compute(conns, closed, { ...query, epoch: 2 }, none);
+    expect(b[0]!.c).toBe(last);
+    expect(b.map((r) => r.c)).toEqual(new ViewCache().compute(conns, [], query, none).map((r) => r.c));
+  });
+
   it('memoises on inventory identity and query; 100k rows filter, sort and slice', () => {
     const many = manyConnections(100_000, doc);
     const cache = new ViewCache();
