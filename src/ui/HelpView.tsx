@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import { COLUMNS, TIMER_PREFIXES, type ColumnDef } from '../output/table.js';
 import { KEY_HELP } from './keymap.js';
+import { ORDER_EPOCH_MS } from './view-model.js';
 
 export interface HelpLine {
   text: string;
@@ -36,6 +37,7 @@ export function helpLines(capabilities: Capabilities | null, hidden: readonly Co
     { text: 'Order', bold: true },
     { text: '  ATTENTION (the default): dying or probing first, then recent resets, then idle beyond a middlebox timeout or' },
     { text: '  without keepalive, then the rest; listeners and TIME-WAIT last. < > pick a column instead.' },
+    { text: `  Rows move at a refresh that changed a connection; on a quiet host, every ${ORDER_EPOCH_MS / 1000} s (time alone moves few).` },
     { text: 'Colours', bold: true },
     { text: '  red: the next unanswered probe (or TCP_USER_TIMEOUT) kills the connection', color: 'red' },
     { text: '  yellow: keepalive probes unanswered now', color: 'yellow' },
