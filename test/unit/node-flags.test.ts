@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { growthPercentFor } from '../../src/cli/heap.js';
+import { growthPercentFor, limitTooHigh } from '../../src/cli/heap.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -52,5 +52,16 @@ describe('node flags', () => {
     expect(growthPercentFor(40 * MiB)).toBe(80);
     expect(growthPercentFor(64 * MiB)).toBe(50);
     expect(growthPercentFor(MiB)).toBe(100);
+  });
+
+  it('one collection more only when the live set jumped past what the last percent was chosen for', () => {
+    const MiB = 2 ** 20;
+    // A large host's first inventories: 66 MiB live (50%), then 151 MiB with that 50% (+75 MiB instead of +38).
+    expect(limitTooHigh(151 * MiB, 50)).toBe(true);
+    expect(limitTooHigh(66 * MiB, 100)).toBe(true);
+    expect(limitTooHigh(151 * MiB, 25)).toBe(false);
+    // Churn moves a live set of ~40 MiB a little: never.
+    expect(limitTooHigh(45 * MiB, 80)).toBe(false);
+    expect(limitTooHigh(35 * MiB, 80)).toBe(false);
   });
 });
