@@ -30,9 +30,9 @@ export function growthPercentFor(liveBytes: number): number {
  * the live set grew a lot in between (a large host's first inventories: 66 → 151 MB at 100k sockets), that percent
  * leaves far more headroom than the new live set needs (+75 MB instead of +38), and the heap fills it before anything
  * is collected. Past this much excess, one more collection at once sets the limit with the right percent: the TUI's
- * RSS at 100k idle sockets 314–321 → 283–285 MiB on Node 22 (Node 20 and 24 ~10–50 MiB lower too). A live set that
- * moves a little (churn) never gets that far; the collection runs whole on the main thread (~0.1–0.2 s at 150 MB),
- * so it is worth it only for a jump.
+ * peak RSS at 100k idle sockets 302–321 → 282–286 MiB on Node 22, 281/336 → 272/276 on Node 20 (old and new
+ * alternated). A live set that moves a little (churn) never gets that far (none under nginx's churn); the
+ * collection runs whole on the main thread (~0.1–0.2 s at 150 MB), so it is worth it only for a jump.
  */
 const MAX_EXCESS_BYTES = 16 * 2 ** 20;
 let collectNow: (() => void) | null = null;
