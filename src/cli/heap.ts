@@ -37,7 +37,7 @@ export function growthPercentFor(liveBytes: number): number {
 const MAX_EXCESS_BYTES = 16 * 2 ** 20;
 let collectNow: (() => void) | null = null;
 /** A full collection now (`gc()` without --expose-gc on the command line: the flag is set for new contexts). */
-function fullCollection(): void {
+export function fullCollection(): void {
   if (!collectNow) {
     setFlagsFromString('--expose-gc');
     collectNow = runInNewContext('gc') as () => void;

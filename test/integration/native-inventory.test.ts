@@ -488,18 +488,18 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
 });
 
 describe('a refresh that changed no connection hands on the same array (the view\'s order and the findings are keyed on it)', () => {
-  const NS3 = `${NS}-c`;
-  namespaceOfBlock(NS3);
+  const NS4 = `${NS}-d`;
+  namespaceOfBlock(NS4);
 
   it('the same array, aged in place, while nothing changes; a new one with a new connection', async () => {
     const daemon = new SockinfoDaemon();
     daemon.start();
     try {
-      const listener = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS3 });
+      const listener = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS4 });
       const port = (await listener.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1];
-      const holder = await startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', '3'], { netns: NS3 });
+      const holder = await startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', '3'], { netns: NS4 });
       for (let i = 0; i < 3; i++) await holder.waitFor(/^CONN /, 20_000);
-      const collector = new InventoryCollector(liveInventory({ daemon }), { netns: (r) => r.name === NS3 });
+      const collector = new InventoryCollector(liveInventory({ daemon }), { netns: (r) => r.name === NS4 });
       const first = await collector.collect();
       expect(first.inventory.connections.map((c) => c.state).sort()).toEqual(['ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'LISTEN']);
       const idle = () => first.inventory.connections.find((c) => c.state === 'ESTAB')!.idleMs.recv!;
@@ -510,7 +510,7 @@ describe('a refresh that changed no connection hands on the same array (the view
       expect(second.inventory).not.toBe(first.inventory);
       expect(second.inventory.connections).toBe(first.inventory.connections);
       expect(idle()).toBeGreaterThanOrEqual(before + 1100);
-      const more = await startPeer(['client', '--connect', `127.0.0.1:${port}`], { netns: NS3 });
+      const more = await startPeer(['client', '--connect', `127.0.0.1:${port}`], { netns: NS4 });
       await more.waitFor(/^CONN /, 20_000);
       const third = await collector.collect();
       expect(third.inventory.connections).not.toBe(first.inventory.connections);

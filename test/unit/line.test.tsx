@@ -4,10 +4,9 @@ import { Box, Text, render as renderInk } from 'ink';
 import { EventEmitter } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import { render } from 'ink-testing-library';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { ReactElement } from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fullCollection as gc } from '../../src/cli/heap.js';
 import { Line } from '../../src/ui/Line.js';
 
 function frameOf(node: ReactElement, width: number): string {
@@ -55,8 +54,6 @@ describe('Line', () => {
 });
 
 describe('distinct texts over time (a TUI left running)', () => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const rows = 45;
   const frames = 800; // 36,000 distinct lines, ~30 minutes of a 45-row table whose idle times move every 2 s
 
