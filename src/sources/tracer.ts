@@ -4,6 +4,7 @@
 // `setpriv --pdeathsig KILL` (the kernel kills it when ka-top dies, even by SIGKILL) and every exit path of ka-top
 // stops it. RecordedTracer (recorded-tracer.ts) replays a captured run through the same port.
 import type { ChildProcess } from 'node:child_process';
+import { BatchedPipe } from './batched-pipe.js';
 import { start } from './exec.js';
 import { LineSplitter } from '../domain/lines.js';
 import { isBenignStderr, parseBpftraceLine } from '../parse/bpftrace-json.js';
@@ -43,6 +44,8 @@ function hookProcessExit(): void {
 
 export class Tracer implements TraceSource {
   private child: ChildProcess | null = null;
+  /** The running child's output (batched-pipe.ts). */
+  private pipe: BatchedPipe | null = null;
   private restarts = 0;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
@@ -73,11 +76,19 @@ export class Tracer implements TraceSource {
     this.onState('starting', null);
     const prefix = this.opts.pdeathsig === undefined ? ['setpriv', '--pdeathsig', 'KILL', '--'] : this.opts.pdeathsig ?? [];
     const argv = [...prefix, this.opts.bpftrace, '-f', 'json', '-e', this.opts.program];
-    const child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64', ...this.opts.env } });
-    this.child = child;
-    this.stderrTail = [];
     const out = new LineSplitter();
     const err = new LineSplitter();
+    let onLine: (line: string) => void = () => {};
+    const pipe = new BatchedPipe((s) => out.push(s).forEach((l) => onLine(l)), () => out.end().forEach((l) => onLine(l)));
+    let child: ChildProcess;
+    try {
+      child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', pipe.writeFd!, 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64', ...this.opts.env } });
+    } finally {
+      pipe.closeWriteEnd(); // the child has its copy: the output ends when the child's is closed
+    }
+    this.child = child;
+    this.pipe = pipe;
+    this.stderrTail = [];
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       const readyTimer = setTimeout(() => {
@@ -86,7 +97,7 @@ export class Tracer implements TraceSource {
           reject(new Error(`bpftrace did not attach within ${this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms`));
         }
       }, this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
-      const onLine = (line: string) => {
+      onLine = (line: string) => {
         const rec = parseBpftraceLine(line);
         if (!rec) return;
         if (!ready && rec.type === 'ka' && rec.rec.kind === 'ready') {
@@ -97,17 +108,18 @@ export class Tracer implements TraceSource {
         }
         this.onRecord(rec);
       };
-      child.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(s).forEach(onLine));
-      child.stdout!.on('end', () => out.end().forEach(onLine));
       child.stderr!.setEncoding('utf8').on('data', (s: string) => {
         for (const l of err.push(s)) if (!isBenignStderr(l)) this.stderrTail = [...this.stderrTail.slice(-9), l];
       });
       child.on('error', (e) => {
         clearTimeout(readyTimer);
+        pipe.close();
         if (!ready) reject(e);
       });
       child.on('close', (code, signal) => {
         clearTimeout(readyTimer);
+        pipe.drain(); // the child is gone: the rest of its output, to the end
+        pipe.close();
         if (this.child === child) this.child = null;
         const why = this.stderrTail[0] ?? `bpftrace exited (${signal ?? code})`;
         if (!ready) {
@@ -153,6 +165,7 @@ export class Tracer implements TraceSource {
         resolve(code === 0);
       });
       // setpriv execs bpftrace, so this pid is bpftrace itself.
+      this.pipe?.hurry();
       child.kill('SIGINT');
     });
   }
