@@ -139,7 +139,17 @@ export async function watchCommand(argv: string[]): Promise<number> {
   }
   if (!tracing) process.stderr.write(`ka-top: cannot trace (${session.tracingOff}); streaming samples only\n`);
 
-  const write = (obj: object, line: string) => process.stdout.write(opts.json ? JSON.stringify(obj) + '\n' : line + '\n');
+  // Lines wait for the end of the current task and leave in one write: the tracer's events come in batches (one
+  // flush of the hold queue), and a write per event was a syscall and a wake-up of the reader per event.
+  let pending = '';
+  const writePending = () => {
+    if (pending) process.stdout.write(pending);
+    pending = '';
+  };
+  const write = (obj: object, line: string) => {
+    if (!pending) queueMicrotask(writePending);
+    pending += opts.json ? JSON.stringify(obj) + '\n' : line + '\n';
+  };
   // Namespace names (for --netns) and labels (for the text lines: name or inode, and the container or pod living
   // there) of the newest inventory, rebuilt only when a new inventory arrives (not per event).
   let namedFrom: Inventory | null = null;
@@ -200,6 +210,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     stopping = true;
     for (const t of timers) clearTimeout(t);
     await session.close(); // SIGINT to bpftrace: it prints its maps, the exact counts, on the way out
+    writePending();
     if (tracing) {
       const c = countsRecord(tracing.counts);
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
