@@ -157,7 +157,6 @@ export interface ProcessInfo {
   netns: number | null;
 }
 
-/** A process holding a socket, with the fd it holds it on. */
 /** A process holding a socket, with the fd it holds it on (its cgroup and namespace are the connection's). */
 export interface SocketOwner extends Omit<ProcessInfo, 'cgroup' | 'netns'> {
   fd: number;

@@ -110,12 +110,12 @@ export function recordDefines(kinds: readonly KaRecordKind[] = Object.keys(KA_RE
   });
 }
 
-/** One `KA …` printf line -> a typed record; null for anything else (other output, a kind or field count this
- *  table does not know). */
 /** A copy of a value cut from the line: V8 keeps a slice of 13+ characters as a view of the whole line, and events
  *  (their `sk`, a command name) live on in timelines long after the line is gone. */
 const detached = (value: string): string => (value.length < 13 ? value : (' ' + value).slice(1));
 
+/** One `KA …` printf line -> a typed record; null for anything else (other output, a kind or field count this
+ *  table does not know). */
 export function decodeKaRecord(data: string): KaRecord | null {
   const text = data.endsWith('\n') ? data.slice(0, -1) : data;
   if (!text.startsWith('KA ')) return null;
