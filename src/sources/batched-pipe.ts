@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
 /** How long output gathers between two reads on a quiet stream; tracer events are held 300 ms anyway to be put in
- *  order (event-stream.ts). A pipe holds 64 KiB: that long at over 2.6 MB/s (~10k records a second) before its
- *  writer would wait. */
+ *  order (event-stream.ts). */
 const BATCH_MS = 25;
-const READ_BYTES = 64 * 1024;
+/** Linux's pipe capacity (the writer waits once it is full), and what one read takes. */
+const PIPE_BYTES = 64 * 1024;
+const READ_BYTES = PIPE_BYTES;
 
 export class BatchedPipe {
   /** The write end, for the child's stdio; closeWriteEnd() once the child has it. */
@@ -23,6 +24,7 @@ export class BatchedPipe {
   private readonly decoder = new StringDecoder('utf8');
   private timer: NodeJS.Timeout | null = null;
   private batchMs = BATCH_MS;
+  private lastPoll = performance.now();
 
   /** `onText` gets the output in chunks of any size, `onEnd` once, when every writer has closed it. */
   constructor(private readonly onText: (text: string) => void, private readonly onEnd: () => void) {
@@ -91,9 +93,13 @@ export class BatchedPipe {
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
+      const now = performance.now();
       const read = this.drain();
-      // A full pipe's worth means more is coming fast: read on at once, so the writer never waits on us.
-      if (this.readFd !== null) this.schedule(read >= READ_BYTES ? 0 : this.batchMs);
+      // The next read comes before the pipe is half full at the rate just seen (so the writer never waits on a
+      // full pipe while we sleep), BATCH_MS after this one at the latest; at once after a full pipe's worth.
+      const halfFullMs = read ? ((now - this.lastPoll) * PIPE_BYTES) / 2 / read : Infinity;
+      this.lastPoll = now;
+      if (this.readFd !== null) this.schedule(read >= PIPE_BYTES ? 0 : Math.min(this.batchMs, Math.floor(halfFullMs)));
     }, ms);
     this.timer.unref(); // the child keeps the process alive while it runs, not this poll
   }
