@@ -79,12 +79,21 @@ export class Tracer implements TraceSource {
     const out = new LineSplitter();
     const err = new LineSplitter();
     let onLine: (line: string) => void = () => {};
-    const pipe = new BatchedPipe((s) => out.push(s).forEach((l) => onLine(l)), () => out.end().forEach((l) => onLine(l)));
+    let pipe: BatchedPipe | undefined;
     let child: ChildProcess;
     try {
-      child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', pipe.writeFd!, 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64', ...this.opts.env } });
-    } finally {
-      pipe.closeWriteEnd(); // the child has its copy: the output ends when the child's is closed
+      pipe = new BatchedPipe((s) => out.push(s).forEach((l) => onLine(l)), () => out.end().forEach((l) => onLine(l)));
+      try {
+        child = start(argv[0]!, argv.slice(1), { stdio: ['ignore', pipe.writeFd!, 'pipe'], env: { ...process.env, BPFTRACE_STRLEN: '64', ...this.opts.env } });
+      } finally {
+        pipe.closeWriteEnd(); // the child has its copy: the output ends when the child's is closed
+      }
+    } catch (e) {
+      // No pipe (no mkfifo, no temporary directory) or no process: a failed start, as when bpftrace exits at once.
+      pipe?.close();
+      live.delete(this);
+      this.onState('failed', (e as Error).message);
+      return Promise.reject(e as Error);
     }
     this.child = child;
     this.pipe = pipe;
