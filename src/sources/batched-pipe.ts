@@ -14,13 +14,12 @@ import { StringDecoder } from 'node:string_decoder';
 const BATCH_MS = 25;
 /** Linux's pipe capacity (the writer waits once it is full), and what one read takes. */
 const PIPE_BYTES = 64 * 1024;
-const READ_BYTES = PIPE_BYTES;
 
 export class BatchedPipe {
   /** The write end, for the child's stdio; closeWriteEnd() once the child has it. */
   writeFd: number | null;
   private readFd: number | null;
-  private readonly buf = Buffer.allocUnsafe(READ_BYTES);
+  private readonly buf = Buffer.allocUnsafe(PIPE_BYTES);
   private readonly decoder = new StringDecoder('utf8');
   private timer: NodeJS.Timeout | null = null;
   private batchMs = BATCH_MS;
@@ -63,7 +62,7 @@ export class BatchedPipe {
     while (this.readFd !== null) {
       let n: number;
       try {
-        n = readSync(this.readFd, this.buf, 0, READ_BYTES, null);
+        n = readSync(this.readFd, this.buf, 0, PIPE_BYTES, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
         n = 0; // an error ends the output like its end
@@ -77,7 +76,7 @@ export class BatchedPipe {
       }
       total += n;
       this.onText(this.decoder.write(this.buf.subarray(0, n)));
-      if (total >= 16 * READ_BYTES) break; // let the event loop turn; the next poll comes at once
+      if (total >= 16 * PIPE_BYTES) break; // let the event loop turn; the next poll comes at once
     }
     return total;
   }

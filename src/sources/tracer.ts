@@ -129,7 +129,10 @@ export class Tracer implements TraceSource {
         clearTimeout(readyTimer);
         pipe.drain(); // the child is gone: the rest of its output, to the end
         pipe.close();
-        if (this.child === child) this.child = null;
+        if (this.child === child) {
+          this.child = null;
+          this.pipe = null;
+        }
         const why = this.stderrTail[0] ?? `bpftrace exited (${signal ?? code})`;
         if (!ready) {
           live.delete(this);
