@@ -150,7 +150,7 @@ describe('installed ka-top, on this machine\'s Node and on Node 24 at once', () 
       expect(doc.warnings.filter((w) => /owner|ka-sockinfo|spawn/.test(w))).toEqual([]);
       // Ours is in this namespace: another test's namespace may hold a socket on the same port number.
       const ours = doc.connections.find((c) => c.local.port === clientPort && c.netns.inode === statSync('/proc/self/ns/net').ino);
-      expect(ours?.keepalive).toMatchObject({ idleSec: 41, source: 'socket' });
+      expect(ours?.keepalive, `keepalive of our socket (reason: ${(ours?.keepalive as { reason?: string } | undefined)?.reason})`).toMatchObject({ idleSec: 41, source: 'socket' });
 
       expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
       expect(doctor.stdout).toMatch(new RegExp(`^ok +node +Node ${node.replaceAll('.', '\\.')}`, 'm'));
