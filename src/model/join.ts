@@ -121,14 +121,15 @@ export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | nul
 /**
  * Ages a connection in place by `dtMs`, as if it were joined again from its socket read `dtMs` later with nothing
  * else changed (the helper's `changes` answer says which sockets that holds for): idle times grow, timers run down,
- * the keepalive forecast follows. An age of 0 stays 0 (the kernel gives none: a listener's).
+ * the keepalive forecast follows. A listener's ages stay as read: the kernel fills none for it.
  */
 export function ageConnection(c: Connection, dtMs: number): void {
   const t = c.tcp;
-  if (t.lastsndMs) t.lastsndMs += dtMs;
-  if (t.lastrcvMs) t.lastrcvMs += dtMs;
-  if (t.lastackMs) t.lastackMs += dtMs;
   if (c.idleMs !== NO_IDLE) { // shared by listeners and sockets without tcp_info: nothing to age there
+    // An age of 0 is a time too: the socket was read within a jiffy of its last segment.
+    if (t.lastsndMs !== null) t.lastsndMs += dtMs;
+    if (t.lastrcvMs !== null) t.lastrcvMs += dtMs;
+    if (t.lastackMs !== null) t.lastackMs += dtMs;
     c.idleMs.send = t.lastsndMs;
     c.idleMs.recv = t.lastrcvMs;
     c.idleMs.ack = t.lastackMs;

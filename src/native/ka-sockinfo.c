@@ -697,6 +697,7 @@ static void out_field_u64(uint64_t v) {
 // segment out, its answer a segment in), so the tolerance only absorbs clock granularity (jiffies) and read order.
 
 #define CHANGE_TOLERANCE_MS 50
+#define DIAG_STATE_LISTEN 10 // TCP_LISTEN of include/net/tcp_states.h: inet_diag's idiag_state, kernel ABI
 #define NO_STAMP INT64_MIN
 
 struct known_socket {
@@ -1112,10 +1113,13 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
                     r->idiag_timer, r->idiag_retrans, (uint64_t)shutdown, cgroup, info};
     h = hash_words(h, v, sizeof v / 8);
     if (info) {
-      // An age of 0 is a value, not a time: a listener's are always 0 (tcp_get_info fills no ages for it).
-      at[1] = ti.tcpi_last_data_sent ? changes.now_ms - ti.tcpi_last_data_sent : NO_STAMP;
-      at[2] = ti.tcpi_last_data_recv ? changes.now_ms - ti.tcpi_last_data_recv : NO_STAMP;
-      at[3] = ti.tcpi_last_ack_recv ? changes.now_ms - ti.tcpi_last_ack_recv : NO_STAMP;
+      // A listener's ages are not times (tcp_get_info fills none for it, they stay 0). Any other socket's are, 0
+      // included: one dumped within a jiffy of its handshake reads 0 and must not count as changed when it ages.
+      if (r->idiag_state != DIAG_STATE_LISTEN) {
+        at[1] = changes.now_ms - ti.tcpi_last_data_sent;
+        at[2] = changes.now_ms - ti.tcpi_last_data_recv;
+        at[3] = changes.now_ms - ti.tcpi_last_ack_recv;
+      }
       uint64_t w[] = {ti.tcpi_options, ti.tcpi_rto, ti.tcpi_rtt, ti.tcpi_rttvar, ti.tcpi_snd_mss, ti.tcpi_snd_cwnd,
                       ti.tcpi_bytes_sent, ti.tcpi_bytes_acked, ti.tcpi_bytes_received, ti.tcpi_segs_out,
                       ti.tcpi_segs_in, ti.tcpi_unacked, ti.tcpi_retrans, ti.tcpi_total_retrans, ti.tcpi_lost,

@@ -2,12 +2,14 @@
 // real sockets in a namespace of our own: every state ka-top cares about, IPv4, IPv6 and v4-mapped addresses,
 // timers, queues. Both dumps run back to back; fields that move with time are compared within a tolerance.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
 import { InventoryCollector } from '../../src/engine/inventory-changes.js';
 import type { Connection } from '../../src/domain/connection.js';
 import type { SsSocket } from '../../src/domain/connection.js';
-import { NativeInventoryParser, type NativeInventory } from '../../src/parse/native-inventory.js';
+import { INVENTORY_FIELDS, NativeInventoryParser, type NativeInventory } from '../../src/parse/native-inventory.js';
 import { parseSsOutput } from '../../src/parse/ss.js';
 import { nativeBinary, run } from '../../src/sources/exec.js';
 import { liveInventory } from '../../src/sources/live.js';
@@ -347,6 +349,45 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       await daemon.close();
     }
   }, 60_000);
+
+  it('does not send a socket again for aging when its first dump came within a jiffy of its handshake (ages read 0)', async () => {
+    // Ages count in jiffies (4 ms at HZ=250): a socket dumped right after its handshake reads 0 for all three, and the
+    // next answer, hundreds of ms later, must still find it unchanged. This test's own namespace, for tight timing.
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    const held: Socket[] = [];
+    const listener = createServer((s) => held.push(s));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const port = (listener.address() as AddressInfo).port;
+    const at = (name: (typeof INVENTORY_FIELDS)[number]) => INVENTORY_FIELDS.indexOf(name) + 1; // after the `T`
+    const ours = (text: string) => text.split('\n').map((l) => l.split(' '))
+      .filter((f) => f[0] === 'T' && (f[at('lport')] === String(port) || f[at('rport')] === String(port)) && f[at('state')] === '1');
+    const answer = async () => {
+      let text = '';
+      await daemon.changes([`/proc/${process.pid}/ns/net`], (line) => (text += `${line}\n`));
+      return text;
+    };
+    try {
+      await answer();
+      const caught: string[] = [];
+      for (let i = 0; i < 50 && caught.length < 2; i++) {
+        const c = connect(port, '127.0.0.1');
+        held.push(c);
+        await once(c, 'connect');
+        for (const f of ours(await answer())) {
+          if (['lastsnd_ms', 'lastrcv_ms', 'lastack_ms'].some((k) => f[at(k as (typeof INVENTORY_FIELDS)[number])] === '0')) caught.push(f[at('cookie')]!);
+        }
+      }
+      expect(caught.length, 'no socket dumped with an age of 0 in 50 tries').toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+      const later = ours(await answer()).map((f) => f[at('cookie')]);
+      expect(later.filter((c) => caught.includes(c!))).toEqual([]);
+    } finally {
+      for (const s of held) s.destroy();
+      listener.close();
+      await daemon.close();
+    }
+  }, 30_000);
 
   it('skips the owner walk while nothing new is dumped and no process comes or goes, and still names every new socket', async () => {
     const daemon = new SockinfoDaemon();
