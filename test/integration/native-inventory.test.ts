@@ -539,7 +539,9 @@ describe('a refresh that changed no connection hands on the same array (the view
       const listener = await startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold'], { netns: NS4 });
       const port = (await listener.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1];
       const holder = await startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', '3'], { netns: NS4 });
+      // Both ends announced: an accepted socket still queued has no owner yet, and gaining one is a change.
       for (let i = 0; i < 3; i++) await holder.waitFor(/^CONN /, 20_000);
+      for (let i = 0; i < 3; i++) await listener.waitFor(/^CONN /, 20_000);
       const collector = new InventoryCollector(liveInventory({ daemon }), { netns: (r) => r.name === NS4 });
       const first = await collector.collect();
       expect(first.inventory.connections.map((c) => c.state).sort()).toEqual(['ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'ESTAB', 'LISTEN']);
