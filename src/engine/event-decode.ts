@@ -3,7 +3,7 @@
 // state names, HZ) come from the program; nothing here is attributed yet.
 import type { Endpoint } from '../domain/connection.js';
 import { sockoptName } from '../domain/kernel.js';
-import { CLOSE_HOW, type KaRecord } from '../parse/ka-records.js';
+import { CLOSE_HOW, type KaRecord, type KaRecordOf } from '../parse/ka-records.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs } from '../model/events.js';
 import type { CloseHow, EventProcess, KaEvent, RstCause } from '../domain/event.js';
 
@@ -37,10 +37,24 @@ const HOW_NAMES = new Map<number, CloseHow>(
 export const reasonName = (reasons: Record<number, string>, rs: number): string | null =>
   rs >= 0 ? (reasons[rs] ?? `reason ${rs}`) : null;
 
-/** The event of a record; null for records that are not events (ready). */
+const taskOf = (t: { pid: number; comm: string }): EventProcess => ({ pid: t.pid, comm: t.comm, cmdline: null });
+
+/** The fields every socket event starts with, in their order, then its own: one literal and Object.assign, not
+ *  spreads (V8 builds `{ ...a, ...b, x }` through a slow path: 3–15 µs an object here, most of the event path's
+ *  decoding under churn). */
+const draft = <T extends object>(r: { netns: number; sk: string | null }, ts: string, ends: { local: Endpoint | null; peer: Endpoint | null }, own: T) =>
+  Object.assign({ ts, netns: r.netns || null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: r.sk, local: ends.local, peer: ends.peer }, own);
+
+/** A received reset: from its own record, or from the close that stands for it too (resetClose, whose fields hold
+ *  rrst's). Decoded ahead of that close, as the kernel ran them. */
+export function decodeReceivedReset(r: KaRecordOf<'rrst'> | KaRecordOf<'resetClose'>, ts: string): Decoded {
+  return { ev: draft(r, ts, endpointsFromTp(r), { type: 'rst_received' as const, inferredCause: '' }), cookie: r.cookie, ctx: null, connectPid: r.connectPid || null };
+}
+
+/** The event of a record (of a resetClose: its close; decodeReceivedReset gives its reset); null for records that
+ *  are not events (ready). */
 export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded | null {
   if (r.kind === 'ready') return null;
-  const taskOf = (t: { pid: number; comm: string }): EventProcess => ({ pid: t.pid, comm: t.comm, cmdline: null });
   if (r.kind === 'sockopt') {
     const ev: Draft = {
       ts, netns: null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: null, local: null,
@@ -49,11 +63,6 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
     // setsockopt runs in the caller's context: that process is the owner.
     return { ev, cookie: null, ctx: taskOf(r) };
   }
-  // The fields every socket event starts with, in their order, then its own: one literal and Object.assign, not
-  // spreads (V8 builds `{ ...a, ...b, x }` through a slow path: 3–15 µs an object here, most of the event path's
-  // decoding under churn).
-  const draft = <T extends object>(ends: { local: Endpoint | null; peer: Endpoint | null }, own: T) =>
-    Object.assign({ ts, netns: r.netns || null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: r.sk, local: ends.local, peer: ends.peer }, own);
   switch (r.kind) {
     case 'probe':
     case 'katimeout': {
@@ -61,12 +70,12 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
       const intervalMs = Math.round((r.intvlJiffies * 1000) / hz);
       const ends = endpointsFromSock(r);
       const ev: Draft = r.kind === 'probe'
-        ? draft(ends, {
+        ? draft(r, ts, ends, {
             type: 'keepalive_probe' as const, probesSent: r.total, probesOutstanding: r.outstanding,
             maxProbes: r.maxProbes, intervalMs, userTimeoutMs: r.userTimeoutMs,
             giveUpInMs: giveUpInMs(r.outstanding, r.maxProbes, intervalMs, r.userTimeoutMs, Math.round((r.idleJiffies * 1000) / hz)),
           })
-        : draft(ends, { type: 'keepalive_timeout' as const, probesSent: r.total, maxProbes: r.maxProbes });
+        : draft(r, ts, ends, { type: 'keepalive_timeout' as const, probesSent: r.total, maxProbes: r.maxProbes });
       return { ev, cookie: r.cookie, ctx: null };
     }
     case 'rst':
@@ -87,13 +96,14 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
       });
       // Only a close() (linger, unread data) runs in the owner's context; the rest run in softirq or timers.
       const ctx = cause === 'linger' || cause === 'unread_data' ? taskOf(r) : null;
-      return { ev: draft(ends, { type: 'rst_sent' as const, reason, cause, causeInferred: inferred, state }), cookie: r.cookie, ctx, rstCause: cause };
+      return { ev: draft(r, ts, ends, { type: 'rst_sent' as const, reason, cause, causeInferred: inferred, state }), cookie: r.cookie, ctx, rstCause: cause };
     }
     case 'rrst':
-      return { ev: draft(endpointsFromTp(r), { type: 'rst_received' as const, inferredCause: '' }), cookie: r.cookie, ctx: null, connectPid: r.connectPid || null };
+      return decodeReceivedReset(r, ts);
     case 'close':
+    case 'resetClose':
       return {
-        ev: draft(endpointsFromTp(r), {
+        ev: draft(r, ts, endpointsFromTp(r), {
           type: 'close' as const, how: HOW_NAMES.get(r.how) ?? 'fin', lifetimeMs: r.lifeKnown === 1 ? r.lifeMs : null, probesSent: r.probes,
         }),
         cookie: r.cookie,

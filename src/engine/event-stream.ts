@@ -7,7 +7,7 @@ import type { EventProcess, KaEvent } from '../domain/event.js';
 import type { Connection } from '../domain/connection.js';
 import type { InventoryChanges } from '../domain/inventory.js';
 import { Attribution } from './event-attribution.js';
-import { decodeEvent, type DecodeContext } from './event-decode.js';
+import { decodeEvent, decodeReceivedReset, type DecodeContext, type Decoded } from './event-decode.js';
 import { HoldQueue, type Held } from './event-order.js';
 import { applyCountsMap, emptyCounts } from './tracer-counts.js';
 import type { TracerCounts } from '../domain/counts.js';
@@ -69,8 +69,14 @@ export class EventStream {
     }
     this.received++;
     const at = this.now();
-    const d = decodeEvent(rec.rec, new Date(at).toISOString(), this.opts);
-    if (!d) return;
+    const ts = new Date(at).toISOString();
+    // One record, two events: the reset received, then the close it caused.
+    if (rec.rec.kind === 'resetClose') this.hold(decodeReceivedReset(rec.rec, ts), at);
+    const d = decodeEvent(rec.rec, ts, this.opts);
+    if (d) this.hold(d, at);
+  }
+
+  private hold(d: Decoded, at: number): void {
     const lookup = d.connectPid && this.opts.processOf;
     const h: Held = Object.assign(d, { at, connector: lookup ? (lookup(d.connectPid!) ?? null) : undefined }); // d is ours: no copy (a spread is slow, see event-decode)
     this.attribution.noteSent(h);

@@ -15,7 +15,8 @@ import type { TracingHost } from '../sources/tracing-host.js';
 
 export type KeepaliveProbeKind = 'tracepoint' | 'kprobe' | 'fentry';
 
-/** Records the program can print (the others in KA_RECORDS are ready and the reset layouts' twin). */
+/** Records the program can print, as the user asks for them (the others in KA_RECORDS are ready, the reset layouts'
+ *  twin and resetClose, which stands for an rrst and its close). */
 export type PrintedRecord = 'probe' | 'katimeout' | 'rst' | 'rrst' | 'close' | 'sockopt';
 
 export interface ProgramFilter {
@@ -169,6 +170,9 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   for (const r of ALL_RECORDS) if (r !== 'close' && r !== 'sockopt') pre.push(def(`KA_PRINT_${r.toUpperCase()}`, printed.has(r) ? 1 : 0));
   pre.push(def('KA_PRINT_CLOSE', printed.has('close') ? 1 : 0));
   pre.push(def('KA_PRINT_CLOSE_ALL', printed.has('close') && opts.allCloses ? 1 : 0));
+  // A received reset rides on its connection's close (one record, resetClose) when the state can be read (the
+  // close's cookie and the reset's own check of TCP_CLOSE need the offsets) and closes are traced.
+  pre.push(def('KA_RRST_IN_CLOSE', o && state.ok ? 1 : 0));
   const netns = o ? (filter.netns ?? []).filter((n) => Number.isInteger(n) && n >= 0) : [];
   pre.push(def('KA_WANT_NETNS', anyOf(netns.map((n) => `$ns == ${n}`))));
   const ports = (filter.ports ?? []).filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
@@ -182,7 +186,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   pre.push(def('KA_WANT_TASK', comms.every((c) => SAFE_COMM.test(c)) ? anyOf(task) : '(1)'));
 
   pre.push('', '// Record formats and arguments, from the field table (src/parse/ka-records.ts)');
-  const kinds: KaRecordKind[] = ['ready', 'probe', 'katimeout', host.sendReset.layout === 'legacy' ? 'rstLegacy' : 'rst', 'rrst', 'close', 'sockopt'];
+  const kinds: KaRecordKind[] = ['ready', 'probe', 'katimeout', host.sendReset.layout === 'legacy' ? 'rstLegacy' : 'rst', 'rrst', 'close', 'resetClose', 'sockopt'];
   pre.push(...recordDefines(kinds));
 
   // ---- the probes ----

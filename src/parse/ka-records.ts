@@ -59,6 +59,11 @@ const resetFacts = [
   int('reason', '$reason'), int('state', 'args->state'), int('inKeepaliveTimer', '$ka'), int('lingerZero', '$l0'),
 ] as const;
 
+const closeFields = [
+  ...socket, int('oldState', 'args->oldstate'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
+  int('lifeKnown', '$known'), int('probes', '$probes'), ...tpTuple, connector, ...task,
+] as const;
+
 export const KA_RECORDS = {
   /** BEGIN: every probe is attached. */
   ready: [],
@@ -76,10 +81,10 @@ export const KA_RECORDS = {
   /** tcp_receive_reset. */
   rrst: [...socket, ...tpTuple, connector, ...task],
   /** A connection ended (any state -> TCP_CLOSE but a listener's), with how and after how long. */
-  close: [
-    ...socket, int('oldState', 'args->oldstate'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
-    int('lifeKnown', '$known'), int('probes', '$probes'), ...tpTuple, connector, ...task,
-  ],
+  close: closeFields,
+  /** A connection ended by a reset it received: the received reset and its close in one record (tcp_reset() ends
+   *  the connection in the same softirq, right after tcp_receive_reset). Its fields hold rrst's. */
+  resetClose: closeFields,
   /** A keepalive- or close-related setsockopt (runs in the caller: pid and fd name the socket). */
   sockopt: [int('pid', 'pid'), int('fd', '$fd'), int('level', '$level'), int('optname', '$optname'), rest('comm', 'comm')],
 } as const satisfies Record<string, readonly FieldSpec[]>;

@@ -1,7 +1,9 @@
 // The generated program must load with the real bpftrace of this host, in every variant the host can produce.
+import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { CLOSE_HOW } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
 import { Tracer } from '../../src/sources/tracer.js';
@@ -14,6 +16,28 @@ async function closeOneConnection(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((r) => connect(port, '127.0.0.1').on('close', () => r()).resume());
   await new Promise((r) => server.close(r));
+}
+
+/** One loopback connection reset by its client (SO_LINGER {1,0}, as a health checker closes): the server's port. */
+async function resetOneConnection(): Promise<number> {
+  const server = createServer();
+  let closed!: Promise<unknown>;
+  const accepted = new Promise<void>((r) => {
+    server.once('connection', (s) => {
+      s.on('error', () => {}); // ECONNRESET: the point
+      closed = new Promise((done) => s.on('close', done)); // not once(): it rejects on that error
+      r();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const c = connect(port, '127.0.0.1').on('error', () => {});
+  await once(c, 'connect');
+  await accepted;
+  c.resetAndDestroy();
+  await closed;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 async function loads(host: TracingHost): Promise<BpftraceRecord[]> {
@@ -53,6 +77,31 @@ describe('generated bpftrace program on this host', () => {
     await loads({ ...host, keepaliveTimer: { ok: false, reason: 'test', address: null } });
     // The old reset layout needs the old tracepoint; its fragment must at least assemble here.
     expect(generateBpfProgram({ ...host, sendReset: { ...host.sendReset, layout: 'legacy', hasReason: false } }, loadBpfFragments()).text).toContain('KA_ARGS_RST_LEGACY');
+  }, 40_000);
+
+  it('a received reset and the close it causes leave the kernel as one record (resetClose); without offsets, as two', async () => {
+    const host = await probeTracingHost();
+    const kinds = async (h: TracingHost) => {
+      const recs: BpftraceRecord[] = [];
+      const p = generateBpfProgram(h, loadBpfFragments(), { countsIntervalSec: 1, filter: { ports: [] } });
+      const t = new Tracer({ bpftrace: h.bpftrace.path!, program: p.text, env: p.env, onRecord: (r) => recs.push(r), maxRestarts: 0 });
+      await t.start();
+      const port = await resetOneConnection();
+      // The server's end received the reset (its local port is the listener's); records still in the perf buffer
+      // at SIGINT are never printed: wait for its close before stopping.
+      const mine = () => recs.flatMap((r) => (r.type === 'ka' && 'sport' in r.rec && r.rec.sport === port ? [r.rec] : []));
+      for (let i = 0; i < 100 && !mine().some((r) => r.kind === 'close' || r.kind === 'resetClose'); i++) await new Promise((r) => setTimeout(r, 50));
+      await t.stop();
+      const received = recs.find((r) => r.type === 'map' && r.name === '@rst_received');
+      return { mine: mine(), received: received?.type === 'map' ? received.data : null };
+    };
+    const one = await kinds(host);
+    expect(one.mine.map((r) => r.kind)).toEqual(['resetClose']);
+    expect(one.mine[0]).toMatchObject({ how: CLOSE_HOW.rst_received, family: 2, s4: '127.0.0.1', d4: '127.0.0.1' });
+    expect(one.mine[0]!.cookie).not.toBeNull(); // made by tcp_receive_reset's sock_cookie if nothing had asked before
+    expect(one.received).toBeGreaterThanOrEqual(1); // the exact count stays in the kernel's map
+    const two = await kinds({ ...host, offsets: { ok: false, reason: 'test', value: null } });
+    expect(two.mine.map((r) => r.kind)).toEqual(['rrst', 'close']);
   }, 40_000);
 
   it('restarts bpftrace with backoff when it dies', async () => {
