@@ -222,7 +222,10 @@ export class NativeInventoryParser {
   private tcpInfo(): TcpInfo {
     const options = intOrNull();
     if (options === null) {
-      for (let i = 0; i < 20; i++) skip(); // the rest of the tcp_info fields are `-` too
+      // The rest of the tcp_info fields are `-` too (a churning host sends thousands of such TIME-WAIT lines at each
+      // refresh): the tail in one comparison, field by field only if it is not the expected one.
+      if (cur.length - at === NO_INFO_TAIL.length && cur.endsWith(NO_INFO_TAIL)) at = cur.length + 1;
+      else for (let i = 0; i < AFTER_OPTIONS; i++) skip();
       return NO_INFO;
     }
     const cong = word();
@@ -305,6 +308,10 @@ export function parseNativeInventory(text: string): NativeInventory {
 function printedMs(us: number): number {
   return us < 1_000_000 ? us / 1000 : Number((us / 1000).toPrecision(6));
 }
+
+/** The fields after `tcpi_options`, and how a line without tcp_info ends: all of them `-`. */
+const AFTER_OPTIONS = INVENTORY_FIELDS.length - 1 - INVENTORY_FIELDS.indexOf('tcpi_options');
+const NO_INFO_TAIL = Array<string>(AFTER_OPTIONS).fill('-').join(' ');
 
 /** A socket without tcp_info (TIME-WAIT, SYN-RECV): all of them share this one, frozen (ageConnection leaves nulls). */
 const NO_INFO: TcpInfo = Object.freeze({
