@@ -25,6 +25,8 @@ interface Held {
   sock: SsSocket;
   conn: Connection;
   owned: OwnedSocket | undefined;
+  /** The round it was last put on the list to join in (a mark on the socket: cheaper than a set of 20k each refresh). */
+  joinAt: number;
 }
 
 interface HeldNetns {
@@ -32,8 +34,8 @@ interface HeldNetns {
   netns: Connection['netns'];
   /** The helper's clock for the figures held. */
   atMs: number;
-  /** By cookie, in the order first seen. */
-  sockets: Map<string, Held>;
+  /** By cookie (cookieSlot), in the order first seen. */
+  sockets: Map<number | string, Held>;
 }
 
 class ChangesMismatch extends Error {}
@@ -43,6 +45,8 @@ export class InventoryCollector {
   private byInode = new Map<number, Held>();
   private ownersMissing: string | null = null;
   private listenPorts = '';
+  /** Answers applied so far: the round a socket was last marked to join in (Held.joinAt). */
+  private rounds = 0;
   /** The last answer's connections, with the namespaces' order they were listed in and what their options said. */
   private last: { order: string; connections: Connection[]; sockoptReads: Inventory['sockoptReads'] } | null = null;
 
@@ -97,7 +101,13 @@ export class InventoryCollector {
     const { src } = this;
     const added: Connection[] = [];
     const gone: Connection[] = [];
-    const dirty = new Set<Held>();
+    const round = ++this.rounds;
+    const dirty: Held[] = [];
+    const markDirty = (h: Held) => {
+      if (h.joinAt === round) return;
+      h.joinAt = round;
+      dirty.push(h);
+    };
     const ownersMissing = ownersMissingOf(null, answer.scan);
     const everything = ownersMissing !== this.ownersMissing; // it is in every unowned socket's reason
     this.ownersMissing = ownersMissing;
@@ -133,27 +143,29 @@ export class InventoryCollector {
       held.netns = netns;
       held.atMs = change.atMs;
       for (const cookie of change.gone) {
-        const h = held.sockets.get(cookie);
+        const slot = cookieSlot(cookie);
+        const h = held.sockets.get(slot);
         if (!h) throw new ChangesMismatch();
-        held.sockets.delete(cookie);
+        held.sockets.delete(slot);
         this.forget(h, gone);
       }
       for (const s of d.sockets) {
         if (s.cookie === null) throw new ChangesMismatch(); // the helper always gives one
-        let h = held.sockets.get(s.cookie);
+        const slot = cookieSlot(s.cookie);
+        let h = held.sockets.get(slot);
         if (h) {
           if (h.sock.inode !== s.inode) this.unindex(h);
           h.sock = s;
         } else {
-          h = { netns: ref.inode, sock: s, conn: null as unknown as Connection, owned: undefined };
-          held.sockets.set(s.cookie, h);
+          h = { netns: ref.inode, sock: s, conn: null as unknown as Connection, owned: undefined, joinAt: 0 };
+          held.sockets.set(slot, h);
         }
         if (s.inode) this.byInode.set(s.inode, h);
-        dirty.add(h);
+        markDirty(h);
       }
       for (const h of held.sockets.values()) {
-        if (rejoinAll) dirty.add(h);
-        else if (dt !== 0 && !dirty.has(h)) ageConnection(h.conn, dt);
+        if (rejoinAll) markDirty(h);
+        else if (dt !== 0 && h.joinAt !== round) ageConnection(h.conn, dt);
       }
       nextHeld.set(ref.inode, held);
     }
@@ -167,13 +179,13 @@ export class InventoryCollector {
       const h = this.byInode.get(inode);
       if (!h) throw new ChangesMismatch();
       h.owned = owned.get(inode); // undefined when every owner exited since the scan
-      dirty.add(h);
+      markDirty(h);
     }
     for (const inode of answer.ownersGone) {
       const h = this.byInode.get(inode);
       if (!h) throw new ChangesMismatch();
       h.owned = undefined;
-      dirty.add(h);
+      markDirty(h);
     }
 
     const replaced: Connection[] = [];
@@ -187,7 +199,7 @@ export class InventoryCollector {
     // Nothing new, changed or gone, the namespaces in the same order: the last connections, aged in place. The same
     // array is handed on, so what is keyed on it (the view's order, the header's summary, the findings) knows that
     // only time moved, and a host's 100k idle sockets are not listed, counted and matched to applications again.
-    if (!this.last || dirty.size > 0 || gone.length > 0 || order !== this.last.order) {
+    if (!this.last || dirty.length > 0 || gone.length > 0 || order !== this.last.order) {
       let total = 0;
       for (const ns of this.held.values()) total += ns.sockets.size;
       const connections: Connection[] = new Array(total); // filled by index: push grew it in steps, each a copy
@@ -233,5 +245,12 @@ export class InventoryCollector {
     if (h.sock.inode && this.byInode.get(h.sock.inode) === h) this.byInode.delete(h.sock.inode);
   }
 }
+
+/**
+ * A cookie as a Map key: its number while that is exact (the kernel counts cookies up from 1, so always, in practice),
+ * which the Map hashes and compares without reading a string; at each refresh of a churning host 10-20k sockets come
+ * and go. The hex text itself past 2^52.
+ */
+const cookieSlot = (cookie: string): number | string => (cookie.length <= 13 ? parseInt(cookie, 16) : cookie);
 
 const sameNetns = (a: NetnsInfo, b: NetnsInfo): boolean => a.name === b.name && JSON.stringify(a.container) === JSON.stringify(b.container);
