@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Probe overhead: nginx (Debian) on loopback, every request a new connection (keepalive_timeout 0), `wrk -t1 -c32`
 // for D seconds, runs alternated without ka-top / with `ka-top watch --json` attached / with the TUI running (in a
-// 160x45 pty: its inventory every 2 s holds the ~20k TIME-WAIT sockets the churn keeps) (A B C A B C …). Prints
-// each run's req/s, the median throughput ratio with ÷ without, and ka-top's CPU while attached (node + bpftrace +
-// ka-sockinfo + the ss/nsenter children it ran) in cores, and what its BPF programs ran in the kernel meanwhile
-// (bpf_stats: the cost the probes add to nginx's and wrk's own system calls, which the throughput ratio shows only
-// through the noise of the runs: rounds of this machine differ by 10–30%). Root; after `make build`. Targets
-// (issue 10): ratio ≥ 0.95, CPU ≤ 0.10 core at ~20k new connections/s.
+// 160x45 pty: its inventory every 2 s holds the ~20k TIME-WAIT sockets the churn keeps) (A B C, then C B A, …).
+// Prints each run's req/s, the median of the rounds' throughput ratios with ÷ without, and ka-top's CPU while
+// attached (node + bpftrace + ka-sockinfo + the ss/nsenter children it ran) in cores, and what its BPF programs ran
+// in the kernel meanwhile (bpf_stats: the cost the probes add to nginx's and wrk's own system calls, which the
+// throughput ratio shows only through the noise of the runs: rounds of this machine differ by 10–30%). Root; after
+// `make build`. Targets (issue 10): ratio ≥ 0.95, CPU ≤ 0.10 core at ~20k new connections/s.
 // Env: BENCH_SECONDS (6), BENCH_PAIRS (3 rounds), BENCH_WITH ("watch,tui"), WATCH_ARGS ("--json"), BENCH_PORT
 // (8490), KA_TOP_CLI (this build's dist/cli/main.js; point it at another build to compare).
 import { spawn, spawnSync } from 'node:child_process';
@@ -131,21 +131,28 @@ const label = (mode) => (mode === 'watch' ? `watch ${WATCH_ARGS.join(' ')}` : 't
 await withBpfStats(async () => { try {
   await sleep(500);
   const base = [];
-  const runs = Object.fromEntries(MODES.map((m) => [m, { rps: [], cores: [], bpf: [] }]));
+  const runs = Object.fromEntries(MODES.map((m) => [m, { rps: [], ratios: [], cores: [], bpf: [] }]));
   for (let i = 1; i <= PAIRS; i++) {
-    base.push(await wrk());
-    console.log(`round ${i}: without ${base.at(-1).toFixed(0)} req/s`);
+    // The order turns every other round (without first, then last): the machine's drift within a round (its
+    // throughput wanders by a quarter here) then weighs on both sides alike, not always on the later runs.
+    const order = i % 2 ? [null, ...MODES] : [...MODES].reverse().concat(null);
+    const seen = new Map();
+    for (const mode of order) seen.set(mode, mode === null ? { rps: await wrk() } : await attached(mode));
+    const without = seen.get(null).rps;
+    base.push(without);
+    console.log(`round ${i} (${order.map((m) => m ?? 'without').join(', ')}): without ${without.toFixed(0)} req/s`);
     for (const mode of MODES) {
-      const a = await attached(mode);
+      const a = seen.get(mode);
       runs[mode].rps.push(a.rps);
+      runs[mode].ratios.push(a.rps / without);
       runs[mode].cores.push(a.cpu / D);
       runs[mode].bpf.push(a.bpf.core);
-      console.log(`  with ${label(mode)}: ${a.rps.toFixed(0)} req/s (${(a.rps / base.at(-1)).toFixed(3)}); ka-top ${a.cpu.toFixed(2)} CPU-s over ${D} s (${(a.cpu / D).toFixed(3)} core); its BPF programs ${(a.bpf.core * 100).toFixed(2)}% of a core in the kernel (hottest ${a.bpf.runsPerSec.toFixed(0)} runs/s at ${a.bpf.nsPerRun.toFixed(0)} ns)${a.lines === null ? '' : `; ${a.lines} lines printed`}`);
+      console.log(`  with ${label(mode)}: ${a.rps.toFixed(0)} req/s (${(a.rps / without).toFixed(3)}); ka-top ${a.cpu.toFixed(2)} CPU-s over ${D} s (${(a.cpu / D).toFixed(3)} core); its BPF programs ${(a.bpf.core * 100).toFixed(2)}% of a core in the kernel (hottest ${a.bpf.runsPerSec.toFixed(0)} runs/s at ${a.bpf.nsPerRun.toFixed(0)} ns)${a.lines === null ? '' : `; ${a.lines} lines printed`}`);
     }
   }
   for (const mode of MODES) {
     const r = runs[mode];
-    console.log(`probe overhead (${label(mode)}): median without ${median(base).toFixed(0)} req/s, with ${median(r.rps).toFixed(0)} req/s, ratio ${(median(r.rps) / median(base)).toFixed(3)} (target ≥ 0.95); ka-top median ${median(r.cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(r.bpf) * 100).toFixed(2)}% of a core`);
+    console.log(`probe overhead (${label(mode)}): ratio ${median(r.ratios).toFixed(3)} (median of the rounds' ratios; target ≥ 0.95), median without ${median(base).toFixed(0)} req/s, with ${median(r.rps).toFixed(0)} req/s (${(median(r.rps) / median(base)).toFixed(3)}); ka-top median ${median(r.cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(r.bpf) * 100).toFixed(2)}% of a core`);
   }
 } finally {
   cleanup();
