@@ -17,7 +17,7 @@ for tp in tcp/tcp_send_reset tcp/tcp_receive_reset sock/inet_sock_set_state time
           timer/timer_expire_entry timer/timer_expire_exit syscalls/sys_enter_setsockopt; do
   cp "$T/events/$tp/format" "$OUT/format-$kernel-${tp#*/}.txt"
 done
-pahole -C sock,sock_common,inet_connection_sock,tcp_sock,net,ns_common,netns_ipv4,possible_net_t,sk_buff,net_device,iphdr,ipv6hdr,tcphdr \
+pahole -C sock,sock_common,inet_sock,inet_connection_sock,tcp_sock,net,ns_common,netns_ipv4,possible_net_t,sk_buff,net_device,iphdr,ipv6hdr,tcphdr \
   /sys/kernel/btf/vmlinux 2>/dev/null >"$OUT/pahole-$kernel.txt" # pahole 1.24 warns about newer BTF kinds
 grep -E ' (tcp_keepalive_timer(\.cold)?|__pfx_tcp_keepalive_timer|tcp_v4_rcv)$' /proc/kallsyms >"$OUT/kallsyms-excerpt.txt"
 bpftrace --version >"$OUT/bpftrace-version-$(bpftrace --version | grep -oE '[0-9]+\.[0-9]+' | head -1).txt"

@@ -37,6 +37,8 @@ export interface TracingSource extends DecodeContext {
   missing: string[];
   /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
   keepaliveVia: string | null;
+  /** How TCP state changes are watched (tracepoint, rawtracepoint) or null. */
+  stateVia: string | null;
   /** Every keepalive/linger setsockopt on the host is traced (default false). */
   allSetsockopts?: boolean;
 }
@@ -69,7 +71,7 @@ export function bpftraceSource(host: TracingHost, opts: ProgramOptions = {}): Tr
   return {
     tracer: new Tracer({ bpftrace: host.bpftrace.path!, program: program.text, env: program.env }),
     reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
-    missing: program.missing, keepaliveVia: program.keepalive, allSetsockopts: program.allSetsockopts,
+    missing: program.missing, keepaliveVia: program.keepalive, stateVia: program.state, allSetsockopts: program.allSetsockopts,
   };
 }
 
@@ -96,6 +98,8 @@ export class LiveTracing {
   readonly missing: string[];
   /** How the keepalive timer is watched (tracepoint, kprobe, fentry) or null. */
   readonly keepaliveVia: string | null;
+  /** How TCP state changes are watched (tracepoint, rawtracepoint) or null. */
+  readonly stateVia: string | null;
   state: TracerState | 'off' = 'off';
   detail: string | null = null;
   private readonly tracer: TraceSource;
@@ -137,6 +141,7 @@ export class LiveTracing {
     this.tracer = source.tracer;
     this.missing = source.missing;
     this.keepaliveVia = source.keepaliveVia;
+    this.stateVia = source.stateVia;
   }
 
   get pid(): number | null {

@@ -14,6 +14,7 @@ import type { TracingHost } from '../sources/tracing-host.js';
 
 
 export type KeepaliveProbeKind = 'tracepoint' | 'kprobe' | 'fentry';
+export type StateProbeKind = 'tracepoint' | 'rawtracepoint';
 
 /** Records the program can print, as the user asks for them (the others in KA_RECORDS are ready, the reset layouts'
  *  twin and resetClose, which stands for an rrst and its close). */
@@ -48,6 +49,8 @@ export interface BpfProgram {
   env: Record<string, string>;
   /** How the keepalive timer is watched, or null when it cannot be (see `missing`). */
   keepalive: KeepaliveProbeKind | null;
+  /** How TCP state changes are watched, or null when they cannot be (see `missing`). */
+  state: StateProbeKind | null;
   /** What this program cannot see on this host, in words. */
   missing: string[];
   /** enum sk_rst_reason of this kernel (number -> name). */
@@ -69,16 +72,18 @@ const ALL_RECORDS: readonly PrintedRecord[] = ['probe', 'katimeout', 'rst', 'rrs
 const OFFSET_NAMES = {
   sock_sk_timer: 1, sock_skc_family: 1, sock_skc_state: 1, sock_skc_daddr: 1, sock_skc_rcv_saddr: 1, sock_skc_dport: 1,
   sock_skc_num: 1, sock_skc_v6_daddr: 1, sock_skc_v6_rcv_saddr: 1, sock_skc_cookie: 1, sock_skc_flags: 1,
-  sock_skc_net: 1, sock_sk_lingertime: 1, icsk_probes_out: 1, icsk_user_timeout: 1, tp_keepalive_time: 1,
-  tp_keepalive_intvl: 1, tp_keepalive_probes: 1, net_ns_inum: 1, net_ka_time: 1, net_ka_intvl: 1, net_ka_probes: 1,
-  skb_dev: 1, netdev_nd_net: 1, skb_head: 1, skb_network_header: 1, skb_transport_header: 1, iphdr_saddr: 1,
-  iphdr_daddr: 1, ipv6hdr_saddr: 1, ipv6hdr_daddr: 1, tcphdr_source: 1, tcphdr_dest: 1,
+  sock_skc_net: 1, sock_sk_lingertime: 1, sock_sk_protocol: 1, inet_sock_inet_sport: 1, icsk_probes_out: 1,
+  icsk_user_timeout: 1, tp_keepalive_time: 1, tp_keepalive_intvl: 1, tp_keepalive_probes: 1, net_ns_inum: 1,
+  net_ka_time: 1, net_ka_intvl: 1, net_ka_probes: 1, skb_dev: 1, netdev_nd_net: 1, skb_head: 1,
+  skb_network_header: 1, skb_transport_header: 1, iphdr_saddr: 1, iphdr_daddr: 1, ipv6hdr_saddr: 1, ipv6hdr_daddr: 1,
+  tcphdr_source: 1, tcphdr_dest: 1,
 } satisfies Record<keyof KernelOffsets, 1>;
 
-/** The `// attach-entry: …` / `// attach-exit: …` line of a keepalive-via-*.h variant. */
-function attachLine(variant: string, which: 'entry' | 'exit'): string {
-  const m = new RegExp(`^// attach-${which}: (.+)$`, 'm').exec(variant);
-  if (!m) throw new Error(`a keepalive variant in bpf/ has no attach-${which} line`);
+/** The `// attach-entry: …` / `// attach-exit: …` line of a keepalive-via-*.h variant, `// attach: …` of a
+ *  state-via-*.h one. */
+function attachLine(variant: string, label: 'attach-entry' | 'attach-exit' | 'attach'): string {
+  const m = new RegExp(`^// ${label}: (.+)$`, 'm').exec(variant);
+  if (!m) throw new Error(`a variant in bpf/ has no ${label} line`);
   return m[1]!.trim();
 }
 
@@ -108,6 +113,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   const o = host.offsets.value;
   const tp = host.tracepoints;
   const interval = opts.countsIntervalSec ?? 5;
+  const mapKeys = opts.mapKeysMax ?? DEFAULT_MAP_KEYS_MAX;
   const printed = opts.records ?? new Set(ALL_RECORDS);
   const filter = opts.filter ?? {};
   const missing: string[] = [];
@@ -136,6 +142,9 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   if (sendReset.ok && !o) missing.push(`reset attribution by netns/cookie: ${host.offsets.reason ?? 'offsets unknown'}`);
   if (!receiveReset.ok) missing.push(`resets received: ${receiveReset.reason}`);
   if (!state.ok) missing.push(`connection close and lifetime: ${state.reason}`);
+  // State changes, ~10 a connection: as a raw tracepoint where bpftrace has them (nothing is copied for the program
+  // at each one; the socket is read by its offsets), else through the tracepoint.
+  const stateVia: StateProbeKind | null = !state.ok ? null : host.rawTracepoint.ok && o ? 'rawtracepoint' : 'tracepoint';
   if (!sockopt.ok) missing.push(`socket option changes: ${sockopt.reason}`);
 
   // ---- the preamble ----
@@ -197,7 +206,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     // bpftrace before 0.20 calls fentry/fexit kfunc/kretfunc.
     const oldNames = keepalive === 'fentry' && !versionAtLeast(v, 0, 20);
     const attach = (which: 'entry' | 'exit') => {
-      const line = attachLine(variant, which);
+      const line = attachLine(variant, `attach-${which}`);
       return oldNames ? line.replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kretfunc:') : line;
     };
     body.push(frag('keepalive-timer.bt')
@@ -209,7 +218,11 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     body.push(frag('send-reset.bt'));
   }
   if (receiveReset.ok) body.push(frag('receive-reset.bt'));
-  if (state.ok) body.push(frag('state.bt'));
+  if (stateVia) {
+    const variant = frag(`state-via-${stateVia}.h`);
+    pre.push('', variant);
+    body.push(frag('state.bt').replace(/^STATE_CHANGE \{/m, () => `${attachLine(variant, 'attach')} {`));
+  }
   if (sockopt.ok && printed.has('sockopt')) body.push(frag('sockopt.bt'));
 
   // The counts: only maps some probe of this program writes (bpftrace rejects the others).
@@ -230,8 +243,9 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   if (versionAtLeast(v, 0, 19)) program = program.replace(/\bargs->/g, 'args.');
   return {
     text: program,
-    env: { BPFTRACE_MAP_KEYS_MAX: String(opts.mapKeysMax ?? DEFAULT_MAP_KEYS_MAX) },
-    keepalive, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
+    // bpftrace 0.23 reads BPFTRACE_MAX_MAP_KEYS (the old name still, with a deprecation warning on every start).
+    env: { [versionAtLeast(v, 0, 23) ? 'BPFTRACE_MAX_MAP_KEYS' : 'BPFTRACE_MAP_KEYS_MAX']: String(mapKeys) },
+    keepalive, state: stateVia, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
     allSetsockopts: sockopt.ok && printed.has('sockopt') && !filter.pids?.length && !filter.comms?.length,
     tcpStates: Object.fromEntries(Object.entries(kernelConstants(host)).filter(([k]) => k.startsWith('TCP_')).map(([k, n]) => [n, k])),
   };

@@ -29,12 +29,15 @@ const sockTuple = [
   int('family', '$family'), hex('la', '$la'), hex('ra', '$ra'), hex('l6a', '$l6a'), hex('l6b', '$l6b'),
   hex('r6a', '$r6a'), hex('r6b', '$r6b'), int('lport', '$lport'), int('rportBe', '$rport_be'),
 ] as const;
-/** Endpoints as the tracepoints with sport/dport/family/saddr/daddr/saddr_v6/daddr_v6 give them. */
-const tpTuple = [
-  int('family', 'args->family'), int('sport', 'args->sport'), int('dport', 'args->dport'),
-  word('s4', 'ntop(2, args->saddr)'), word('d4', 'ntop(2, args->daddr)'),
-  word('s6', 'ntop(10, args->saddr_v6)'), word('d6', 'ntop(10, args->daddr_v6)'),
+/** A connection's endpoints as the tracepoints with family/sport/dport/saddr/daddr/saddr_v6/daddr_v6 give them. */
+const endpoints = (family: string, sport: string, dport: string, s4: string, d4: string, s6: string, d6: string) => [
+  int('family', family), int('sport', sport), int('dport', dport),
+  word('s4', s4), word('d4', d4), word('s6', s6), word('d6', d6),
 ] as const;
+const tpTuple = endpoints('args->family', 'args->sport', 'args->dport', 'ntop(2, args->saddr)', 'ntop(2, args->daddr)',
+  'ntop(10, args->saddr_v6)', 'ntop(10, args->daddr_v6)');
+/** The same of a state change, as state.bt reads them (through STATE_*, however it is attached). */
+const stateTuple = endpoints('$family', '$lport', '$rport', '$s4', '$d4', '$s6', '$d6');
 /** The process that called connect() on the socket (0: accepted, or born before the tracer started). */
 const connector = int('connectPid', '$cpid');
 /** Bits of @born[sk] below its birth time (ms): the connecting pid (PID_MAX_LIMIT is 2^22). */
@@ -60,8 +63,8 @@ const resetFacts = [
 ] as const;
 
 const closeFields = [
-  ...socket, int('oldState', 'args->oldstate'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
-  int('lifeKnown', '$known'), int('probes', '$probes'), ...tpTuple, connector, ...task,
+  ...socket, int('oldState', '$old'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
+  int('lifeKnown', '$known'), int('probes', '$probes'), ...stateTuple, connector, ...task,
 ] as const;
 
 export const KA_RECORDS = {

@@ -109,6 +109,10 @@ export interface KernelOffsets {
   sock_skc_flags: number;
   sock_skc_net: number;
   sock_sk_lingertime: number;
+  /** sock -> sk_protocol (a u16 since Linux 5.6, a bitfield before), inet_sock -> inet_sport (the local port in
+   *  network order, kept after the bound port is released at TCP_CLOSE). */
+  sock_sk_protocol: number;
+  inet_sock_inet_sport: number;
   icsk_probes_out: number;
   icsk_user_timeout: number;
   tp_keepalive_time: number;
@@ -134,7 +138,7 @@ export interface KernelOffsets {
 }
 
 export const PAHOLE_STRUCTS = [
-  'sock', 'sock_common', 'inet_connection_sock', 'tcp_sock', 'net', 'ns_common', 'netns_ipv4', 'possible_net_t',
+  'sock', 'sock_common', 'inet_sock', 'inet_connection_sock', 'tcp_sock', 'net', 'ns_common', 'netns_ipv4', 'possible_net_t',
   'sk_buff', 'net_device', 'iphdr', 'ipv6hdr', 'tcphdr',
 ] as const;
 
@@ -154,6 +158,8 @@ export function kernelOffsets(l: StructLayouts): KernelOffsets {
     sock_skc_flags: sk('__sk_common.skc_flags'),
     sock_skc_net: sk('__sk_common.skc_net') + offsetOf(l, 'possible_net_t', 'net'),
     sock_sk_lingertime: sk('sk_lingertime'),
+    sock_sk_protocol: sk('sk_protocol'),
+    inet_sock_inet_sport: offsetOf(l, 'inet_sock', 'inet_sport'),
     icsk_probes_out: offsetOf(l, 'inet_connection_sock', 'icsk_probes_out'),
     icsk_user_timeout: offsetOf(l, 'inet_connection_sock', 'icsk_user_timeout'),
     tp_keepalive_time: offsetOf(l, 'tcp_sock', 'keepalive_time'),

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { run } from './exec.js';
 import { kallsymsAddress, kernelConfig, parseBpftraceVersion } from '../parse/kernel-text.js';
 import { versionAtLeast, type SemVer } from '../domain/version.js';
-import { PAHOLE_STRUCTS, kernelOffsets, parsePahole, type KernelOffsets } from '../parse/pahole.js';
+import { PAHOLE_STRUCTS, kernelOffsets, parsePahole, type KernelOffsets, type StructLayouts } from '../parse/pahole.js';
 import { field, parseTraceFormat, printSymbolic, type TraceFormat } from '../parse/tracefs-format.js';
 
 export const TRACEPOINTS = [
@@ -36,6 +36,9 @@ export interface TracingHost {
   kprobes: Availability;
   /** kfunc/fentry (BPF tracing programs): probed by bpftrace itself; false unless it says so. */
   fentry: Availability;
+  /** inet_sock_set_state can be attached as a raw tracepoint: bpftrace lists it (and is one ka-top is tested
+   *  with), the kernel's sk_protocol is a u16. */
+  rawTracepoint: Availability;
   btf: Availability;
   tracepoints: Record<TracepointName, Availability & { format: TraceFormat | null }>;
   /** Layout of tcp:tcp_send_reset; `reasons` is its `enum sk_rst_reason` table (empty when the kernel has none). */
@@ -49,6 +52,9 @@ export interface TracingHost {
 }
 
 const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+const RAW_STATE_PROBE = 'rawtracepoint:inet_sock_set_state';
+/** The oldest bpftrace ka-top attaches a raw tracepoint with (the one it is tested with). */
+const RAW_TRACEPOINT_BPFTRACE = [0, 23] as const;
 const BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 /** The oldest bpftrace the generated program is written for (0.17: Debian 12's; `args->field`, JSON output). */
@@ -175,6 +181,7 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
       : { ...no(kallsyms === null ? '/proc/kallsyms is unreadable' : 'tcp_keepalive_timer is not in /proc/kallsyms (addresses hidden: need root, kptr_restrict)'), address: null };
 
   let offsets: TracingHost['offsets'];
+  let layouts: StructLayouts | null = null;
   if (opts.programDetails === false) offsets = { ...no('not probed'), value: null };
   else if (!btfPresent) offsets = { ...no('no kernel BTF to read struct offsets from'), value: null };
   else {
@@ -184,11 +191,24 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
       const r = await run(pahole, ['-C', PAHOLE_STRUCTS.join(','), BTF_PATH], { timeoutMs: 15000 }).catch((e: Error) => e);
       try {
         if (r instanceof Error) throw r;
-        offsets = { ...yes, value: kernelOffsets(parsePahole(r.stdout)) };
+        layouts = parsePahole(r.stdout);
+        offsets = { ...yes, value: kernelOffsets(layouts) };
       } catch (e) {
         offsets = { ...no(`cannot read kernel struct offsets with pahole: ${(e as Error).message}`), value: null };
       }
     }
+  }
+
+  // Raw tracepoints: bpftrace 0.17 has none (it aborts on the probe type); ka-top's use of them is tested with 0.23.
+  // The program reads sk_protocol as the u16 it is since Linux 5.6 (a bitfield before).
+  let rawTracepoint: Availability = no('not probed');
+  if (bpftrace.ok && opts.programDetails !== false) {
+    const [major, minor] = RAW_TRACEPOINT_BPFTRACE;
+    const listed = versionAtLeast(version!, major, minor)
+      && await run(bpftracePath!, ['-l', RAW_STATE_PROBE], { timeoutMs: 5000 }).then((r) => r.stdout.split('\n').includes(RAW_STATE_PROBE), () => false);
+    if (!listed) rawTracepoint = no(`bpftrace ${version!.major}.${version!.minor} does not list ${RAW_STATE_PROBE} (ka-top attaches it from ${major}.${minor})`);
+    else if (layouts?.sock?.sk_protocol?.size !== 2) rawTracepoint = no('sock.sk_protocol is not a 2-byte field on this kernel (before Linux 5.6)');
+    else rawTracepoint = yes;
   }
 
   const hzText = config ? kernelConfig(config, 'CONFIG_HZ') : null;
@@ -201,7 +221,7 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
   else if (!tracepoints['tcp:tcp_send_reset'].ok && !tracepoints['sock:inet_sock_set_state'].ok)
     usable = no('neither tcp:tcp_send_reset nor sock:inet_sock_set_state exist');
 
-  return { root, bpftrace, tracefs, kprobes, fentry, btf, tracepoints, sendReset, keepaliveTimer, offsets, hz, usable };
+  return { root, bpftrace, tracefs, kprobes, fentry, rawTracepoint, btf, tracepoints, sendReset, keepaliveTimer, offsets, hz, usable };
 }
 
 /** Layout and reason names of tcp:tcp_send_reset, from its format file. */

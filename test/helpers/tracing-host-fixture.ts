@@ -7,7 +7,7 @@ import { TRACEPOINTS, describeSendReset, type TracingHost } from '../../src/sour
 
 export const fixture = (name: string) => readFileSync(new URL(`../fixtures/tracing/${name}`, import.meta.url), 'utf8');
 
-export function fixtureHost(o: { version?: [number, number]; kprobes?: boolean; fentry?: boolean; oldReset?: boolean } = {}): TracingHost {
+export function fixtureHost(o: { version?: [number, number]; kprobes?: boolean; fentry?: boolean; rawTracepoint?: boolean; oldReset?: boolean } = {}): TracingHost {
   const yes = { ok: true, reason: null };
   const tracepoints = {} as TracingHost['tracepoints'];
   for (const tp of TRACEPOINTS) {
@@ -22,6 +22,7 @@ export function fixtureHost(o: { version?: [number, number]; kprobes?: boolean; 
     tracefs: { ...yes, path: '/sys/kernel/tracing' },
     kprobes: o.kprobes ? yes : { ok: false, reason: 'the kernel is built without CONFIG_KPROBES' },
     fentry: o.fentry ? yes : { ok: false, reason: 'not probed' },
+    rawTracepoint: o.rawTracepoint ? yes : { ok: false, reason: 'bpftrace 0.17 does not list rawtracepoint:inet_sock_set_state' },
     btf: yes,
     tracepoints,
     sendReset: describeSendReset(tracepoints['tcp:tcp_send_reset'].format),

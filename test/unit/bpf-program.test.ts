@@ -22,11 +22,11 @@ const topLevelArgs = (list: string) => {
 describe('bpf/ fragments', () => {
   it('use named constants only: no raw offsets in a probe, every constant defined by the preamble', () => {
     // Every variant's preamble together: each fragment is used by one of them.
-    const defs = new Map([gen(), gen({ oldReset: true }), gen({ version: [0, 21], fentry: true }), gen({ kprobes: true })].flatMap((p) => [...defines(p.text)]));
+    const defs = new Map([gen(), gen({ oldReset: true }), gen({ version: [0, 21], fentry: true, rawTracepoint: true }), gen({ kprobes: true })].flatMap((p) => [...defines(p.text)]));
     for (const [name, body] of Object.entries(fragments)) {
       if (name.endsWith('.bt')) expect(body, name).not.toMatch(/\$sk \+ \d/);
       for (const [, c] of body.matchAll(/\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b/g)) {
-        if (!/^KEEPALIVE_TIMER_(ENTRY|EXIT)$/.test(c!) && !/^(SO|TCP)_(KEEPALIVE|LINGER|KEEPIDLE|USER_TIMEOUT|STATE)$/.test(c!) && c !== 'SYN_RECV' && c !== 'SYN_SENT')
+        if (!/^KEEPALIVE_TIMER_(ENTRY|EXIT)$/.test(c!) && c !== 'STATE_CHANGE' && !/^(SO|TCP)_(KEEPALIVE|LINGER|KEEPIDLE|USER_TIMEOUT|STATE)$/.test(c!) && c !== 'SYN_RECV' && c !== 'SYN_SENT')
           expect(defs.has(c!), `${name}: ${c}`).toBe(true);
       }
     }
@@ -64,6 +64,27 @@ describe('generateBpfProgram', () => {
     expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
     expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); }');
     expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);
+    expect(gen({ version: [0, 23] }).env).toEqual({ BPFTRACE_MAX_MAP_KEYS: p.env.BPFTRACE_MAP_KEYS_MAX }); // its new name
+    expect(p.state).toBe('tracepoint');
+    expect(p.text).toContain('tracepoint:sock:inet_sock_set_state /args->protocol == IPPROTO_TCP/ {');
+    expect(p.text).not.toMatch(/rawtracepoint|^STATE_CHANGE/m);
+  });
+  it('a bpftrace with raw tracepoints watches state changes as one: the same program, its STATE_* from the socket', () => {
+    const p = gen({ version: [0, 23], rawTracepoint: true });
+    expect(p.state).toBe('rawtracepoint');
+    expect(p.text).toContain('rawtracepoint:inet_sock_set_state /(*(uint16*)(arg0 + SOCK_SK_PROTOCOL)) == IPPROTO_TCP/ {');
+    expect(p.text).not.toMatch(/tracepoint:sock:inet_sock_set_state|^STATE_CHANGE/m);
+    const d = defines(p.text);
+    expect(d.get('STATE_SK')).toBe('((uint64)arg0)');
+    expect(d.get('SOCK_SK_PROTOCOL')).toBe('532'); // from the pahole fixture
+    expect(d.get('STATE_SPORT')).toContain('INET_SOCK_INET_SPORT'); // skc_num is 0 at TCP_CLOSE
+    // The close record's fields are the same whichever way: one decoder.
+    const t = defines(gen().text);
+    expect(d.get('KA_REC_CLOSE')).toBe(t.get('KA_REC_CLOSE'));
+    expect(d.get('KA_ARGS_CLOSE')).toBe(t.get('KA_ARGS_CLOSE'));
+    // Without the kernel's offsets the socket cannot be read: the tracepoint.
+    const noOffsets = fixtureHost({ version: [0, 23], rawTracepoint: true });
+    expect(generateBpfProgram({ ...noOffsets, offsets: { ok: false, reason: 'no BTF', value: null } }, fragments).state).toBe('tracepoint');
   });
   it('by default closes are counted in the kernel and printed only for connections that had a probe or reset', () => {
     const d = defines(gen().text);

@@ -138,7 +138,7 @@ describe('a probe in a namespace the inventories leave out (--netns)', () => {
     const tracing = new LiveTracing({
       source: {
         tracer: new RecordedTracer(probes.join('\n')), reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
-        missing: [], keepaliveVia: program.keepalive,
+        missing: [], keepaliveVia: program.keepalive, stateVia: program.state,
       },
       monitor: feed,
     });

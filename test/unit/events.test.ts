@@ -104,7 +104,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     const tracing = new LiveTracing({
       source: {
         tracer: new RecordedTracer(fixture('bpftrace-0.17-run.ndjson')), reasons: program.reasons,
-        tcpStates: program.tcpStates, hz: host.hz, missing: [], keepaliveVia: program.keepalive,
+        tcpStates: program.tcpStates, hz: host.hz, missing: [], keepaliveVia: program.keepalive, stateVia: program.state,
       },
       monitor: feed,
       processOf,
