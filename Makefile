@@ -10,7 +10,7 @@ TS_SRC := $(shell find src -name '*.ts' -o -name '*.tsx')
 CFLAGS ?= -O2 -Wall -Wextra -Werror -std=gnu11
 LDFLAGS ?= -static -s -pthread
 
-.PHONY: all setup build run test unit bench lint boundaries clean package
+.PHONY: newer-bpftrace all setup build run test unit bench lint boundaries clean package
 
 all: build
 
@@ -47,9 +47,18 @@ package: clean
 run: setup build
 	dist/cli/main.js --lab $(ARGS)
 
-test: setup build boundaries
+test: setup newer-bpftrace build boundaries
 	@rm -f dist/test-results.json; rc=0; npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
-	  [ -f dist/test-results.json ] && node scripts/test-summary.mjs dist/test-results.json; exit $$rc
+	  [ -f dist/test-results.json ] && node scripts/test-summary.mjs dist/test-results.json; \
+	  [ -n "$(TESTS)" ] || { echo 'The generated program and its probes again, under bpftrace 0.23 (scripts/newer-bpftrace):'; \
+	    PATH="$(CURDIR)/scripts/newer-bpftrace:$$PATH" KA_TOP_TEST_NEWER_BPFTRACE=1 npx vitest run $(NEWER_BPFTRACE_TESTS) || rc=$$?; }; \
+	  exit $$rc
+
+# Tests that load ka-top's program with bpftrace: run once more under a newer bpftrace than the host's.
+NEWER_BPFTRACE_TESTS = test/integration/bpf-program.test.ts test/integration/probes.test.ts
+
+newer-bpftrace:
+	@scripts/setup.sh newer-bpftrace
 
 unit: build
 	npx vitest run test/unit $(TESTS)

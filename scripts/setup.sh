@@ -2,6 +2,9 @@
 # Installs what ka-top and its tests need on a Debian machine; idempotent and quiet when all is present.
 #   scripts/setup.sh system   apt packages + tracefs/debugfs mounts (needs root; skipped with a note otherwise)
 #   scripts/setup.sh node     npm dependencies (npm ci when the lock file changed)
+#   scripts/setup.sh newer-bpftrace
+#                             Debian trixie with its bpftrace (0.23) in a chroot, for the tests that load ka-top's
+#                             program with a newer bpftrace than bookworm's (scripts/newer-bpftrace; ~550 MB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +56,22 @@ system() {
   fi
 }
 
+NEWER_BPFTRACE_ROOT=${KA_TOP_NEWER_BPFTRACE_ROOT:-/var/cache/ka-top-test/bpftrace-trixie}
+newer_bpftrace() {
+  [ -x "$NEWER_BPFTRACE_ROOT/usr/bin/bpftrace" ] && return
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: no $NEWER_BPFTRACE_ROOT; run as root to make it (debootstrap)" >&2
+    return
+  fi
+  command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  echo "setup: making $NEWER_BPFTRACE_ROOT (Debian trixie with bpftrace)" >&2
+  # Made aside and renamed: an interrupted run leaves no half chroot that the check above would take for done.
+  rm -rf "$NEWER_BPFTRACE_ROOT.part"
+  mkdir -p "$(dirname "$NEWER_BPFTRACE_ROOT")"
+  debootstrap --variant=minbase --include=bpftrace trixie "$NEWER_BPFTRACE_ROOT.part" http://deb.debian.org/debian >/dev/null
+  mv "$NEWER_BPFTRACE_ROOT.part" "$NEWER_BPFTRACE_ROOT"
+}
+
 node_deps() {
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: installing npm dependencies" >&2
@@ -63,6 +82,7 @@ node_deps() {
 case "${1:-all}" in
   system) system ;;
   node) node_deps ;;
+  newer-bpftrace) newer_bpftrace ;;
   all) system; node_deps ;;
-  *) echo "usage: $0 [system|node|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [system|node|newer-bpftrace|all]" >&2; exit 2 ;;
 esac
