@@ -6,8 +6,8 @@
 // attached (node + bpftrace + ka-sockinfo + the ss/nsenter children it ran) in cores, and what its BPF programs ran
 // in the kernel (bpf_stats, in a 2 s run after each attached one: the cost the probes add to nginx's and wrk's own
 // system calls, which the throughput ratio shows only through the noise of the runs: rounds of this machine differ
-// by 10–30%). Root; after
-// `make build`. Targets (issue 10): ratio ≥ 0.95, CPU ≤ 0.10 core at ~20k new connections/s.
+// by 10–30%). Root; after `make build`. Targets (issue 10): ratio ≥ 0.95, CPU ≤ 0.10 core at ~20k new
+// connections/s.
 // Env: BENCH_SECONDS (6), BENCH_PAIRS (3 rounds), BENCH_WITH ("watch,tui"), WATCH_ARGS ("--json"), BENCH_PORT
 // (8490), KA_TOP_CLI (this build's dist/cli/main.js; point it at another build to compare).
 import { spawn, spawnSync } from 'node:child_process';
