@@ -1,9 +1,9 @@
 // `ka-top doctor`: what ka-top can and cannot see on this host, in words.
 import { collectInventory } from '../engine/inventory.js';
 import { toJson } from '../output/snapshot-json.js';
-import { detectCapabilities } from '../engine/capabilities.js';
+import { capabilitiesFrom } from '../engine/capabilities.js';
 import { liveInventory } from '../sources/live.js';
-import { renderCapabilities } from '../output/capabilities-text.js';
+import { renderCapabilities, renderTracing } from '../output/capabilities-text.js';
 import { generateBpfProgram } from '../model/bpf-program.js';
 import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { MIN_BPFTRACE, probeTracingHost } from '../sources/tracing-host.js';
@@ -29,18 +29,23 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       'Usage: ka-top doctor [--json] [--bpf]\n\nChecks ka-top\'s own parts (Node version, the native helpers for this architecture), then root,\n' +
         `bpftrace (${MIN_BPFTRACE.join('.')} or newer), tracefs, kprobes, tracepoints, BTF, pidfd_getfd and namespaces, and says for each what\n` +
         'ka-top can or cannot show because of it, with the fix for a broken part. Exit 0 when everything needed is there,\n' +
-        '1 otherwise.\n' +
+        '1 otherwise. Then, for the tracer, each probe with its attach point on this host, why there and what it costs\n' +
+        'the host, and what cannot be traced here.\n' +
         '  --bpf   print the bpftrace program ka-top runs on this host (as `watch` runs it), to read or run by hand\n',
     );
     return 0;
   }
   if (values.bpf) return printBpfProgram();
   // The inventory tells whether socket options can really be read here (pidfd_getfd).
-  const [inv, parts] = await Promise.all([collectInventory(liveInventory()), checkOwnParts()]);
-  const caps = await detectCapabilities(inv.sockoptReads);
-  if (values.json) process.stdout.write(toJson({ ...caps, parts }));
+  const [inv, parts, host] = await Promise.all([collectInventory(liveInventory()), checkOwnParts(), probeTracingHost()]);
+  const caps = capabilitiesFrom(host, inv.sockoptReads);
+  // The program `watch` runs by default (every event): where each probe attaches on this host, and why there.
+  const program = host.usable.ok ? generateBpfProgram(host, loadBpfFragments()) : null;
+  const tracing = { attached: program?.attached ?? [], missing: program?.missing ?? [host.usable.reason ?? 'the tracer cannot run'] };
+  if (values.json) process.stdout.write(toJson({ ...caps, parts, tracing }));
   else {
     process.stdout.write(`ka-top ${packageVersion()}\n${renderPartChecks(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
+    process.stdout.write(`\nHow ka-top traces here (\`ka-top doctor --bpf\` prints the program):\n${renderTracing(tracing.attached, tracing.missing)}\n`);
     process.stdout.write(`\n${inv.connections.length} TCP sockets in ${inv.namespaces.length} network namespace(s), inventory took ${Math.round(inv.timings.totalMs)} ms.\n`);
   }
   const essential = caps.root.available && caps.bpftrace.available && caps.tracefs.available && caps.pidfdGetfd.available;

@@ -2,7 +2,7 @@
 import { deriveCapabilities, type CapabilityFacts } from '../model/capabilities.js';
 import type { Capabilities } from '../domain/capabilities.js';
 import { hostFacts } from '../sources/procfs.js';
-import { probeTracingHost, type TracingHost } from '../sources/tracing-host.js';
+import type { TracingHost } from '../sources/tracing-host.js';
 
 export function capabilitiesFrom(host: TracingHost, sockoptReads: CapabilityFacts['sockoptReads']): Capabilities {
   const v = host.bpftrace.version;
@@ -20,6 +20,3 @@ export function capabilitiesFrom(host: TracingHost, sockoptReads: CapabilityFact
   });
 }
 
-export async function detectCapabilities(sockoptReads: CapabilityFacts['sockoptReads']): Promise<Capabilities> {
-  return capabilitiesFrom(await probeTracingHost(), sockoptReads);
-}

@@ -61,6 +61,15 @@ export interface BpfProgram {
   countsIntervalSec: number;
   /** Every keepalive/linger setsockopt on the host is printed (attached, asked for, no pid/comm filter). */
   allSetsockopts: boolean;
+  /** Each probe of the program, where it attaches and why there (`doctor` shows them). */
+  attached: AttachedProbe[];
+}
+
+/** One probe of the program: what it watches, its attach point(s), why this way and what it costs the host. */
+export interface AttachedProbe {
+  watches: string;
+  attach: string;
+  why: string;
 }
 
 /** Live connections tracked per map; beyond it updates are dropped and counted in @map_full. */
@@ -85,6 +94,11 @@ function attachLine(variant: string, label: 'attach-entry' | 'attach-exit' | 'at
   const m = new RegExp(`^// ${label}: (.+)$`, 'm').exec(variant);
   if (!m) throw new Error(`a variant in bpf/ has no ${label} line`);
   return m[1]!.trim();
+}
+
+/** The attach points of a probe's text (`tracepoint:tcp:tcp_send_reset /pred/ {` → `tracepoint:tcp:tcp_send_reset`). */
+function attachPoints(probes: string): string {
+  return [...probes.matchAll(/^((?:raw)?tracepoint|kprobe|kretprobe|fentry|fexit|kfunc|kretfunc):(\S+)(?= .*\{$| \{$)/gm)].map((m) => `${m[1]}:${m[2]}`).join(', ');
 }
 
 /** A comm the program may compare against: printable, no quote or backslash (the rest is filtered in Node). */
@@ -200,6 +214,11 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
 
   // ---- the probes ----
   const body: string[] = [];
+  const attached: AttachedProbe[] = [];
+  const probe = (watches: string, text: string, why: string) => {
+    body.push(text);
+    attached.push({ watches, attach: attachPoints(text), why });
+  };
   if (keepalive) {
     const variant = frag(`keepalive-via-${keepalive}.h`);
     pre.push('', variant);
@@ -209,21 +228,30 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
       const line = attachLine(variant, `attach-${which}`);
       return oldNames ? line.replace(/^fentry:/, 'kfunc:').replace(/^fexit:/, 'kretfunc:') : line;
     };
-    body.push(frag('keepalive-timer.bt')
+    probe('keepalive timer', frag('keepalive-timer.bt')
       .replace(/^KEEPALIVE_TIMER_ENTRY \{/m, () => `${attach('entry')} {`)
-      .replace(/^KEEPALIVE_TIMER_EXIT \{/m, () => `${attach('exit')} {`));
+      .replace(/^KEEPALIVE_TIMER_EXIT \{/m, () => `${attach('exit')} {`), {
+      fentry: 'runs only when a keepalive timer fires: the cheapest attach point',
+      kprobe: 'runs only when a keepalive timer fires',
+      tracepoint: `every timer expiry on the host runs its filter on the callback's address (no kprobes: ${host.kprobes.reason})`,
+    }[keepalive]);
   }
   if (sendReset.ok) {
     pre.push('', frag(`send-reset-addr.${host.sendReset.layout === 'legacy' ? 'legacy' : 'sockaddr'}.h`));
-    body.push(frag('send-reset.bt'));
+    probe('resets sent', frag('send-reset.bt'), 'runs at each reset the host sends');
   }
-  if (receiveReset.ok) body.push(frag('receive-reset.bt'));
+  if (receiveReset.ok) probe('resets received', frag('receive-reset.bt'), 'runs at each reset the host receives');
   if (stateVia) {
     const variant = frag(`state-via-${stateVia}.h`);
     pre.push('', variant);
-    body.push(frag('state.bt').replace(/^STATE_CHANGE \{/m, () => `${attachLine(variant, 'attach')} {`));
+    const noRaw = host.rawTracepoint.ok ? 'the kernel\'s struct offsets are unknown' : host.rawTracepoint.reason;
+    probe('state changes', frag('state.bt').replace(/^STATE_CHANGE \{/m, () => `${attachLine(variant, 'attach')} {`), stateVia === 'rawtracepoint'
+      ? 'runs at each of a connection\'s ~10 state changes; a raw tracepoint hands the program the socket and the two states only, the cheapest way'
+      : `runs at each of a connection's ~10 state changes, for which the kernel first copies the socket's ports and addresses; a raw tracepoint copies nothing, but not here: ${noRaw}`);
   }
-  if (sockopt.ok && printed.has('sockopt')) body.push(frag('sockopt.bt'));
+  if (sockopt.ok && printed.has('sockopt')) {
+    probe('setsockopt', frag('sockopt.bt'), 'every setsockopt on the host runs its filter (keepalive and linger options pass), and while it is attached every system call on the host takes the kernel\'s syscall-tracing path: attached only while option changes or keepalive events are watched');
+  }
 
   // The counts: only maps some probe of this program writes (bpftrace rejects the others).
   const text = body.join('\n\n');
@@ -247,6 +275,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     env: { [versionAtLeast(v, 0, 23) ? 'BPFTRACE_MAX_MAP_KEYS' : 'BPFTRACE_MAP_KEYS_MAX']: String(mapKeys) },
     keepalive, state: stateVia, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
     allSetsockopts: sockopt.ok && printed.has('sockopt') && !filter.pids?.length && !filter.comms?.length,
+    attached,
     tcpStates: Object.fromEntries(Object.entries(kernelConstants(host)).filter(([k]) => k.startsWith('TCP_')).map(([k, n]) => [n, k])),
   };
 }

@@ -155,6 +155,8 @@ describe('installed ka-top, on this machine\'s Node and on Node 24 at once', () 
       expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
       expect(doctor.stdout).toMatch(new RegExp(`^ok +node +Node ${node.replaceAll('.', '\\.')}`, 'm'));
       expect(doctor.stdout).toMatch(new RegExp(`^ok +native helpers +ka-sockinfo, ka-peer run \\(${NATIVE}\\)`, 'm'));
+      // where the tracer attaches here, and why there
+      expect(doctor.stdout).toMatch(/^ {2}state changes +(raw)?tracepoint:\S*inet_sock_set_state\n {4,}runs at each of a connection's ~10 state changes/m);
 
       expect(watch.code, watch.stderr).toBe(0);
       expect(JSON.parse(watch.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'counts' });

@@ -86,6 +86,25 @@ describe('generateBpfProgram', () => {
     const noOffsets = fixtureHost({ version: [0, 23], rawTracepoint: true });
     expect(generateBpfProgram({ ...noOffsets, offsets: { ok: false, reason: 'no BTF', value: null } }, fragments).state).toBe('tracepoint');
   });
+  it('says where each probe attaches and why there: the attach points are the program\'s own', () => {
+    const watched = (p: ReturnType<typeof gen>) => Object.fromEntries(p.attached.map((a) => [a.watches, a]));
+    const tp = watched(gen());
+    expect(Object.keys(tp)).toEqual(['keepalive timer', 'resets sent', 'resets received', 'state changes', 'setsockopt']);
+    expect(tp['keepalive timer']!.attach).toBe('tracepoint:timer:timer_expire_entry, tracepoint:timer:timer_expire_exit');
+    expect(tp['keepalive timer']!.why).toMatch(/every timer expiry on the host .*no kprobes/);
+    expect(tp['state changes']!.attach).toBe('tracepoint:sock:inet_sock_set_state');
+    expect(tp['state changes']!.why).toMatch(/copies the socket's ports and addresses.*not here: bpftrace 0\.17 does not list rawtracepoint/);
+    const raw = watched(gen({ version: [0, 23], rawTracepoint: true, kprobes: true }));
+    expect(raw['state changes']!.attach).toBe('rawtracepoint:inet_sock_set_state');
+    expect(raw['keepalive timer']!.attach).toBe('kprobe:tcp_keepalive_timer, kretprobe:tcp_keepalive_timer');
+    // Each attach point named is one the program attaches; setsockopt only when its records are asked for.
+    for (const p of [gen(), gen({ version: [0, 23], rawTracepoint: true, kprobes: true }), gen({ version: [0, 21], fentry: true })]) {
+      const points = new Set([...p.text.matchAll(/^([a-z]+:\S+) .*\{$/gm)].map((m) => m[1]));
+      for (const a of p.attached) for (const point of a.attach.split(', ')) expect(points, point).toContain(point);
+    }
+    const noSockopt = generateBpfProgram(fixtureHost(), fragments, { records: new Set(['rst', 'close']) });
+    expect(noSockopt.attached.map((a) => a.watches)).not.toContain('setsockopt');
+  });
   it('by default closes are counted in the kernel and printed only for connections that had a probe or reset', () => {
     const d = defines(gen().text);
     expect(d.get('KA_PRINT_CLOSE')).toBe('1');
