@@ -189,7 +189,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       await tracing.start().catch((e: Error) => {
         throw new CliError(`tracer failed to start: ${e.message}`);
       });
-      process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'}, state changes via ${tracing.stateVia ?? 'nothing'})\n`);
+      process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'}, state changes via ${tracing.stateVia ?? 'nothing'}, perf sampling off on ${tracing.samplingOff ?? 'no'} tracepoints)\n`);
     }
     await first;
     if (opts.intervalSec !== null) {

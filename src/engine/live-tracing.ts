@@ -8,7 +8,7 @@ import { loadBpfFragments } from '../sources/bpf-fragments.js';
 import { addEvent, newActivity, type ConnectionActivity } from '../model/event-activity.js';
 import type { EventProcess, EventType, KaEvent } from '../domain/event.js';
 import { netnsOfPid, socketInodeOf } from '../sources/procfs.js';
-import type { SockinfoDaemon } from '../sources/sockinfo.js';
+import { switchOffTracepointSampling, type SockinfoDaemon } from '../sources/sockinfo.js';
 import { Tracer } from '../sources/tracer.js';
 import type { TraceSource, TracerState } from '../sources/ports.js';
 import type { TracingHost } from '../sources/tracing-host.js';
@@ -69,7 +69,7 @@ export function programOptionsFor(events: ReadonlySet<EventType> | null, filter:
 export function bpftraceSource(host: TracingHost, opts: ProgramOptions = {}): TracingSource {
   const program = generateBpfProgram(host, loadBpfFragments(), opts);
   return {
-    tracer: new Tracer({ bpftrace: host.bpftrace.path!, program: program.text, env: program.env }),
+    tracer: new Tracer({ bpftrace: host.bpftrace.path!, program: program.text, env: program.env, switchOffSampling: switchOffTracepointSampling }),
     reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz,
     missing: program.missing, keepaliveVia: program.keepalive, stateVia: program.state, allSetsockopts: program.allSetsockopts,
   };
@@ -146,6 +146,11 @@ export class LiveTracing {
 
   get pid(): number | null {
     return this.tracer.pid;
+  }
+
+  /** Tracepoints whose perf sampling is off (null: not done, or it failed). */
+  get samplingOff(): number | null {
+    return this.tracer.samplingOff ?? null;
   }
 
   get counts(): TracerCounts {

@@ -8,6 +8,8 @@
 //   ka-sockinfo serve                incremental scans driven by stdin commands (scan | reread INODE... | full |
 //                                    inventory / changes / sysctl<TAB>NSPATH... | forget)
 //   ka-sockinfo sysctl NSPATH...     keepalive-related sysctls as seen from inside each network namespace
+//   ka-sockinfo tracepoint-events PID [off]  ka-top's tracer's tracepoint perf events (their perf counts), or
+//                                    switches off their perf sampling (see cmd_tracepoint_events)
 //
 // Processes come and go during a scan: every failure caused by that (ENOENT, ESRCH, EBADF) is normal and silent
 // or reported per socket, never fatal.
@@ -17,8 +19,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <arpa/inet.h>
+#include <linux/bpf.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/perf_event.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <net/if.h>
@@ -32,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1646,6 +1651,77 @@ static int cmd_sysctl(int argc, char **argv) {
   return print_sysctls(argv, argc) && fflush(stdout) == 0 ? 0 : 1;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// tracepoint-events: bpftrace returns 1 from a (classic) tracepoint program so that perf tools see the event too.
+// The kernel then also runs perf's sampling path (perf_tp_event) at each hit on the CPU the tracepoint's perf event
+// is on (bpftrace opens it on CPU 0), for nobody: no one reads those events. Under connection churn that path cost
+// about what the state-change program itself did. A disabled event leaves that CPU's list, and the path with it;
+// the program stays attached to the tracepoint and runs at every hit, as before. Only events carrying tracepoint
+// programs are touched (BEGIN/END are uprobes, the interval is a software event, the output buffers carry none).
+
+/** The type of the first BPF program attached to a trace perf event, or -1 when it carries none (or is not one). */
+static int attached_prog_type(int perf_fd) {
+  struct {
+    struct perf_event_query_bpf q;
+    __u32 ids[8];
+  } q = {.q = {.ids_len = 8}};
+  if (ioctl(perf_fd, PERF_EVENT_IOC_QUERY_BPF, &q) != 0 && errno != ENOSPC) return -1; // EINVAL: not a trace event
+  if (q.q.prog_cnt == 0) return -1;
+  union bpf_attr a = {.prog_id = q.q.ids[0]};
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &a, sizeof a);
+  if (prog < 0) return -1;
+  struct bpf_prog_info info = {0};
+  union bpf_attr g = {.info = {.bpf_fd = (__u32)prog, .info_len = sizeof info, .info = (__u64)(uintptr_t)&info}};
+  int r = (int)syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &g, sizeof g);
+  close(prog);
+  return r == 0 ? (int)info.type : -1;
+}
+
+/** `T fd count` per tracepoint perf event of process `pid` (its perf count: hits that went through perf's path),
+ *  after switching its sampling off when `off`; then `. events=N`. */
+static int cmd_tracepoint_events(const char *pidarg, bool off) {
+  char *end;
+  long pid = strtol(pidarg, &end, 10);
+  if (*end || pid <= 0) {
+    fprintf(stderr, "ka-sockinfo: tracepoint-events: %s is not a pid\n", pidarg);
+    return 2;
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%ld/fd", pid);
+  DIR *d = pidfd < 0 ? NULL : opendir(dir);
+  if (!d) {
+    printf("E %s\n", errname(errno));
+    if (pidfd >= 0) close(pidfd);
+    return 1;
+  }
+  int n = 0, failed = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    char link[64];
+    ssize_t k = readlinkat(dirfd(d), e->d_name, link, sizeof link - 1);
+    if (k < 0) continue;
+    link[k] = 0;
+    if (strcmp(link, "anon_inode:[perf_event]") != 0) continue;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+    if (fd < 0) continue; // closed meanwhile
+    if (attached_prog_type(fd) == BPF_PROG_TYPE_TRACEPOINT) {
+      if (off && ioctl(fd, PERF_EVENT_IOC_DISABLE, 0) != 0) {
+        printf("E %s %s\n", e->d_name, errname(errno));
+        failed++;
+      }
+      uint64_t v[8] = {0}; // the count first, whatever else the event's read_format adds
+      if (read(fd, v, sizeof v) < (ssize_t)sizeof v[0]) v[0] = 0;
+      printf("T %s %llu\n", e->d_name, (unsigned long long)v[0]);
+      n++;
+    }
+    close(fd); // the copy only: the event lives and dies with bpftrace's fd
+  }
+  closedir(d);
+  close(pidfd);
+  printf(". events=%d\n", n);
+  return fflush(stdout) == 0 && failed == 0 ? 0 : 1;
+}
+
 static void usage(FILE *f) {
   fputs("Usage:\n"
         "  ka-sockinfo scan              one scan of every process's TCP socket fds\n"
@@ -1654,6 +1730,8 @@ static void usage(FILE *f) {
         "  ka-sockinfo sysctl NSPATH...  keepalive sysctls inside each network namespace (e.g. /proc/1/ns/net)\n"
         "  ka-sockinfo inventory NSPATH...  every TCP socket of each namespace (sock_diag), joined with owners\n"
         "                                and options; in serve: inventory<TAB>NSPATH<TAB>...\n"
+        "  ka-sockinfo tracepoint-events PID [off]  the tracepoint perf events of bpftrace PID (T fd perf_count),\n"
+        "                                with `off` after switching their perf sampling off (the programs still run)\n"
         "Lines: S pid fd inode keepalive idle intvl cnt user_timeout_ms linger_on linger_sec\n"
         "       U pid fd inode ERRNAME | - pid fd | # or . <seq>: pids= denied= sockets= elapsed_us=\n"
         "       N path netns_inode time intvl probes retries2 fin_timeout | E path ERRNAME\n"
@@ -1675,6 +1753,8 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "serve")) return cmd_serve();
   if (argc >= 3 && !strcmp(argv[1], "sysctl")) return cmd_sysctl(argc - 2, argv + 2);
   if (argc >= 3 && !strcmp(argv[1], "inventory")) return cmd_inventory(argc - 2, argv + 2);
-  fprintf(stderr, "ka-sockinfo: expected scan, serve, sysctl NSPATH... or inventory NSPATH...; see --help\n");
+  if ((argc == 3 || (argc == 4 && !strcmp(argv[3], "off"))) && !strcmp(argv[1], "tracepoint-events"))
+    return cmd_tracepoint_events(argv[2], argc == 4);
+  fprintf(stderr, "ka-sockinfo: expected scan, serve, sysctl NSPATH..., inventory NSPATH... or tracepoint-events PID [off]; see --help\n");
   return 2;
 }

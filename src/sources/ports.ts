@@ -53,6 +53,8 @@ export type StateSink = (state: TracerState, detail: string | null) => void;
 export interface TraceSource {
   /** The tracer's process, when it is one. */
   readonly pid: number | null;
+  /** Tracepoints whose perf sampling was switched off once the tracer attached (null: not done, or it failed). */
+  readonly samplingOff?: number | null;
   /** Starts delivering records; resolves once the tracer is ready (its ready record), rejects if it fails first. */
   start(onRecord?: RecordSink, onState?: StateSink): Promise<void>;
   /** Stops; resolves true when the tracer's final counts were delivered (a clean stop). */

@@ -30,6 +30,18 @@ export async function readNetnsSysctls(paths: string[]): Promise<Map<string, Net
   return parseNetnsSysctls(r.stdout);
 }
 
+/**
+ * Switches off perf's sampling of bpftrace `pid`'s tracepoints (`ka-sockinfo tracepoint-events PID off`): its
+ * programs return 1 so that perf tools see each hit too, which sends every hit on CPU 0 through perf's sample path
+ * for nobody. The programs still run at every hit. Resolves the number of tracepoint events switched off.
+ */
+export async function switchOffTracepointSampling(pid: number): Promise<number> {
+  const r = await run(nativeBinary(HELPER), ['tracepoint-events', String(pid), 'off'], { timeoutMs: 10_000 });
+  const n = /^\. events=(\d+)$/m.exec(r.stdout);
+  if (r.code !== 0 || !n) throw failure('tracepoint-events', { ...r, stderr: r.stderr || r.stdout });
+  return Number(n[1]);
+}
+
 interface Pending {
   /** True for the line that ends this command's answer. */
   last: (line: string) => boolean;

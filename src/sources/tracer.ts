@@ -22,6 +22,9 @@ export interface TracerOptions {
   maxRestarts?: number;
   /** Prefix command that makes the kernel kill bpftrace when we die; null to run bpftrace directly. */
   pdeathsig?: string[] | null;
+  /** Run on bpftrace's pid once it has attached, before it counts as ready (each restart too): switches off perf's
+   *  sampling of its tracepoints, resolving how many (see sockinfo.ts). */
+  switchOffSampling?: (pid: number) => Promise<number>;
 }
 
 /** bpftrace compiles the program with clang/LLVM before it attaches: ~6 s on a loaded 2-core machine, more
@@ -50,6 +53,7 @@ export class Tracer implements TraceSource {
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   private stderrTail: string[] = [];
+  samplingOff: number | null = null;
 
   private onRecord: RecordSink;
   private onState: StateSink;
@@ -112,8 +116,15 @@ export class Tracer implements TraceSource {
         if (!ready && rec.type === 'ka' && rec.rec.kind === 'ready') {
           ready = true;
           clearTimeout(readyTimer);
-          this.onState('ready', null);
-          resolve();
+          const isReady = () => {
+            this.onState('ready', null);
+            resolve();
+          };
+          const off = this.opts.switchOffSampling;
+          this.samplingOff = null;
+          // Its failure costs only the perf path it would have saved: the tracer is ready either way.
+          if (off) off(child.pid!).then((n) => (this.samplingOff = n), () => {}).finally(isReady);
+          else isReady();
         }
         this.onRecord(rec);
       };

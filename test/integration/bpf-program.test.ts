@@ -6,6 +6,7 @@ import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { CLOSE_HOW } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
+import { nativeBinary, run } from '../../src/sources/exec.js';
 import { Tracer } from '../../src/sources/tracer.js';
 import { probeTracingHost, type TracingHost } from '../../src/sources/tracing-host.js';
 
@@ -38,6 +39,22 @@ async function resetOneConnection(): Promise<number> {
   await closed;
   await new Promise((r) => server.close(r));
   return port;
+}
+
+/** `n` loopback connections to a closed port, one after the other, from a process bound to CPU 0: refused. */
+async function refusedOnCpu0(port: number, n: number): Promise<void> {
+  const script = `const net = require('net'); let left = ${n};
+    const next = () => { if (left-- > 0) net.connect(${port}, '127.0.0.1').on('error', next).on('connect', function () { this.destroy(); next(); }); };
+    next();`;
+  const r = await run('taskset', ['-c', '0', process.execPath, '-e', script]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** The perf count of each tracepoint perf event of bpftrace `pid` (`ka-sockinfo tracepoint-events`), by fd. */
+async function tracepointEvents(pid: number, ...extra: string[]): Promise<Map<string, number>> {
+  const r = await run(nativeBinary('ka-sockinfo'), ['tracepoint-events', String(pid), ...extra]);
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return new Map([...r.stdout.matchAll(/^T (\d+) (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
 async function loads(host: TracingHost): Promise<BpftraceRecord[]> {
@@ -80,6 +97,37 @@ describe('generated bpftrace program on this host', () => {
     await loads({ ...host, keepaliveTimer: { ok: false, reason: 'test', address: null } });
     // The old reset layout needs the old tracepoint; its fragment must at least assemble here.
     expect(generateBpfProgram({ ...host, sendReset: { ...host.sendReset, layout: 'legacy', hasReason: false } }, loadBpfFragments()).text).toContain('KA_ARGS_RST_LEGACY');
+  }, 40_000);
+
+  it('perf sampling of its tracepoints switched off: perf no longer sees their hits, the programs still run at each', async () => {
+    const host = await probeTracingHost();
+    const recs: BpftraceRecord[] = [];
+    const p = generateBpfProgram(host, loadBpfFragments(), { countsIntervalSec: 1 });
+    const t = new Tracer({ bpftrace: host.bpftrace.path!, program: p.text, env: p.env, onRecord: (r) => recs.push(r), maxRestarts: 0 });
+    await t.start();
+    try {
+      const free = createServer();
+      await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+      const { port } = free.address() as AddressInfo;
+      await new Promise((r) => free.close(r));
+      const refused = () => recs.filter((r) => r.type === 'ka' && r.rec.kind === 'resetClose' && r.rec.dport === port).length;
+      const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      // One perf event per tracepoint the program attaches (bpftrace opens it on CPU 0); a raw tracepoint has none.
+      const tracepoints = p.attached.flatMap((a) => a.attach.split(', ')).filter((a) => a.startsWith('tracepoint:'));
+      const before = await tracepointEvents(t.pid!);
+      expect(before.size).toBe(tracepoints.length);
+      // Each refused connection: its reset sent and received (and two state changes) on CPU 0, through perf's path.
+      await refusedOnCpu0(port, 40);
+      expect(total(await tracepointEvents(t.pid!)) - total(before)).toBeGreaterThanOrEqual(80);
+      const off = await tracepointEvents(t.pid!, 'off');
+      await refusedOnCpu0(port, 40);
+      expect(await tracepointEvents(t.pid!)).toEqual(off);
+      // …while every reset of both rounds left the kernel as a record.
+      for (let i = 0; i < 100 && refused() < 80; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(refused()).toBe(80);
+    } finally {
+      await t.stop();
+    }
   }, 40_000);
 
   it('a received reset and the close it causes leave the kernel as one record (resetClose); without offsets, as two', async () => {

@@ -2,7 +2,7 @@
 // Needs root, bpftrace and dist/ (make build). Two namespaces on one veth link, short keepalive timers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, nft, setSilent, type Pair } from '../../src/lab/topology.js';
-import { run } from '../../src/sources/exec.js';
+import { nativeBinary, run } from '../../src/sources/exec.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
 import { alive, startWatch, type Watch } from '../helpers/watch.js';
@@ -142,6 +142,13 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const m = await ck.waitFor(/^CONN \S+ (\d+) /);
     const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === Number(m[1]), 8000, 'v6 linger rst');
     expect(rst).toMatchObject({ cause: 'linger', pid: ck.pid, local: { address: pair.clientAddr6 }, peer: { address: pair.serverAddr6, port } });
+  });
+
+  it('the tracer\'s tracepoints run without perf sampling: every one of them switched off once it attached', async () => {
+    const off = Number(/perf sampling off on (\d+) tracepoints/.exec(watch.stderr())?.[1]);
+    const listed = await run(nativeBinary('ka-sockinfo'), ['tracepoint-events', String(watch.tracerPid)]);
+    expect(off).toBeGreaterThanOrEqual(3); // at least the resets and the keepalive timer's tracepoints
+    expect(off).toBe(Number(/^\. events=(\d+)$/m.exec(listed.stdout)?.[1]));
   });
 
   it('every event printed validates against schema/events.schema.json', async () => {
