@@ -93,6 +93,11 @@ export class EventStream {
     if (finalCounts || lost > this.tally.lostEvents) this.tally.lostEvents = lost;
   }
 
+  /** Whether events are held (a flush may have some to emit). */
+  get holding(): boolean {
+    return this.queue.size > 0;
+  }
+
   /** Emits held events older than the hold time (all of them with `all`). */
   flush(all = false): void {
     const now = this.now();

@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
-/** How long output gathers between two reads on a quiet stream; tracer events are held 300 ms anyway to be put in
- *  order (event-stream.ts). */
+/** How long output gathers between two reads on a stream that is writing; tracer events are held 300 ms anyway to
+ *  be put in order (event-stream.ts). */
 const BATCH_MS = 25;
+/** The longest wait between two reads of a quiet stream: each read that finds nothing doubles the wait, up to this.
+ *  Every read is a wake-up of ka-top: 40 a second cost 0.005-0.009 core on their own on an idle host. The first
+ *  output after a quiet spell waits this long at most; bpftrace's perf buffers hold what the pipe cannot meanwhile. */
+const QUIET_MAX_MS = 100;
 /** Linux's pipe capacity (the writer waits once it is full), and what one read takes. */
 const PIPE_BYTES = 64 * 1024;
 
@@ -23,6 +27,8 @@ export class BatchedPipe {
   private readonly decoder = new StringDecoder('utf8');
   private timer: NodeJS.Timeout | null = null;
   private batchMs = BATCH_MS;
+  /** The wait after a read that found nothing (doubling up to QUIET_MAX_MS; back to batchMs at the next output). */
+  private quietMs = BATCH_MS;
   private lastPoll = performance.now();
 
   /** `onText` gets the output in chunks of any size, `onEnd` once, when every writer has closed it. */
@@ -45,6 +51,7 @@ export class BatchedPipe {
    *  maps) and must not wait on a full pipe meanwhile. */
   hurry(): void {
     this.batchMs = 1;
+    this.quietMs = 1;
     if (this.timer && this.readFd !== null) {
       clearTimeout(this.timer);
       this.schedule(0);
@@ -95,10 +102,12 @@ export class BatchedPipe {
       const now = performance.now();
       const read = this.drain();
       // The next read comes before the pipe is half full at the rate just seen (so the writer never waits on a
-      // full pipe while we sleep), BATCH_MS after this one at the latest; at once after a full pipe's worth.
+      // full pipe while we sleep), BATCH_MS after this one at the latest; at once after a full pipe's worth. A read
+      // that found nothing waits longer each time.
       const halfFullMs = read ? ((now - this.lastPoll) * PIPE_BYTES) / 2 / read : Infinity;
       this.lastPoll = now;
-      if (this.readFd !== null) this.schedule(read >= PIPE_BYTES ? 0 : Math.min(this.batchMs, Math.floor(halfFullMs)));
+      this.quietMs = read ? this.batchMs : Math.min(this.batchMs < BATCH_MS ? this.batchMs : QUIET_MAX_MS, this.quietMs * 2);
+      if (this.readFd !== null) this.schedule(read >= PIPE_BYTES ? 0 : read ? Math.min(this.batchMs, Math.floor(halfFullMs)) : this.quietMs);
     }, ms);
     this.timer.unref(); // the child keeps the process alive while it runs, not this poll
   }
