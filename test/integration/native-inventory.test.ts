@@ -329,12 +329,15 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       await compare(second.inventory.connections);
 
       // A new connection, one closing, one changing its options.
-      const v4 = await server('127.0.0.1');
+      const v4Server = await peer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
+      const v4 = Number((await v4Server.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
       const closing = await client(`127.0.0.1:${v4}`, ['--close-after', '300']);
       const changing = await client(`127.0.0.1:${v4}`, ['--sockopts-after', '200', '--keepidle', '91', '--keepintvl', '9', '--keepcnt', '2']);
       const between = await collector.collect();
       await changing.waitFor(/^SOCKOPTS /, 10_000);
-      await closing.waitFor(/^CLOSED /, 10_000);
+      const [, closedPort] = await closing.waitFor(/^CLOSED (\d+) /, 10_000);
+      // The client's end is in TIME-WAIT once the server has closed its own on the EOF (FIN-WAIT-2 until then).
+      await v4Server.waitFor(new RegExp(`^CLOSED ${v4} ${closedPort} `), 10_000);
       await daemon.reread(between.inventory.connections.filter((c) => inNs(c) && c.process?.pid === changing.pid).map((c) => c.inode));
       const third = await collector.collect();
       expect(third.changes).not.toBeNull();
