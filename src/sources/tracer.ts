@@ -53,6 +53,7 @@ export class Tracer implements TraceSource {
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   private stderrTail: string[] = [];
+  /** Tracepoints of the running bpftrace whose perf sampling is off (TraceSource.samplingOff). */
   samplingOff: number | null = null;
 
   private onRecord: RecordSink;
@@ -117,7 +118,7 @@ export class Tracer implements TraceSource {
           ready = true;
           clearTimeout(readyTimer);
           const isReady = () => {
-            this.onState('ready', null);
+            if (this.child === child) this.onState('ready', null); // else it died meanwhile: restarting says so
             resolve();
           };
           const off = this.opts.switchOffSampling;
