@@ -249,7 +249,8 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
       ? 'runs at each of a connection\'s ~10 state changes; a raw tracepoint hands the program the socket and the two states only, the cheapest way'
       : `runs at each of a connection's ~10 state changes, for which the kernel first copies the socket's ports and addresses; a raw tracepoint copies nothing, but not here: ${noRaw}`);
   }
-  if (sockopt.ok && printed.has('sockopt')) {
+  const sockoptAttached = sockopt.ok && printed.has('sockopt');
+  if (sockoptAttached) {
     probe('setsockopt', frag('sockopt.bt'), 'every setsockopt on the host runs its filter (keepalive and linger options pass), and while it is attached every system call on the host takes the kernel\'s syscall-tracing path: attached only while option changes or keepalive events are watched');
   }
 
@@ -274,7 +275,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     // bpftrace 0.23 reads BPFTRACE_MAX_MAP_KEYS (the old name still, with a deprecation warning on every start).
     env: { [versionAtLeast(v, 0, 23) ? 'BPFTRACE_MAX_MAP_KEYS' : 'BPFTRACE_MAP_KEYS_MAX']: String(mapKeys) },
     keepalive, state: stateVia, missing, reasons: host.sendReset.reasons, countsIntervalSec: interval,
-    allSetsockopts: sockopt.ok && printed.has('sockopt') && !filter.pids?.length && !filter.comms?.length,
+    allSetsockopts: sockoptAttached && !filter.pids?.length && !filter.comms?.length,
     attached,
     tcpStates: Object.fromEntries(Object.entries(kernelConstants(host)).filter(([k]) => k.startsWith('TCP_')).map(([k, n]) => [n, k])),
   };
