@@ -46,7 +46,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   else {
     process.stdout.write(`ka-top ${packageVersion()}\n${renderPartChecks(parts)}\n\nThis host:\n${renderCapabilities(caps)}\n`);
     process.stdout.write(`\nHow ka-top traces here (\`ka-top doctor --bpf\` prints the program):\n${renderTracing(tracing.attached, tracing.missing)}\n`);
-    // bpftrace's tracepoint programs return 1, which sends each hit on CPU 0 through perf's sample path too.
+    // The Tracer does it (sources/sockinfo.ts switchOffTracepointSampling).
     if (tracing.attached.some((a) => /(^|, )tracepoint:/.test(a.attach))) {
       process.stdout.write('  Once attached, perf sampling of these tracepoints is switched off: bpftrace asks perf to see each hit, nobody reads it.\n');
     }

@@ -30,11 +30,8 @@ export async function readNetnsSysctls(paths: string[]): Promise<Map<string, Net
   return parseNetnsSysctls(r.stdout);
 }
 
-/**
- * Switches off perf's sampling of bpftrace `pid`'s tracepoints (`ka-sockinfo tracepoint-events PID off`): its
- * programs return 1 so that perf tools see each hit too, which sends every hit on CPU 0 through perf's sample path
- * for nobody. The programs still run at every hit. Resolves the number of tracepoint events switched off.
- */
+/** Switches off perf's sampling of bpftrace `pid`'s tracepoints, its programs still attached (why: ka-sockinfo.c,
+ *  cmd_tracepoint_events). Resolves the number of tracepoint events switched off. */
 export async function switchOffTracepointSampling(pid: number): Promise<number> {
   const r = await run(nativeBinary(HELPER), ['tracepoint-events', String(pid), 'off'], { timeoutMs: 10_000 });
   const n = /^\. events=(\d+)$/m.exec(r.stdout);
