@@ -48,11 +48,13 @@ run: setup build
 	dist/cli/main.js --lab $(ARGS)
 
 test: setup newer-bpftrace build boundaries
-	@rm -f dist/test-results.json; rc=0; npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
-	  [ -f dist/test-results.json ] && node scripts/test-summary.mjs dist/test-results.json; \
+	@rm -f dist/test-results*.json; rc=0; reports="tests=dist/test-results.json"; \
+	  npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
 	  [ -n "$(TESTS)" ] || { echo 'The generated program and its probes again, under bpftrace 0.23 (scripts/newer-bpftrace):'; \
-	    PATH="$(CURDIR)/scripts/newer-bpftrace:$$PATH" KA_TOP_TEST_NEWER_BPFTRACE=1 npx vitest run $(NEWER_BPFTRACE_TESTS) || rc=$$?; }; \
-	  exit $$rc
+	    reports="$$reports tests-under-bpftrace-0.23=dist/test-results-newer-bpftrace.json"; \
+	    PATH="$(CURDIR)/scripts/newer-bpftrace:$$PATH" KA_TOP_TEST_NEWER_BPFTRACE=1 npx vitest run --reporter=default \
+	      --reporter=json --outputFile.json=dist/test-results-newer-bpftrace.json $(NEWER_BPFTRACE_TESTS) || rc=$$?; }; \
+	  node scripts/test-summary.mjs $$reports; exit $$rc
 
 # Tests that load ka-top's program with bpftrace: run once more under a newer bpftrace than the host's.
 NEWER_BPFTRACE_TESTS = test/integration/bpf-program.test.ts test/integration/probes.test.ts
