@@ -288,10 +288,11 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
         });
       } };
       const collector = new InventoryCollector(counted, only);
-      const compare = async (got: Connection[]) => {
-        const t0 = performance.now();
+      /** `collectedFrom`: when the collect that gave `got` started. Its dump and the full one below both lie between
+       *  then and now: times may differ by that much, + the helper's tolerance for an unchanged socket's times. */
+      const compare = async (got: Connection[], collectedFrom: number) => {
         const full = (await collectInventory(liveInventory(), only)).connections.filter(inNs);
-        const gapMs = performance.now() - t0 + 60; // + the helper's tolerance for an unchanged socket's times
+        const gapMs = performance.now() - collectedFrom + 60;
         const mine = got.filter(inNs);
         // Sockets that changed between the two reads (a SYN retransmitted) are compared on the next step instead.
         const byId = new Map(full.map((c) => [c.id, c]));
@@ -312,13 +313,15 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
         return full;
       };
 
+      let from = performance.now();
       const first = await collector.collect();
       expect(first.changes).toBeNull(); // complete: the caller compares with its previous inventory itself
       const n = first.inventory.connections.filter(inNs).length;
       expect(lines.T).toBeGreaterThanOrEqual(n);
-      await compare(first.inventory.connections);
+      await compare(first.inventory.connections, from);
 
       await new Promise((r) => setTimeout(r, 1500));
+      from = performance.now();
       const second = await collector.collect();
       expect(second.changes).toMatchObject({ added: [], gone: [] });
       expect(lines.T).toBeLessThanOrEqual(4); // at most the SYN-SENT sockets and their listener-less peers moved
@@ -326,12 +329,13 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       const keepalive = (inv: typeof first) => inv.inventory.connections.find((c) => inNs(c) && c.keepalive.idleSec === 60)!;
       expect(keepalive(second)).toBe(keepalive(first)); // the same object, aged in place
       expect(keepalive(second).idleMs.recv).toBeGreaterThanOrEqual(1500);
-      await compare(second.inventory.connections);
+      await compare(second.inventory.connections, from);
 
       // A new connection, one closing, one changing its options.
       const v4Server = await peer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
       const v4 = Number((await v4Server.waitFor(/^LISTEN \S+ (\d+) /, 20_000))[1]);
-      const closing = await client(`127.0.0.1:${v4}`, ['--close-after', '300']);
+      // Open long enough for `between` to see it with its owner on a loaded machine (300 ms was not, under the suite).
+      const closing = await client(`127.0.0.1:${v4}`, ['--close-after', '2000']);
       const changing = await client(`127.0.0.1:${v4}`, ['--sockopts-after', '200', '--keepidle', '91', '--keepintvl', '9', '--keepcnt', '2']);
       const between = await collector.collect();
       await changing.waitFor(/^SOCKOPTS /, 10_000);
@@ -339,6 +343,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       // The client's end is in TIME-WAIT once the server has closed its own on the EOF (FIN-WAIT-2 until then).
       await v4Server.waitFor(new RegExp(`^CLOSED ${v4} ${closedPort} `), 10_000);
       await daemon.reread(between.inventory.connections.filter((c) => inNs(c) && c.process?.pid === changing.pid).map((c) => c.inode));
+      from = performance.now();
       const third = await collector.collect();
       expect(third.changes).not.toBeNull();
       // The closing client's socket keeps its cookie in TIME-WAIT (rejoined); the server's end is gone.
@@ -347,7 +352,7 @@ describe('the refresh loop through `changes` answers (only what changed crosses 
       expect(third.changes!.gone.map((c) => c.peer.port)).toContain(closed.local.port);
       expect(third.inventory.connections.find((c) => c.process?.pid === changing.pid)!.keepalive)
         .toMatchObject({ enabled: true, idleSec: 91, intervalSec: 9, probes: 2, source: 'socket' });
-      await compare(third.inventory.connections);
+      await compare(third.inventory.connections, from);
     } finally {
       await daemon.close();
     }

@@ -126,8 +126,8 @@ describe('ka-sockinfo scan', () => {
     let running = true;
     let spawned = 0;
     const churn = (async () => {
-      // 200 short-lived clients, 8 at a time, each exiting on its own after a few ms.
-      while (running && spawned < 200) {
+      // Short-lived clients, 8 at a time, each exiting on its own after a few ms, until the scans are done.
+      while (running) {
         const batch = Array.from({ length: 8 }, () => {
           spawned++;
           return run(nativeBinary('ka-peer'), ['client', '--connect', `127.0.0.1:${port}`, '--conns', '3', '--duration', '15']);
@@ -135,8 +135,9 @@ describe('ka-sockinfo scan', () => {
         await Promise.all(batch);
       }
     })();
+    // At least 200 clients and 3 scans: on a loaded machine a scan takes longer, and fewer fit into 200 clients.
     let scans = 0;
-    while (spawned < 200) {
+    while (spawned < 200 || scans < 3) {
       const r = await run(nativeBinary('ka-sockinfo'), ['scan']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
@@ -145,7 +146,6 @@ describe('ka-sockinfo scan', () => {
     }
     running = false;
     await churn;
-    expect(scans).toBeGreaterThan(2);
   });
 });
 
