@@ -258,7 +258,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   const text = body.join('\n\n');
   const uses = (m: string) => text.includes(`${m}[`) || text.includes(`${m} =`);
   const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records'].filter(uses);
-  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@born', '@how', '@ka_probes'].filter((m) => uses(m) || m === '@how' || m === '@ka_probes');
+  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@ka_cp', '@born', '@how', '@ka_probes'].filter((m) => uses(m) || m === '@how' || m === '@ka_probes' || m === '@born');
   const tail = [
     '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
     '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed.',

@@ -71,9 +71,9 @@ export const KA_RECORDS = {
   /** BEGIN: every probe is attached. */
   ready: [],
   /** A keepalive probe went out (icsk_probes_out grew across one run of the keepalive timer). */
-  probe: [...socket, ...keepalive, ...sockTuple],
+  probe: [...socket, ...keepalive, ...sockTuple, connector],
   /** The keepalive timer gave up on the peer (the socket moved to TCP_CLOSE inside it). */
-  katimeout: [...socket, ...keepalive, ...sockTuple],
+  katimeout: [...socket, ...keepalive, ...sockTuple, connector],
   /** tcp_send_reset, 6.10+ layout: addresses as 28-byte sockaddrs. */
   rst: [
     ...socket, ...resetFacts, word('saddr', 'buf(args->saddr, 28)', '%rx'), word('daddr', 'buf(args->daddr, 28)', '%rx'),

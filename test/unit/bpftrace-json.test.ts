@@ -22,7 +22,7 @@ describe('bpftrace -f json', () => {
     expect(maps).toContainEqual({ type: 'map', name: '@rst_received', data: expect.any(Number) });
     // ka-top's records come out decoded, by the field table
     expect(recs[1]).toEqual({ type: 'ka', rec: { kind: 'ready' } });
-    expect(recs).toContainEqual({ type: 'ka', rec: { kind: 'sockopt', pid: 26487, fd: 3, level: 1, optname: 13, comm: 'ka-peer' } });
+    expect(recs).toContainEqual({ type: 'ka', rec: { kind: 'sockopt', pid: 29120, fd: 3, level: 1, optname: 13, comm: 'ka-peer' } });
     expect(recs.filter((r) => r?.type === 'ka').length).toBe(recs.filter((r, i) => r && fixture('bpftrace-0.17-run.ndjson').split('\n')[i]!.includes('"printf"')).length);
   });
   it('parses lost_events and tolerates garbage', () => {
