@@ -255,10 +255,11 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   }
 
   // The counts: only maps some probe of this program writes (bpftrace rejects the others).
-  const text = body.join('\n\n');
+  const ready = frag('ready.bt');
+  const text = [ready, ...body].join('\n\n');
   const uses = (m: string) => text.includes(`${m}[`) || text.includes(`${m} =`);
   const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records'].filter(uses);
-  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@ka_cp', '@born', '@how', '@ka_probes'].filter((m) => uses(m) || m === '@how' || m === '@ka_probes' || m === '@born');
+  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@ka_cp', '@born', '@how', '@ka_probes'].filter(uses);
   const tail = [
     '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
     '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed.',
@@ -267,7 +268,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
     `END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`,
   ].join('\n');
 
-  let program = [pre.join('\n'), frag('ready.bt'), ...body, tail].join('\n\n') + '\n';
+  let program = [pre.join('\n'), ready, ...body, tail].join('\n\n') + '\n';
   // bpftrace 0.19 introduced `args.field`; `args->field` is deprecated later.
   if (versionAtLeast(v, 0, 19)) program = program.replace(/\bargs->/g, 'args.');
   return {
