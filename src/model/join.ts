@@ -115,6 +115,8 @@ export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | nul
     timer: s.timer,
     queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
     tcp: s.info,
+    // Set by withApplications; a slot from the start, not a property added later (a property array per connection)
+    application: undefined,
   };
 }
 
