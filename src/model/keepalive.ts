@@ -28,9 +28,10 @@ const PROBING_STATES: ReadonlySet<TcpState> = new Set(['ESTAB', 'CLOSE-WAIT', 'F
 // One shared, frozen object per combination (27 at most): views are held per connection, by the hundred thousand.
 const SOURCE_INDEX: Readonly<Record<KeepaliveSource, number>> = { socket: 0, sysctl: 1, unknown: 2 };
 const sourceSets: KeepaliveView['sources'][] = [];
+const sourcesKey = (idle: KeepaliveSource, interval: KeepaliveSource, probes: KeepaliveSource): number =>
+  SOURCE_INDEX[idle] * 9 + SOURCE_INDEX[interval] * 3 + SOURCE_INDEX[probes];
 function sourcesOf(idle: KeepaliveSource, interval: KeepaliveSource, probes: KeepaliveSource): KeepaliveView['sources'] {
-  const key = SOURCE_INDEX[idle] * 9 + SOURCE_INDEX[interval] * 3 + SOURCE_INDEX[probes];
-  return (sourceSets[key] ??= Object.freeze({ idle, interval, probes }));
+  return (sourceSets[sourcesKey(idle, interval, probes)] ??= Object.freeze({ idle, interval, probes }));
 }
 
 function fieldSource(value: number, sysctlValue: number | undefined): KeepaliveSource {
@@ -116,6 +117,18 @@ function unknownView(reason: string): KeepaliveView {
   return v;
 }
 
+// Options read, no keepalive timer and no forecast (keepalive off, or a socket that cannot probe): nothing in the
+// view moves with time either, and its sockets (often most of a host's) share one frozen view per set of options.
+const stillViews = new Map<number, KeepaliveView>();
+const inRange = (v: number, max: number): boolean => Number.isInteger(v) && v >= 0 && v <= max;
+/** The options and sources as one exact number (TCP_KEEPIDLE and TCP_KEEPINTVL are at most 32767, TCP_KEEPCNT 127:
+ *  include/net/tcp.h), or null for values outside those ranges (shared by none). */
+function stillKey(opts: SockOpts, sources: KeepaliveView['sources']): number | null {
+  if (!inRange(opts.keepIdleSec, 32767) || !inRange(opts.keepIntvlSec, 32767) || !inRange(opts.keepCnt, 127)) return null;
+  return ((((opts.keepalive ? 1 : 0) * 32768 + opts.keepIdleSec) * 32768 + opts.keepIntvlSec) * 128 + opts.keepCnt) * 27 +
+    sourcesKey(sources.idle, sources.interval, sources.probes);
+}
+
 export function keepaliveView(input: KeepaliveInput): KeepaliveView {
   const { opts, sysctl } = input;
   const timer =
@@ -157,7 +170,10 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
     giveUpRule = g.rule;
   }
 
-  return {
+  const key = timer === null && giveUpRule === null ? stillKey(opts, sources) : null;
+  const shared = key === null ? undefined : stillViews.get(key);
+  if (shared) return shared;
+  const view: KeepaliveView = {
     enabled: opts.keepalive,
     idleSec: opts.keepIdleSec,
     intervalSec: opts.keepIntvlSec,
@@ -171,4 +187,8 @@ export function keepaliveView(input: KeepaliveInput): KeepaliveView {
     giveUpRule,
     estimated,
   };
+  if (key === null) return view;
+  Object.freeze(view);
+  if (stillViews.size < 1024) stillViews.set(key, view);
+  return view;
 }

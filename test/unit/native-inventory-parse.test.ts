@@ -108,6 +108,22 @@ describe('inventory replayed through the native path and its fallback', () => {
     expect(JSON.stringify([tw.tcp, tw.idleMs, tw.keepalive])).toBe(shared);
   });
 
+  it('connections whose keepalive view cannot move (options read, no timer, no forecast) share one frozen view per set of options', async () => {
+    const conns = (await collectInventory(replayInventory(rec))).connections;
+    const still = conns.filter((c) => c.keepalive.enabled !== null && c.keepalive.timer === null && c.keepalive.giveUpRule === null);
+    const moving = conns.filter((c) => c.keepalive.timer !== null);
+    expect(still.length).toBeGreaterThan(1);
+    expect(moving.length).toBeGreaterThan(0);
+    const same = still.filter((c) => JSON.stringify(c.keepalive) === JSON.stringify(still[0]!.keepalive));
+    expect(same.length).toBeGreaterThan(1);
+    for (const c of same) expect(c.keepalive).toBe(still[0]!.keepalive);
+    expect(Object.isFrozen(still[0]!.keepalive)).toBe(true);
+    for (const c of moving) expect(Object.isFrozen(c.keepalive)).toBe(false); // aged in place
+    const before = JSON.stringify(still[0]!.keepalive);
+    for (const c of conns) ageConnection(c, 5000); // strict mode: a write to a frozen view would throw
+    expect(JSON.stringify(still[0]!.keepalive)).toBe(before);
+  });
+
   it('takes the native output when there is one, and joins owners, options and sysctls from it', async () => {
     const inv = await collectInventory(replayInventory(rec));
     expect(inv.socketSource).toEqual({ via: 'sock_diag', fallback: null });
