@@ -120,14 +120,18 @@ function unknownView(reason: string): KeepaliveView {
 // Options read, no keepalive timer and no forecast (keepalive off, or a socket that cannot probe): nothing in the
 // view moves with time either, and its sockets (often most of a host's) share one frozen view per set of options.
 const stillViews = new Map<number, KeepaliveView>();
-const inRange = (v: number, max: number): boolean => Number.isInteger(v) && v >= 0 && v <= max;
-/** The options and sources as one exact number (TCP_KEEPIDLE and TCP_KEEPINTVL are at most 32767, TCP_KEEPCNT 127:
- *  include/net/tcp.h), or null for values outside those ranges (shared by none). */
-function stillKey(opts: SockOpts, sources: KeepaliveView['sources']): number | null {
-  if (!inRange(opts.keepIdleSec, 32767) || !inRange(opts.keepIntvlSec, 32767) || !inRange(opts.keepCnt, 127)) return null;
-  return ((((opts.keepalive ? 1 : 0) * 32768 + opts.keepIdleSec) * 32768 + opts.keepIntvlSec) * 128 + opts.keepCnt) * 27 +
+const inRange = (v: number | null, max: number): v is number => Number.isInteger(v) && v! >= 0 && v! <= max;
+/** Keepalive on or off, its values and where each comes from as one exact number (TCP_KEEPIDLE and TCP_KEEPINTVL
+ *  are at most 32767, TCP_KEEPCNT 127: include/net/tcp.h), or null for values outside those ranges (a key for
+ *  none). */
+export function keepaliveKey(enabled: boolean, idleSec: number | null, intervalSec: number | null, probes: number | null,
+  sources: KeepaliveView['sources']): number | null {
+  if (!inRange(idleSec, 32767) || !inRange(intervalSec, 32767) || !inRange(probes, 127)) return null;
+  return ((((enabled ? 1 : 0) * 32768 + idleSec) * 32768 + intervalSec) * 128 + probes) * 27 +
     sourcesKey(sources.idle, sources.interval, sources.probes);
 }
+const stillKey = (opts: SockOpts, sources: KeepaliveView['sources']): number | null =>
+  keepaliveKey(opts.keepalive, opts.keepIdleSec, opts.keepIntvlSec, opts.keepCnt, sources);
 
 export function keepaliveView(input: KeepaliveInput): KeepaliveView {
   const { opts, sysctl } = input;

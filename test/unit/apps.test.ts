@@ -95,6 +95,21 @@ describe('runtime defaults on an unrecognised program', () => {
   });
 });
 
+describe('one process, several sets of keepalive facts', () => {
+  it('each connection gets the view of its own facts, and equal facts share one view', () => {
+    const ka = { ...kaOn(10), intervalSec: 10, probes: 9 };
+    const [a, b, plain, other] = withApplications([
+      conn({ userTimeoutMs: 20_000, keepalive: ka }), conn({ userTimeoutMs: 20_000, keepalive: { ...ka } }),
+      conn({ keepalive: ka }), conn({ keepalive: { ...ka, idleSec: 15, intervalSec: 15, sources: { idle: 'socket', interval: 'socket', probes: 'sysctl' } } }),
+    ]);
+    expect(new Set([a, b, plain, other].map((c) => c!.process!.pid)).size).toBe(1);
+    expect(a!.application).toBe(b!.application);
+    expect(a!.application?.keepaliveRule).toBe('grpc');
+    expect(plain!.application?.keepaliveRule).not.toBe('grpc');
+    expect(other!.application?.keepaliveRule).toBe('go');
+  });
+});
+
 describe('checkers closing with SO_LINGER {1,0}', () => {
   const linger = REAL.events!.filter((e) => e.type === 'rst_sent' && e.cause === 'linger');
   const window = { startMs: 0, durationMs: 3_000, startInventoryMs: 0 };

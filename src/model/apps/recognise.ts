@@ -3,6 +3,7 @@
 import type { ApplicationView, Connection, SocketOwner } from '../../domain/connection.js';
 import type { AppEntry, FixValues, KeepaliveFacts } from './entry.js';
 import { APPS, NO_SETTING_FALLBACK } from './table.js';
+import { keepaliveKey } from '../keepalive.js';
 
 const byId = new Map(APPS.map((a) => [a.id, a]));
 export const appEntry = (id: string | null): AppEntry | undefined => (id === null ? undefined : byId.get(id));
@@ -74,24 +75,50 @@ export function applicationView(c: Connection, listenPorts: readonly number[] = 
 /** Sets `application` on every owned connection of one inventory (freshly joined, so set in place); `ports`: the
  *  inventory's listening ports by pid when `conns` is only part of it. */
 export function withApplications(conns: Connection[], ports = listenPortsByPid(conns)): Connection[] {
-  // Per process: what it was recognised as, and one frozen view per keepalive origin its connections share.
-  const byPid = new Map<number, { r: ReturnType<typeof recogniseOwner>; views: Map<string, ApplicationView> }>();
+  // Per process: what it was recognised as, one frozen view per keepalive origin its connections share, and the view
+  // each set of keepalive facts got (by keepaliveKey, then TCP_USER_TIMEOUT): the origin's patterns run once a set,
+  // not once a connection (at 100k connections they had allocated 33 MB).
+  const byPid = new Map<number, ProcessApps>();
   for (const c of conns) {
     if (!c.process) continue;
     const pid = c.process.pid;
     let p = byPid.get(pid);
-    if (!p) byPid.set(pid, (p = { r: recogniseOwner(c.process, ports.get(pid)), views: new Map() }));
-    const { r } = p;
-    const origin = keepaliveOrigin(r?.entry ?? null, keepaliveFacts(c));
-    const key = origin.text === null ? '' : `${origin.rule ?? ''}\n${origin.text}`; // no text, no rule
-    let view = p.views.get(key);
+    if (!p) byPid.set(pid, (p = { r: recogniseOwner(c.process, ports.get(pid)), views: new Map(), byFacts: new Map() }));
+    const k = c.keepalive;
+    const factsKey = k.enabled === null ? -1 : keepaliveKey(k.enabled, k.idleSec, k.intervalSec, k.probes, k.sources);
+    const userTimeoutMs = c.userTimeoutMs ?? 0;
+    let view = factsKey === null ? undefined : p.byFacts.get(factsKey)?.get(userTimeoutMs);
     if (!view) {
-      view = Object.freeze({ id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule });
-      p.views.set(key, view);
+      view = applicationFor(p, keepaliveFacts(c));
+      if (factsKey !== null) {
+        let byTimeout = p.byFacts.get(factsKey);
+        if (!byTimeout) p.byFacts.set(factsKey, (byTimeout = new Map()));
+        byTimeout.set(userTimeoutMs, view);
+      }
     }
     c.application = view;
   }
   return conns;
+}
+
+interface ProcessApps {
+  r: ReturnType<typeof recogniseOwner>;
+  /** By keepalive origin (rule and text). */
+  views: Map<string, ApplicationView>;
+  /** By keepaliveKey, then TCP_USER_TIMEOUT. */
+  byFacts: Map<number, Map<number, ApplicationView>>;
+}
+
+function applicationFor(p: ProcessApps, facts: KeepaliveFacts | null): ApplicationView {
+  const { r } = p;
+  const origin = keepaliveOrigin(r?.entry ?? null, facts);
+  const key = origin.text === null ? '' : `${origin.rule ?? ''}\n${origin.text}`; // no text, no rule
+  let view = p.views.get(key);
+  if (!view) {
+    view = Object.freeze({ id: r?.entry.id ?? null, name: r?.entry.name ?? null, recognisedBy: r?.by ?? null, keepalive: origin.text, keepaliveRule: origin.rule });
+    p.views.set(key, view);
+  }
+  return view;
 }
 
 /** The connection's application view: the one the inventory attached, or recognised now from the owner alone
