@@ -7,7 +7,9 @@ import type { SnapshotSummary } from '../domain/snapshot.js';
 export function summarize(connections: readonly Connection[]): SnapshotSummary {
   const byState: Partial<Record<TcpState, number>> = {};
   const keepalive = { on: 0, off: 0, unknown: 0, probing: 0 };
-  for (const c of connections) {
+  // Indexed, as in joinConnections (model/join.ts).
+  for (let i = 0; i < connections.length; i++) {
+    const c = connections[i]!;
     byState[c.state] = (byState[c.state] ?? 0) + 1;
     if (c.keepalive.enabled === true) keepalive.on++;
     else if (c.keepalive.enabled === false) keepalive.off++;

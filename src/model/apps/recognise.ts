@@ -54,7 +54,9 @@ export function keepaliveOrigin(entry: AppEntry | null, k: KeepaliveFacts | null
 /** Listening ports per pid, from the LISTEN sockets of an inventory. */
 export function listenPortsByPid(conns: readonly Connection[]): Map<number, number[]> {
   const m = new Map<number, number[]>();
-  for (const c of conns) {
+  // Indexed, as in joinConnections (model/join.ts).
+  for (let i = 0; i < conns.length; i++) {
+    const c = conns[i]!;
     if (c.state !== 'LISTEN') continue;
     for (const p of c.processes) {
       const l = m.get(p.pid);
@@ -79,7 +81,9 @@ export function withApplications(conns: Connection[], ports = listenPortsByPid(c
   // each set of keepalive facts got (by keepaliveKey, then TCP_USER_TIMEOUT): the origin's patterns run once a set,
   // not once a connection (at 100k connections they had allocated 33 MB).
   const byPid = new Map<number, ProcessApps>();
-  for (const c of conns) {
+  // Indexed, as in joinConnections (model/join.ts).
+  for (let i = 0; i < conns.length; i++) {
+    const c = conns[i]!;
     if (!c.process) continue;
     const pid = c.process.pid;
     let p = byPid.get(pid);
