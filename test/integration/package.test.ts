@@ -75,7 +75,9 @@ beforeAll(async () => {
   expect(install.code, install.stderr).toBe(0);
   installed = join(prefix, 'lib/node_modules/ka-top');
   kaTop = join(prefix, 'bin/ka-top');
-}, 300_000);
+  // Longer than its steps' own bounds (pack and node@24 side by side, then the install): a slow step fails with what
+  // npm said, not as a hook timeout (a whole-suite run beside two busy loops once took over 300 s here).
+}, 400_000);
 
 afterAll(async () => {
   await stopAllPeers();
