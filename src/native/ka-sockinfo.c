@@ -280,6 +280,19 @@ static bool inode_set_has(const struct inode_set *set, uint64_t ino) {
   return false;
 }
 
+// A list of socket inodes, growable.
+struct inode_list {
+  uint64_t *v;
+  size_t n, cap;
+};
+
+// Adds `ino` to `l` when `of` has it.
+static void inode_list_add(struct inode_list *l, const struct inode_set *of, uint64_t ino) {
+  if (!inode_set_has(of, ino)) return;
+  GROW(l->v, l->n, l->cap, 256);
+  l->v[l->n++] = ino;
+}
+
 // Start time of a process (field 22 of /proc/<pid>/stat), 0 if unreadable. comm may hold spaces and ')'.
 static uint64_t start_time(int procfd, int pid) {
   char path[64], buf[2048];
@@ -403,9 +416,11 @@ static bool run_has_stale(const struct table *t, int32_t first, int pid) {
 // readlink per fd, the options cost a pidfd_getfd and six getsockopt per socket (read after the walk).
 // With `walked`, the processes it lists (those of the walk that made `old`) are not walked again: their entries in
 // `old` are taken as they are (see `inventory`); only processes new since then are, and those holding a socket
-// to re-read.
+// to re-read. `touched` (with `walked` and `want`) then gets the wanted inodes whose owners may differ from `old`'s:
+// those a walked process holds now or held then, and those of processes gone since (duplicates included).
 static void scan(int procfd, struct table *old, struct table *cur, bool track_start, bool print,
-                 const struct inode_set *want, const struct pid_list *walked, struct stats *st) {
+                 const struct inode_set *want, const struct pid_list *walked, struct inode_list *touched,
+                 struct stats *st) {
   static struct pid_runs runs;
   static struct pid_list denied, denied_before; // processes whose fds could not be read: this scan's, the last one's
   struct pid_list l = denied_before;
@@ -429,7 +444,8 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     if (!parse_u64(de->d_name, de->d_name + strlen(de->d_name), &pid64) || pid64 > INT32_MAX) continue;
     int pid = (int)pid64;
     bool walked_before = walked && pid_list_has(walked, pid);
-    int32_t run = walked_before ? pid_runs_first(&runs, old, pid) : -1;
+    // A process not listed may still have a run: it started between that walk's process list and its readdir.
+    int32_t run = walked ? pid_runs_first(&runs, old, pid) : -1;
     if (walked_before && !(rereads_pending && run_has_stale(old, run, pid))) {
       st->pids++;
       if (pid_list_has(&denied_before, pid)) {
@@ -464,6 +480,9 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
       continue;
     }
     st->pids++;
+    if (touched)
+      for (int32_t i = run; i >= 0 && (size_t)i < old->n && old->v[i].pid == pid; i++)
+        inode_list_add(touched, want, old->v[i].inode);
     uint64_t stime = track_start ? start_time(procfd, pid) : 0;
     size_t first = cur->n;
     struct dirent *fe;
@@ -510,8 +529,13 @@ static void scan(int procfd, struct table *old, struct table *cur, bool track_st
     }
     closedir(fds); // closes dfd
     read_pending(cur, first);
+    if (touched)
+      for (size_t i = first; i < cur->n; i++) inode_list_add(touched, want, cur->v[i].inode);
   }
   closedir(proc);
+  if (touched) // processes gone since, or not readable any more
+    for (size_t i = 0; i < old->n; i++)
+      if (!old->v[i].seen) inode_list_add(touched, want, old->v[i].inode);
   rereads_pending = false; // every process holding a socket to re-read was walked: its options were read again
   for (size_t i = 0; i < cur->n; i++) {
     const struct entry *e = &cur->v[i];
@@ -1422,8 +1446,9 @@ static enum walk walk_needed(uint64_t pids) {
 static struct table *inventory(int procfd, struct table *old, struct table *cur, bool track_start, char **paths,
                                int npaths, struct stats *st, unsigned long *count, enum walk *how) {
   static struct owners own;
-  static struct inode_set want;
+  static struct inode_set want, touched_set;
   static struct pid_list pids_now;
+  static struct inode_list touched;
   *count = 0;
   dumped.n = 0;
   changes.complete = false;
@@ -1436,9 +1461,18 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
     st->elapsed_us = 0;
   } else {
     inode_set_fill(&want, dumped.v, dumped.n);
-    scan(procfd, old, cur, track_start, false, &want, *how == WALK_NEW_PROCESSES ? &last_walk.list : NULL, st);
-    owners_build(&own, cur);
-    for (size_t i = 0; i < dumped.n; i++) out_owners(&own, cur, i);
+    bool some = *how == WALK_NEW_PROCESSES;
+    touched.n = 0;
+    scan(procfd, old, cur, track_start, false, &want, some ? &last_walk.list : NULL, some ? &touched : NULL, st);
+    // Walking only new processes, the owner lines of sockets no walked or gone process held stand as sent: on a host
+    // where a process starts every few seconds, the owners of its 100k other sockets are not looked up and compared
+    // again at each refresh.
+    if (some) inode_set_fill(&touched_set, touched.v, touched.n);
+    if (!some || touched.n) {
+      owners_build(&own, cur);
+      for (size_t i = 0; i < dumped.n; i++)
+        if (!some || inode_set_has(&touched_set, dumped.v[i])) out_owners(&own, cur, i);
+    }
     // Only a `changes` answer's walk can stand for the next one: the owner lines it sent are what the reader holds.
     last_walk.valid = changes.on;
     last_walk.pids = pids;
@@ -1448,7 +1482,10 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
     // Only a walk of every process restarts the clock of the periodic one (it sees what no list of pids can).
     if (*how == WALK_ALL) last_walk.at_ms = now_ms();
     last_walk.st = *st;
-    inode_set_fill(&last_walk.inodes, dumped.v, dumped.n);
+    // The sockets dumped then are `want`, already filled from this answer's dump: the sets trade places.
+    struct inode_set w = last_walk.inodes;
+    last_walk.inodes = want;
+    want = w;
   }
   // Namespaces not asked for this time are forgotten: asked again, their section is complete.
   for (size_t k = known.n; changes.on && k-- > 0;)
@@ -1477,7 +1514,7 @@ static int cmd_scan(void) {
   int procfd = open_proc();
   struct table old = {0}, cur = {0};
   struct stats st;
-  scan(procfd, &old, &cur, false, true, NULL, NULL, &st);
+  scan(procfd, &old, &cur, false, true, NULL, NULL, NULL, &st);
   printf("# pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", st.pids, st.denied, st.sockets,
          (long long)st.elapsed_us);
   return fflush(stdout) == 0 ? 0 : 1;
@@ -1511,7 +1548,7 @@ static int cmd_serve(void) {
       last_walk.valid = false;
       struct stats st;
       for (size_t i = 0; i < old->n; i++) old->v[i].seen = false;
-      scan(procfd, old, cur, true, true, NULL, NULL, &st);
+      scan(procfd, old, cur, true, true, NULL, NULL, NULL, &st);
       print_gone(old);
       printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld\n", ++seq, st.pids, st.denied, st.sockets,
              (long long)st.elapsed_us);
