@@ -16,13 +16,15 @@ export interface Term {
   kill: () => void;
 }
 
-export function spawnCli(args: string[], opts: { cols?: number; rows?: number; cwd?: string; asUser?: number } = {}): Term {
+/** `command`: an installed `ka-top` instead of the built CLI on this Node; `env` is added to this process's. */
+export function spawnCli(args: string[], opts: { cols?: number; rows?: number; cwd?: string; asUser?: number; command?: string; env?: NodeJS.ProcessEnv } = {}): Term {
+  const [run, runArgs] = opts.command === undefined ? [process.execPath, [CLI, ...args]] : [opts.command, args];
   // setpriv (util-linux) drops root for the "without root" paths
   const [cmd, argv] = opts.asUser === undefined
-    ? [process.execPath, [CLI, ...args]]
-    : ['setpriv', [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', process.execPath, CLI, ...args]];
+    ? [run, runArgs]
+    : ['setpriv', [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', run, ...runArgs]];
   const p = pty.spawn(cmd, argv, {
-    cols: opts.cols ?? 120, rows: opts.rows ?? 40, cwd: opts.cwd ?? process.cwd(), env: { ...process.env, CI: 'false' } as Record<string, string>,
+    cols: opts.cols ?? 120, rows: opts.rows ?? 40, cwd: opts.cwd ?? process.cwd(), env: { ...process.env, ...opts.env, CI: 'false' } as Record<string, string>,
   });
   let out = '';
   let from = 0;

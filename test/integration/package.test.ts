@@ -1,14 +1,15 @@
 // The package as a user gets it: `npm pack` of a clean copy of the working tree (prepack builds everything),
 // `npm i -g --prefix` into a scratch prefix, then the installed `ka-top` run from / — no repository in sight — as root
-// and as nobody, on the machine's Node and on Node 24 (npm's node@24 placed next to the command, as nvm does, which
-// is also how the bin shim finds node under sudo); the other architecture's helper under qemu-user; and an install
-// whose helpers are gone. Needs root, the cross gcc and qemu-user-static (scripts/setup.sh).
+// and as nobody, on the machine's Node, on Node 22 (named by KA_TOP_NODE) and on Node 24 (npm's node@24 placed next to
+// the command, as nvm does, which is also how the bin shim finds node under sudo): the CLI, and the TUI in a pty; the
+// other architecture's helper under qemu-user; and an install whose helpers are gone. Needs root, the cross gcc and qemu-user-static (scripts/setup.sh).
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/sources/exec.js';
 import { startPeer, stopAllPeers } from '../helpers/peer.js';
+import { spawnCli } from '../helpers/pty.js';
 
 const ROOT = packagePath('');
 const NATIVE = process.arch;
@@ -37,6 +38,8 @@ let installed = '';
 let kaTop = '';
 let files: string[] = [];
 let node24 = '';
+/** What hosts run besides 24: npm's node@22, named by KA_TOP_NODE (set once fetched). */
+const node22Env: NodeJS.ProcessEnv = {};
 
 /** The installed command, run from / as root or (through setpriv) as nobody. */
 function kaTopAs(user: 'root' | 'nobody', args: string[], env: NodeJS.ProcessEnv = {}): Promise<Out> {
@@ -57,14 +60,21 @@ beforeAll(async () => {
   }
   expect((await sh('cp', ['-al', join(ROOT, 'node_modules'), join(src, 'node_modules')])).code).toBe(0);
 
-  // npm's node@24 package brings a real Node binary (fetched while the package is built)
-  const [pack, which] = await Promise.all([
+  // npm's node@N packages bring real Node binaries (fetched while the package is built)
+  const nodeOf = (major: number) => sh('npm', ['exec', '--yes', `--package=node@${major}`, '--', 'node', '-p', 'process.execPath'], { timeoutMs: 180_000 });
+  const [pack, which24, which22] = await Promise.all([
     sh('npm', ['pack', '--json', '--pack-destination', dir, '--loglevel=error'], { cwd: src, timeoutMs: 180_000 }),
-    sh('npm', ['exec', '--yes', '--package=node@24', '--', 'node', '-p', 'process.execPath'], { timeoutMs: 180_000 }),
+    nodeOf(24),
+    nodeOf(22),
   ]);
   expect(pack.code, pack.stderr).toBe(0);
-  expect(which.code, which.stderr).toBe(0);
-  node24 = which.stdout.trim();
+  expect(which24.code, which24.stderr).toBe(0);
+  expect(which22.code, which22.stderr).toBe(0);
+  node24 = which24.stdout.trim();
+  // outside /root, which nobody cannot enter
+  node22Env.KA_TOP_NODE = join(dir, 'node22');
+  copyFileSync(which22.stdout.trim(), node22Env.KA_TOP_NODE);
+  chmodSync(node22Env.KA_TOP_NODE, 0o755);
   const [report] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[\n'))) as { filename: string; files: { path: string }[] }[];
   files = report!.files.map((f) => f.path);
   rmSync(src, { recursive: true, force: true });
@@ -75,7 +85,7 @@ beforeAll(async () => {
   expect(install.code, install.stderr).toBe(0);
   installed = join(prefix, 'lib/node_modules/ka-top');
   kaTop = join(prefix, 'bin/ka-top');
-  // Longer than its steps' own bounds (pack and node@24 side by side, then the install): a slow step fails with what
+  // Longer than its steps' own bounds (pack and the Nodes side by side, then the install): a slow step fails with what
   // npm said, not as a hook timeout (a whole-suite run beside two busy loops once took over 300 s here).
 }, 400_000);
 
@@ -120,11 +130,12 @@ describe('npm pack', () => {
   });
 });
 
-describe('installed ka-top, on this machine\'s Node and on Node 24 at once', () => {
+describe('installed ka-top, on this machine\'s Node, Node 22 and Node 24', () => {
   let clientPort = 0;
-  /** Node 24 sits next to the command (where nvm and tarballs keep node); the machine's is named by KA_TOP_NODE. */
+  /** Node 24 sits next to the command (where nvm and tarballs keep node); the machine's and 22 are named by KA_TOP_NODE. */
   const NODES = [
     { node: process.versions.node, env: { KA_TOP_NODE: process.execPath } },
+    { node: '22.', env: node22Env },
     { node: '24.', env: {} },
   ];
 
@@ -162,6 +173,21 @@ describe('installed ka-top, on this machine\'s Node and on Node 24 at once', () 
 
       expect(watch.code, watch.stderr).toBe(0);
       expect(JSON.parse(watch.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'counts' });
+    }
+  }, 180_000);
+
+  it('as root: the TUI lists our socket with its keepalive options and quits on q', async () => {
+    for (const { env } of NODES) {
+      const t = spawnCli(['--port', String(clientPort)], { command: kaTop, env, cwd: '/' });
+      try {
+        await t.waitFor(new RegExp(`ESTAB +127\\.0\\.0\\.1:${clientPort} +\\S+ +\\d+/ka-peer +41s\\*/7s\\*/4\\*`), 60_000);
+        // the shim exec'd the Node it was meant to find
+        expect(readlinkSync(`/proc/${t.p.pid}/exe`)).toBe(realpathSync(env.KA_TOP_NODE ?? join(prefix, 'bin/node')));
+        t.p.write('q');
+        expect(await t.exited).toBe(0);
+      } finally {
+        t.kill();
+      }
     }
   }, 180_000);
 
