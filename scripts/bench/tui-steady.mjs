@@ -8,10 +8,12 @@
 // Then the real TUI over the same sockets (`ka-top --netns NS` in a 160x45 pty, with bpftrace): what the loop leaves
 // out (the table's sort and filter at each refresh, rendering once a second, the live findings) is in its figure.
 // Root; after `make build`.
-//   node scripts/bench/tui-steady.mjs [SOCKETS] [REFRESHES]   (default 100000 10)
+//   node scripts/bench/tui-steady.mjs [SOCKETS] [REFRESHES] [PROCESS_EVERY_S]   (default 100000 10, none)
+// With PROCESS_EVERY_S a short-lived process starts that often during both measurements, as a Kubernetes node's
+// probes and shells do: the helper then walks the new processes at nearly every refresh.
 // Reports figures, never asserts (issue 10 target at 100k sockets: RSS <= 300 MiB, goal 150; <= 0.10 core at a 2 s
 // refresh; refresh work <= 250 ms). CPU figures depend on the machine's load: the load average is printed with them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -121,22 +123,27 @@ async function realTui(ns, seconds) {
 
 const sockets = Number(process.argv[2] ?? 100_000);
 const refreshes = Number(process.argv[3] ?? 10);
+const processEvery = process.argv[4] === undefined ? null : Number(process.argv[4]);
+if (processEvery !== null && !(processEvery > 0)) throw new Error(`PROCESS_EVERY_S must be a positive number of seconds, not ${process.argv[4]}`);
 const scratch = scratchNamespace(`kat-bench-steady-${process.pid}`);
 await scratch.hold(sockets);
+const churn = processEvery === null ? null : spawn(process.execPath, ['-e', 'setInterval(() => require("child_process").spawn("/bin/true"), Number(process.argv[1]) * 1000)', String(processEvery)], { stdio: 'ignore' });
 const load = loadavg()[0];
 const r = spawnSync(process.execPath, [...(process.env.KAT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KAT_PROF}`] : []), '--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
   encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
 });
 if (r.status !== 0) {
+  churn?.kill();
   scratch.close();
   throw new Error(`refresh loop exited ${r.status ?? r.signal}`);
 }
 const m = JSON.parse(r.stdout.trim().split('\n').pop());
 const tui = await realTui(scratch.name, m.wallS);
+churn?.kill();
 scratch.close();
 const mib = (b) => (b / 2 ** 20).toFixed(0);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`${m.connections} connections in ${scratch.name}, ${m.refreshes} refreshes after ${m.warmupCosts.length + 1} of warm-up (${(WARMUP_MS / 1000).toFixed(0)} s; their work ${m.warmupCosts.map((c) => c.toFixed(0)).join(', ')} ms after the first), ${m.wallS.toFixed(1)} s (load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after):`);
+console.log(`${m.connections} connections in ${scratch.name}, ${m.refreshes} refreshes after ${m.warmupCosts.length + 1} of warm-up (${(WARMUP_MS / 1000).toFixed(0)} s; their work ${m.warmupCosts.map((c) => c.toFixed(0)).join(', ')} ms after the first), ${m.wallS.toFixed(1)} s${processEvery === null ? '' : `, a process started every ${processEvery} s`} (load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after):`);
 console.log(`  CPU: ${(m.treeS / m.wallS).toFixed(3)} core with helpers (${(m.nodeS / m.wallS).toFixed(3)} Node alone); per refresh ${(m.treeS / m.refreshes).toFixed(2)} s with helpers, ${(m.nodeS / m.refreshes).toFixed(2)} s Node`);
 console.log(`  refresh work: median ${median(m.costs).toFixed(0)} ms, max ${Math.max(...m.costs).toFixed(0)} ms`);
 console.log(`  RSS after each refresh ${mib(Math.min(...m.rss))}–${mib(Math.max(...m.rss))} MiB, peak ${(m.peakKib / 1024).toFixed(0)} MiB; heap after a full GC ${m.heapPerConnection} bytes per connection`);
