@@ -2,7 +2,8 @@
 // `npm i -g --prefix` into a scratch prefix, then the installed `ka-top` run from / — no repository in sight — as root
 // and as nobody, on the machine's Node, on Node 22 (named by KA_TOP_NODE) and on Node 24 (npm's node@24 placed next to
 // the command, as nvm does, which is also how the bin shim finds node under sudo): the CLI, and the TUI in a pty; the
-// other architecture's helper under qemu-user; and an install whose helpers are gone. Needs root, the cross gcc and qemu-user-static (scripts/setup.sh).
+// other architecture's helper under qemu-user; and an install whose helpers are gone. Needs root, the cross gcc and
+// qemu-user-static (scripts/setup.sh).
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
