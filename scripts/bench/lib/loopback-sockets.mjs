@@ -1,5 +1,6 @@
-// N real loopback TCP sockets held by ka-peer in a scratch network namespace (name starting with `kat-`), for the
-// benchmarks that need a host with many connections. Root; after `make build`.
+// N real TCP sockets held by ka-peer in a scratch network namespace (name starting with `kat-`), for the
+// benchmarks that need a host with many connections: over loopback, or between two namespaces joined by a veth
+// pair (connections that cross an interface, as a gateway's do). Root; after `make build`.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -24,21 +25,37 @@ function closeAtExit(close) {
   openNamespaces.add(close);
 }
 
-/** A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit and on SIGINT). */
-export function scratchNamespace(name) {
+/**
+ * A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit and on SIGINT). With
+ * `crossing`, a second one (`<name>-c`) joined to it by a veth pair, 198.18.0.1 here and 198.18.0.2 there: `hold`
+ * then listens here and connects from there, and every connection crosses the link.
+ */
+export function scratchNamespace(name, { crossing = false } = {}) {
   if (!name.startsWith('kat-')) throw new Error(`scratch namespaces are named kat-…, not ${name}`);
+  const clientNs = crossing ? `${name}-c` : name;
+  const names = crossing ? [name, clientNs] : [name];
   const children = [];
   const close = () => {
     openNamespaces.delete(close);
     for (const c of children.splice(0)) c.kill('SIGKILL');
-    spawnSync('ip', ['netns', 'del', name]);
+    for (const n of names) spawnSync('ip', ['netns', 'del', n]);
   };
   closeAtExit(close);
-  sh('ip', ['netns', 'add', name]);
-  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  for (const n of names) {
+    sh('ip', ['netns', 'add', n]);
+    sh('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+  }
+  const serverAddress = crossing ? '198.18.0.1' : '127.0.0.1';
+  if (crossing) {
+    sh('ip', ['-n', name, 'link', 'add', 'kat0', 'type', 'veth', 'peer', 'name', 'kat1', 'netns', clientNs]);
+    for (const [n, dev, addr] of [[name, 'kat0', '198.18.0.1/30'], [clientNs, 'kat1', '198.18.0.2/30']]) {
+      sh('ip', ['-n', n, 'addr', 'add', addr, 'dev', dev]);
+      sh('ip', ['-n', n, 'link', 'set', dev, 'up']);
+    }
+  }
 
-  function startPeer(args) {
-    const c = spawn('ip', ['netns', 'exec', name, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  function startPeer(ns, args) {
+    const c = spawn('ip', ['netns', 'exec', ns, peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(c);
     let buf = '';
     const waiters = [];
@@ -59,6 +76,8 @@ export function scratchNamespace(name) {
   return {
     name,
     path: `/run/netns/${name}`,
+    /** Every namespace it made (the client one too with `crossing`). */
+    names,
     /** Adds `sockets` sockets (both ends of sockets/2 idle connections, keepalive on the client side). The idle is
      *  an hour: tens of thousands of keepalive timers firing together overflow loopback's backlog, the probes are
      *  lost, and the connections would die in the middle of a run. */
@@ -66,10 +85,10 @@ export function scratchNamespace(name) {
       const conns = Math.ceil(sockets / 2);
       for (let made = 0; made < conns; ) {
         const n = Math.min(PER_PROCESS, conns - made);
-        const server = startPeer(['server', '--listen', '127.0.0.1:0', '--mode', 'hold']);
+        const server = startPeer(name, ['server', '--listen', `${serverAddress}:0`, '--mode', 'hold']);
         await server.waitCount(/^LISTEN/gm, 1);
         const port = /^LISTEN \S+ (\d+)/m.exec(server.text())[1];
-        const client = startPeer(['client', '--connect', `127.0.0.1:${port}`, '--conns', String(n), '--keepidle', '3600']);
+        const client = startPeer(clientNs, ['client', '--connect', `${serverAddress}:${port}`, '--conns', String(n), '--keepidle', '3600']);
         await client.waitCount(/^CONN/gm, n);
         made += n;
       }
