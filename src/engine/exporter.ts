@@ -5,9 +5,9 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
-import { eventMatchesFilter, filterConnections, netnsNames } from '../model/filter.js';
+import { eventMatchesFilter, filterConnections, matchesFilter, netnsNames } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
-import { crossing } from '../model/findings/rule-kit.js';
+import { isCrossing } from '../model/findings/rule-kit.js';
 import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
 import type { Connection, ContainerRef } from '../domain/connection.js';
 import type { TracerState } from '../sources/ports.js';
@@ -17,8 +17,6 @@ import type { Monitor, MonitorState } from './monitor.js';
 export const FINDINGS_WINDOW_MS = 5 * 60_000;
 /** Events kept for that window, the newest (the counters stay exact beyond it). */
 const MAX_RECENT_EVENTS = 20_000;
-/** Connections whose last observation is kept for the window's idle-reclaim rule, at most. */
-const MAX_LAST_SEEN = 50_000;
 
 export interface ExporterOptions extends MetricOptions {
   filter: ConnectionFilter;
@@ -65,6 +63,8 @@ export class ExporterState {
   private readonly kernel = new KernelTotals();
   private readonly slots: OwnerSlots;
   private owners = new OwnerIndex(null);
+  /** The inventory before `owners`' (an event's connection may be gone from the newer one). */
+  private previousOwners = new OwnerIndex(null);
   private netnsNames = new Map<number, string>();
   private inventory: Inventory | null = null;
   private previous: { connections: readonly Connection[]; atMs: number } | null = null;
@@ -89,7 +89,10 @@ export class ExporterState {
       this.unsubscribe.push(source.tracing.subscribe((e) => {
         if (e.type === 'lost' || eventMatchesFilter(e, o.filter, this.netnsNames)) {
           countEvent(e, this.counters, this.owners, this.slots, o, now(), source.containerOfPid);
-          if (e.type !== 'lost') this.keepRecent(e);
+          if (e.type !== 'lost') {
+            this.keepRecent(e);
+            this.observe(e);
+          }
         }
       }));
     }
@@ -135,24 +138,46 @@ export class ExporterState {
     if (this.recent.length > MAX_RECENT_EVENTS * 1.5) this.recent = this.recent.slice(-MAX_RECENT_EVENTS);
   }
 
+  /**
+   * Keeps the last observation of the connection an event names, if it may cross a middlebox (only such a flow can
+   * be reclaimed by one, and the idle-reclaim rule reads nothing else): from the inventory served now, else from the
+   * one before (a reset ends its connection, often before the next inventory is taken). Only named connections:
+   * keeping every crossing one, at each refresh, took a tenth of the exporter's refresh at 100k of them.
+   */
+  private observe(e: Exclude<KaEvent, { type: 'lost' }>): void {
+    const id = e.connection;
+    if (!id || this.lastSeen.has(id)) return;
+    for (const index of [this.owners, this.previousOwners]) {
+      const c = index.connection(id);
+      if (!c) continue;
+      if (isCrossing(c) && matchesFilter(c, this.o.filter)) this.lastSeen.set(id, { connection: c, atMs: index.takenAtMs });
+      return;
+    }
+  }
+
+  /** The observations whose events left the window, or made before it began, go; the connections the window's
+   *  events name that this inventory lists are observed in it. */
+  private ageLastSeen(connections: readonly Connection[], takenAt: number, windowStart: number): void {
+    const named = new Set<string>();
+    for (const e of this.recent) if (e.type !== 'lost' && e.connection) named.add(e.connection);
+    for (const [id, seen] of this.lastSeen) if (!named.has(id) || seen.atMs < windowStart) this.lastSeen.delete(id);
+    // Indexed: run once a refresh over up to 100k connections, the loop stays unoptimized (an iterator result each).
+    for (let i = 0; named.size && i < connections.length; i++) {
+      const c = connections[i]!;
+      if (named.has(c.id) && isCrossing(c)) this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
+    }
+  }
+
   private apply(inv: Inventory, costMs: number, now: number): void {
     const connections = filterConnections(inv.connections, this.o.filter);
     // A rolling window, as a capture has: the events of the last minutes, the inventory before this one and the
-    // last observation of every connection seen in the window.
+    // last observation of each connection those events name.
     const windowStart = Math.max(this.startedAt, now - FINDINGS_WINDOW_MS);
     this.recent = this.recent.filter((e) => Date.parse(e.ts) >= windowStart);
-    for (const [id, seen] of this.lastSeen) if (seen.atMs < windowStart) this.lastSeen.delete(id);
     const takenAt = Date.parse(inv.takenAt);
-    // Only flows that may cross a middlebox can be reclaimed by one; the newest MAX_LAST_SEEN of them are kept
-    // (a busy host opens millions of connections in the window).
-    for (const c of crossing(connections)) {
-      this.lastSeen.delete(c.id);
-      this.lastSeen.set(c.id, { connection: c, atMs: takenAt });
-    }
-    for (const id of this.lastSeen.keys()) {
-      if (this.lastSeen.size <= MAX_LAST_SEEN) break;
-      this.lastSeen.delete(id);
-    }
+    this.ageLastSeen(connections, takenAt, windowStart);
+    const hostAddresses = new Set<string>();
+    for (let i = 0; i < inv.connections.length; i++) hostAddresses.add(inv.connections[i]!.local.address);
     const findings = evaluateFindings({
       connections,
       startConnections: this.previous?.connections,
@@ -161,7 +186,7 @@ export class ExporterState {
       window: this.previous ? { startMs: windowStart, durationMs: now - windowStart, startInventoryMs: this.previous.atMs } : null,
       idleTimeouts: this.o.idleTimeouts,
       lastSeen: this.lastSeen,
-      hostAddresses: new Set(inv.connections.map((c) => c.local.address)),
+      hostAddresses,
     });
     const next = gaugeSet(inv, connections, findings, this.slots, this.o, now);
     this.counters.dropOwners(this.slots.sweep(now));
@@ -169,6 +194,7 @@ export class ExporterState {
     this.gauges = next;
     this.inventory = inv;
     this.previous = { connections, atMs: takenAt };
+    this.previousOwners = this.owners;
     this.owners = new OwnerIndex(inv);
     this.netnsNames = netnsNames(inv.namespaces);
     this.lastInventorySec = costMs / 1000;

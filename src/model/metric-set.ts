@@ -7,7 +7,7 @@ import type { Finding, IdleTimeout } from '../domain/finding.js';
 import type { Inventory } from '../domain/inventory.js';
 import { netnsLabel } from '../domain/netns.js';
 import { flowIdleMs } from './flow.js';
-import { crossing } from './findings/rule-kit.js';
+import { isCrossing } from './findings/rule-kit.js';
 
 export type MetricKind = 'counter' | 'gauge';
 export interface MetricDef {
@@ -83,8 +83,14 @@ function ownerLabels(netns: { inode: number; name: string | null; container?: Re
   return l;
 }
 
+/** What a connection's owner labels are made of: its namespace, its process's container (else the namespace's) and,
+ *  with process labels, its process's name. */
+function ownerParts(c: Connection, o: MetricOptions): [Connection['netns'], Ref, string | null] {
+  return [c.netns, c.process?.container ?? c.netns.container, o.processLabels ? c.process?.comm ?? null : null];
+}
+
 export function connectionOwner(c: Connection, o: MetricOptions): OwnerLabels {
-  return ownerLabels(c.netns, c.process?.container ?? c.netns.container, c.process?.comm, o);
+  return ownerLabels(...ownerParts(c, o), o);
 }
 
 function otherOwner(o: MetricOptions): OwnerLabels {
@@ -155,20 +161,33 @@ export class CounterSet {
   }
 }
 
-/** Which connection and namespace an event's owner is looked up in (rebuilt per inventory). */
+/** Which connection and namespace an event's owner is looked up in (one per inventory; its connections are indexed
+ *  when the first event asks: an idle host's 100k connections are not, at every refresh). */
 export class OwnerIndex {
-  private readonly byConnection: Map<string, Connection>;
+  private byConnection: Map<string, Connection> | null = null;
   private readonly byNetns: Map<number, NetnsInfo>;
+  /** When the inventory was taken (ms epoch; 0 without one). */
+  readonly takenAtMs: number;
 
-  constructor(inv: Inventory | null) {
-    this.byConnection = new Map((inv?.connections ?? []).map((c) => [c.id, c]));
+  constructor(private readonly inv: Inventory | null) {
     this.byNetns = new Map((inv?.namespaces ?? []).map((n) => [n.inode, n]));
+    this.takenAtMs = inv ? Date.parse(inv.takenAt) : 0;
+  }
+
+  /** The inventory's connection with this id. */
+  connection(id: string): Connection | undefined {
+    if (!this.byConnection) {
+      this.byConnection = new Map();
+      const all = this.inv?.connections ?? [];
+      for (let i = 0; i < all.length; i++) this.byConnection.set(all[i]!.id, all[i]!);
+    }
+    return this.byConnection.get(id);
   }
 
   /** The event's owner: its connection's; for a socket that lived between two inventories, its process's
    *  container (`containerOfPid`) or else its namespace's. */
   ownerOf(e: Exclude<KaEvent, { type: 'lost' }>, o: MetricOptions, containerOfPid?: (pid: number) => Ref): OwnerLabels {
-    const c = e.connection ? this.byConnection.get(e.connection) : undefined;
+    const c = e.connection ? this.connection(e.connection) : undefined;
     if (c) return connectionOwner(c, o);
     const ns = e.netns ? this.byNetns.get(e.netns) : undefined;
     const ref = (e.pid !== null ? containerOfPid?.(e.pid) : null) ?? ns?.container;
@@ -222,10 +241,12 @@ export interface GaugeSet {
   folded: number;
 }
 
-function keepaliveSource(c: Connection): string {
-  if (c.keepalive.enabled === null) return 'unknown';
-  if (!c.keepalive.enabled) return 'off';
-  return c.keepalive.source === 'socket' ? 'socket' : 'sysctl';
+/** The keepalive label values, by index (one count per index while an owner's connections are counted). */
+const KEEPALIVE_SOURCES = ['unknown', 'off', 'socket', 'sysctl'] as const;
+function keepaliveSourceIndex(c: Connection): number {
+  if (c.keepalive.enabled === null) return 0;
+  if (!c.keepalive.enabled) return 1;
+  return c.keepalive.source === 'socket' ? 2 : 3;
 }
 
 class SampleTable {
@@ -247,6 +268,61 @@ class SampleTable {
   }
 }
 
+interface OwnerGroup {
+  owner: OwnerLabels;
+  size: number;
+  /** Connections by state, then by keepalive source (KEEPALIVE_SOURCES' order), in the order first met. */
+  byState: Map<string, number[]>;
+  /** Per middlebox (the options' order): crossing connections whose keepalive idle is longer than its timeout… */
+  keepaliveOver: number[];
+  /** …and crossing connections with keepalive off, idle longer than it. */
+  idleWithout: number[];
+}
+
+/**
+ * The owner groups of one inventory's connections, counted in one pass. The parts a connection's owner labels are
+ * made of are shared objects (one namespace object for all of its connections, one container reference per
+ * process): the labels and their key are made once per distinct set of parts, not once per connection (at 100k
+ * connections a label object and its JSON text each were most of an exporter refresh).
+ */
+function ownerGroups(connections: readonly Connection[], o: MetricOptions): OwnerGroup[] {
+  const byKey = new Map<string, OwnerGroup>();
+  const byParts = new Map<object, Map<Ref, Map<string | null, OwnerGroup>>>();
+  const middleboxes = o.idleTimeouts;
+  for (let i = 0; i < connections.length; i++) {
+    const c = connections[i]!;
+    const [netns, ref, comm] = ownerParts(c, o);
+    let byRef = byParts.get(netns);
+    if (!byRef) byParts.set(netns, (byRef = new Map()));
+    let byComm = byRef.get(ref);
+    if (!byComm) byRef.set(ref, (byComm = new Map()));
+    let g = byComm.get(comm);
+    if (!g) {
+      const owner = connectionOwner(c, o);
+      const k = keyOf(owner);
+      g = byKey.get(k);
+      if (!g) {
+        g = { owner, size: 0, byState: new Map(), keepaliveOver: middleboxes.map(() => 0), idleWithout: middleboxes.map(() => 0) };
+        byKey.set(k, g);
+      }
+      byComm.set(comm, g);
+    }
+    g.size++;
+    let counts = g.byState.get(c.state);
+    if (!counts) g.byState.set(c.state, (counts = [0, 0, 0, 0]));
+    counts[keepaliveSourceIndex(c)]!++;
+    if (!isCrossing(c)) continue;
+    const k = c.keepalive;
+    const idleMs = k.enabled === false ? flowIdleMs(c) ?? 0 : 0;
+    for (let m = 0; m < middleboxes.length; m++) {
+      const seconds = middleboxes[m]!.seconds;
+      if (k.enabled === true && k.idleSec !== null && k.idleSec > seconds) g.keepaliveOver[m]!++;
+      if (k.enabled === false && idleMs > seconds * 1000) g.idleWithout[m]!++;
+    }
+  }
+  return [...byKey.values()];
+}
+
 /**
  * The gauges of one inventory. The biggest owners get the free slots first, so a cap cuts off the smallest.
  * Series bound: (maxOwners + 1) owner sets × (states × keepalive sources + 2 × middleboxes), plus one per
@@ -254,27 +330,18 @@ class SampleTable {
  */
 export function gaugeSet(inv: Inventory, connections: readonly Connection[], findings: readonly Finding[], slots: OwnerSlots, o: MetricOptions, now: number): GaugeSet {
   const t = new SampleTable();
-  const byOwner = new Map<string, { owner: OwnerLabels; conns: Connection[] }>();
-  for (const c of connections) {
-    const owner = connectionOwner(c, o);
-    const k = keyOf(owner);
-    const g = byOwner.get(k);
-    if (g) g.conns.push(c);
-    else byOwner.set(k, { owner, conns: [c] });
-  }
   const foldedBefore = slots.folded;
-  const groups = [...byOwner.values()].sort((a, b) => b.conns.length - a.conns.length);
-  for (const { owner, conns } of groups) {
-    const labels = slots.admit(owner, now);
-    for (const c of conns) t.add(METRICS.connections, { ...labels, state: c.state, keepalive: keepaliveSource(c) });
-    for (const c of crossing(conns)) {
-      for (const mb of o.idleTimeouts) {
-        if (c.keepalive.enabled === true && c.keepalive.idleSec !== null && c.keepalive.idleSec > mb.seconds) {
-          t.add(METRICS.keepaliveOverIdle, { ...labels, middlebox: mb.name });
-        }
-        if (c.keepalive.enabled === false && (flowIdleMs(c) ?? 0) > mb.seconds * 1000) t.add(METRICS.idleNoKeepalive, { ...labels, middlebox: mb.name });
-      }
+  const groups = ownerGroups(connections, o).sort((a, b) => b.size - a.size);
+  for (const g of groups) {
+    const labels = slots.admit(g.owner, now);
+    for (const [state, counts] of g.byState) {
+      counts.forEach((n, i) => n && t.add(METRICS.connections, { ...labels, state, keepalive: KEEPALIVE_SOURCES[i]! }, n));
     }
+    o.idleTimeouts.forEach((mb, m) => {
+      const over = g.keepaliveOver[m]!, without = g.idleWithout[m]!;
+      if (over) t.add(METRICS.keepaliveOverIdle, { ...labels, middlebox: mb.name }, over);
+      if (without) t.add(METRICS.idleNoKeepalive, { ...labels, middlebox: mb.name }, without);
+    });
   }
   for (const f of findings) t.add(METRICS.findings, { rule: f.rule, severity: f.severity });
   const withSysctl = inv.namespaces.filter((n) => n.sysctl);

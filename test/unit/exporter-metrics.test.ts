@@ -138,6 +138,68 @@ describe('exporter metric set', () => {
     expect(k.value('rst_sent:TCP_STATE')).toBe(14);
   });
 
+  it('counts connections by owner, state and keepalive source, and the crossing ones against each middlebox', () => {
+    const container = { id: 'c0000000000a', runtime: 'containerd', name: 'web', pod: { uid: 'u-a', namespace: 'shop', name: 'web-0' } };
+    const a = { inode: 4026540100, name: null, container };
+    const b = { inode: 4026540200, name: 'kat-b', container: null };
+    const proc = (comm: string) => ({ ...conn().process!, comm, container });
+    const nginx = proc('nginx'), envoy = proc('envoy');
+    const idle = (s: number) => ({ send: s * 1000, recv: s * 1000, ack: s * 1000 });
+    const connections = [
+      conn({ netns: a, process: nginx, keepalive: { enabled: true, idleSec: 7200, source: 'sysctl' } }), // over every middlebox
+      conn({ netns: a, process: nginx, keepalive: { enabled: true, idleSec: 300, source: 'socket' } }), // over azure-lb's 240 s
+      conn({ netns: a, process: nginx, keepalive: { enabled: false }, idleMs: idle(400) }), // idle past 240 and 350 s
+      conn({ netns: a, process: nginx, keepalive: { enabled: false }, idleMs: idle(5000), peer: { address: '127.0.0.1', port: 80 } }), // no middlebox on loopback
+      conn({ netns: a, process: nginx, state: 'TIME-WAIT', keepalive: { enabled: false }, idleMs: idle(5000) }), // only ESTAB crosses
+      // The same owner through another, equal namespace object: one series.
+      conn({ netns: { ...a }, process: { ...nginx }, keepalive: { enabled: false }, idleMs: idle(100) }),
+      conn({ netns: a, process: envoy, keepalive: { enabled: null }, idleMs: idle(9000) }),
+      conn({ netns: b, process: null, state: 'LISTEN', keepalive: { enabled: false } }),
+    ];
+    const inv = { ...inventory(1, 0), connections };
+    const st = new ExporterState(source(inv).src, opts({ processLabels: true }));
+    const samples = (m: { name: string }) => Object.fromEntries(st.view().get(m.name)!.map((x) => [Object.values(x.labels).join('|'), x.value]));
+    expect(samples(METRICS.connections)).toEqual({
+      'c0000000000a|shop|web-0|web|nginx|ESTAB|sysctl': 1,
+      'c0000000000a|shop|web-0|web|nginx|ESTAB|socket': 1,
+      'c0000000000a|shop|web-0|web|nginx|ESTAB|off': 3,
+      'c0000000000a|shop|web-0|web|nginx|TIME-WAIT|off': 1,
+      'c0000000000a|shop|web-0|web|envoy|ESTAB|unknown': 1,
+      'kat-b|||||LISTEN|off': 1,
+    });
+    expect(samples(METRICS.keepaliveOverIdle)).toEqual({
+      'c0000000000a|shop|web-0|web|nginx|azure-lb': 2,
+      'c0000000000a|shop|web-0|web|nginx|aws-nlb': 1,
+      'c0000000000a|shop|web-0|web|nginx|aws-nat': 1,
+      'c0000000000a|shop|web-0|web|nginx|gcp-nat': 1,
+    });
+    expect(samples(METRICS.idleNoKeepalive)).toEqual({
+      'c0000000000a|shop|web-0|web|nginx|azure-lb': 1,
+      'c0000000000a|shop|web-0|web|nginx|aws-nlb': 1,
+      'c0000000000a|shop|web-0|web|nginx|aws-nat': 1,
+    });
+    st.close();
+  });
+
+  it('finds an idle reclaim from the reset connection\'s last observation, also when the inventory served as its reset arrives no longer lists it', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    let now = t0;
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const reclaimed = conn({ keepalive: { enabled: false }, idleMs: { send: 300_000, recv: 300_000, ack: 300_000 } });
+    const other = conn({ keepalive: { enabled: false }, idleMs: { send: 1000, recv: 1000, ack: 1000 } });
+    const inv = (ms: number, connections: Connection[]) => ({ ...inventory(1, 0), takenAt: at(ms), connections });
+    const s = source(inv(0, [reclaimed, other]));
+    const st = new ExporterState(s.src, opts(), () => now);
+    now = t0 + 2000;
+    s.newInventory(inv(2000, [other])); // the reset came before this inventory's dump…
+    s.emit(event('rst_received', reclaimed, { inferredCause: 'peer_reset (sender not observed)' }, at(1000))); // …its event after
+    now = t0 + 4000;
+    s.newInventory(inv(4000, [other]));
+    const findings = st.view().get(METRICS.findings.name)!;
+    expect(findings.find((f) => f.labels.rule === 'idle-flow-reset-by-middlebox')?.value).toBe(1);
+    st.close();
+  });
+
   it('counts events by owner, cause and how; process names only with the opt-in', async () => {
     const inv = inventory(1, 5);
     const s = source(inv);
