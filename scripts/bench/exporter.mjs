@@ -84,11 +84,17 @@ try {
   const scrapes = [];
   for (let i = 0; i < 5; i++) scrapes.push(await scrape());
   const hwmMiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${exporter.pid}/status`, 'utf8'))[1]) / 1024;
-  const helpers = processTree(exporter.pid).filter((p) => p.pid !== exporter.pid).length;
+  const helpers = processTree(exporter.pid).filter((p) => p.pid !== exporter.pid).flatMap((p) => {
+    try {
+      return [readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim()];
+    } catch {
+      return []; // a child that exited meanwhile
+    }
+  });
 
   const perRefresh = treeS / n;
   console.log(`${sockets} sockets (${sockets / 2} connections) crossing a veth pair (${scratch.names.join(', ')}), ${n} refreshes every ${INTERVAL_S} s after ${first} of warm-up, ${wallS.toFixed(0)} s (load average ${loadavg()[0].toFixed(1)}):`);
-  console.log(`  CPU per refresh: ${perRefresh.toFixed(3)} s with its ${helpers} helpers and bpftrace, ${(nodeS / n).toFixed(3)} s Node alone; \`ss -tien\` of the same sockets ${ssCpu.toFixed(3)} s: ratio ${(perRefresh / ssCpu).toFixed(2)}x`);
+  console.log(`  CPU per refresh: ${perRefresh.toFixed(3)} s with its children (${helpers.join(', ')}), ${(nodeS / n).toFixed(3)} s Node alone; \`ss -tien\` of the same sockets ${ssCpu.toFixed(3)} s: ratio ${(perRefresh / ssCpu).toFixed(2)}x`);
   console.log(`  at the default ${DEFAULT_INTERVAL_S} s interval: ~${(perRefresh / DEFAULT_INTERVAL_S).toFixed(3)} core (measured at ${INTERVAL_S} s: ${(treeS / wallS).toFixed(3)} core)`);
   console.log(`  peak RSS ${hwmMiB.toFixed(0)} MiB (Node); a scrape ${median(scrapes.map((s) => s.ms)).toFixed(1)} ms median, ${scrapes[0].bytes} bytes`);
 } finally {
