@@ -112,6 +112,11 @@ export async function exporterCommand(argv: string[]): Promise<number> {
       state?.tracerState(s);
       if (s === 'restarting' || s === 'failed') process.stderr.write(`ka-top: tracer ${s}: ${d}\n`);
     },
+  }).catch((e: unknown) => {
+    // Nothing runs yet: a stop signal must end the process again, and the log is closed.
+    removeSignalHandlers();
+    log?.end();
+    throw e;
   });
   try {
     state = new ExporterState({ monitor: session.monitor, tracing: session.tracing, containerOfPid: pidContainers() }, { ...a, version: packageVersion() });

@@ -84,6 +84,9 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
     onTracerState: (s, d) => {
       if (s === 'restarting' || (s === 'failed' && session.tracing?.stream.ready)) notice(`tracer ${s}: ${d ?? ''}`);
     },
+  }).catch((e: unknown) => {
+    removeSignalHandlers(); // nothing runs yet: a stop signal must end the process again
+    throw e;
   });
   try {
     const details = liveHost.details();

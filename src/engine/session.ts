@@ -43,22 +43,29 @@ export class LiveSession {
     return this.host.usable.ok ? null : this.host.usable.reason;
   }
 
-  /** Starts the daemon and probes the host; the monitor and tracer are started by the caller. */
+  /** Starts the daemon and probes the host; the monitor and tracer are started by the caller. A session that cannot
+   *  open (the probe programs unreadable: a broken install) ends its daemon before it throws: the process then exits
+   *  instead of waiting on the helper's pipes. */
   static async open(o: SessionOptions): Promise<LiveSession> {
     const daemon = new SockinfoDaemon();
     daemon.start();
-    const probing = probeTracingHost();
-    const capabilities = o.capabilities
-      ? async (inv: Inventory) => capabilitiesFrom(await probing, inv.sockoptReads)
-      : undefined;
-    const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed, netns: o.netns });
-    const host = await probing;
-    const tracing = host.usable.ok
-      ? new LiveTracing({
-        source: bpftraceSource(host, o.program), monitor, daemon, processOf: eventProcessOf, timelineSize: o.timelineSize, onState: o.onTracerState,
-      })
-      : null;
-    return new LiveSession(daemon, monitor, host, tracing);
+    try {
+      const probing = probeTracingHost();
+      const capabilities = o.capabilities
+        ? async (inv: Inventory) => capabilitiesFrom(await probing, inv.sockoptReads)
+        : undefined;
+      const monitor = new Monitor({ sources: liveInventory({ daemon }), intervalMs: o.intervalMs, capabilities, keepClosed: o.keepClosed, netns: o.netns });
+      const host = await probing;
+      const tracing = host.usable.ok
+        ? new LiveTracing({
+          source: bpftraceSource(host, o.program), monitor, daemon, processOf: eventProcessOf, timelineSize: o.timelineSize, onState: o.onTracerState,
+        })
+        : null;
+      return new LiveSession(daemon, monitor, host, tracing);
+    } catch (e) {
+      await daemon.close();
+      throw e;
+    }
   }
 
   /** Stops refreshing, stops the tracer cleanly (it prints its exact counts on the way out), ends the daemon. */

@@ -1,5 +1,8 @@
 // Every way ka-top watch can end leaves no bpftrace behind: normal end, SIGINT, SIGTERM, SIGHUP, a crash, and
 // SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv).
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packagePath, run, start } from '../../src/sources/exec.js';
 import { runCli } from '../helpers/cli.js';
@@ -79,6 +82,23 @@ describe('ka-top watch exit paths', () => {
     child.kill('SIGKILL');
     expect(await gone(pid, 3000)).toBe(true);
   }, 30_000);
+
+  it('a broken install (its bpf/ folder missing): watch, the exporter and a capture exit 1 at once, no helper left', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kat-nobpf-'));
+    try {
+      cpSync(packagePath('dist'), join(root, 'dist'), { recursive: true });
+      cpSync(packagePath('package.json'), join(root, 'package.json'));
+      symlinkSync(packagePath('node_modules'), join(root, 'node_modules'));
+      for (const args of [['watch', '--json'], ['exporter', '--listen', '127.0.0.1:0'], ['snapshot', '--capture', '1s']]) {
+        const r = await run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { timeoutMs: 20_000 });
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr, args.join(' ')).toContain(join(root, 'bpf'));
+        expect((await run('pgrep', ['-f', root])).stdout, args.join(' ')).toBe('');
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('without bpftrace: one line on stderr, exit 1', async () => {
     const r = await runCli(['watch'], { env: { PATH: '/nonexistent' } });
