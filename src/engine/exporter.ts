@@ -147,12 +147,10 @@ export class ExporterState {
   private observe(e: Exclude<KaEvent, { type: 'lost' }>): void {
     const id = e.connection;
     if (!id || this.lastSeen.has(id)) return;
-    for (const index of [this.owners, this.previousOwners]) {
-      const c = index.connection(id);
-      if (!c) continue;
-      if (isCrossing(c) && matchesFilter(c, this.o.filter)) this.lastSeen.set(id, { connection: c, atMs: index.takenAtMs });
-      return;
-    }
+    let index = this.owners;
+    let c = index.connection(id);
+    if (!c) c = (index = this.previousOwners).connection(id);
+    if (c && isCrossing(c) && matchesFilter(c, this.o.filter)) this.lastSeen.set(id, { connection: c, atMs: index.takenAtMs });
   }
 
   /** The observations whose events left the window, or made before it began, go; the connections the window's

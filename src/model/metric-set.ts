@@ -83,14 +83,13 @@ function ownerLabels(netns: { inode: number; name: string | null; container?: Re
   return l;
 }
 
-/** What a connection's owner labels are made of: its namespace, its process's container (else the namespace's) and,
- *  with process labels, its process's name. */
-function ownerParts(c: Connection, o: MetricOptions): [Connection['netns'], Ref, string | null] {
-  return [c.netns, c.process?.container ?? c.netns.container, o.processLabels ? c.process?.comm ?? null : null];
-}
+// What a connection's owner labels are made of, besides its namespace: its process's container (else the
+// namespace's) and, with process labels, its process's name.
+const ownerRef = (c: Connection): Ref => c.process?.container ?? c.netns.container;
+const ownerComm = (c: Connection, o: MetricOptions): string | null => (o.processLabels ? c.process?.comm ?? null : null);
 
 export function connectionOwner(c: Connection, o: MetricOptions): OwnerLabels {
-  return ownerLabels(...ownerParts(c, o), o);
+  return ownerLabels(c.netns, ownerRef(c), ownerComm(c, o), o);
 }
 
 function otherOwner(o: MetricOptions): OwnerLabels {
@@ -291,9 +290,10 @@ function ownerGroups(connections: readonly Connection[], o: MetricOptions): Owne
   const middleboxes = o.idleTimeouts;
   for (let i = 0; i < connections.length; i++) {
     const c = connections[i]!;
-    const [netns, ref, comm] = ownerParts(c, o);
-    let byRef = byParts.get(netns);
-    if (!byRef) byParts.set(netns, (byRef = new Map()));
+    const ref = ownerRef(c);
+    const comm = ownerComm(c, o);
+    let byRef = byParts.get(c.netns);
+    if (!byRef) byParts.set(c.netns, (byRef = new Map()));
     let byComm = byRef.get(ref);
     if (!byComm) byRef.set(ref, (byComm = new Map()));
     let g = byComm.get(comm);
