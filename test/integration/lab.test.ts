@@ -112,12 +112,13 @@ afterAll(async () => {
   releaseLabLock();
 });
 
-/** `lab down`, then: no kalab- namespace, no state dir, none of `pids` alive. */
+/** `lab down`, then: no kalab- namespace, no state dir, none of `pids` alive within 3 s (a killed process can take a
+ *  while to exit on a loaded machine: one was still running 200 ms after `down` once). */
 async function expectDownLeavesNothing(pids: number[]): Promise<void> {
   await cli('lab', 'down');
   expect(await listNetns('kalab-')).toEqual([]);
   expect(existsSync(STATE_DIR)).toBe(false);
-  await sleep(200);
+  for (let waited = 0; waited < 3000 && pids.some(alive); waited += 100) await sleep(100);
   for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
 }
 
