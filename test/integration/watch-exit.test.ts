@@ -1,5 +1,6 @@
 // Every way ka-top watch can end leaves no bpftrace behind: normal end, SIGINT, SIGTERM, SIGHUP, a crash, and
-// SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv).
+// SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv); and a live session that cannot open
+// (a broken install) ends watch, the exporter and a capture with its helper.
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
