@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { processTree, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
+import { ownCpuSeconds, processTree, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,11 +22,6 @@ const WARMUP_REFRESHES = 3;
 const sockets = Number(process.argv[2] ?? 100_000);
 const refreshes = Number(process.argv[3] ?? 6);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const HZ = 100;
-const ownCpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / HZ;
-};
 
 const scratch = scratchNamespace(`kat-bench-exp-${process.pid}`, { crossing: true });
 await scratch.hold(sockets);

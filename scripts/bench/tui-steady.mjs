@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
+import { ownCpuSeconds, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { spawnInstalledTui } from './lib/installed-tui.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
 
@@ -99,10 +99,7 @@ async function realTui(ns, seconds) {
   const tui = spawnInstalledTui(`${root}bin/ka-top`, ['--netns', ns]);
   tui.onData(() => {});
   const exited = new Promise((r) => tui.onExit(r));
-  const nodeCpu = () => {
-    const f = readFileSync(`/proc/${tui.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
+  const nodeCpu = () => ownCpuSeconds(tui.pid);
   // The first inventory of 100k sockets and the helper's first full re-read (30 s after it starts) are warm-up.
   await sleep(WARMUP_MS + 15_000);
   const t0 = performance.now();

@@ -1,5 +1,6 @@
 // CPU time (seconds) of a process and every descendant: node, bpftrace, ka-sockinfo, and (through the parent's
-// cutime/cstime) the short-lived ss/nsenter children it already reaped. Used by the probe-overhead benchmarks.
+// cutime/cstime) the short-lived ss/nsenter children it already reaped; or of one process alone. Used by the
+// probe-overhead, TUI and exporter benchmarks.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 const HZ = 100; // USER_HZ: /proc/<pid>/stat counts in clock ticks
@@ -9,7 +10,8 @@ function stat(pid) {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // fields after the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+    const own = Number(f[11]) + Number(f[12]);
+    return { ppid: Number(f[1]), own, ticks: own + Number(f[13]) + Number(f[14]) };
   } catch {
     return null;
   }
@@ -74,6 +76,11 @@ export async function withBpfStats(fn) {
   } finally {
     writeFileSync(path, was);
   }
+}
+
+/** CPU time (seconds) of the process alone: all its threads, none of its children. */
+export function ownCpuSeconds(pid) {
+  return (stat(pid)?.own ?? 0) / HZ;
 }
 
 export function treeCpuSeconds(root) {
