@@ -5,15 +5,18 @@ import { capabilitiesFrom } from '../engine/capabilities.js';
 import { liveInventory } from '../sources/live.js';
 import { renderCapabilities, renderTracing } from '../output/capabilities-text.js';
 import { generateBpfProgram } from '../model/bpf-program.js';
-import { loadBpfFragments } from '../sources/bpf-fragments.js';
+import { bpfFilesProblem, loadBpfFragments } from '../sources/bpf-fragments.js';
 import { MIN_BPFTRACE, probeTracingHost } from '../sources/tracing-host.js';
 import { renderPartChecks } from '../output/self-check-text.js';
 import { checkOwnParts } from '../engine/self-check.js';
 import { packageVersion } from '../sources/exec.js';
 import { parse } from './args.js';
+import { CliError } from './errors.js';
 
 /** The assembled program for this host, with what it cannot see as comments and how to run it. */
 async function printBpfProgram(): Promise<number> {
+  const files = bpfFilesProblem();
+  if (files) throw new CliError(files);
   const p = generateBpfProgram(await probeTracingHost(), loadBpfFragments());
   const env = Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ');
   process.stdout.write(`// Run by hand: ${env} bpftrace -f json <this file>\n`);

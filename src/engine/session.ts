@@ -44,8 +44,7 @@ export class LiveSession {
   }
 
   /** Starts the daemon and probes the host; the monitor and tracer are started by the caller. A session that cannot
-   *  open (the probe programs unreadable: a broken install) ends its daemon before it throws: the process then exits
-   *  instead of waiting on the helper's pipes. */
+   *  open ends its daemon before it throws: the process then exits instead of waiting on the helper's pipes. */
   static async open(o: SessionOptions): Promise<LiveSession> {
     const daemon = new SockinfoDaemon();
     daemon.start();

@@ -4,6 +4,7 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { run } from './exec.js';
+import { bpfFilesProblem } from './bpf-fragments.js';
 import { kallsymsAddress, kernelConfig, parseBpftraceVersion } from '../parse/kernel-text.js';
 import { versionAtLeast, type SemVer } from '../domain/version.js';
 import { PAHOLE_STRUCTS, kernelOffsets, parsePahole, type KernelOffsets, type StructLayouts } from '../parse/pahole.js';
@@ -47,7 +48,7 @@ export interface TracingHost {
   offsets: Availability & { value: KernelOffsets | null };
   /** Kernel HZ (jiffies per second), for keepalive intervals read from the socket. */
   hz: number | null;
-  /** Can the tracer run at all (root, bpftrace, tracefs, the core tracepoints)? */
+  /** Can the tracer run at all (root, bpftrace, tracefs, the core tracepoints, ka-top's own probe programs)? */
   usable: Availability;
 }
 
@@ -214,12 +215,14 @@ export async function probeTracingHost(opts: ProbeOptions = {}): Promise<Tracing
   const hzText = config ? kernelConfig(config, 'CONFIG_HZ') : null;
   const hz = hzText && /^\d+$/.test(hzText) ? Number(hzText) : null;
 
+  const programFiles = bpfFilesProblem();
   let usable: Availability = yes;
   if (!root) usable = no('tracing needs root');
   else if (!bpftrace.ok) usable = no(bpftrace.reason!);
   else if (!tracefs.ok) usable = no(tracefs.reason!);
   else if (!tracepoints['tcp:tcp_send_reset'].ok && !tracepoints['sock:inet_sock_set_state'].ok)
     usable = no('neither tcp:tcp_send_reset nor sock:inet_sock_set_state exist');
+  else if (programFiles) usable = no(programFiles);
 
   return { root, bpftrace, tracefs, kprobes, fentry, rawTracepoint, btf, tracepoints, sendReset, keepaliveTimer, offsets, hz, usable };
 }

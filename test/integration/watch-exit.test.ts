@@ -1,6 +1,6 @@
 // Every way ka-top watch can end leaves no bpftrace behind: normal end, SIGINT, SIGTERM, SIGHUP, a crash, and
-// SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv); and a live session that cannot open
-// (a broken install) ends watch, the exporter and a capture with its helper.
+// SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv); and a broken install (no bpf/) says
+// so in one line and leaves no helper either.
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,18 +84,41 @@ describe('ka-top watch exit paths', () => {
     expect(await gone(pid, 3000)).toBe(true);
   }, 30_000);
 
-  it('a broken install (its bpf/ folder missing): watch, the exporter and a capture exit 1 at once, no helper left', async () => {
+  it('a broken install (its bpf/ folder missing) cannot trace, as a host without bpftrace: one line naming the folder; watch and doctor --bpf exit 1, the exporter and a capture go on without events; no helper left', async () => {
     const root = mkdtempSync(join(tmpdir(), 'kat-nobpf-'));
     try {
       cpSync(packagePath('dist'), join(root, 'dist'), { recursive: true });
       cpSync(packagePath('package.json'), join(root, 'package.json'));
       symlinkSync(packagePath('node_modules'), join(root, 'node_modules'));
-      for (const args of [['watch', '--json'], ['exporter', '--listen', '127.0.0.1:0'], ['snapshot', '--capture', '1s']]) {
-        const r = await run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { timeoutMs: 20_000 });
-        expect(r.code, args.join(' ')).toBe(1);
-        expect(r.stderr, args.join(' ')).toContain(join(root, 'bpf'));
-        expect((await run('pgrep', ['-f', root])).stdout, args.join(' ')).toBe('');
-      }
+      const main = join(root, 'dist/cli/main.js');
+      const why = `the probe programs cannot be read: ${join(root, 'bpf')} (ENOENT); reinstall ka-top`;
+      const leftOf = async (what: string) => expect((await run('pgrep', ['-f', root])).stdout, what).toBe('');
+
+      const watch = await run(process.execPath, [main, 'watch', '--json'], { timeoutMs: 20_000 });
+      expect(watch.code).toBe(1);
+      expect(watch.stderr.trim().split('\n')).toEqual([`ka-top: cannot trace: ${why}`]);
+      await leftOf('watch');
+      const bpf = await run(process.execPath, [main, 'doctor', '--bpf'], { timeoutMs: 20_000 });
+      expect(bpf.code).toBe(1);
+      expect(bpf.stderr.trim().split('\n')).toEqual([`ka-top: ${why}`]);
+
+      const capture = await run(process.execPath, [main, 'snapshot', '--capture', '1s', '--format', 'json'], { timeoutMs: 30_000 });
+      expect(capture.code).toBe(0);
+      expect((JSON.parse(capture.stdout) as { capture: { tracing: unknown } }).capture.tracing).toEqual({ on: false, reason: why, missing: [] });
+      await leftOf('snapshot --capture');
+
+      const exporter = start(process.execPath, [main, 'exporter', '--listen', '127.0.0.1:0']);
+      let stderr = '';
+      exporter.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((r) => exporter.once('exit', (code) => r(code)));
+      const end = Date.now() + 20_000;
+      while (!stderr.includes('serving inventory metrics only') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toContain(`ka-top: cannot trace (${why}); serving inventory metrics only`);
+      const url = /exporter on (http:\S+)/.exec(stderr)![1]!;
+      expect(await (await fetch(url)).text()).toMatch(/^katop_tracer_up 0$/m);
+      exporter.kill('SIGTERM');
+      expect(await exited).toBe(143); // stopped by the signal, as any run of it
+      await leftOf('exporter');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
