@@ -143,7 +143,9 @@ export const TABLE_COLUMNS: Column[] = TABLE_IDS.map((id) => {
 
 export function renderRows(connections: readonly Connection[], columns: Column[] = TABLE_COLUMNS): string[] {
   const cells = connections.map((c) => columns.map((col) => col.value(c)));
-  const widths = columns.map((col, i) => Math.max(col.title.length, ...cells.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...column): more than ~125k arguments overflow the stack, and hosts have that many sockets.
+  const widths = columns.map((col) => col.title.length);
+  for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
   const line = (vals: string[]): string =>
     vals.map((v, i) => (columns[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(columns.map((c) => c.title)), ...cells.map(line)];

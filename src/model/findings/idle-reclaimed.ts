@@ -3,7 +3,7 @@ import type { Connection } from '../../domain/connection.js';
 import type { Finding, IdleTimeout } from '../../domain/finding.js';
 import { netnsLabel } from '../../domain/netns.js';
 import { flowIdleMs } from '../flow.js';
-import { finding, groupBy, keepaliveFix, minIdleTimeout, perConnection, type FindingsInput } from './rule-kit.js';
+import { finding, groupBy, keepaliveFix, maxOf, minIdleTimeout, perConnection, type FindingsInput } from './rule-kit.js';
 
 interface Reclaimed { id: string; idleAtResetMs: number; timeout: IdleTimeout | null; conn: Connection; inferredCause: string }
 
@@ -33,7 +33,7 @@ export function ruleIdleReclaimed(input: FindingsInput): Finding[] {
   if (!r.length) return [];
   return [...groupBy(r, (x) => String(x.conn.netns.inode)).values()].map((g) => {
     const c0 = g[0]!.conn;
-    const maxIdle = Math.max(...g.map((x) => x.idleAtResetMs));
+    const maxIdle = maxOf(g, (x) => x.idleAtResetMs);
     const t = g[0]!.timeout!;
     const { fix, applications } = keepaliveFix(g.map((x) => x.conn), Math.max(1, Math.floor(t.seconds * 0.8)));
     return finding({

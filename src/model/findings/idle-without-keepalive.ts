@@ -3,7 +3,7 @@ import type { Connection } from '../../domain/connection.js';
 import type { Finding } from '../../domain/finding.js';
 import { netnsLabel } from '../../domain/netns.js';
 import { flowIdleMs } from '../flow.js';
-import { crossing, finding, groupBy, keepaliveFix, keptAliveByPeer, minIdleTimeout, type FindingsInput } from './rule-kit.js';
+import { crossing, finding, groupBy, keepaliveFix, keptAliveByPeer, maxOf, minIdleTimeout, type FindingsInput } from './rule-kit.js';
 
 /** Long-idle connections without keepalive: nothing detects a dead peer or keeps a middlebox's entry fresh. */
 export function ruleIdleWithoutKeepalive(input: FindingsInput): Finding[] {
@@ -13,7 +13,7 @@ export function ruleIdleWithoutKeepalive(input: FindingsInput): Finding[] {
   const hit = crossing(input.connections, (c) => c.keepalive.enabled === false && idleOf(c) >= minT * 1000).filter((c) => !keptAlive(c));
   return [...groupBy(hit, (c) => `${c.netns.inode}/${c.process?.comm ?? '?'}`).values()].map((g) => {
     const c0 = g[0]!;
-    const maxIdle = Math.max(...g.map(idleOf));
+    const maxIdle = maxOf(g, idleOf);
     const { fix, applications } = keepaliveFix(g, Math.max(1, Math.floor(minT * 0.8)));
     const exceeded = input.idleTimeouts.filter((t) => t.seconds * 1000 <= maxIdle).sort((a, b) => a.seconds - b.seconds);
     return finding({

@@ -63,6 +63,14 @@ export function finding(f: Omit<Finding, 'connections' | 'processes'>, conns: re
   };
 }
 
+/** The largest `value` over `items` (-Infinity for none). A loop: a group can hold every connection of a host, and
+ *  spreading more than ~125k arguments into Math.max overflows the stack. */
+export function maxOf<T>(items: readonly T[], value: (t: T) => number): number {
+  let max = -Infinity;
+  for (const it of items) max = Math.max(max, value(it));
+  return max;
+}
+
 export function groupBy<T>(items: Iterable<T>, key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const it of items) {
