@@ -43,7 +43,9 @@ export async function diffCommand(argv: string[]): Promise<number> {
   const filter = filterFromArgs(values);
   const [fileA, fileB] = positionals as [string, string];
   // Exit 2 for unreadable files keeps 1 unambiguous for "they differ".
-  const [a, b] = await Promise.all([loadForCommand(fileA, 2), loadForCommand(fileB, 2)]);
+  // One after the other: parsing is all on this thread anyway, and the first file's text is gone before the second's is read.
+  const a = await loadForCommand(fileA, 2);
+  const b = await loadForCommand(fileB, 2);
   const diff = diffSnapshots(a, b, { filter, files: [fileA, fileB] });
   await writeStream(process.stdout, [values.json ? JSON.stringify(diff, null, 2) + '\n' : renderDiffText(diff, limit)]);
   return values['exit-code'] && diff.differ ? 1 : 0;

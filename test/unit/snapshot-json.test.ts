@@ -5,23 +5,27 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gzipChunks, writeFileAtomic, writeStream } from '../../src/output/atomic-write.js';
-import { jsonChunks, toJson } from '../../src/output/snapshot-json.js';
+import { asciiJson, jsonChunks, toJson } from '../../src/output/snapshot-json.js';
 
 describe('jsonChunks', () => {
-  const row = (i: number) => ({ id: `ns:${i}`, cmdline: `prog --name ${'é'.repeat(300)}${'😀'.repeat(i % 7)}`, n: i });
-  const doc = { schema: 'x/v1', host: { name: 'h', addresses: ['127.0.0.1'] }, connections: Array.from({ length: 4000 }, (_, i) => row(i)), events: [] };
+  // Every third row ASCII, the others with two- and four-byte UTF-8 characters.
+  const row = (i: number) => ({ id: `ns:${i}`, cmdline: i % 3 ? `prog --name ${'é'.repeat(300)}${'😀'.repeat(i % 7)}` : `prog ${'x'.repeat(400)}`, n: i });
+  const doc = { schema: 'x/v1', host: { name: 'h—1', addresses: ['127.0.0.1'] }, connections: Array.from({ length: 4000 }, (_, i) => row(i)), events: [] };
 
-  it('streams UTF-8 chunks of about a MiB that join to the document, one row per line, multibyte text cut nowhere', () => {
+  it('streams ASCII chunks of about a MiB that join to the document, one row per line, other characters escaped', () => {
     const chunks = Array.from(jsonChunks(doc), (c) => c.slice()); // a chunk is valid until the next is asked for
     expect(chunks.length).toBeGreaterThan(2);
     for (const c of chunks.slice(0, -1)) expect(c.byteLength).toBeGreaterThan(900_000);
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.findIndex((b) => b >= 0x80)).toBe(-1);
+    const text = bytes.toString('latin1');
     expect(JSON.parse(text)).toEqual(doc);
     const lines = text.split('\n');
     const first = lines.indexOf('  "connections": [');
-    expect(lines[first + 1]).toBe(`    ${JSON.stringify(doc.connections[0])},`);
-    expect(lines[first + 4000]).toBe(`    ${JSON.stringify(doc.connections[3999])}`);
-    expect(text).toContain('  "host": {\n    "name": "h",');
+    expect(lines[first + 1]).toBe(`    ${JSON.stringify(doc.connections[0])},`); // ASCII: as JSON.stringify wrote it
+    expect(lines[first + 2]).toBe(`    ${JSON.stringify(doc.connections[1]).replace(/é/g, '\\u00e9').replace(/😀/g, '\\ud83d\\ude00')},`);
+    expect(lines[first + 4000]).toBe(`    ${asciiJson(JSON.stringify(doc.connections[3999]))}`);
+    expect(text).toContain('  "host": {\n    "name": "h\\u20141",');
   });
 
   it('a row longer than a chunk is written whole', () => {
