@@ -9,7 +9,7 @@ import type { MonitorState } from '../engine/monitor.js';
 import { snapshotDocument } from '../engine/snapshot-document.js';
 import { matchesFilter } from '../model/filter.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
-import { toJson } from '../output/snapshot-json.js';
+import { jsonChunks } from '../output/snapshot-json.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost } from '../sources/live.js';
 import { showTui } from '../ui/screen.js';
@@ -46,7 +46,7 @@ function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, f
   const dir = snapshotDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
-  writeFileAtomic(path, toJson(doc));
+  writeFileAtomic(path, jsonChunks(doc)); // streamed: one string of 160k rows held ~650 MB more while it was written
   return path;
 }
 
