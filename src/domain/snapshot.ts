@@ -9,6 +9,10 @@ import type { Finding, IdleTimeout } from './finding.js';
 
 export const SNAPSHOT_SCHEMA = 'ka-top/snapshot/v1';
 
+/** The lists a snapshot's JSON text writes one compact item per line (readable with grep, and read back row by
+ *  row: see output/snapshot-json.ts and sources/snapshot-file.ts). */
+export const ROW_LISTS: ReadonlySet<string> = new Set(['connections', 'closedConnections', 'events']);
+
 export interface SnapshotSummary {
   connections: number;
   byState: Partial<Record<TcpState, number>>;

@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { SnapshotDocument } from '../../src/domain/snapshot.js';
+import { toJson } from '../../src/output/snapshot-json.js';
 import { loadSnapshot } from '../../src/sources/snapshot-file.js';
 import { FIXTURE } from '../helpers/tui-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kat-snapfile-'));
 const text = readFileSync(FIXTURE, 'utf8');
+/** The fixture as `snapshot` writes it: one row a line. */
+const written = toJson(JSON.parse(text) as object);
 const file = (name: string, data: string | Buffer) => {
   const p = join(dir, name);
   writeFileSync(p, data);
@@ -25,6 +29,17 @@ describe('loadSnapshot', () => {
     expect(gz).toEqual(plain);
   });
 
+  it('reads rows one by one as ka-top writes them, and any other layout of the same JSON whole, to the same document', async () => {
+    const doc = JSON.parse(text) as SnapshotDocument;
+    expect(written).toContain(`\n    ${JSON.stringify(doc.connections[0])},\n`);
+    expect(await loadSnapshot(file('written.json', written))).toEqual(doc);
+    expect(await loadSnapshot(file('indented.json', JSON.stringify(doc, null, 2)))).toEqual(doc); // items over lines
+    expect(await loadSnapshot(file('one-line.json', JSON.stringify(doc)))).toEqual(doc);
+    // Written before snapshots were ASCII: UTF-8 in a row.
+    const utf8 = written.replace('"comm":"ka-peer"', '"comm":"ka-peer—é"');
+    expect((await loadSnapshot(file('utf8.json', utf8))).connections.filter((c) => c.process?.comm === 'ka-peer—é')).toHaveLength(1);
+  });
+
   it('accepts a newer minor version of the same major', async () => {
     const doc = await loadSnapshot(file('minor.json', text.replace('"ka-top/snapshot/v1"', '"ka-top/snapshot/v1.3"')));
     expect(doc.connections).toHaveLength(13);
@@ -36,6 +51,7 @@ describe('loadSnapshot', () => {
     ['empty', () => file('empty.json', ''), /empty\.json: empty file$/],
     ['not JSON', () => file('text.json', 'hello\nworld\n'), /text\.json: not JSON \(.+\)$/],
     ['truncated JSON', () => file('cut.json', text.slice(0, 2000)), /cut\.json: not JSON/],
+    ['truncated among the rows', () => file('cut-rows.json', written.slice(0, written.indexOf('"connections": [') + 900)), /cut-rows\.json: not JSON: truncated, the file ends inside the document after \d+ bytes$/],
     ['truncated gzip', () => file('cut.gz', gzipSync(text).subarray(0, 400)), /cut\.gz: not a complete gzip file/],
     ['another schema', () => file('events.json', '{"schema":"ka-top/events/v1"}'), /not a ka-top snapshot \(schema "ka-top\/events\/v1", expected ka-top\/snapshot\/v1\)$/],
     ['no schema', () => file('array.json', '[1,2]'), /not a ka-top snapshot \(not a JSON object\)$/],
