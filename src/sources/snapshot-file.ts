@@ -41,8 +41,9 @@ async function fileBytes(path: string, fail: (why: string) => never): Promise<Bu
   return raw;
 }
 
-/** `  "connections": [` on a line of its own: a row list as `snapshot` writes it, one item per line after it. */
-const ROW_LIST_OPEN = /^\s*"(\w+)": \[$/;
+/** `  "connections": [` on a line of its own: a top-level row list as jsonChunks writes it (two spaces; a nested
+ *  list, such as a finding's `connections`, is indented further), one item per line after it. */
+const ROW_LIST_OPEN = /^ {2}"(\w+)": \[$/;
 const NEWLINE = 0x0a, SPACE = 0x20, COMMA = 0x2c, CLOSE = 0x5d;
 
 /**
@@ -84,7 +85,12 @@ function parseRowByRow(bytes: Buffer): unknown {
     at = nl + 1;
   }
   if (rows || lists.size === 0) return null; // cut off inside a list, or none laid out row by row
-  const doc = JSON.parse(header) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(header) as Record<string, unknown>;
+  } catch {
+    return null; // the whole text's parse says where it breaks, in the file's own terms
+  }
   for (const [list, items] of lists) doc[list] = items;
   return doc;
 }

@@ -1,7 +1,7 @@
 // Property tests of src/sources/snapshot-file.ts: loadSnapshot rejects with nothing but SnapshotFileError, whose
 // message is one short line naming the file, and what it accepts has the envelope every reader walks.
 // Generated inputs per run of this file: 2 x 1k runs x 50 files = 100k files: 50k documents (intact real snapshots,
-// plain and gzipped; envelope fields replaced by arbitrary JSON; schema versions) and 50k damaged files (edited JSON
+// plain and gzipped, in three layouts; envelope fields replaced by arbitrary JSON; schema versions) and 50k damaged files (edited JSON
 // text, edited gzip streams, random bytes). Each run loads its 50 files concurrently: file I/O is the cost here.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
+import { toJson } from '../../src/output/snapshot-json.js';
 import { SnapshotFileError, loadSnapshot } from '../../src/sources/snapshot-file.js';
 import { fixture, hugeNumber, mutated, randomText } from './arbitraries.js';
 
@@ -31,10 +32,11 @@ const gzipped = (text: string): Buffer => gzipSync(text, { level: 1 });
 const INTACT = DOCS.flatMap((d) =>
   ['', '.3', '.99'].flatMap((minor) => {
     const doc = { ...d, schema: `ka-top/snapshot/v1${minor}` };
-    return [JSON.stringify(doc), JSON.stringify(doc, null, 2)].map((text) => ({ text, gz: gzipped(text), doc }));
+    // One line, indented by another tool, and as `snapshot` writes it (row lists one item a line, read row by row).
+    return [JSON.stringify(doc), JSON.stringify(doc, null, 2), toJson(doc)].map((text) => ({ text, gz: gzipped(text), doc }));
   }),
 );
-const TEXTS = DOCS.map((d) => JSON.stringify(d));
+const TEXTS = DOCS.flatMap((d) => [JSON.stringify(d), toJson(d)]);
 /** Each document's JSON without one envelope key, so a changed field costs a small stringify, not the whole doc. */
 const WITHOUT = DOCS.map((d) =>
   Object.fromEntries(ENVELOPE.map((key) => {

@@ -35,6 +35,10 @@ describe('loadSnapshot', () => {
     expect(await loadSnapshot(file('written.json', written))).toEqual(doc);
     expect(await loadSnapshot(file('indented.json', JSON.stringify(doc, null, 2)))).toEqual(doc); // items over lines
     expect(await loadSnapshot(file('one-line.json', JSON.stringify(doc)))).toEqual(doc);
+    // A capture: events and closed connections as rows too, and findings whose own `connections` lists are not.
+    const capture = JSON.parse(readFileSync(new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url), 'utf8')) as SnapshotDocument;
+    expect(capture.findings?.some((f) => f.connections.length > 1)).toBe(true);
+    expect(await loadSnapshot(file('capture.json', toJson(capture)))).toEqual(capture);
     // Written before snapshots were ASCII: UTF-8 in a row.
     const utf8 = written.replace('"comm":"ka-peer"', '"comm":"ka-peer—é"');
     expect((await loadSnapshot(file('utf8.json', utf8))).connections.filter((c) => c.process?.comm === 'ka-peer—é')).toHaveLength(1);
