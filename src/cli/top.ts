@@ -80,7 +80,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const timeline = (id: string) => tracing?.activityOf(id)?.timeline ?? [];
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
-    if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, reason: 'starting: attaching the tracepoints…' };
+    if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, starting: true, reason: 'attaching the tracepoints…' };
     return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, eventsSeen: tracing.eventsSeen } };
   };
 

@@ -77,18 +77,19 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     if (!h.compact && missing.length > (h.maxMissing ?? 3)) lines.push({ text: `cannot: … ${missing.length - (h.maxMissing ?? 3)} more (see ? help)`, color: 'yellow' });
   }
   const s = h.sysctl;
+  const sum = h.summary; // null until the first inventory: nothing below is known yet, nor known to be missing
   lines.push({
     text: s
       ? `sysctl: keepalive time ${s.tcp_keepalive_time}s intvl ${s.tcp_keepalive_intvl}s probes ${s.tcp_keepalive_probes} · tcp_retries2 ${s.tcp_retries2} · tcp_fin_timeout ${s.tcp_fin_timeout}s`
-      : 'sysctl: unreadable',
+      : sum ? 'sysctl: unreadable' : 'sysctl: reading…',
+    color: s || sum ? undefined : 'gray',
   });
-  const sum = h.summary;
   const k = sum?.keepalive;
   const totals = sum && k
     ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${k.on} off ${k.off} unknown ${k.unknown - h.keepaliveNa} n/a ${h.keepaliveNa} · probing now ${k.probing}`
     : 'collecting connections…';
   let events: string;
-  if (!h.tracer.on) events = h.recorded ? h.tracer.reason : `tracer off: ${h.tracer.reason}`;
+  if (!h.tracer.on) events = h.recorded ? h.tracer.reason : `tracer ${h.tracer.starting ? 'starting' : 'off'}: ${h.tracer.reason}`;
   else if (h.recorded) {
     // A recording has totals, not a current rate.
     const r = h.tracer.view.resets;
@@ -102,7 +103,8 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
   lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });
   const f = findingsHeadline(h.findings);
-  lines.push(f ? { text: f.text, color: f.color, bold: h.findings[0]!.severity === 'critical' } : { text: 'findings: none', color: 'gray' });
+  lines.push(f ? { text: f.text, color: f.color, bold: h.findings[0]!.severity === 'critical' }
+    : { text: sum ? 'findings: none' : 'findings: once the connections are read…', color: 'gray' });
   if (h.refresh.error) lines.push({ text: `refresh failed: ${h.refresh.error}`, color: 'red' });
   if (!h.compact && h.warnings.length) lines.push({ text: `warning: ${h.warnings[0]}${h.warnings.length > 1 ? ` (+${h.warnings.length - 1} more)` : ''}`, color: 'yellow' });
   return lines.map((l) => ({ ...l, text: clip(l.text, width) }));

@@ -17,7 +17,8 @@ export interface TracerView {
   eventsSeen: number;
 }
 
-export type TracerStatus = { on: true; view: TracerView } | { on: false; reason: string };
+/** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */
+export type TracerStatus = { on: true; view: TracerView } | { on: false; reason: string; starting?: boolean };
 
 /** Why there are no events when nobody wired a tracer: the first missing capability, in words. */
 export function tracerOffReason(caps: Capabilities | null): string {

@@ -72,6 +72,20 @@ describe('TUI components', () => {
     unmount();
   });
 
+  it('before the first inventory the header says what is being read, not that sysctls are unreadable or nothing was found', async () => {
+    const source = new Source({ ...stateFrom(), inventory: null, capabilities: null });
+    const r = render(<App feed={source} version="0.1.0" host={host} tracer={() => ({ on: false, starting: true, reason: 'attaching the tracepoints…' })} />);
+    await tick();
+    const f = r.lastFrame() ?? '';
+    for (const line of ['checking what this host lets ka-top see…', 'sysctl: reading…', 'collecting connections…', 'tracer starting: attaching the tracepoints…', 'findings: once the connections are read…']) expect(f).toContain(line);
+    expect(f).not.toMatch(/sysctl: unreadable|findings: none/);
+    source.push(stateFrom());
+    await tick();
+    expect(r.lastFrame()).toContain('sysctl: keepalive time 7200s');
+    expect(r.lastFrame()).toContain('findings: none');
+    r.unmount();
+  });
+
   it('TIME-WAIT counts as keepalive n/a, not unknown', async () => {
     const tw = { ...client, id: 'tw', state: 'TIME-WAIT' as const, keepalive: { ...client.keepalive, enabled: null } };
     const source = new Source(stateFrom([...doc.connections, tw]));
