@@ -58,7 +58,7 @@ type Format = 'table' | 'json' | 'md';
 
 function render(doc: SnapshotDocument, format: Format): Iterable<string | Uint8Array> {
   if (format === 'json') return jsonChunks(doc);
-  return [format === 'md' ? renderMarkdown(doc) : renderTable(doc)];
+  return format === 'md' ? [renderMarkdown(doc)] : renderTable(doc);
 }
 
 async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number): Promise<{ doc: SnapshotDocument; exitCode: number }> {

@@ -141,14 +141,31 @@ export const TABLE_COLUMNS: Column[] = TABLE_IDS.map((id) => {
   return { title: def.title, value: (c: Connection) => def.text(c), right: def.right };
 });
 
-export function renderRows(connections: readonly Connection[], columns: Column[] = TABLE_COLUMNS): string[] {
-  const cells = connections.map((c) => columns.map((col) => col.value(c)));
+/** Lines joined per batch: the text of 100k rows is not held whole. */
+const ROWS_PER_BATCH = 1000;
+
+/** The title line and one line per connection, aligned, in batches of lines (each ends with a newline). */
+export function* renderRows(connections: readonly Connection[], columns: Column[] = TABLE_COLUMNS): Generator<string> {
+  // The widths need every cell first: held in one flat list, not an array per row.
+  const n = columns.length;
+  const cells = new Array<string>(connections.length * n);
   // A loop, not Math.max(...column): more than ~125k arguments overflow the stack, and hosts have that many sockets.
   const widths = columns.map((col) => col.title.length);
-  for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
-  const line = (vals: string[]): string =>
-    vals.map((v, i) => (columns[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(columns.map((c) => c.title)), ...cells.map(line)];
+  for (let r = 0; r < connections.length; r++) {
+    for (let i = 0; i < n; i++) {
+      const v = columns[i]!.value(connections[r]!);
+      cells[r * n + i] = v;
+      if (v.length > widths[i]!) widths[i] = v.length;
+    }
+  }
+  const line = (cell: (i: number) => string): string =>
+    columns.map((col, i) => (col.right ? cell(i).padStart(widths[i]!) : cell(i).padEnd(widths[i]!))).join('  ').trimEnd();
+  yield `${line((i) => columns[i]!.title)}\n`;
+  for (let from = 0; from < connections.length; from += ROWS_PER_BATCH) {
+    let batch = '';
+    for (let r = from; r < Math.min(from + ROWS_PER_BATCH, connections.length); r++) batch += `${line((i) => cells[r * n + i]!)}\n`;
+    yield batch;
+  }
 }
 
 export function formatSysctl(s: NetnsSysctl | null): string {
@@ -157,7 +174,7 @@ export function formatSysctl(s: NetnsSysctl | null): string {
     : 'unreadable';
 }
 
-export function renderTable(doc: SnapshotDocument): string {
+export function* renderTable(doc: SnapshotDocument): Generator<string> {
   const own = formatSysctl(doc.sysctl);
   const k = doc.summary.keepalive;
   const head = [
@@ -173,5 +190,6 @@ export function renderTable(doc: SnapshotDocument): string {
     'KEEPALIVE is idle/interval/probes; * marks a value set on the socket (else the namespace sysctl).',
     '',
   ];
-  return [...head, ...renderRows(doc.connections)].join('\n') + '\n';
+  yield `${head.join('\n')}\n`;
+  yield* renderRows(doc.connections);
 }

@@ -38,7 +38,7 @@ describe(`${N} connections`, () => {
   });
 
   it('snapshot --format table: a line for each', () => {
-    const text = renderTable({ ...CAPTURE, capture: undefined, findings: [], connections } as SnapshotDocument);
+    const text = [...renderTable({ ...CAPTURE, capture: undefined, findings: [], connections } as SnapshotDocument)].join('');
     expect(text.split('\n').filter((l) => l.startsWith('ESTAB')).length).toBe(N);
   });
 });
