@@ -13,6 +13,7 @@ import { ConnectionTable } from './ConnectionTable.js';
 import { closedText, detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
 import { FindingsView } from './FindingsView.js';
+import { connectionCount } from './findings-lines.js';
 import { Header, headerLines, type RecordedInfo } from './Header.js';
 import { HelpView, helpLines } from './HelpView.js';
 import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
@@ -96,7 +97,8 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   const [helpTop, setHelpTop] = useState(0);
   const [findingSel, setFindingSel] = useState(0);
   const findingSelRef = useRef(0);
-  const [chosen, setChosen] = useState<{ rule: string; ids: ReadonlySet<string> } | null>(null);
+  // `total`: how many connections the finding concerns; its list names at most MAX_IDS of them.
+  const [chosen, setChosen] = useState<{ rule: string; ids: ReadonlySet<string>; total: number } | null>(null);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [, setTick] = useState(0);
   const topRef = useRef(0);
@@ -252,7 +254,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
       case 'findingApply': {
         const f = findings[findingSelRef.current];
         if (f) {
-          setChosen({ rule: f.rule, ids: new Set(f.connections) });
+          setChosen({ rule: f.rule, ids: new Set(f.connections), total: connectionCount(f) });
           select(0);
         }
         setMode('table');
@@ -343,7 +345,8 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   else {
     const pos = rows.length ? `${selected + 1}/${rows.length}` : '0/0';
     const filt = text ? ` · filter "${text}"` : '';
-    const fnd = chosen ? ` · finding ${chosen.rule} (Esc all)` : '';
+    const listed = chosen && chosen.total > chosen.ids.size ? `: the ${chosen.ids.size} it lists of ${chosen.total}` : '';
+    const fnd = chosen ? ` · finding ${chosen.rule}${listed} (Esc all)` : '';
     const order = sort === 'attention' ? `sort ATTENTION ${inverted ? 'last' : 'first'}` : `sort ${sortTitle(sort)}${inverted ? '▼' : '▲'}`;
     const hidden = layout.hidden.length ? ` · ${layout.hidden.length} cols hidden` : '';
     statusText = `${pos}${filt}${fnd} · ${order}${hidden} · f findings · ? help · q quit`;

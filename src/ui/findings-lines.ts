@@ -38,12 +38,14 @@ export interface FindingLine {
   bold?: boolean;
 }
 
+/** How many connections a finding concerns (its `connections` list names at most the first 50). */
+export const connectionCount = (f: Finding): number => (f.evidence.connectionCount as number | undefined) ?? f.connections.length;
+
 /** Every finding: severity and rule, the summary, the fix and how many connections it concerns, wrapped. */
 export function findingsLines(findings: readonly Finding[], width: number): FindingLine[] {
   const out: FindingLine[] = [];
   findings.forEach((f, i) => {
-    const n = (f.evidence.connectionCount as number | undefined) ?? f.connections.length;
-    out.push({ text: `${f.severity.toUpperCase()} ${f.rule} · ${n} connection(s)`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
+    out.push({ text: `${f.severity.toUpperCase()} ${f.rule} · ${connectionCount(f)} connection(s)`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
     for (const l of wrap(f.summary, width - 2)) out.push({ text: `  ${l}`, finding: i });
     for (const l of wrap(`fix: ${f.fix}`, width - 2, '     ')) out.push({ text: `  ${l}`, finding: i, color: 'green' });
   });

@@ -192,6 +192,19 @@ describe('TUI components', () => {
     unmount();
   });
 
+  it('a finding over more connections than its list names: the table says it shows the listed ones of how many', async () => {
+    const finding = {
+      rule: 'idle-without-keepalive', severity: 'warning' as const, summary: 'idle', connections: [client.id],
+      processes: [], fix: 'keepalive on', evidence: { connectionCount: 150_000 },
+    };
+    const { frame, type, unmount } = await mount({ findings: () => [finding] });
+    await type('f');
+    expect(frame()).toContain('WARNING idle-without-keepalive · 150000 connection(s)');
+    await type('\r');
+    expect(frame()).toContain('1/1 · finding idle-without-keepalive: the 1 it lists of 150000 (Esc all)');
+    unmount();
+  });
+
   it('the detail stays on its connection through death: CLOSED, how long ago, the death events', async () => {
     const now = Date.now();
     const ev = (type: string, ago: number, extra: object): KaEvent => ({
