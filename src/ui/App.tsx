@@ -8,6 +8,7 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { Finding } from '../domain/finding.js';
 import type { Connection } from '../domain/connection.js';
 import { formatEndpoint, formatOwner } from '../output/format.js';
+import { findingConnectionIds } from '../model/findings/rule-kit.js';
 import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { ConnectionTable } from './ConnectionTable.js';
 import { closedText, detailLines } from './detail-lines.js';
@@ -97,7 +98,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   const [helpTop, setHelpTop] = useState(0);
   const [findingSel, setFindingSel] = useState(0);
   const findingSelRef = useRef(0);
-  // `total`: how many connections the finding concerns; its list names at most MAX_IDS of them.
+  // `total`: how many connections the finding concerns; a recorded one names at most MAX_IDS of them.
   const [chosen, setChosen] = useState<{ rule: string; ids: ReadonlySet<string>; total: number } | null>(null);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [, setTick] = useState(0);
@@ -254,7 +255,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
       case 'findingApply': {
         const f = findings[findingSelRef.current];
         if (f) {
-          setChosen({ rule: f.rule, ids: new Set(f.connections), total: connectionCount(f) });
+          setChosen({ rule: f.rule, ids: new Set(findingConnectionIds(f)), total: connectionCount(f) });
           select(0);
         }
         setMode('table');

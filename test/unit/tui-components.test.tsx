@@ -3,6 +3,7 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { FreshIds, type MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
+import { finding } from '../../src/model/findings/rule-kit.js';
 import { summarizeResets, resetRecordOf, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
 import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
@@ -192,17 +193,31 @@ describe('TUI components', () => {
     unmount();
   });
 
-  it('a finding over more connections than its list names: the table says it shows the listed ones of how many', async () => {
-    const finding = {
+  it('a finding over more connections than its list names: all of them when evaluated live, else the listed ones of how many', async () => {
+    // Recorded (as read from a file): its list and its count.
+    const recorded = {
       rule: 'idle-without-keepalive', severity: 'warning' as const, summary: 'idle', connections: [client.id],
       processes: [], fix: 'keepalive on', evidence: { connectionCount: 150_000 },
     };
-    const { frame, type, unmount } = await mount({ findings: () => [finding] });
-    await type('f');
-    expect(frame()).toContain('WARNING idle-without-keepalive · 150000 connection(s)');
-    await type('\r');
-    expect(frame()).toContain('1/1 · finding idle-without-keepalive: the 1 it lists of 150000 (Esc all)');
-    unmount();
+    const rec = await mount({ findings: () => [recorded] });
+    await rec.type('f');
+    expect(rec.frame()).toContain('WARNING idle-without-keepalive · 150000 connection(s)');
+    await rec.type('\r');
+    expect(rec.frame()).toContain('1/1 · finding idle-without-keepalive: the 1 it lists of 150000 (Esc all)');
+    rec.unmount();
+    // Evaluated here over 60 connections (more than the 50 a finding lists): the table has all 60.
+    const many = Array.from({ length: 60 }, (_, i) => ({ ...client, id: `${client.id}-${i}` }));
+    const live = finding({ rule: 'idle-without-keepalive', severity: 'warning', summary: 'idle', fix: 'keepalive on', evidence: {} }, many);
+    expect(live.connections).toHaveLength(50);
+    const source = new Source(stateFrom([...doc.connections, ...many]));
+    const r = render(<App feed={source} version="0.1.0" host={host} findings={() => [live]} />);
+    await tick();
+    r.stdin.write('f');
+    await tick();
+    r.stdin.write('\r');
+    for (let i = 0; i < 100 && !r.lastFrame()?.includes('· finding'); i++) await tick();
+    expect(r.lastFrame()).toContain('1/60 · finding idle-without-keepalive (Esc all)');
+    r.unmount();
   });
 
   it('the detail stays on its connection through death: CLOSED, how long ago, the death events', async () => {

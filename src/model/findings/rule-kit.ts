@@ -52,15 +52,24 @@ export function processesOf(conns: readonly Connection[]): { pid: number; comm: 
   return [...m].sort((a, b) => a[0] - b[0]).map(([pid, comm]) => ({ pid, comm }));
 }
 
+/** Every connection id of the findings evaluated here that concern more than MAX_IDS. */
+const allIds = new WeakMap<Finding, readonly string[]>();
+
+/** The ids of every connection a finding concerns when it was evaluated in this process (the live view shows them
+ *  all), else the ones it lists (a finding read from a file names at most MAX_IDS). */
+export const findingConnectionIds = (f: Finding): readonly string[] => allIds.get(f) ?? f.connections;
+
 export function finding(f: Omit<Finding, 'connections' | 'processes'>, conns: readonly Connection[] | readonly string[], processes?: { pid: number; comm: string }[]): Finding {
   const ids = conns.map((c) => (typeof c === 'string' ? c : c.id));
   const objs = conns.filter((c): c is Connection => typeof c !== 'string');
-  return {
+  const out: Finding = {
     ...f,
     connections: ids.slice(0, MAX_IDS),
     processes: processes ?? processesOf(objs),
     evidence: { connectionCount: ids.length, ...f.evidence },
   };
+  if (ids.length > MAX_IDS) allIds.set(out, ids);
+  return out;
 }
 
 /** The largest `value` over `items` (-Infinity for none). A loop: a group can hold every connection of a host, and
