@@ -8,13 +8,12 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { Finding } from '../domain/finding.js';
 import type { Connection } from '../domain/connection.js';
 import { formatEndpoint, formatOwner } from '../output/format.js';
-import { findingConnectionIds } from '../model/findings/rule-kit.js';
+import { findingConnectionCount, findingConnectionIds } from '../model/findings/rule-kit.js';
 import { summarize, warningsFor } from '../model/snapshot-summary.js';
 import { ConnectionTable } from './ConnectionTable.js';
 import { closedText, detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
 import { FindingsView } from './FindingsView.js';
-import { connectionCount } from './findings-lines.js';
 import { Header, headerLines, type RecordedInfo } from './Header.js';
 import { HelpView, helpLines } from './HelpView.js';
 import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
@@ -255,7 +254,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
       case 'findingApply': {
         const f = findings[findingSelRef.current];
         if (f) {
-          setChosen({ rule: f.rule, ids: new Set(findingConnectionIds(f)), total: connectionCount(f) });
+          setChosen({ rule: f.rule, ids: new Set(findingConnectionIds(f)), total: findingConnectionCount(f) });
           select(0);
         }
         setMode('table');

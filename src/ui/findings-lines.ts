@@ -1,6 +1,7 @@
 // Findings on screen: the header's one-line count and the lines of the findings panel (`f`). Pure.
 import { SEVERITIES, type Finding, type Severity } from '../domain/finding.js';
 import type { LineColor } from './Line.js';
+import { findingConnectionCount } from '../model/findings/rule-kit.js';
 
 export const SEVERITY_COLOR: Record<Severity, LineColor> = { critical: 'red', warning: 'yellow', info: 'cyan' };
 
@@ -38,14 +39,11 @@ export interface FindingLine {
   bold?: boolean;
 }
 
-/** How many connections a finding concerns (its `connections` list names at most the first 50). */
-export const connectionCount = (f: Finding): number => (f.evidence.connectionCount as number | undefined) ?? f.connections.length;
-
 /** Every finding: severity and rule, the summary, the fix and how many connections it concerns, wrapped. */
 export function findingsLines(findings: readonly Finding[], width: number): FindingLine[] {
   const out: FindingLine[] = [];
   findings.forEach((f, i) => {
-    out.push({ text: `${f.severity.toUpperCase()} ${f.rule} · ${connectionCount(f)} connection(s)`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
+    out.push({ text: `${f.severity.toUpperCase()} ${f.rule} · ${findingConnectionCount(f)} connection(s)`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
     for (const l of wrap(f.summary, width - 2)) out.push({ text: `  ${l}`, finding: i });
     for (const l of wrap(`fix: ${f.fix}`, width - 2, '     ')) out.push({ text: `  ${l}`, finding: i, color: 'green' });
   });

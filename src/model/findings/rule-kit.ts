@@ -59,6 +59,10 @@ const allIds = new WeakMap<Finding, readonly string[]>();
  *  all), else the ones it lists (a finding read from a file names at most MAX_IDS). */
 export const findingConnectionIds = (f: Finding): readonly string[] => allIds.get(f) ?? f.connections;
 
+/** How many connections a finding concerns (`finding` puts the count in its evidence; its list names at most
+ *  MAX_IDS of them). */
+export const findingConnectionCount = (f: Finding): number => (f.evidence.connectionCount as number | undefined) ?? f.connections.length;
+
 export function finding(f: Omit<Finding, 'connections' | 'processes'>, conns: readonly Connection[] | readonly string[], processes?: { pid: number; comm: string }[]): Finding {
   const ids = conns.map((c) => (typeof c === 'string' ? c : c.id));
   const objs = conns.filter((c): c is Connection => typeof c !== 'string');
