@@ -729,8 +729,27 @@ static void out_field_u64(uint64_t v) {
 #define DIAG_STATE_LISTEN 10 // TCP_LISTEN of include/net/tcp_states.h: inet_diag's idiag_state, kernel ABI
 #define NO_STAMP INT64_MIN
 
+// A `changes` answer does not dump a namespace again while its TCP counters stand where they stood before its last
+// dump, up to QUIET_DUMP_EVERY_MS after it: segments in and out, opens, resets and established connections (the
+// `Tcp:` line of its snmp), its hashed and TIME-WAIT sockets (sockstat). A socket's state, counters, RTT, timer
+// (but the countdown, which the reader ages) and its coming and going move one of those. What moves none is seen at
+// the next dump, at most QUIET_DUMP_EVERY_MS late: the application reading its receive queue or accepting from a
+// listener without sending a window update, shutdown(SHUT_RD), a request socket dropped after its last SYN-ACK, an
+// fd passed between processes. Each namespace's dump walks the host's whole socket hash (~16 ms of kernel time at
+// 100k sockets, however few are its own): a node of quiet pods, or 100k idle connections, pay it every 10 s, not at
+// every refresh.
+#define QUIET_DUMP_EVERY_MS 10000
+
+// What a namespace's counters say, read from inside it before its dump.
+struct netns_counters {
+  bool empty;     // no TCP socket a dump would list (sockstat, sockstat6)
+  uint64_t hash;  // of the counts QUIET_DUMP_EVERY_MS names, 0 when they cannot all be read
+  int64_t at_ms;  // when they were read
+};
+
 struct known_socket {
   uint64_t cookie;
+  uint64_t inode;       // 0 for TIME-WAIT and request sockets: no owner
   uint64_t line_hash;   // of the T line's fields but the times
   uint64_t owners_hash; // of the last O line sent, 0 = none sent (no owners)
   int64_t at[4];        // timer expiry, last send, last receive, last ack: CLOCK_MONOTONIC ms, or NO_STAMP
@@ -743,7 +762,9 @@ struct known_netns {
   size_t n, cap;
   int32_t *slots; // by cookie, open addressing, -1 = empty
   size_t nslots;
-  bool visited; // dumped by the current answer
+  bool visited;         // in the current answer
+  uint64_t counters;    // hash of its TCP counters read before its last dump (see QUIET_DUMP_EVERY_MS), 0 = none
+  int64_t dumped_at_ms; // when that dump was
 };
 
 static struct {
@@ -759,6 +780,7 @@ static struct {
   struct known_netns next;   // what this answer tells of it
   int64_t now_ms;            // clock of the current netlink batch
   bool complete;             // a section of this answer was complete (its owner lines must all go out)
+  unsigned long still;       // sections of this answer not dumped (QUIET_DUMP_EVERY_MS)
 } changes = {.prev = -1};
 
 static int64_t now_ms(void) { return now_us() / 1000; }
@@ -827,7 +849,7 @@ static bool stamps_close(const int64_t *a, const int64_t *b) {
 
 // Notes a socket of the namespace being dumped; true when it is new or changed (its T line goes out). `hash` covers
 // every printed field but the times, `at` holds those (see CHANGE_TOLERANCE_MS).
-static bool changes_note(uint64_t cookie, uint64_t hash, const int64_t at[4]) {
+static bool changes_note(uint64_t cookie, uint64_t inode, uint64_t hash, const int64_t at[4]) {
   struct known_socket *old = NULL;
   if (changes.prev >= 0) {
     struct known_netns *prev = &known.v[changes.prev];
@@ -837,6 +859,7 @@ static bool changes_note(uint64_t cookie, uint64_t hash, const int64_t at[4]) {
   }
   struct known_socket *k = known_push(&changes.next);
   k->cookie = cookie;
+  k->inode = inode;
   k->seen = false;
   k->owners_hash = old ? old->owners_hash : 0;
   k->line_hash = hash;
@@ -856,7 +879,7 @@ static struct {
   size_t n, cap;
 } dumped;
 
-static void remember_inode(uint64_t ino) {
+static void remember_inode_at(uint64_t ino, uint32_t entry) {
   if (!ino) return;
   if (dumped.n == dumped.cap) {
     dumped.cap = dumped.cap ? dumped.cap * 2 : 4096;
@@ -864,9 +887,13 @@ static void remember_inode(uint64_t ino) {
     dumped.ns = xrealloc(dumped.ns, dumped.cap * sizeof *dumped.ns);
     dumped.entry = xrealloc(dumped.entry, dumped.cap * sizeof *dumped.entry);
   }
-  dumped.ns[dumped.n] = 0; // a `changes` answer: set by changes_end_netns
-  dumped.entry[dumped.n] = changes.on ? (uint32_t)(changes.next.n - 1) : 0;
+  dumped.ns[dumped.n] = 0; // a `changes` answer: set when its section ends
+  dumped.entry[dumped.n] = entry;
   dumped.v[dumped.n++] = ino;
+}
+
+static void remember_inode(uint64_t ino) {
+  remember_inode_at(ino, changes.on ? (uint32_t)(changes.next.n - 1) : 0);
 }
 
 // Begins a namespace's section of a `changes` answer.
@@ -886,7 +913,7 @@ static void changes_begin_netns(uint64_t inode) {
 // previous one in its slot (slots do not move during an answer: the owner lines find their sockets by slot). After
 // an error the section is dropped and the namespace left unvisited: forgotten at the end of the answer, its next
 // section is complete again.
-static void changes_end_netns(bool ok, size_t dumped_from) {
+static void changes_end_netns(bool ok, size_t dumped_from, const struct netns_counters *counters) {
   int slot = changes.prev;
   if (!ok) {
     dumped.n = dumped_from; // the reader drops the section: no owner lines for it either
@@ -914,8 +941,30 @@ static void changes_end_netns(bool ok, size_t dumped_from) {
     memset(&changes.next, 0, sizeof changes.next);
   }
   known.v[slot].visited = true;
+  known.v[slot].counters = counters->hash;
+  known.v[slot].dumped_at_ms = counters->at_ms;
   known_index(&known.v[slot]);
   for (size_t i = dumped_from; i < dumped.n; i++) dumped.ns[i] = (uint32_t)slot;
+}
+
+// Whether the namespace of the section just begun need not be dumped again: its counters are those read before its
+// last dump, less than QUIET_DUMP_EVERY_MS ago, and no traced setsockopt is pending (SO_KEEPALIVE arms a timer
+// without a segment).
+static bool changes_still(const struct netns_counters *counters) {
+  if (changes.prev < 0 || !counters->hash || rereads_pending) return false;
+  const struct known_netns *k = &known.v[changes.prev];
+  return k->counters == counters->hash && counters->at_ms - k->dumped_at_ms < QUIET_DUMP_EVERY_MS;
+}
+
+// A section not dumped: what the previous answers sent of the namespace stands (the reader ages it as it ages an
+// unchanged socket), and its sockets count as dumped for the owner walk, whose owners and options are compared as in
+// every answer.
+static void changes_still_netns(void) {
+  struct known_netns *k = &known.v[changes.prev];
+  k->visited = true;
+  size_t from = dumped.n;
+  for (size_t i = 0; i < k->n; i++) remember_inode_at(k->v[i].inode, (uint32_t)i);
+  for (size_t i = from; i < dumped.n; i++) dumped.ns[i] = (uint32_t)changes.prev;
 }
 
 // Owners by socket inode over the current scan table: open addressing to the first entry, chained through `next`.
@@ -1156,7 +1205,7 @@ static void out_socket(const struct inet_diag_msg *r, size_t len) {
       h = hash_words(h, w, sizeof w / 8);
       h = fnv1a(h, cong, strlen(cong));
     }
-    bool changed = changes_note(cookie, h, at);
+    bool changed = changes_note(cookie, r->idiag_inode, h, at);
     remember_inode(r->idiag_inode);
     if (!changed) return;
   } else {
@@ -1302,23 +1351,34 @@ static int dump_tcp(int nl, unsigned long *count) {
   return err ? err : dump_request(nl, SOCK_DIAG_BY_FAMILY, AF_INET6, count);
 }
 
-// Whether the current namespace holds no TCP socket a dump would list, by its socket counters (sockstat,
-// sockstat6): hashed sockets of either family (listeners, connections, orphans) and TIME-WAIT ones; a SYN-RECV
-// request socket needs a listener, which counts. A dump walks the kernel's whole socket hash, every namespace's
-// sockets included: ~16 ms of kernel time with 100k sockets elsewhere on the host, for a namespace with none too
-// (a middlebox, a container without TCP). false when the counters cannot be read: the dump decides.
-static bool netns_without_tcp(void) {
-  char buf[1024];
+// The current namespace's counters. `empty`: no hashed socket of either family (listeners, connections, orphans)
+// and no TIME-WAIT one; a SYN-RECV request socket needs a listener, which counts. A dump walks the kernel's whole
+// socket hash, every namespace's sockets included: ~16 ms of kernel time with 100k sockets elsewhere on the host,
+// for a namespace with none too (a middlebox, a container without TCP). When sockstat cannot be read, the dump
+// decides.
+static struct netns_counters netns_counters(void) {
+  struct netns_counters c = {.at_ms = now_ms()};
+  char buf[8192];
   unsigned long inuse, tw, inuse6 = 0;
-  if (read_small(AT_FDCWD, "/proc/thread-self/net/sockstat", buf, sizeof buf) < 0) return false;
+  if (read_small(AT_FDCWD, "/proc/thread-self/net/sockstat", buf, sizeof buf) < 0) return c;
   const char *tcp = strstr(buf, "\nTCP: ");
-  if (!tcp || sscanf(tcp, "\nTCP: inuse %lu orphan %*d tw %lu", &inuse, &tw) != 2) return false;
+  if (!tcp || sscanf(tcp, "\nTCP: inuse %lu orphan %*d tw %lu", &inuse, &tw) != 2) return c;
   if (read_small(AT_FDCWD, "/proc/thread-self/net/sockstat6", buf, sizeof buf) >= 0) {
-    if (sscanf(buf, "TCP6: inuse %lu", &inuse6) != 1) return false;
+    if (sscanf(buf, "TCP6: inuse %lu", &inuse6) != 1) return c;
   } else if (errno != ENOENT) { // no sockstat6: IPv6 is off, no TCP6 socket can exist
-    return false;
+    return c;
   }
-  return inuse == 0 && tw == 0 && inuse6 == 0;
+  c.empty = inuse == 0 && tw == 0 && inuse6 == 0;
+  // sockstat's orphan, alloc and mem are the host's, not the namespace's: left out, or any host activity would count.
+  // In snmp the Tcp: names line comes first, then the values.
+  if (read_small(AT_FDCWD, "/proc/thread-self/net/snmp", buf, sizeof buf) < 0) return c;
+  const char *names = strstr(buf, "\nTcp: ");
+  const char *values = names ? strstr(names + 1, "\nTcp: ") : NULL;
+  const char *end = values ? strchr(values + 1, '\n') : NULL;
+  if (!end) return c;
+  uint64_t counts[] = {inuse, tw, inuse6};
+  c.hash = hash_words(fnv1a(0xcbf29ce484222325ULL, values, (size_t)(end - values)), counts, 3) | 1;
+  return c;
 }
 
 // Enters each namespace (unless it is our own), dumps IPv4 and IPv6 there (unless its counters say it has no TCP
@@ -1352,13 +1412,21 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     else out_u64(sb.st_ino);
     size_t dumped_from = dumped.n;
     bool began = changes.on && !err;
+    struct netns_counters counters = {0};
+    if (!err) counters = netns_counters();
+    bool still = false;
     if (began) {
       changes_begin_netns(sb.st_ino);
+      still = changes_still(&counters);
       out_field_u64((uint64_t)now_ms()); // the time the section's figures are as of
       out_str(changes.prev >= 0 ? " +" : " -"); // + = changes since the previous section, - = complete
+      if (still) out_str(" still"); // not dumped: nothing it could see has moved (QUIET_DUMP_EVERY_MS)
     }
     out_ch('\n');
-    if (!err && !netns_without_tcp()) {
+    if (still) {
+      changes_still_netns();
+      changes.still++;
+    } else if (!err && !counters.empty) {
       int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
       if (nl < 0) err = errno;
       else {
@@ -1368,7 +1436,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
         close(nl);
       }
     }
-    if (began) changes_end_netns(!err, dumped_from);
+    if (began && !still) changes_end_netns(!err, dumped_from, &counters);
     if (err) {
       out_str("E ");
       out_u64((uint64_t)i);
@@ -1452,6 +1520,7 @@ static struct table *inventory(int procfd, struct table *old, struct table *cur,
   *count = 0;
   dumped.n = 0;
   changes.complete = false;
+  changes.still = 0;
   inventory_dump(paths, npaths, count);
   out_flush(); // the reader parses the sockets while the scan runs
   uint64_t pids = changes.on ? pids_read(procfd, &pids_now) : 0;
@@ -1593,9 +1662,10 @@ static int cmd_serve(void) {
       free(paths);
       if (!out_finish()) break; // the reader went away
       // walked: 0 = the last walk stands, 1 = every process, 2 = only processes new since the last walk (and those
-      // holding a socket to re-read)
-      printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d\n", ++seq, st.pids,
-             st.denied, st.sockets, (long long)st.elapsed_us, dumped, how == WALK_NONE ? 0 : how == WALK_ALL ? 1 : 2);
+      // holding a socket to re-read); still: namespaces not dumped (their counters did not move)
+      printf(". %lu pids=%lu denied=%lu sockets=%lu elapsed_us=%lld dumped=%lu walked=%d still=%lu\n", ++seq,
+             st.pids, st.denied, st.sockets, (long long)st.elapsed_us, dumped,
+             how == WALK_NONE ? 0 : how == WALK_ALL ? 1 : 2, changes.still);
       if (walked) { // else `old` still holds the current sockets, indexed
         struct table *t = old;
         old = cur;

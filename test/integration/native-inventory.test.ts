@@ -629,6 +629,107 @@ describe('a namespace is skipped only when its counters say it holds no TCP sock
   }, 60_000);
 });
 
+describe('a namespace whose TCP counters did not move is not dumped again for up to 10 s (each dump walks the host\'s whole socket hash)', () => {
+  const NS3 = `${NS}-q`;
+  const ref3 = namespaceOfBlock(NS3);
+  const QUIET_DUMP_EVERY_MS = 10_000;
+  const at = (name: (typeof INVENTORY_FIELDS)[number]) => INVENTORY_FIELDS.indexOf(name) + 1; // after the `T`
+
+  /** A Node process in the namespace: a listener that reads nothing until told (`read`), and a client that wrote
+   *  1000 bytes to it and writes 1000 more when told (`send`). */
+  async function reader(): Promise<{ port: number; tell: (what: 'read' | 'send') => void; stop: () => void }> {
+    const script = `const net = require('net'); let held;
+      const srv = net.createServer({ pauseOnConnect: true }, (s) => { held = s; s.on('data', () => {}); });
+      srv.listen(0, '127.0.0.1', () => { const c = net.connect(srv.address().port, '127.0.0.1', () => c.write(Buffer.alloc(1000), () => console.log('READY ' + srv.address().port)));
+        process.stdin.on('data', (b) => { for (const w of String(b).split('\\n')) { if (w === 'read') held.resume(); if (w === 'send') c.write(Buffer.alloc(1000)); } }); });`;
+    const p = spawn('nsenter', [`--net=${ref3.path}`, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      p.stdout.on('data', (b: Buffer) => { const m = /READY (\d+)/.exec(String(b)); if (m) resolve(Number(m[1])); });
+      p.once('exit', (code) => reject(new Error(`the reader exited ${code}`)));
+    });
+    return { port, tell: (what) => p.stdin.write(`${what}\n`), stop: () => p.kill('SIGKILL') };
+  }
+
+  /** One `changes` answer for the namespace: whether its section was dumped, when, and the server end's queue. */
+  const answer = async (daemon: SockinfoDaemon, port: number) => {
+    let text = '';
+    await daemon.changes([ref3.path], (line) => (text += `${line}\n`));
+    const section = /^N 0 \d+ (\d+) ([+-])( still)?$/m.exec(text);
+    expect(section, text).not.toBeNull();
+    const server = text.split('\n').map((l) => l.split(' '))
+      .find((f) => f[0] === 'T' && f[at('state')] === '1' && f[at('lport')] === String(port));
+    return { text, still: section![3] !== undefined, atMs: Number(section![1]), rq: server ? Number(server[at('rq')]) : null };
+  };
+
+  it('stands while nothing moves, is dumped at once when a segment moves, and at the latest 10 s after its last dump (an application draining its receive queue sends none)', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    const r = await reader();
+    try {
+      const first = await answer(daemon, r.port);
+      expect(first.still).toBe(false); // complete
+      expect(first.rq).toBe(1000);
+      await new Promise((res) => setTimeout(res, 300));
+      const quiet = await answer(daemon, r.port);
+      expect(quiet.still, quiet.text).toBe(true);
+      expect(quiet.text).toMatch(/ still=1$/m);
+      expect(quiet.text).not.toMatch(/^[TG] /m);
+
+      r.tell('send'); // segments: the next answer dumps it
+      let moved = quiet;
+      for (let i = 0; i < 20 && moved.rq !== 2000; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        moved = await answer(daemon, r.port);
+      }
+      expect(moved.still).toBe(false);
+      expect(moved.rq).toBe(2000);
+
+      // Drained by the application: seen by the first dump after it, which comes at the latest 10 s after the last.
+      let lastDumpMs = moved.atMs;
+      await new Promise((res) => setTimeout(res, 300));
+      const settled = await answer(daemon, r.port); // the ACK of the send may have come after that dump
+      if (!settled.still) lastDumpMs = settled.atMs;
+      r.tell('read');
+      let stills = 0;
+      for (const t0 = Date.now(); Date.now() - t0 < QUIET_DUMP_EVERY_MS + 5_000;) {
+        await new Promise((res) => setTimeout(res, 500));
+        const a = await answer(daemon, r.port);
+        if (a.still) {
+          stills++;
+          expect(a.atMs - lastDumpMs).toBeLessThan(QUIET_DUMP_EVERY_MS);
+          continue;
+        }
+        if (a.rq === 0) break;
+        lastDumpMs = a.atMs;
+      }
+      const after = await answer(daemon, r.port);
+      expect(after.rq ?? 0, 'the drained queue was never dumped').toBe(0);
+      expect(stills).toBeGreaterThan(0); // the read itself sent no segment: the namespace stood until its forced dump
+    } finally {
+      r.stop();
+      await daemon.close();
+    }
+  }, 60_000);
+
+  it('is dumped when a traced setsockopt is pending (SO_KEEPALIVE arms a timer without a segment)', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    const r = await reader();
+    try {
+      await answer(daemon, r.port);
+      await new Promise((res) => setTimeout(res, 300));
+      expect((await answer(daemon, r.port)).still).toBe(true);
+      const inode = (await native(ref3)).namespaces[0]!.sockets.find((s) => s.state === 'ESTAB')!.inode!;
+      await daemon.reread([inode]);
+      expect((await answer(daemon, r.port)).still).toBe(false);
+      expect((await answer(daemon, r.port)).still).toBe(true);
+    } finally {
+      r.stop();
+      await daemon.close();
+    }
+  }, 30_000);
+});
+
 describe('a dump of thousands of sockets (the kernel hands it out in ~80-socket datagrams, taken in batches)', () => {
   const NS3 = `${NS}-c`;
   const ref3 = namespaceOfBlock(NS3);
