@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Captures a real sequence of `ka-sockinfo serve` `changes` answers (test/fixtures/native/changes.json) for the
-// parser's unit test: the first answer (complete), one after nothing happened, one after a new connection, a close
-// and a keepalive change on a live socket, and one after the server was killed (its sockets gone). Two scratch namespaces joined by a veth; root, after `make build`.
+// parser's unit test: the first answer (complete), one after nothing happened (not dumped: ` still`), one after a
+// new connection, a close and a keepalive change on a live socket, and one after the server was killed (its sockets
+// gone). Two scratch namespaces joined by a veth; root, after `make build`.
 // Pids, ports and cookies differ on every capture: update test/unit/native-changes-parse.test.ts if re-captured.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

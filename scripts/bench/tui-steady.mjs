@@ -10,7 +10,9 @@
 // Root; after `make build`.
 //   node scripts/bench/tui-steady.mjs [SOCKETS] [REFRESHES] [PROCESS_EVERY_S]   (default 100000 10, none)
 // With PROCESS_EVERY_S a short-lived process starts that often during both measurements, as a Kubernetes node's
-// probes and shells do: the helper then walks the new processes at nearly every refresh.
+// probes and shells do: the helper then walks the new processes at nearly every refresh. With env BENCH_BUSY_MS
+// one more connection in the namespace carries a line every that many ms: its TCP counters move, so every refresh
+// dumps it (a host that serves); without, the sockets are idle and the helper dumps them only every 10 s.
 // Reports figures, never asserts (issue 10 target at 100k sockets: RSS <= 300 MiB, goal 150; <= 0.10 core at a 2 s
 // refresh; refresh work <= 250 ms). CPU figures depend on the machine's load: the load average is printed with them.
 import { spawn, spawnSync } from 'node:child_process';
@@ -124,6 +126,9 @@ const processEvery = process.argv[4] === undefined ? null : Number(process.argv[
 if (processEvery !== null && !(processEvery > 0)) throw new Error(`PROCESS_EVERY_S must be a positive number of seconds, not ${process.argv[4]}`);
 const scratch = scratchNamespace(`kat-bench-steady-${process.pid}`);
 await scratch.hold(sockets);
+const busyMs = process.env.BENCH_BUSY_MS === undefined ? null : Number(process.env.BENCH_BUSY_MS);
+if (busyMs !== null && !(busyMs > 0)) throw new Error(`BENCH_BUSY_MS must be a positive number of ms, not ${process.env.BENCH_BUSY_MS}`);
+if (busyMs !== null) await scratch.stream(busyMs);
 const churn = processEvery === null ? null : spawn(process.execPath, ['-e', 'setInterval(() => require("child_process").spawn("/bin/true"), Number(process.argv[1]) * 1000)', String(processEvery)], { stdio: 'ignore' });
 const load = loadavg()[0];
 const r = spawnSync(process.execPath, [...(process.env.KAT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KAT_PROF}`] : []), '--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
@@ -140,7 +145,7 @@ churn?.kill();
 scratch.close();
 const mib = (b) => (b / 2 ** 20).toFixed(0);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`${m.connections} connections in ${scratch.name}, ${m.refreshes} refreshes after ${m.warmupCosts.length + 1} of warm-up (${(WARMUP_MS / 1000).toFixed(0)} s; their work ${m.warmupCosts.map((c) => c.toFixed(0)).join(', ')} ms after the first), ${m.wallS.toFixed(1)} s${processEvery === null ? '' : `, a process started every ${processEvery} s`} (load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after):`);
+console.log(`${m.connections} connections in ${scratch.name}, ${m.refreshes} refreshes after ${m.warmupCosts.length + 1} of warm-up (${(WARMUP_MS / 1000).toFixed(0)} s; their work ${m.warmupCosts.map((c) => c.toFixed(0)).join(', ')} ms after the first), ${m.wallS.toFixed(1)} s${processEvery === null ? '' : `, a process started every ${processEvery} s`}${busyMs === null ? ', idle' : `, a line every ${busyMs} ms on one of them`} (load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after):`);
 console.log(`  CPU: ${(m.treeS / m.wallS).toFixed(3)} core with helpers (${(m.nodeS / m.wallS).toFixed(3)} Node alone); per refresh ${(m.treeS / m.refreshes).toFixed(2)} s with helpers, ${(m.nodeS / m.refreshes).toFixed(2)} s Node`);
 console.log(`  refresh work: median ${median(m.costs).toFixed(0)} ms, max ${Math.max(...m.costs).toFixed(0)} ms`);
 console.log(`  RSS after each refresh ${mib(Math.min(...m.rss))}–${mib(Math.max(...m.rss))} MiB, peak ${(m.peakKib / 1024).toFixed(0)} MiB; heap after a full GC ${m.heapPerConnection} bytes per connection`);

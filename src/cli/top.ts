@@ -94,6 +94,7 @@ export async function topCommand(argv: string[]): Promise<number> {
         tracer,
         findings: (state) => findings.findings(state),
         onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
+        onNetnsInView: (inode) => monitor.setNetnsInView(inode),
       },
       () => {
         void monitor.start();

@@ -44,6 +44,7 @@ export class InventoryCollector {
   private held = new Map<number, HeldNetns>();
   private byInode = new Map<number, Held>();
   private ownersMissing: string | null = null;
+  private inView: number | null = null;
   private listenPorts = '';
   /** Answers applied so far: the round a socket was last marked to join in (Held.joinAt). */
   private rounds = 0;
@@ -80,7 +81,14 @@ export class InventoryCollector {
   }
 
   private readChanges(refs: NetnsRef[]): Promise<NativeInventory> {
-    return parseStreamed(new NativeInventoryParser(true), (sink) => this.src.dumpChanges!(refs, sink));
+    const always = this.inView === null ? undefined : new Set([this.inView]);
+    return parseStreamed(new NativeInventoryParser(true), (sink) => this.src.dumpChanges!(refs, sink, always));
+  }
+
+  /** The namespace (inode) of the connection the user is looking at: dumped at every refresh, even while its TCP
+   *  counters stand (a queue drained without a segment shows at once, not at its namespace's next dump). */
+  setNetnsInView(inode: number | null): void {
+    this.inView = inode;
   }
 
   /** Takes a full inventory, after forgetting everything on both sides. */

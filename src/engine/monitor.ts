@@ -120,6 +120,11 @@ export class Monitor {
     this.collector = new InventoryCollector(opts.sources, opts.netns ? { netns: (ns) => this.covers(ns.inode) } : {});
   }
 
+  /** The namespace of the connection open in the detail view, or null: see InventoryCollector.setNetnsInView. */
+  setNetnsInView(inode: number | null): void {
+    this.collector.setNetnsInView(inode);
+  }
+
   /** Whether a namespace's sockets are in the inventories (an event of another one never finds its socket there). */
   covers(netns: number): boolean {
     return !this.opts.netns || this.opts.netns.includes(netns);

@@ -724,6 +724,8 @@ static void out_field_u64(uint64_t v) {
 // now + expiry), moved by at most CHANGE_TOLERANCE_MS from what was last sent: an idle socket is not sent again, and
 // the reader ages what it holds by the time between two `N` lines. Real change moves a counter too (a probe is a
 // segment out, its answer a segment in), so the tolerance only absorbs clock granularity (jiffies) and read order.
+// A section whose namespace was not dumped (QUIET_DUMP_EVERY_MS) ends its `N` line with ` still`; a path written
+// `!NSPATH` is dumped whatever its counters say.
 
 #define CHANGE_TOLERANCE_MS 50
 #define DIAG_STATE_LISTEN 10 // TCP_LISTEN of include/net/tcp_states.h: inet_diag's idiag_state, kernel ABI
@@ -1397,7 +1399,8 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
   for (size_t k = 0; k < known.n; k++) known.v[k].visited = false;
   for (int i = 0; i < npaths; i++) {
     struct stat sb;
-    int ns = open(paths[i], O_RDONLY | O_CLOEXEC);
+    bool always = changes.on && paths[i][0] == '!'; // dumped even when its counters stand (a connection in view)
+    int ns = open(paths[i] + always, O_RDONLY | O_CLOEXEC);
     int err = ns < 0 || fstat(ns, &sb) < 0 ? errno : 0;
     bool entered = false;
     if (!err && sb.st_ino != self_sb.st_ino) {
@@ -1417,7 +1420,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     bool still = false;
     if (began) {
       changes_begin_netns(sb.st_ino);
-      still = changes_still(&counters);
+      still = !always && changes_still(&counters);
       out_field_u64((uint64_t)now_ms()); // the time the section's figures are as of
       out_str(changes.prev >= 0 ? " +" : " -"); // + = changes since the previous section, - = complete
       if (still) out_str(" still"); // not dumped: nothing it could see has moved (QUIET_DUMP_EVERY_MS)

@@ -34,8 +34,9 @@ export interface NativeNetnsDump {
   /** Socket lines that could not be read (never silently dropped). */
   errors: SsParseError[];
   /** In a `changes` answer: the helper's clock (ms) its figures are as of, whether the section is complete (else
-   *  `sockets` holds only new or changed sockets) and the cookies of the sockets gone since its previous answer. */
-  change?: { atMs: number; complete: boolean; gone: string[] };
+   *  `sockets` holds only new or changed sockets), the cookies of the sockets gone since its previous answer, and
+   *  whether the namespace was left undumped because its TCP counters stood (`still`: nothing but time moved). */
+  change?: { atMs: number; complete: boolean; gone: string[]; still: boolean };
 }
 
 export interface NativeInventory {
@@ -136,11 +137,13 @@ export class NativeInventoryParser {
         return;
       }
       case 78 /* N */: {
-        const [, idx, inode, atMs, since] = line.split(' ');
+        const [, idx, inode, atMs, since, still] = line.split(' ');
         this.current = { index: Number(idx), inode: inode === '-' ? null : Number(inode), sockets: [], error: null, errors: [] };
         if (this.changes && inode !== '-') {
-          if (!/^\d+$/.test(atMs ?? '') || (since !== '+' && since !== '-')) throw new InventoryFormatError(`bad section line ${JSON.stringify(line)}`);
-          this.current.change = { atMs: Number(atMs), complete: since === '-', gone: [] };
+          if (!/^\d+$/.test(atMs ?? '') || (since !== '+' && since !== '-') || (still !== undefined && (still !== 'still' || since !== '+'))) {
+            throw new InventoryFormatError(`bad section line ${JSON.stringify(line)}`);
+          }
+          this.current.change = { atMs: Number(atMs), complete: since === '-', gone: [], still: still !== undefined };
         }
         this.namespaces.push(this.current);
         return;

@@ -34,7 +34,7 @@ export function liveInventory(opts: LiveOptions = {}): InventoryPort {
       dumpInventory: (refs, sink) => (opts.daemon ? opts.daemon.inventory(inventoryPaths(refs), sink) : dumpInventory(refs, sink)),
     }),
     ...((opts.native ?? process.env.KA_TOP_SOCKETS !== 'ss') && opts.daemon && {
-      dumpChanges: (refs, sink) => opts.daemon!.changes(inventoryPaths(refs), sink),
+      dumpChanges: (refs, sink, always) => opts.daemon!.changes(inventoryPaths(refs).map((p, i) => (always?.has(refs[i]!.inode) ? `!${p}` : p)), sink),
       forgetChanges: () => opts.daemon!.forget(),
     }),
     async readSysctls(refs) {

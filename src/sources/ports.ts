@@ -25,8 +25,10 @@ export interface InventoryPort {
    *  anyway: no chunk to rebuild and split again); rejects with a one-line reason. Absent: ss only. */
   dumpInventory?(refs: NetnsRef[], sink: (line: string) => void): Promise<void>;
   /** The same, for what changed since the previous call only (a `changes` answer, same format): the refresh loop's
-   *  source when a long-running helper keeps what it sent. Absent: every refresh is a full inventory. */
-  dumpChanges?(refs: NetnsRef[], sink: (line: string) => void): Promise<void>;
+   *  source when a long-running helper keeps what it sent. Absent: every refresh is a full inventory. The helper
+   *  does not dump again a namespace whose TCP counters stand, for up to 10 s; those of `always` (inodes) it dumps
+   *  every time. */
+  dumpChanges?(refs: NetnsRef[], sink: (line: string) => void, always?: ReadonlySet<number>): Promise<void>;
   /** The next dumpChanges answers in full (the reader lost track). */
   forgetChanges?(): Promise<void>;
   /** Keepalive sysctls by namespace inode, or a reason string. */

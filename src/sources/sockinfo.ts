@@ -190,7 +190,8 @@ export class SockinfoDaemon {
   }
 
   /** What changed in these namespaces since the previous `changes` call (see parse/native-inventory.ts), streamed
-   *  line by line to `sink`; the first answer, and every one after `forget`, is complete. */
+   *  line by line to `sink`; the first answer, and every one after `forget`, is complete. A path written `!PATH` is
+   *  dumped even when its TCP counters stand (the helper's QUIET_DUMP_EVERY_MS). */
   async changes(paths: readonly string[], sink: (line: string) => void): Promise<void> {
     if (this.fullDue()) await this.full();
     this.scanDiffBroken = true;

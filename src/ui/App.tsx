@@ -43,6 +43,9 @@ export interface AppProps {
   findings?: (state: MonitorState) => readonly Finding[];
   /** Writes a snapshot of these rows; returns the file path (throws with a reason). */
   onSnapshot?: (rows: readonly Connection[], state: MonitorState) => string;
+  /** The namespace (inode) of the connection open in the detail view, null when none is: the live view has it
+   *  inventoried at every refresh. */
+  onNetnsInView?: (inode: number | null) => void;
   /** Called once when the user quits (before ink unmounts). */
   onQuit?: () => void;
   /** A recorded snapshot is shown (`ka-top view`): the header says so; pause and `e` are read-only. */
@@ -74,7 +77,7 @@ function useTerminalSize(): { columns: number; rows: number } {
   return size;
 }
 
-export function App({ feed, version, host, filter = NO_FILTER, tracer, findings: findingsOf, onSnapshot, onQuit, recorded }: AppProps) {
+export function App({ feed, version, host, filter = NO_FILTER, tracer, findings: findingsOf, onSnapshot, onNetnsInView, onQuit, recorded }: AppProps) {
   const { exit } = useApp();
   const { columns, rows: termRows } = useTerminalSize();
   const [live, setLive] = useState<MonitorState>(feed.state);
@@ -176,6 +179,10 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
     else if (!pinned.current.closed) pinned.current = { ...pinned.current, closed: true, closedAt: now };
   }
   const detailRow = mode === 'detail' ? pinned.current : null;
+  const netnsInView = detailRow && !detailRow.closed ? detailRow.c.netns.inode : null;
+  useEffect(() => {
+    onNetnsInView?.(netnsInView);
+  }, [onNetnsInView, netnsInView]);
   const detailActivity = detailRow ? activity(detailRow.c.id) : undefined;
   const detailClosedAt = detailRow ? closedAtOf(detailRow, detailActivity) : null;
   const detail = detailRow

@@ -711,6 +711,38 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
     }
   }, 60_000);
 
+  it('is dumped at every refresh while a connection of it is open in the detail view (the refresh loop names it)', async () => {
+    const daemon = new SockinfoDaemon();
+    daemon.start();
+    const r = await reader();
+    try {
+      const src = liveInventory({ daemon });
+      let still: boolean | null = null;
+      const marked = { ...src, dumpChanges: (refs: Parameters<NonNullable<typeof src.dumpChanges>>[0], sink: (line: string) => void, always?: ReadonlySet<number>) =>
+        src.dumpChanges!(refs, (line) => {
+          if (line.startsWith('N ')) still = line.endsWith(' still');
+          sink(line);
+        }, always) };
+      const collector = new InventoryCollector(marked, { netns: (n) => n.name === NS3 });
+      const inode = (await src.listNetns()).find((n) => n.name === NS3)!.inode;
+      const refresh = async () => {
+        await new Promise((res) => setTimeout(res, 300));
+        await collector.collect();
+        return still;
+      };
+      await refresh();
+      expect(await refresh()).toBe(true);
+      collector.setNetnsInView(inode);
+      expect(await refresh()).toBe(false);
+      expect(await refresh()).toBe(false);
+      collector.setNetnsInView(null);
+      expect(await refresh()).toBe(true);
+    } finally {
+      r.stop();
+      await daemon.close();
+    }
+  }, 30_000);
+
   it('is dumped when a traced setsockopt is pending (SO_KEEPALIVE arms a timer without a segment)', async () => {
     const daemon = new SockinfoDaemon();
     daemon.start();

@@ -1,6 +1,6 @@
 // `changes` answers of `ka-sockinfo serve` (parse/native-inventory.ts in changes mode) on a real capture
-// (scripts/capture-changes.mjs): complete first, empty when nothing moved, then only the sockets and owners that
-// changed, and the cookies of the sockets gone.
+// (scripts/capture-changes.mjs): complete first, empty and not dumped when nothing moved, then only the sockets and
+// owners that changed, and the cookies of the sockets gone.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InventoryFormatError, NativeInventoryParser, parseNativeInventory } from '../../src/parse/native-inventory.js';
@@ -23,8 +23,9 @@ describe('ka-sockinfo changes answers', () => {
     expect(first!.scan.sockets.find((o) => o.opts?.keepIdleSec === 41)).toBeDefined();
   });
 
-  it('nothing moved: sections of changes with nothing in them, one second later on the helper clock', () => {
-    expect(quiet!.namespaces.map((n) => [n.change?.complete, n.sockets.length, n.change?.gone.length])).toEqual([[false, 0, 0], [false, 0, 0]]);
+  it('nothing moved: sections of changes with nothing in them, not dumped (their TCP counters stood), one second later on the helper clock', () => {
+    expect(quiet!.namespaces.map((n) => [n.change?.complete, n.sockets.length, n.change?.gone.length, n.change?.still])).toEqual([[false, 0, 0, true], [false, 0, 0, true]]);
+    expect(moved!.namespaces.map((n) => n.change?.still)).toEqual([false, false]);
     expect(quiet!.scan.sockets).toEqual([]);
     const dt = quiet!.namespaces[0]!.change!.atMs - first!.namespaces[0]!.change!.atMs;
     expect(dt).toBeGreaterThanOrEqual(1000);
@@ -48,7 +49,9 @@ describe('ka-sockinfo changes answers', () => {
 
   it('a reader of one kind refuses the other, and a section line without clock', () => {
     expect(() => parseNativeInventory(capture.answers[0]!)).toThrow(InventoryFormatError);
-    const bad = capture.answers[1]!.replace(/^N 0 (\d+) \d+ \+$/m, 'N 0 $1');
+    const bad = capture.answers[1]!.replace(/^N 0 (\d+) \d+ \+ still$/m, 'N 0 $1');
     expect(() => parse(bad)).toThrow(/bad section line/);
+    expect(() => parse(capture.answers[1]!.replace(/ still$/m, ' stale'))).toThrow(/bad section line/);
+    expect(() => parse(capture.answers[0]!.replace(/^(N 0 \d+ \d+ -)$/m, '$1 still'))).toThrow(/bad section line/); // complete yet not dumped
   });
 });

@@ -146,6 +146,26 @@ describe('TUI components', () => {
     unmount();
   });
 
+  it('names the namespace of the connection open in the detail (inventoried at every refresh), null once closed or left', async () => {
+    const inView: (number | null)[] = [];
+    const { type, source, unmount } = await mount({ onNetnsInView: (inode) => inView.push(inode) });
+    await type(`/:${client.local.port} 127`);
+    await type('\r');
+    await type('\r');
+    await tick(); // effects run after the frame
+    expect(inView.at(-1)).toBe(client.netns.inode);
+    await type('\x1b');
+    await tick();
+    expect(inView.at(-1)).toBeNull();
+    await type('\r');
+    await tick();
+    expect(inView.at(-1)).toBe(client.netns.inode);
+    source.push({ ...stateFrom(doc.connections.filter((c) => c.id !== client.id)), closed: [{ connection: client, closedAt: Date.now() }] });
+    await tick();
+    expect(inView.at(-1)).toBeNull(); // a closed connection's namespace has nothing more of it to read
+    unmount();
+  });
+
   it('sorts by attention first, then > picks columns, I inverts; the footer names the column as its header', async () => {
     const { frame, type, unmount } = await mount();
     expect(frame()).toContain('sort ATTENTION first');

@@ -93,6 +93,15 @@ export function scratchNamespace(name, { crossing = false } = {}) {
         made += n;
       }
     },
+    /** Adds one connection whose client writes a line every `everyMs` (the server reads it): the namespace's TCP
+     *  counters move all the time, as on a host that serves. */
+    async stream(everyMs) {
+      const server = startPeer(name, ['server', '--listen', `${serverAddress}:0`, '--mode', 'sink']);
+      await server.waitCount(/^LISTEN/gm, 1);
+      const port = /^LISTEN \S+ (\d+)/m.exec(server.text())[1];
+      const client = startPeer(clientNs, ['client', '--connect', `${serverAddress}:${port}`, '--mode', 'stream', '--every', String(everyMs)]);
+      await client.waitCount(/^CONN/gm, 1);
+    },
     /** Ends the peers, keeps the namespace. */
     release() {
       for (const c of children.splice(0)) c.kill('SIGKILL');
