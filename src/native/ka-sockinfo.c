@@ -1693,9 +1693,11 @@ static int cmd_serve(void) {
       last_walk.valid = false;
       printf("ok forget\n");
     } else if (!strcmp(line, "full")) {
+      // The next answer reads everything again: every socket's options, and every namespace is dumped.
       old->n = 0;
       table_index(old);
       last_walk.valid = false;
+      for (size_t i = 0; i < known.n; i++) known.v[i].counters = 0;
       printf("ok full\n");
     } else {
       printf("error unknown command\n");

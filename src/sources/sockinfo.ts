@@ -217,7 +217,8 @@ export class SockinfoDaemon {
     await this.send(`reread ${inodes.join(' ')}`, (l) => l.startsWith('ok ') || l.startsWith('error'));
   }
 
-  /** Forgets everything: the next scan reads every socket again. */
+  /** Forgets everything: the next scan reads every socket again, and the next `changes` answer dumps every
+   *  namespace (a capture's end inventory is read whole). */
   async full(): Promise<void> {
     if (this.unavailable) return; // nothing was read, nothing to forget
     await this.send('full', (l) => l.startsWith('ok ') || l.startsWith('error'));

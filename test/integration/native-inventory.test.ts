@@ -743,7 +743,7 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
     }
   }, 30_000);
 
-  it('is dumped when a traced setsockopt is pending (SO_KEEPALIVE arms a timer without a segment)', async () => {
+  it('is dumped when a traced setsockopt is pending (SO_KEEPALIVE arms a timer without a segment), and after `full` (a capture\'s end inventory)', async () => {
     const daemon = new SockinfoDaemon();
     daemon.start();
     const r = await reader();
@@ -753,6 +753,9 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
       expect((await answer(daemon, r.port)).still).toBe(true);
       const inode = (await native(ref3)).namespaces[0]!.sockets.find((s) => s.state === 'ESTAB')!.inode!;
       await daemon.reread([inode]);
+      expect((await answer(daemon, r.port)).still).toBe(false);
+      expect((await answer(daemon, r.port)).still).toBe(true);
+      await daemon.full();
       expect((await answer(daemon, r.port)).still).toBe(false);
       expect((await answer(daemon, r.port)).still).toBe(true);
     } finally {
