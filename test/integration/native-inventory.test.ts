@@ -661,11 +661,21 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
     return { text, still: section![3] !== undefined, atMs: Number(section![1]), rq: server ? Number(server[at('rq')]) : null };
   };
 
-  it('stands while nothing moves, is dumped at once when a segment moves, and at the latest 10 s after its last dump (an application draining its receive queue sends none)', async () => {
+  /** Runs `body` with a helper daemon and the reader's processes, and ends both whatever happens. */
+  async function withReader(body: (daemon: SockinfoDaemon, r: Awaited<ReturnType<typeof reader>>) => Promise<void>): Promise<void> {
     const daemon = new SockinfoDaemon();
     daemon.start();
     const r = await reader();
     try {
+      await body(daemon, r);
+    } finally {
+      r.stop();
+      await daemon.close();
+    }
+  }
+
+  it('stands while nothing moves, is dumped at once when a segment moves, and at the latest 10 s after its last dump (an application draining its receive queue sends none)', async () => {
+    await withReader(async (daemon, r) => {
       const first = await answer(daemon, r.port);
       expect(first.still).toBe(false); // complete
       expect(first.rq).toBe(1000);
@@ -705,17 +715,11 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
       const after = await answer(daemon, r.port);
       expect(after.rq ?? 0, 'the drained queue was never dumped').toBe(0);
       expect(stills).toBeGreaterThan(0); // the read itself sent no segment: the namespace stood until its forced dump
-    } finally {
-      r.stop();
-      await daemon.close();
-    }
+    });
   }, 60_000);
 
   it('is dumped at every refresh while a connection of it is open in the detail view (the refresh loop names it)', async () => {
-    const daemon = new SockinfoDaemon();
-    daemon.start();
-    const r = await reader();
-    try {
+    await withReader(async (daemon) => {
       const src = liveInventory({ daemon });
       let still: boolean | null = null;
       const marked = { ...src, dumpChanges: (refs: Parameters<NonNullable<typeof src.dumpChanges>>[0], sink: (line: string) => void, always?: ReadonlySet<number>) =>
@@ -737,17 +741,11 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
       expect(await refresh()).toBe(false);
       collector.setNetnsInView(null);
       expect(await refresh()).toBe(true);
-    } finally {
-      r.stop();
-      await daemon.close();
-    }
+    });
   }, 30_000);
 
   it('is dumped when a traced setsockopt is pending (SO_KEEPALIVE arms a timer without a segment), and after `full` (a capture\'s end inventory)', async () => {
-    const daemon = new SockinfoDaemon();
-    daemon.start();
-    const r = await reader();
-    try {
+    await withReader(async (daemon, r) => {
       await answer(daemon, r.port);
       await new Promise((res) => setTimeout(res, 300));
       expect((await answer(daemon, r.port)).still).toBe(true);
@@ -758,10 +756,7 @@ describe('a namespace whose TCP counters did not move is not dumped again for up
       await daemon.full();
       expect((await answer(daemon, r.port)).still).toBe(false);
       expect((await answer(daemon, r.port)).still).toBe(true);
-    } finally {
-      r.stop();
-      await daemon.close();
-    }
+    });
   }, 30_000);
 });
 
