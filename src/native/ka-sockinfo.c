@@ -737,9 +737,9 @@ static void out_field_u64(uint64_t v) {
 // (but the countdown, which the reader ages) and its coming and going move one of those. What moves none is seen at
 // the next dump, at most QUIET_DUMP_EVERY_MS late: the application reading its receive queue or accepting from a
 // listener without sending a window update, shutdown(SHUT_RD), a request socket dropped after its last SYN-ACK, an
-// fd passed between processes. Each namespace's dump walks the host's whole socket hash (~16 ms of kernel time at
-// 100k sockets, however few are its own): a node of quiet pods, or 100k idle connections, pay it every 10 s, not at
-// every refresh.
+// fd passed between processes, a setsockopt the tracer does not watch (TCP_CONGESTION). Each namespace's dump walks
+// the host's whole socket hash (~16 ms of kernel time at 100k sockets, however few are its own): a node of quiet
+// pods, or 100k idle connections, pay it every 10 s, not at every refresh.
 #define QUIET_DUMP_EVERY_MS 10000
 
 // What a namespace's counters say, read from inside it before its dump.
