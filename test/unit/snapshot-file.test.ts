@@ -44,6 +44,28 @@ describe('loadSnapshot', () => {
     expect((await loadSnapshot(file('utf8.json', utf8))).connections.filter((c) => c.process?.comm === 'ka-peer—é')).toHaveLength(1);
   });
 
+  it('rows share what repeats, frozen, as the live inventory\'s do, row by row or read whole: equal to the file all the same', async () => {
+    // As ka-top writes an owner now (the fixture's `processes` entries still carry cgroup and netns): `process` again.
+    const doc = JSON.parse(text) as SnapshotDocument;
+    for (const c of doc.connections) if (c.process && c.processes.length === 1) c.processes = [{ ...c.process }];
+    for (const [name, data] of [['rows.json', toJson(doc)], ['whole.json', JSON.stringify(doc)]] as const) {
+      const read = await loadSnapshot(file(name, data));
+      expect(read).toEqual(doc);
+      const [a, b] = read.connections.filter((c) => c.netns.inode === read.connections[0]!.netns.inode);
+      expect(b!.netns).toBe(a!.netns);
+      expect(Object.isFrozen(a!.netns)).toBe(true);
+      const bySources = new Map<string, object>();
+      for (const c of read.connections) {
+        const key = JSON.stringify(c.keepalive.sources);
+        expect(c.keepalive.sources).toBe(bySources.get(key) ?? c.keepalive.sources);
+        bySources.set(key, c.keepalive.sources);
+      }
+      const owned = read.connections.filter((c) => c.process);
+      expect(owned.length).toBeGreaterThan(0);
+      for (const c of owned) expect(c.processes[0]).toBe(c.process);
+    }
+  });
+
   it('accepts a newer minor version of the same major', async () => {
     const doc = await loadSnapshot(file('minor.json', text.replace('"ka-top/snapshot/v1"', '"ka-top/snapshot/v1.3"')));
     expect(doc.connections).toHaveLength(13);
