@@ -61,8 +61,10 @@ class RowSharing {
     else this.strings.set(v, v);
   }
 
-  /** The one frozen object for `key`, `v` itself the first time. */
-  private obj<T extends object>(v: T, key: string): T {
+  /** The one frozen object for `key`, `v` itself the first time. `key` names `fields` fields: an object with more (a
+   *  newer minor version's) is left alone. */
+  private obj<T extends object>(v: T, fields: number, key: string): T {
+    if (Object.keys(v).length !== fields) return v;
     const held = this.objects.get(key);
     if (held) return held as T;
     this.objects.set(key, Object.freeze(v));
@@ -75,7 +77,7 @@ class RowSharing {
 
   connection(c: Record<string, any>): void {
     const { netns, local, peer, process, processes, keepalive, linger, idleMs, tcp, application } = c;
-    if (netns) c.netns = this.obj(netns, `n${netns.inode}\0${netns.name}\0${JSON.stringify(netns.container)}`);
+    if (netns) c.netns = this.obj(netns, 3, `n${netns.inode}\0${netns.name}\0${JSON.stringify(netns.container)}`);
     this.str(local, 'address');
     this.str(peer, 'address');
     this.str(c, 'cgroup');
@@ -87,13 +89,13 @@ class RowSharing {
       });
     }
     const src = keepalive?.sources;
-    if (src) keepalive.sources = this.obj(src, `s${src.idle}\0${src.interval}\0${src.probes}`);
-    if (linger) c.linger = this.obj(linger, `l${linger.enabled}\0${linger.seconds}`);
-    if (idleMs && idleMs.send === null && idleMs.recv === null && idleMs.ack === null) c.idleMs = this.obj(idleMs, 'i');
-    if (Array.isArray(tcp?.flags)) tcp.flags = this.obj(tcp.flags, `f${tcp.flags.join('\0')}`);
+    if (src) keepalive.sources = this.obj(src, 3, `s${src.idle}\0${src.interval}\0${src.probes}`);
+    if (linger) c.linger = this.obj(linger, 2, `l${linger.enabled}\0${linger.seconds}`);
+    if (idleMs && idleMs.send === null && idleMs.recv === null && idleMs.ack === null) c.idleMs = this.obj(idleMs, 3, 'i');
+    if (Array.isArray(tcp?.flags)) tcp.flags = this.obj(tcp.flags, tcp.flags.length, `f${tcp.flags.join('\0')}`);
     if (application) {
       const a = application;
-      c.application = this.obj(a, `a${a.id}\0${a.name}\0${a.recognisedBy}\0${a.keepalive}\0${a.keepaliveRule}`);
+      c.application = this.obj(a, 5, `a${a.id}\0${a.name}\0${a.recognisedBy}\0${a.keepalive}\0${a.keepaliveRule}`);
     }
   }
 }

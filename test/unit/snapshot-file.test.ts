@@ -64,6 +64,14 @@ describe('loadSnapshot', () => {
       expect(owned.length).toBeGreaterThan(0);
       for (const c of owned) expect(c.processes[0]).toBe(c.process);
     }
+    // A newer minor version's field on one row's namespace: that one is left alone, not merged with the others.
+    const [x, y] = doc.connections.filter((c) => c.netns.inode === doc.connections[0]!.netns.inode);
+    (x!.netns as Record<string, unknown>).pod = 'web-0';
+    const newer = await loadSnapshot(file('newer.json', toJson(doc)));
+    expect(newer).toEqual(doc);
+    const [nx, ny] = newer.connections.filter((c) => c.netns.inode === x!.netns.inode);
+    expect(nx!.netns).not.toBe(ny!.netns);
+    expect(ny!.netns).toEqual(y!.netns);
   });
 
   it('accepts a newer minor version of the same major', async () => {
