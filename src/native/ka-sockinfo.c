@@ -1357,8 +1357,8 @@ static int dump_tcp(int nl, unsigned long *count) {
 // and no TIME-WAIT one; a SYN-RECV request socket needs a listener, which counts. A dump walks the kernel's whole
 // socket hash, every namespace's sockets included: ~16 ms of kernel time with 100k sockets elsewhere on the host,
 // for a namespace with none too (a middlebox, a container without TCP). When sockstat cannot be read, the dump
-// decides.
-static struct netns_counters netns_counters(void) {
+// decides. `hashed`: the hash of QUIET_DUMP_EVERY_MS too (only a `changes` answer compares it).
+static struct netns_counters netns_counters(bool hashed) {
   struct netns_counters c = {.at_ms = now_ms()};
   char buf[8192];
   unsigned long inuse, tw, inuse6 = 0;
@@ -1373,7 +1373,7 @@ static struct netns_counters netns_counters(void) {
   c.empty = inuse == 0 && tw == 0 && inuse6 == 0;
   // sockstat's orphan, alloc and mem are the host's, not the namespace's: left out, or any host activity would count.
   // In snmp the Tcp: names line comes first, then the values.
-  if (read_small(AT_FDCWD, "/proc/thread-self/net/snmp", buf, sizeof buf) < 0) return c;
+  if (!hashed || read_small(AT_FDCWD, "/proc/thread-self/net/snmp", buf, sizeof buf) < 0) return c;
   const char *names = strstr(buf, "\nTcp: ");
   const char *values = names ? strstr(names + 1, "\nTcp: ") : NULL;
   const char *end = values ? strchr(values + 1, '\n') : NULL;
@@ -1416,7 +1416,7 @@ static void inventory_dump(char **paths, int npaths, unsigned long *count) {
     size_t dumped_from = dumped.n;
     bool began = changes.on && !err;
     struct netns_counters counters = {0};
-    if (!err) counters = netns_counters();
+    if (!err) counters = netns_counters(changes.on);
     bool still = false;
     if (began) {
       changes_begin_netns(sb.st_ino);
