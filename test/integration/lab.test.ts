@@ -112,14 +112,27 @@ afterAll(async () => {
   releaseLabLock();
 });
 
-/** `lab down`, then: no kalab- namespace, no state dir, none of `pids` alive within 3 s (a killed process can take a
- *  while to exit on a loaded machine: one was still running 200 ms after `down` once). */
+/** `lab down`, then: no kalab- namespace, no state dir, none of `pids` alive within 10 s (a killed process can take a
+ *  while to exit on a loaded machine: one was still running 200 ms after `down` once, and once one after 3 s, in the
+ *  full suite on CI); a survivor is named with its state, where it waits and its command line. */
 async function expectDownLeavesNothing(pids: number[]): Promise<void> {
   await cli('lab', 'down');
   expect(await listNetns('kalab-')).toEqual([]);
   expect(existsSync(STATE_DIR)).toBe(false);
-  for (let waited = 0; waited < 3000 && pids.some(alive); waited += 100) await sleep(100);
-  for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  for (let waited = 0; waited < 10_000 && pids.some(alive); waited += 100) await sleep(100);
+  for (const pid of pids) expect(alive(pid), `pid ${pid}: ${describeProcess(pid)}`).toBe(false);
+}
+
+/** State, kernel wait channel and command line of a process, for a failure message. */
+function describeProcess(pid: number): string {
+  const read = (f: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      return '?';
+    }
+  };
+  return `state ${/^\d+ \(.*\) (\S)/.exec(read('stat'))?.[1] ?? '?'}, wchan ${read('wchan')}, ${read('cmdline')}`;
 }
 
 describe('ka-top lab', () => {
