@@ -2,7 +2,8 @@
 // Probe overhead: nginx (Debian) on loopback, every request a new connection (keepalive_timeout 0), `wrk -t1 -c32`
 // for D seconds, runs alternated without ka-top / with `ka-top watch --json` attached / with the TUI running (in a
 // 160x45 pty: its inventory every 2 s holds the ~20k TIME-WAIT sockets the churn keeps) (A B C, then C B A, …).
-// Prints each run's req/s, the median of the rounds' throughput ratios with ÷ without, and ka-top's CPU while
+// Prints each run's req/s, the median of the rounds' throughput ratios with ÷ without (with a bootstrap 95% interval;
+// every compared run follows the same 2 s pause), and ka-top's CPU while
 // attached (node + bpftrace + ka-sockinfo + the ss/nsenter children it ran) in cores, and what its BPF programs ran
 // in the kernel (bpf_stats, in a 2 s run after each attached one: the cost the probes add to nginx's and wrk's own
 // system calls, which the throughput ratio shows only through the noise of the runs: rounds of this machine differ
@@ -79,6 +80,25 @@ const wrk = (seconds = D) => new Promise((resolve) => {
 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+/** 95% interval of the median ratio, by bootstrap over the rounds (seeded: the same rounds give the same interval).
+ *  Rounds of this machine differ by 10-30%: the interval says which differences the run can resolve. */
+function medianInterval(xs, resamples = 4000) {
+  let seed = 0x6b61746f;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = Array.from({ length: resamples }, () => median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(resamples * 0.025)], medians[Math.floor(resamples * 0.975)]];
+}
+
+/** The pause before each compared run, attached or not: a run after an idle pause differs from one right after
+ *  another (~2% here), so both sides get the same. */
+const SETTLE_MS = 2000;
+
 /** ka-top running: `watch` with its output counted, or the TUI in a pty. `stop()` ends it and waits. */
 async function startKaTop(mode) {
   if (mode === 'watch') {
@@ -116,7 +136,7 @@ async function attached(mode) {
   running = k;
   // The TUI's first seconds (its first inventories read every socket's options, code warms up) are not its steady
   // cost; watch takes an inventory only every 30 s.
-  await sleep(mode === 'tui' ? 10_000 : 2000);
+  await sleep(mode === 'tui' ? 10_000 : SETTLE_MS);
   const c0 = treeCpuSeconds(k.pid);
   const rps = await wrk();
   const cpu = treeCpuSeconds(k.pid) - c0;
@@ -147,7 +167,7 @@ try {
     // throughput wanders by a quarter here) then weighs on both sides alike, not always on the later runs.
     const order = i % 2 ? [null, ...MODES] : [...MODES].reverse().concat(null);
     const seen = new Map();
-    for (const mode of order) seen.set(mode, mode === null ? { rps: await wrk() } : await attached(mode));
+    for (const mode of order) seen.set(mode, mode === null ? await sleep(SETTLE_MS).then(async () => ({ rps: await wrk() })) : await attached(mode));
     const without = seen.get(null).rps;
     base.push(without);
     console.log(`round ${i} (${order.map((m) => m ?? 'without').join(', ')}): without ${without.toFixed(0)} req/s`);
@@ -162,7 +182,8 @@ try {
   }
   for (const mode of MODES) {
     const r = runs[mode];
-    console.log(`probe overhead (${label(mode)}): ratio ${median(r.ratios).toFixed(3)} (median of the rounds' ratios; target ≥ 0.95), median without ${median(base).toFixed(0)} req/s, with ${median(r.rps).toFixed(0)} req/s (${(median(r.rps) / median(base)).toFixed(3)}); ka-top median ${median(r.cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(r.bpf) * 100).toFixed(2)}% of a core`);
+    const [lo, hi] = medianInterval(r.ratios);
+    console.log(`probe overhead (${label(mode)}): ratio ${median(r.ratios).toFixed(3)} (median of the rounds' ratios, 95% interval ${lo.toFixed(3)}–${hi.toFixed(3)} over ${r.ratios.length} rounds; target ≥ 0.95), median without ${median(base).toFixed(0)} req/s, with ${median(r.rps).toFixed(0)} req/s (${(median(r.rps) / median(base)).toFixed(3)}); ka-top median ${median(r.cores).toFixed(3)} core (target ≤ 0.10), its BPF programs ${(median(r.bpf) * 100).toFixed(2)}% of a core`);
   }
 } finally {
   cleanup();
