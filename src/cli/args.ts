@@ -1,6 +1,7 @@
 // Argument parsing shared by the commands: node's parseArgs, with every mistake turned into a one-line UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
+import { DEFAULT_RECORDS_PER_SECOND } from '../model/bpf-program.js';
 import { parseState } from '../model/filter.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { TcpState } from '../domain/connection.js';
@@ -56,6 +57,21 @@ export function parse<O extends Options>(argv: string[], options: O, allowPositi
 
 function list(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+/** The tracer's budget, for every command that traces (watch, top, exporter, snapshot --capture). */
+export const TRACER_OPTIONS = { 'event-rate': { type: 'string' } } as const satisfies Options;
+
+export const TRACER_HELP = [
+  `  --event-rate N       events of each type the tracer hands over a second, host-wide (default ${DEFAULT_RECORDS_PER_SECOND}; 0: no`,
+  '                       limit); in a flood the rest are counted as held back, the totals stay exact',
+];
+
+/** --event-rate as ProgramOptions.recordsPerSecond (undefined: the default). */
+export function eventRateArg(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > 1_000_000) throw new UsageError(`invalid --event-rate '${text}': expected events a second from 0 (no limit) to 1000000`);
+  return Number(text);
 }
 
 export function positiveInt(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {

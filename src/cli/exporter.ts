@@ -8,7 +8,7 @@ import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { serveMetrics } from '../output/metrics-server.js';
 import { packageVersion } from '../sources/exec.js';
 import { pidContainers } from '../sources/workloads.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts, positiveInt } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts, positiveInt } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 import { boundHeapGrowth } from './heap.js';
@@ -39,6 +39,7 @@ export const EXPORTER_HELP = [
   '  --events-log FILE    append every event as NDJSON (the records of `watch --json`): the per-connection',
   '                       detail (addresses, ports, pids) metrics never carry',
   ...FILTER_HELP,
+  ...TRACER_HELP,
   '  -h, --help           this help',
   '',
   'Environment: KA_TOP_POD_LOGS (default /var/log/pods) and KA_TOP_CONTAINER_LOGS (default /var/log/containers),',
@@ -56,6 +57,7 @@ export interface ExporterArgs {
   maxOwners: number;
   eventsLog: string | null;
   filter: ReturnType<typeof filterFromArgs>;
+  eventRate: number | undefined;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -74,6 +76,7 @@ export function parseExporterArgs(argv: string[]): ExporterArgs | 'help' {
     'process-labels': { type: 'boolean' },
     'max-owners': { type: 'string' },
     'events-log': { type: 'string' },
+    ...TRACER_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -85,6 +88,7 @@ export function parseExporterArgs(argv: string[]): ExporterArgs | 'help' {
     maxOwners: values['max-owners'] === undefined ? DEFAULT_MAX_OWNERS : positiveInt(values['max-owners'], '--max-owners', 100_000),
     eventsLog: values['events-log'] ?? null,
     filter: filterFromArgs(values),
+    eventRate: eventRateArg(values['event-rate']),
   };
 }
 
@@ -108,6 +112,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     intervalMs: a.intervalMs,
     timelineSize: 0, // no detail view: per-connection timelines would only hold memory
     netns, // --netns: only those namespaces are inventoried
+    program: { recordsPerSecond: a.eventRate },
     onTracerState: (s, d) => {
       state?.tracerState(s);
       if (s === 'restarting' || s === 'failed') process.stderr.write(`ka-top: tracer ${s}: ${d}\n`);

@@ -18,7 +18,7 @@ import { jsonChunks } from '../output/snapshot-json.js';
 import { renderTable } from '../output/table.js';
 import { liveHost } from '../sources/live.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
@@ -44,6 +44,7 @@ export const SNAPSHOT_HELP = [
   '  --idle-timeouts LIST middlebox idle timeouts the findings check keepalive against, name=SECONDS,…',
   `                       (default ${DEFAULT_IDLE_TIMEOUTS.map((t) => `${t.name}=${t.seconds}`).join(',')})`,
   ...FILTER_HELP,
+  ...TRACER_HELP,
   '  -h, --help           this help',
   '',
   'JSON follows schema/snapshot.schema.json (`schema` field: ' + SNAPSHOT_SCHEMA + '). The README explains',
@@ -61,7 +62,7 @@ function render(doc: SnapshotDocument, format: Format): Iterable<string | Uint8A
   return format === 'md' ? [renderMarkdown(doc)] : renderTable(doc);
 }
 
-async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number): Promise<{ doc: SnapshotDocument; exitCode: number }> {
+async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number, recordsPerSecond: number | undefined): Promise<{ doc: SnapshotDocument; exitCode: number }> {
   let exitCode = 0;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));
@@ -79,7 +80,7 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
     intervalMs: 2000,
     timelineSize: 0, // the capture keeps its own list of events
     // A capture links every close to its connection: all of them are printed.
-    program: { allCloses: true },
+    program: { allCloses: true, recordsPerSecond },
     netns, // --netns: only those namespaces are inventoried
     onTracerState: (s, d) => {
       if (s === 'restarting' || (s === 'failed' && session.tracing?.stream.ready)) notice(`tracer ${s}: ${d ?? ''}`);
@@ -125,6 +126,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     'idle-timeouts': { type: 'string' },
     redact: { type: 'boolean' },
     gzip: { type: 'boolean' },
+    ...TRACER_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -139,10 +141,12 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const idleTimeouts = values['idle-timeouts'] === undefined ? DEFAULT_IDLE_TIMEOUTS : parseIdleTimeouts(values['idle-timeouts']);
   const durationMs = values.capture === undefined ? null : durationArg(values.capture, '--capture', 1000, 24 * 3_600_000);
   const gzip = values.gzip === true || (values.output?.endsWith('.gz') ?? false);
+  const recordsPerSecond = eventRateArg(values['event-rate']);
+  if (recordsPerSecond !== undefined && durationMs === null) throw new UsageError('--event-rate needs --capture (only a capture records events)');
 
   let exitCode = 0;
   let doc: SnapshotDocument;
-  if (durationMs !== null) ({ doc, exitCode } = await captureSnapshot(filter, netns, idleTimeouts, durationMs));
+  if (durationMs !== null) ({ doc, exitCode } = await captureSnapshot(filter, netns, idleTimeouts, durationMs, recordsPerSecond));
   else doc = await buildSnapshot(filter, idleTimeouts);
   if (values.redact) doc = { ...redactDocument(doc), redacted: true };
 

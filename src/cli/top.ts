@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../domain/connection.js';
+import { heldBackTotal } from '../domain/counts.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import { LiveSession } from '../engine/session.js';
 import type { MonitorState } from '../engine/monitor.js';
@@ -16,7 +17,7 @@ import { showTui } from '../ui/screen.js';
 import type { TracerStatus } from '../ui/tracer-view.js';
 import { LiveFindings } from '../ui/live-findings.js';
 import { LiveResets } from '../ui/live-resets.js';
-import { FILTER_HELP, FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse } from './args.js';
+import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse } from './args.js';
 import { boundHeapGrowth } from './heap.js';
 
 export const TOP_HELP = [
@@ -31,6 +32,7 @@ export const TOP_HELP = [
   '                       namespace whose TCP counters did not move is read again at most every 10 s; the one',
   '                       of the connection open in the detail view, at every refresh',
   ...FILTER_HELP,
+  ...TRACER_HELP,
   '  -h, --help           this help',
   '',
   'For pipes and files use `ka-top snapshot` (one dump) or `ka-top watch` (event stream).',
@@ -53,13 +55,14 @@ function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, f
 }
 
 export async function topCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...FILTER_OPTIONS, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parse(argv, { ...FILTER_OPTIONS, ...TRACER_OPTIONS, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(TOP_HELP + '\n');
     return 0;
   }
   const intervalMs = values.interval === undefined ? 2000 : durationArg(values.interval, '--interval', 200, 3_600_000);
   const filter = filterFromArgs(values);
+  const recordsPerSecond = eventRateArg(values['event-rate']);
   const netns = resolveNetns(filter);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('ka-top: the interactive view needs a terminal; use `ka-top snapshot` (one dump) or `ka-top watch` (event stream) for pipes and files\n');
@@ -67,7 +70,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   }
 
   // --netns: only those namespaces are inventoried (each one dumped costs a walk of every socket on the host).
-  const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter), netns });
+  const session = await LiveSession.open({ intervalMs, capabilities: true, keepClosed: (c) => matchesFilter(c, filter), netns, program: { recordsPerSecond } });
   const { monitor, tracing } = session;
   boundHeapGrowth();
   let tracerOff = session.tracingOff;
@@ -83,7 +86,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
     if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, starting: true, reason: 'attaching the tracepoints…' };
-    return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, eventsSeen: tracing.eventsSeen } };
+    return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, heldBackEvents: heldBackTotal(tracing.counts.cappedEvents), eventsSeen: tracing.eventsSeen } };
   };
 
   try {

@@ -9,7 +9,7 @@ import { eventMatchesFilter, filterConnections } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
 import { formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
-import { FILTER_OPTIONS, durationArg, resolveNetns, filterFromArgs, parse, positiveInt } from './args.js';
+import { FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, positiveInt } from './args.js';
 import { boundHeapGrowth } from './heap.js';
 import { CliError, UsageError } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
@@ -37,6 +37,7 @@ export const WATCH_HELP = [
   '  --until TYPE         stop after the first event of TYPE',
   '  --fail-on SPEC       exit 3 when TYPE[:CAUSE]>N[/s|/min|/h] is exceeded, e.g. rst_sent:linger>10/min,',
   '                       keepalive_timeout>0 (repeatable)',
+  ...TRACER_HELP,
   '  -h, --help           this help',
   '',
   'Exit codes: 0 stopped normally (end of --duration/--count/--until, SIGINT), 1 error (no root, no bpftrace,',
@@ -52,6 +53,8 @@ export interface WatchOptions {
   count: number | null;
   until: EventType | null;
   failOn: Threshold[];
+  /** --event-rate (undefined: the program's default). */
+  eventRate: number | undefined;
 }
 
 function eventType(t: string, what: string): EventType {
@@ -69,6 +72,7 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
     count: { type: 'string' },
     until: { type: 'string' },
     'fail-on': { type: 'string', multiple: true },
+    ...TRACER_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -89,6 +93,7 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
         throw new UsageError((e as Error).message);
       }
     }),
+    eventRate: eventRateArg(values['event-rate']),
   };
 }
 
@@ -120,7 +125,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const session = await LiveSession.open({
     intervalMs: (opts.intervalSec ?? WATCH_INVENTORY_S) * 1000,
     timelineSize: 0, // records are printed, not kept
-    program: programOptionsFor(opts.events, opts.filter, netnsInodes),
+    program: { ...programOptionsFor(opts.events, opts.filter, netnsInodes), recordsPerSecond: opts.eventRate },
     netns: netnsInodes,
     onTracerState: (s, d) => {
       if (s === 'restarting') process.stderr.write(`ka-top: tracer ${d}\n`);

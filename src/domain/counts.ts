@@ -1,6 +1,6 @@
 // The tracer's exact totals, kept in kernel maps: they stay right when event records are lost. Host-wide: the
 // kernel counts every socket, whatever a run selected for its event records.
-import type { CloseHow } from './event.js';
+import type { CloseHow, EventType } from './event.js';
 
 export interface TracerCounts {
   /** Resets sent by kernel reason name ('unknown' without a reason field). */
@@ -14,10 +14,17 @@ export interface TracerCounts {
   /** Records the kernel printed that never reached ka-top: dropped by bpftrace (its perf buffer was full) and, once
    *  the tracer stopped, those still unread. */
   lostEvents: number;
+  /** Records the program held back by event type, beyond the records a second each kind may print (a flood):
+   *  never printed, so not among the lost; the counts above stay exact. */
+  cappedEvents: Partial<Record<EventType, number>>;
   /** Per-connection state the kernel could not keep (a full map), by map: those connections' close outcome,
    *  lifetime or probe total are incomplete. */
   mapFull: Record<string, number>;
 }
 
-/** The totals a capture document keeps (schema/snapshot.schema.json, capture.counts). */
-export type CaptureTotals = Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'keepaliveTimeouts' | 'lostEvents'>;
+/** The totals a capture document keeps (schema/snapshot.schema.json, capture.counts); records held back only when
+ *  there were any. */
+export type CaptureTotals = Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'keepaliveTimeouts' | 'lostEvents'> & Partial<Pick<TracerCounts, 'cappedEvents'>>;
+
+/** All the records held back, whatever their kind. */
+export const heldBackTotal = (capped: TracerCounts['cappedEvents'] | undefined): number => Object.values(capped ?? {}).reduce((a, b) => a + b, 0);

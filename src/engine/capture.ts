@@ -1,7 +1,7 @@
 // `snapshot --capture`: an inventory at the start and at the end of a window, and every event in between, each
 // linked to its connection. Runs on a LiveSession, like `watch` and the TUI.
 import type { Connection } from '../domain/connection.js';
-import type { CaptureTotals } from '../domain/counts.js';
+import { heldBackTotal, type CaptureTotals } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import { tupleKey } from '../domain/keys.js';
@@ -148,8 +148,8 @@ export async function runCapture(session: LiveSession, o: CaptureOptions): Promi
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
     seen.link(events);
-    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents } = tracing.counts;
-    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents };
+    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, cappedEvents } = tracing.counts;
+    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, ...(heldBackTotal(cappedEvents) ? { cappedEvents } : {}) };
     return {
       start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted,
       observedIdleMs: seen.idle, lastSeen: seen.lastSeen,

@@ -35,9 +35,9 @@ export interface ExporterSource {
 }
 
 /**
- * The tracer's kernel-side totals by key (`rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`), and
- * the metric each key family is served as. A new kernel count (closes by how, map-full drops) is one entry in
- * each, plus its definition in METRICS.
+ * The tracer's kernel-side totals by key (`rst_sent:<reason>`, `rst_received`, `keepalive_timeouts`, `lost`,
+ * `capped:<event type>`), and the metric each key family is served as. A new kernel count (closes by how, map-full
+ * drops) is one entry in each, plus its definition in METRICS.
  */
 function kernelValues(c: TracerCounts): Map<string, number> {
   const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
@@ -46,6 +46,7 @@ function kernelValues(c: TracerCounts): Map<string, number> {
     for (const [how, n] of Object.entries(byHow)) m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
   }
   for (const [map, n] of Object.entries(c.mapFull)) m.set(`map_full:${map}`, n);
+  for (const [type, n] of Object.entries(c.cappedEvents)) m.set(`capped:${type}`, n);
   return m;
 }
 const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
@@ -53,6 +54,7 @@ const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string 
   { metric: METRICS.kernelResetsReceived, key: 'rst_received' },
   { metric: METRICS.kernelTimeouts, key: 'keepalive_timeouts' },
   { metric: METRICS.eventsLost, key: 'lost' },
+  { metric: METRICS.eventsCapped, key: 'capped:', label: 'type' },
   { metric: METRICS.kernelCloses, key: 'close:', label: 'how' },
   { metric: METRICS.mapFullDrops, key: 'map_full:', label: 'map' },
 ];

@@ -1,5 +1,6 @@
 // The tracer's exact counts, read from the maps the program prints every interval and at exit: they stay exact
 // when single records are lost. Closes are counted per namespace in the kernel; no record per close.
+import { cappedEventType } from '../model/bpf-program.js';
 import { CLOSE_HOW } from '../parse/ka-records.js';
 import type { TracerCounts } from '../domain/counts.js';
 import type { CloseHow } from '../domain/event.js';
@@ -12,7 +13,7 @@ export interface RecordTally {
 
 export const emptyCounts = (): TracerCounts & RecordTally => ({
   recordsPrinted: 0,
-  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, mapFull: {},
+  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {},
 });
 
 const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
@@ -23,6 +24,14 @@ export function applyCountsMap(counts: TracerCounts & RecordTally, name: string,
   else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data;
   else if (name === '@map_full' && typeof data === 'object') counts.mapFull = { ...data };
   else if (name === '@records' && typeof data === 'number') counts.recordsPrinted = data;
+  else if (name === '@capped' && typeof data === 'object') {
+    const by: TracerCounts['cappedEvents'] = {};
+    for (const [k, v] of Object.entries(data)) {
+      const type = cappedEventType(Number(k));
+      if (type) by[type] = (by[type] ?? 0) + v;
+    }
+    counts.cappedEvents = by;
+  }
   else if (name === '@rst_sent' && typeof data === 'object') {
     const byReason: Record<string, number> = {};
     const byNetns: Record<string, number> = {};

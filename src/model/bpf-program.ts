@@ -4,6 +4,7 @@
 // from tracefs, the keepalive timer's address), the user's filters and the record formats of the one field
 // table (parse/ka-records.ts). bpftrace (0.17 too) expands object-like `#define`s; it cannot take one as an attach
 // point, so the keepalive timer's attach points are put in here.
+import type { EventType } from '../domain/event.js';
 import type { KernelOffsets } from '../parse/pahole.js';
 import { SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
 import { BORN_PID_BITS, CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
@@ -41,6 +42,10 @@ export interface ProgramOptions {
   filter?: ProgramFilter;
   /** Entries per BPF map (bpftrace 0.17: BPFTRACE_MAP_KEYS_MAX, one size for every map). */
   mapKeysMax?: number;
+  /** Records of each kind that leave the kernel per second, host-wide (default DEFAULT_RECORDS_PER_SECOND; 0: no
+   *  limit). Beyond it a record is counted in @capped instead of printed: a reset flood costs bpftrace and ka-top
+   *  what this many records cost, not what the flood's do, and the counting maps stay exact. */
+  recordsPerSecond?: number;
 }
 
 export interface BpfProgram {
@@ -75,7 +80,41 @@ export interface AttachedProbe {
 /** Live connections tracked per map; beyond it updates are dropped and counted in @map_full. */
 export const DEFAULT_MAP_KEYS_MAX = 65536;
 
+/** Under a flood of 70k resets a second bpftrace printed what it could (~9k records a second) on 1.1-1.3 cores of
+ *  a 2-core host; a thousand a second of one kind is more than anyone reads, and a few percent of a core. */
+export const DEFAULT_RECORDS_PER_SECOND = 1000;
+
 const ALL_RECORDS: readonly PrintedRecord[] = ['probe', 'katimeout', 'rst', 'rrst', 'close', 'sockopt'];
+
+/** The events each printed record kind gives, as @capped counts them (its key: the kind's place here, from 1). */
+export const CAPPED_EVENT_TYPES: Readonly<Record<PrintedRecord, EventType>> = {
+  probe: 'keepalive_probe', katimeout: 'keepalive_timeout', rst: 'rst_sent', rrst: 'rst_received', close: 'close', sockopt: 'sockopt_changed',
+};
+const gateNumber = (r: PrintedRecord) => ALL_RECORDS.indexOf(r) + 1;
+/** The event type of a @capped key (null for a key this version does not print). */
+export const cappedEventType = (key: number): EventType | null => {
+  const r = ALL_RECORDS[key - 1];
+  return r ? CAPPED_EVENT_TYPES[r] : null;
+};
+
+/**
+ * The statements each `RECORD_GATE` line of the fragments stands for (bpftrace 0.17 expands no statement macro):
+ * `$room` says whether the record of kind `$gate` may be printed. A window is 2^30 ns (~1.07 s); @rate[kind] holds
+ * the window's number above the records printed in it. CPUs share the count without a lock: a few records more
+ * may pass in a window, the counts stay exact (@capped is a per-CPU count).
+ */
+function recordGate(perWindow: number, indent: string): string {
+  const lines = perWindow <= 0
+    ? ['$room = 1;']
+    : [
+        '$room = 0;',
+        '$rate = @rate[$gate];',
+        '$rate_w = nsecs >> 30;',
+        'if (($rate >> 32) != $rate_w) { $rate = $rate_w << 32; }',
+        `if (($rate & 0xffffffff) < ${perWindow}) { $room = 1; @rate[$gate] = $rate + 1; } else { @capped[$gate] = count(); }`,
+      ];
+  return lines.map((l) => indent + l).join('\n');
+}
 
 /** Every offset name the fragments use, also when BTF offsets are unknown (they are then 0 and never read). */
 const OFFSET_NAMES = {
@@ -196,6 +235,8 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   // A received reset rides on its connection's close (one record, resetClose) when the state can be read (the
   // close's cookie and the reset's own check of TCP_CLOSE need the offsets) and closes are traced.
   pre.push(def('KA_RRST_IN_CLOSE', o && state.ok ? 1 : 0));
+  // The kinds RECORD_GATE counts apart (@rate, @capped).
+  for (const r of ALL_RECORDS) pre.push(def(`RECORD_${r.toUpperCase()}`, gateNumber(r)));
   const netns = o ? (filter.netns ?? []).filter((n) => Number.isInteger(n) && n >= 0) : [];
   pre.push(def('KA_WANT_NETNS', anyOf(netns.map((n) => `$ns == ${n}`))));
   const ports = (filter.ports ?? []).filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
@@ -215,8 +256,10 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   // ---- the probes ----
   const body: string[] = [];
   const attached: AttachedProbe[] = [];
+  // Records per ~1.07 s window (2^30 ns), rounded up.
+  const perWindow = Math.ceil((opts.recordsPerSecond ?? DEFAULT_RECORDS_PER_SECOND) * 2 ** 30 / 1e9);
   const probe = (watches: string, text: string, why: string) => {
-    body.push(text);
+    body.push(text.replace(/^([ \t]*)RECORD_GATE$/gm, (_, indent: string) => recordGate(perWindow, indent)));
     attached.push({ watches, attach: attachPoints(text), why });
   };
   if (keepalive) {
@@ -258,11 +301,12 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   const ready = frag('ready.bt');
   const text = [ready, ...body].join('\n\n');
   const uses = (m: string) => text.includes(`${m}[`) || text.includes(`${m} =`);
-  const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records'].filter(uses);
-  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@ka_cp', '@born', '@how', '@ka_probes'].filter(uses);
+  const counts = ['@rst_sent', '@rst_received', '@ka_timeouts', '@closes', '@map_full', '@records', '@capped'].filter(uses);
+  const scratch = ['@ka_sk', '@ka_po', '@ka_st', '@ka_lp', '@ka_cp', '@born', '@how', '@ka_probes', '@rate'].filter(uses);
   const tail = [
     '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
-    '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed.',
+    '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed and',
+    '// records held back (beyond the records a second of their kind).',
     ...(counts.length ? [`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`] : []),
     '// Only the counting maps are printed at exit: the per-connection and per-CPU state is cleared first.',
     `END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`,

@@ -33,6 +33,7 @@ export const METRICS = {
   kernelTimeouts: def('katop_kernel_keepalive_timeouts_total', 'counter', 'Keepalive timeouts on the whole host, counted in the kernel.'),
   kernelCloses: def('katop_kernel_closes_total', 'counter', 'Closed connections on the whole host by how they ended (fin, rst_sent, rst_received, timeout), counted in the kernel.', ['how']),
   eventsLost: def('katop_events_lost_total', 'counter', 'Event records the tracer lost (its kernel counts stay exact).'),
+  eventsCapped: def('katop_events_held_back_total', 'counter', 'Event records the tracer held back by event type, beyond the records a second each kind may print (a flood): the per-owner counters miss them, the kernel counts stay exact.', ['type']),
   mapFullDrops: def('katop_map_full_drops_total', 'counter', 'Connections whose state the kernel could not keep (a full map), by map: their close outcome, lifetime or probe total are incomplete.', ['map']),
   connections: def('katop_connections', 'gauge', 'TCP connections of the owner by state and keepalive source (off, sysctl, socket, unknown).', ['state', 'keepalive'], true),
   keepaliveOverIdle: def('katop_connections_keepalive_over_idle_timeout', 'gauge', 'Established connections crossing a middlebox whose keepalive idle is longer than that middlebox\'s idle timeout.', ['middlebox'], true),

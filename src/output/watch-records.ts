@@ -24,11 +24,12 @@ export function sampleLine(s: SampleRecord): string {
 }
 
 export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
-  const { rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, mapFull } = c;
-  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, mapFull };
+  const { rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull } = c;
+  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstReceived, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull };
 }
 
 export function countsLine(c: CountsRecord): string {
   const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
-  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
+  const capped = Object.keys(c.cappedEvents).length ? `, held back beyond the events a second ${JSON.stringify(c.cappedEvents)}` : '';
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
 }

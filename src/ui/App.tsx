@@ -61,8 +61,8 @@ const NO_FINDINGS: readonly Finding[] = [];
 function tracerKey(status: TracerStatus | null): string {
   if (!status) return '';
   if (!status.on) return `off ${status.reason}`;
-  const { eventsSeen, lostEvents, resets } = status.view;
-  return `${eventsSeen} ${lostEvents} ${resets.rate}`;
+  const { eventsSeen, lostEvents, heldBackEvents, resets } = status.view;
+  return `${eventsSeen} ${lostEvents} ${heldBackEvents} ${resets.rate}`;
 }
 
 function useTerminalSize(): { columns: number; rows: number } {

@@ -8,7 +8,7 @@ import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
 import { formatDuration } from '../output/format.js';
 import { Line, type LineColor } from './Line.js';
-import type { TracerStatus } from './tracer-view.js';
+import { lossText, type TracerStatus } from './tracer-view.js';
 
 export interface HeaderLine {
   text: string;
@@ -94,11 +94,11 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     // A recording has totals, not a current rate.
     const r = h.tracer.view.resets;
     const top = r.byCause.slice(0, 3).map((b) => `${b.key} ${b.count}`);
-    events = `recorded resets ${r.total}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;
+    events = `recorded resets ${r.total}${top.length ? ` (${top.join(', ')})` : ''} · ${lossText(h.tracer.view)}`;
   } else {
     const r = h.tracer.view.resets;
     const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
-    events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · lost events ${h.tracer.view.lostEvents}`;
+    events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · ${lossText(h.tracer.view)}`;
   }
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
   lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });

@@ -4,7 +4,7 @@
 import { Box, Text } from 'ink';
 import { Line } from './Line.js';
 import type { ResetBucket } from '../model/reset-stats.js';
-import type { TracerStatus } from './tracer-view.js';
+import { lossText, type TracerStatus } from './tracer-view.js';
 
 interface Props {
   tracer: TracerStatus;
@@ -95,7 +95,7 @@ export function ResetsView({ tracer, height, width }: Props) {
   const rows = shareRows(used.map(([, b]) => b.length), height - 1);
   return (
     <Box flexDirection="column">
-      <Line inverse>{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · lost events ${tracer.view.lostEvents}`}</Line>
+      <Line inverse>{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
       {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );

@@ -1,5 +1,6 @@
 // What the TUI reads from the event stream, and the words it shows when there is none.
 import type { Capabilities } from '../domain/capabilities.js';
+import { heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import { activityByConnection } from '../model/event-activity.js';
 import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
@@ -13,8 +14,15 @@ export interface TracerView {
   timeline: (id: string) => readonly KaEvent[];
   resets: ResetSummary;
   lostEvents: number;
+  /** Records the tracer held back beyond the records a second of each kind (a flood): no event, counted. */
+  heldBackEvents: number;
   /** Events received so far: the rows' activity can have changed when this did. */
   eventsSeen: number;
+}
+
+/** Events the view misses: lost, and held back in a flood (the rates shown are of the events delivered). */
+export function lossText(v: Pick<TracerView, 'lostEvents' | 'heldBackEvents'>): string {
+  return `lost events ${v.lostEvents}${v.heldBackEvents ? ` · held back ${v.heldBackEvents} (flood)` : ''}`;
 }
 
 /** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */
@@ -47,6 +55,7 @@ export function recordedTracer(doc: SnapshotDocument): TracerStatus {
     timeline: (id) => byConnection.get(id)?.timeline ?? [],
     resets,
     lostEvents,
+    heldBackEvents: heldBackTotal(doc.capture?.counts?.cappedEvents),
     eventsSeen: doc.events.length,
   };
   return { on: true, view };

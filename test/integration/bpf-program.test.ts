@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { cappedEventType, generateBpfProgram } from '../../src/model/bpf-program.js';
 import { CLOSE_HOW } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
@@ -157,6 +157,47 @@ describe('generated bpftrace program on this host', () => {
     }
     const two = await kinds({ ...host, offsets: { ok: false, reason: 'test', value: null } });
     expect(two.mine.map((r) => r.kind)).toEqual(['rrst', 'close']);
+  }, 40_000);
+
+  it('a reset flood beyond the records a second: the rest are held back in @capped, none lost, every one counted', async () => {
+    const host = await probeTracingHost();
+    const recs: BpftraceRecord[] = [];
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const { port } = free.address() as AddressInfo;
+    await new Promise((r) => free.close(r));
+    const perSecond = 50;
+    const p = generateBpfProgram(host, loadBpfFragments(), { countsIntervalSec: 1, recordsPerSecond: perSecond, filter: { ports: [port] } });
+    const t = new Tracer({ bpftrace: host.bpftrace.path!, program: p.text, env: p.env, onRecord: (r) => recs.push(r), maxRestarts: 0 });
+    await t.start();
+    const n = 400;
+    const started = Date.now();
+    // Each refused connection: a reset sent (no socket) and one received, which ends the connection (resetClose).
+    await refusedOnCpu0(port, n);
+    const windows = Math.ceil((Date.now() - started) / 1073.7) + 1;
+    await new Promise((r) => setTimeout(r, 1500)); // the records printed reach the reader
+    await t.stop();
+    const lastMap = (name: string) => [...recs].reverse().find((r) => r.type === 'map' && r.name === name);
+    // A reset sent for a closed port names it as its segment's local port; the connection refused, as its peer.
+    const printed = (kind: string) => recs.filter((r) => {
+      if (r.type !== 'ka' || r.rec.kind !== kind) return false;
+      const ports = r.rec as { segLport?: number; dport?: number };
+      return ports.segLport === port || ports.dport === port;
+    }).length;
+    const cappedMap = lastMap('@capped');
+    const capped: Record<string, number> = cappedMap?.type === 'map' && typeof cappedMap.data === 'object' ? cappedMap.data : {};
+    const heldBack = (type: string) => Object.entries(capped).filter(([k]) => cappedEventType(Number(k)) === type).reduce((a, [, v]) => a + v, 0);
+    const perWindow = Math.ceil(perSecond * 2 ** 30 / 1e9);
+    for (const [kind, type] of [['rst', 'rst_sent'], ['resetClose', 'rst_received']] as const) {
+      expect(printed(kind) + heldBack(type), kind).toBe(n);
+      expect(heldBack(type), kind).toBeGreaterThan(0);
+      expect(printed(kind), kind).toBeGreaterThan(0);
+      // CPUs share a window's budget without a lock: a few more may pass, never a window's worth.
+      expect(printed(kind), kind).toBeLessThan(windows * perWindow * 1.5);
+    }
+    // Nothing printed was lost: every record the kernel counted as printed arrived.
+    const records = lastMap('@records');
+    expect(records?.type === 'map' ? records.data : null).toBe(printed('rst') + printed('resetClose'));
   }, 40_000);
 
   it('restarts bpftrace with backoff when it dies', async () => {

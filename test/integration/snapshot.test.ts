@@ -185,7 +185,7 @@ describe('ka-top snapshot edge paths', () => {
   });
 
   it('rejects bad arguments with one line and exit 2', async () => {
-    for (const args of [['--port', 'abc'], ['--format', 'xml'], ['--state', 'BOGUS'], ['--keepalive', 'maybe'], ['--nope']]) {
+    for (const args of [['--port', 'abc'], ['--format', 'xml'], ['--state', 'BOGUS'], ['--keepalive', 'maybe'], ['--nope'], ['--event-rate', '10'], ['--capture', '1s', '--event-rate', '-1']]) {
       const r = await runCli(['snapshot', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

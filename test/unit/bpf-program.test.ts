@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateBpfProgram } from '../../src/model/bpf-program.js';
+import { CAPPED_EVENT_TYPES, DEFAULT_RECORDS_PER_SECOND, cappedEventType, generateBpfProgram } from '../../src/model/bpf-program.js';
 import { KA_RECORDS, decodeKaRecord } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { fixtureHost } from '../helpers/tracing-host-fixture.js';
@@ -26,7 +26,7 @@ describe('bpf/ fragments', () => {
     for (const [name, body] of Object.entries(fragments)) {
       if (name.endsWith('.bt')) expect(body, name).not.toMatch(/\$sk \+ \d/);
       for (const [, c] of body.matchAll(/\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b/g)) {
-        if (!/^KEEPALIVE_TIMER_(ENTRY|EXIT)$/.test(c!) && c !== 'STATE_CHANGE' && !/^(SO|TCP)_(KEEPALIVE|LINGER|KEEPIDLE|USER_TIMEOUT|STATE)$/.test(c!) && c !== 'SYN_RECV' && c !== 'SYN_SENT')
+        if (!/^KEEPALIVE_TIMER_(ENTRY|EXIT)$/.test(c!) && c !== 'STATE_CHANGE' && c !== 'RECORD_GATE' && !/^(SO|TCP)_(KEEPALIVE|LINGER|KEEPIDLE|USER_TIMEOUT|STATE)$/.test(c!) && c !== 'SYN_RECV' && c !== 'SYN_SENT')
           expect(defs.has(c!), `${name}: ${c}`).toBe(true);
       }
     }
@@ -62,7 +62,7 @@ describe('generateBpfProgram', () => {
     expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == KEEPALIVE_TIMER_FN/ {');
     expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0] = count();');
     expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
-    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); }');
+    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); print(@capped); }');
     expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);
     expect(gen({ version: [0, 23] }).env).toEqual({ BPFTRACE_MAX_MAP_KEYS: p.env.BPFTRACE_MAP_KEYS_MAX }); // its new name
     expect(p.state).toBe('tracepoint');
@@ -111,6 +111,26 @@ describe('generateBpfProgram', () => {
     expect(d.get('KA_PRINT_CLOSE_ALL')).toBe('0');
     expect(fragments['state.bt']).toContain('@closes[$ns, $how] = count();');
     expect(fragments['state.bt']).toMatch(/KA_PRINT_CLOSE && \(\$how != 0 \|\| \$probes != 0 \|\| KA_PRINT_CLOSE_ALL\)/);
+  });
+  it('every printed record passes its kind\'s rate gate; beyond it the record is counted in @capped, not printed', () => {
+    const p = gen();
+    expect(p.text).not.toMatch(/RECORD_GATE/);
+    const d = defines(p.text);
+    // Each kind its own budget, numbered as @capped's keys are read back.
+    for (const [record, type] of Object.entries(CAPPED_EVENT_TYPES)) expect(cappedEventType(Number(d.get(`RECORD_${record.toUpperCase()}`))), record).toBe(type);
+    // Every printf of a record sits behind a gate: as many `if ($room)` as printing sites, and the gates' budget is
+    // the default's share of a 2^30 ns window.
+    const printSites = Object.values(fragments).join('\n').match(/^\s*RECORD_GATE$/gm)!.length;
+    expect(p.text.match(/\$room = 1; @rate\[\$gate\] = \$rate \+ 1; \} else \{ @capped\[\$gate\] = count\(\); \}/g)).toHaveLength(printSites);
+    expect(p.text).toContain(`< ${Math.ceil(DEFAULT_RECORDS_PER_SECOND * 2 ** 30 / 1e9)}) {`);
+    expect(p.text).toMatch(/clear\(@rate\);/); // per-window state: not printed at exit
+    // A record printed is counted where it is printed: one count, one gate, per site.
+    expect(Object.values(fragments).join('\n').match(/@records = count\(\);/g)).toHaveLength(printSites);
+    // No limit: every gate passes, nothing is held back or printed as such.
+    const open = generateBpfProgram(fixtureHost(), fragments, { recordsPerSecond: 0 });
+    expect(open.text).not.toMatch(/@capped|@rate/);
+    expect(open.text.match(/^\s*\$room = 1;$/gm)).toHaveLength(printSites);
+    expect(generateBpfProgram(fixtureHost(), fragments, { recordsPerSecond: 50 }).text).toContain('< 54) {');
   });
   it('filters go into the kernel; a comm it cannot quote safely leaves the task filter to Node', () => {
     const h = fixtureHost();

@@ -5,6 +5,8 @@ import { generateBpfProgram } from '../../src/model/bpf-program.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { RecordedTracer } from '../../src/sources/recorded-tracer.js';
 import { decodeEvent } from '../../src/engine/event-decode.js';
+import { applyCountsMap, emptyCounts } from '../../src/engine/tracer-counts.js';
+import { countsLine, countsRecord } from '../../src/output/watch-records.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords } from '../../src/model/events.js';
@@ -234,6 +236,24 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     expect(events.length).toBeGreaterThan(8);
     for (const e of events) expect(validate(e)).toEqual([]);
     expect(validate({ type: 'rst_sent', ts: 'x' })).not.toEqual([]);
+  });
+});
+
+describe('records held back beyond the records a second (@capped)', () => {
+  it('are counted by event type from the map bpftrace prints, and the counts line says so', () => {
+    const counts = emptyCounts();
+    // As bpftrace 0.17 prints the map (keys: the record kinds' numbers); a kind this version does not know is left out.
+    const rec = parseBpftraceLine('{"type": "map", "data": {"@capped": {"3": 346, "5": 2, "4": 340, "99": 1}}}');
+    expect(rec?.type).toBe('map');
+    if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, {});
+    expect(counts.cappedEvents).toEqual({ rst_sent: 346, rst_received: 340, close: 2 });
+    expect(counts.lostEvents).toBe(0); // never printed: not lost
+    const { recordsPrinted: _, ...published } = counts;
+    const record = countsRecord(published, new Date(0));
+    expect(validate(record)).toEqual([]);
+    expect(validate({ ...record, cappedEvents: { nonsense: 1 } })).not.toEqual([]);
+    expect(countsLine(record)).toContain('held back beyond the events a second {"rst_sent":346,"rst_received":340,"close":2}');
+    expect(countsLine(countsRecord({ ...published, cappedEvents: {} }))).not.toContain('held back');
   });
 });
 

@@ -1,7 +1,9 @@
-// `ka-top exporter` arguments: the listen address forms, defaults, and one clear line for bad input.
+// `ka-top exporter` arguments (and the tracer's, shared with watch): the listen address forms, defaults, and one
+// clear line for bad input.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, parseExporterArgs, parseListen } from '../../src/cli/exporter.js';
 import { UsageError } from '../../src/cli/errors.js';
+import { parseWatchArgs } from '../../src/cli/watch.js';
 
 describe('exporter arguments', () => {
   it('listens on loopback at the default port unless told otherwise', () => {
@@ -15,6 +17,15 @@ describe('exporter arguments', () => {
   it('takes the opt-ins, the cap, the idle timeouts and the filters', () => {
     const a = parseExporterArgs(['--process-labels', '--max-owners', '7', '--idle-timeouts', 'lb=60', '--netns', 'x', '--events-log', '/tmp/e']);
     expect(a).toMatchObject({ processLabels: true, maxOwners: 7, idleTimeouts: [{ name: 'lb', seconds: 60 }], filter: { netns: ['x'] }, eventsLog: '/tmp/e' });
+  });
+
+  it('takes the tracer\'s events a second (--event-rate, shared with watch, top and snapshot --capture)', () => {
+    expect(parseExporterArgs([])).toMatchObject({ eventRate: undefined }); // the program's default
+    expect(parseExporterArgs(['--event-rate', '0'])).toMatchObject({ eventRate: 0 }); // no limit
+    expect(parseWatchArgs(['--event-rate', '250'])).toMatchObject({ eventRate: 250 });
+    for (const bad of ['-5', '1.5', 'many', '2000000']) {
+      expect(() => parseWatchArgs(['--event-rate', bad])).toThrow(/^invalid --event-rate '.*': expected events a second from 0 \(no limit\) to 1000000$/);
+    }
   });
 
   it.each([['--listen', '9977'], ['--listen', '[::1]'], ['--listen', 'h:70000'], ['--max-owners', '0'], ['--interval', '1ms'], ['--bogus']])('rejects %s %s', (...argv) => {

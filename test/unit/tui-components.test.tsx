@@ -252,7 +252,7 @@ describe('TUI components', () => {
     const activity = { probesSent: 3, resets: 0, timeline };
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0, eventsSeen: 0 },
+      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0, heldBackEvents: 0, eventsSeen: 0 },
     });
     const { frame, type, source, unmount } = await mount({ tracer });
     await type(`/:${client.local.port} 127`);
@@ -304,9 +304,10 @@ describe('TUI components', () => {
 
   it('the table redraws between refreshes only when the tracer has news: events, a reset rate that moved', async () => {
     let eventsSeen = 0;
+    let heldBack = 0;
     const records: ResetRecord[] = [];
     const resets = () => summarizeResets(records, Date.now(), 1500);
-    const tracer = (): TracerStatus => ({ on: true, view: { activity: () => undefined, timeline: () => [], resets: resets(), lostEvents: 0, eventsSeen } });
+    const tracer = (): TracerStatus => ({ on: true, view: { activity: () => undefined, timeline: () => [], resets: resets(), lostEvents: 0, heldBackEvents: heldBack, eventsSeen } });
     let renders = 0;
     const findings = () => {
       renders++; // called once per render
@@ -329,6 +330,12 @@ describe('TUI components', () => {
     await wait(2000);
     expect(renders).toBe(quiet + 3);
     expect(frame()).toMatch(/resets\/s 0\.0/);
+    expect(frame()).not.toMatch(/held back/);
+    // Records held back in a flood: the header says so (its rates are of the events delivered), and redraws for it.
+    heldBack = 345_000;
+    await wait(1100);
+    expect(renders).toBe(quiet + 4);
+    expect(frame()).toMatch(/lost events 0 · held back 345000 \(flood\)/);
     unmount();
   });
 
@@ -362,7 +369,7 @@ describe('TUI components', () => {
     const resets = summarizeResets(events.map((e) => resetRecordOf(e)!), now);
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, eventsSeen: 2 },
+      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, heldBackEvents: 0, eventsSeen: 2 },
     });
     const on = await mount({ tracer });
     expect(on.frame()).toMatch(/resets\/s 3\.0 \(linger 3\.0\)/);
