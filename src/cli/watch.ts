@@ -4,6 +4,7 @@ import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import { describeContainer } from '../domain/workload.js';
 import { programOptionsFor } from '../engine/live-tracing.js';
+import { DEFAULT_RECORDS_PER_SECOND } from '../model/bpf-program.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, filterConnections } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
@@ -36,7 +37,7 @@ export const WATCH_HELP = [
   '  --count N            stop after N events',
   '  --until TYPE         stop after the first event of TYPE',
   '  --fail-on SPEC       exit 3 when TYPE[:CAUSE]>N[/s|/min|/h] is exceeded, e.g. rst_sent:linger>10/min,',
-  '                       keepalive_timeout>0 (repeatable)',
+  '                       keepalive_timeout>0 (repeatable); a rate must stay below --event-rate',
   ...TRACER_HELP,
   '  -h, --help           this help',
   '',
@@ -77,6 +78,18 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
   });
   if (values.help) return 'help';
   const duration = (v: string | undefined, what: string, minMs: number) => (v === undefined ? null : durationArg(v, what, minMs, 366 * 86_400_000) / 1000);
+  const eventRate = eventRateArg(values['event-rate']);
+  const failOn = (values['fail-on'] ?? []).map((s) => {
+    try {
+      return parseThreshold(s);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  // Beyond the events a second the tracer hands over, a flood is counted, not seen: a rate above it never trips.
+  const rate = eventRate ?? DEFAULT_RECORDS_PER_SECOND;
+  const unreachable = failOn.find((t) => rate > 0 && t.windowMs !== null && t.limit >= (rate * t.windowMs) / 1000);
+  if (unreachable) throw new UsageError(`--fail-on '${unreachable.spec}' cannot be reached: the tracer hands over at most ${rate} ${unreachable.type} events a second (raise --event-rate)`);
   const events = (values.events ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
   return {
     json: values.json ?? false,
@@ -86,14 +99,8 @@ export function parseWatchArgs(argv: string[]): WatchOptions | 'help' {
     durationSec: duration(values.duration, '--duration', 100),
     count: values.count !== undefined ? positiveInt(values.count, '--count') : null,
     until: values.until !== undefined ? eventType(values.until, '--until') : null,
-    failOn: (values['fail-on'] ?? []).map((s) => {
-      try {
-        return parseThreshold(s);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-    }),
-    eventRate: eventRateArg(values['event-rate']),
+    failOn,
+    eventRate,
   };
 }
 

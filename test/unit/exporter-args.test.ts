@@ -23,6 +23,11 @@ describe('exporter arguments', () => {
     expect(parseExporterArgs([])).toMatchObject({ eventRate: undefined }); // the program's default
     expect(parseExporterArgs(['--event-rate', '0'])).toMatchObject({ eventRate: 0 }); // no limit
     expect(parseWatchArgs(['--event-rate', '250'])).toMatchObject({ eventRate: 250 });
+    // A --fail-on rate the tracer cannot hand over would never trip: refused, with the way out.
+    expect(() => parseWatchArgs(['--fail-on', 'rst_sent>1000/s'])).toThrow("--fail-on 'rst_sent>1000/s' cannot be reached: the tracer hands over at most 1000 rst_sent events a second (raise --event-rate)");
+    expect(parseWatchArgs(['--fail-on', 'rst_sent>1000/s', '--event-rate', '5000'])).toMatchObject({ failOn: [{ limit: 1000 }] });
+    expect(parseWatchArgs(['--fail-on', 'rst_sent>1000/s', '--event-rate', '0'])).toMatchObject({ failOn: [{ limit: 1000 }] });
+    expect(parseWatchArgs(['--fail-on', 'rst_sent>50000/min', '--fail-on', 'close>999999'])).toMatchObject({ failOn: [{ limit: 50000 }, { limit: 999999 }] });
     for (const bad of ['-5', '1.5', 'many', '2000000']) {
       expect(() => parseWatchArgs(['--event-rate', bad])).toThrow(/^invalid --event-rate '.*': expected events a second from 0 \(no limit\) to 1000000$/);
     }
