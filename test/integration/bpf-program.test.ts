@@ -195,9 +195,10 @@ describe('generated bpftrace program on this host', () => {
       // CPUs share a window's budget without a lock: a few more may pass, never a window's worth.
       expect(printed(kind), kind).toBeLessThan(windows * perWindow * 1.5);
     }
-    // Nothing printed was lost: every record the kernel counted as printed arrived.
+    // Nothing printed was lost: every record the kernel counted as printed arrived (all of them this port's, by the
+    // in-kernel filter, whatever their kind: one CI run had two more than the resets).
     const records = lastMap('@records');
-    expect(records?.type === 'map' ? records.data : null).toBe(printed('rst') + printed('resetClose'));
+    expect(records?.type === 'map' ? records.data : null).toBe(recs.filter((r) => r.type === 'ka' && r.rec.kind !== 'ready').length);
   }, 40_000);
 
   it('restarts bpftrace with backoff when it dies', async () => {
