@@ -28,3 +28,6 @@ export type CaptureTotals = Pick<TracerCounts, 'rstSentByReason' | 'rstReceived'
 
 /** All the records held back, whatever their kind. */
 export const heldBackTotal = (capped: TracerCounts['cappedEvents'] | undefined): number => Object.values(capped ?? {}).reduce((a, b) => a + b, 0);
+
+/** The records held back by type, in words (`rst_sent 343532, close 2`); '' when none. */
+export const heldBackByType = (capped: TracerCounts['cappedEvents'] | undefined): string => Object.entries(capped ?? {}).map(([t, n]) => `${t} ${n}`).join(', ');

@@ -2,7 +2,7 @@
 // warnings, findings and the capture's events. Built here for `snapshot`, `snapshot --capture` and the TUI's `e`.
 import type { Capabilities } from '../domain/capabilities.js';
 import type { Connection } from '../domain/connection.js';
-import { heldBackTotal } from '../domain/counts.js';
+import { heldBackByType, heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
@@ -78,7 +78,7 @@ export function snapshotDocument(
     for (const m of cap.tracing.missing) warnings.push(`not traced: ${m}`);
     if (cap.counts?.lostEvents) warnings.push(`the tracer lost ${cap.counts.lostEvents} events (its counts stay exact)`);
     const heldBack = heldBackTotal(cap.counts?.cappedEvents);
-    if (heldBack) warnings.push(`the tracer held back ${heldBack} events beyond the events a second each type may hand over (${Object.entries(cap.counts!.cappedEvents!).map(([t, n]) => `${t} ${n}`).join(', ')}; --event-rate raises it; its counts stay exact)`);
+    if (heldBack) warnings.push(`the tracer held back ${heldBack} events beyond the events a second each type may hand over (${heldBackByType(cap.counts?.cappedEvents)}; --event-rate raises it; its counts stay exact)`);
     if (cap.eventsDropped) warnings.push(`${cap.eventsDropped} events beyond the first ${cap.events.length} were not kept (counts stay exact)`);
     capture = {
       startedAt: new Date(cap.startedAt).toISOString(),

@@ -1,7 +1,7 @@
 // `snapshot --format md`: an incident report readable without ka-top. Findings first (with fixes), then the host,
 // sysctls per namespace, resets by cause and process, probing connections, and a bounded connections table.
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
-import { heldBackTotal } from '../domain/counts.js';
+import { heldBackByType, heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Finding } from '../domain/finding.js';
 import { resetRecordOf, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
@@ -66,7 +66,7 @@ function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string
   const out = ['## Resets', ''];
   if (cap.counts) {
     const byReason = Object.entries(cap.counts.rstSentByReason).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-    out.push(`Exact kernel totals for the window (whole host, before filters): resets sent by reason: ${byReason}; resets received: ${cap.counts.rstReceived}; keepalive timeouts: ${cap.counts.keepaliveTimeouts}; lost events: ${cap.counts.lostEvents}${heldBackTotal(cap.counts.cappedEvents) ? `; held back beyond the records a second: ${Object.entries(cap.counts.cappedEvents!).map(([t, n]) => `${t} ${n}`).join(', ')}` : ''}.`, '');
+    out.push(`Exact kernel totals for the window (whole host, before filters): resets sent by reason: ${byReason}; resets received: ${cap.counts.rstReceived}; keepalive timeouts: ${cap.counts.keepaliveTimeouts}; lost events: ${cap.counts.lostEvents}${heldBackTotal(cap.counts.cappedEvents) ? `; held back beyond the events a second: ${heldBackByType(cap.counts.cappedEvents)}` : ''}.`, '');
   }
   if (!s.total) return [...out, 'No resets were seen during the window.', ''];
   return [
