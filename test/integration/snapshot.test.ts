@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, sysctlIn, type Pair } from '../../src/lab/topology.js';
 import type { Connection } from '../../src/domain/connection.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
+import { renderMarkdown } from '../../src/output/markdown.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
@@ -183,6 +184,28 @@ describe('ka-top snapshot edge paths', () => {
     expect(r.stdout).toContain('41s*/7s*/4*');
     expect(r.stdout).toContain('tcp_keepalive_time=');
   });
+
+  it('a capture through a reset flood hands over --event-rate events a second and counts the rest as held back', async () => {
+    // Connections refused by the server's namespace (nothing listens on 7999) for longer than the capture lasts.
+    const script = `const net = require('net'); const end = Date.now() + 15000;
+      const next = () => { if (Date.now() < end) net.connect(7999, '${pair.serverAddr}').on('error', next).on('connect', function () { this.destroy(); next(); }); };
+      next();`;
+    const flood = spawn('nsenter', [`--net=/run/netns/${pair.client}`, process.execPath, '-e', script], { stdio: 'ignore' });
+    try {
+      const started = Date.now();
+      const d = await snapshot(['--capture', '3s', '--event-rate', '5', '--netns', pair.client, '--netns', pair.server]);
+      const held = d.capture!.counts!.cappedEvents!;
+      expect(held.rst_sent).toBeGreaterThan(0);
+      expect(held.rst_received).toBeGreaterThan(0);
+      expect(d.warnings.join('\n')).toMatch(/the tracer held back \d+ events .*rst_sent \d+.*--event-rate raises it/);
+      expect(renderMarkdown(d)).toMatch(/lost events: \d+; held back beyond the events a second: .*rst_sent \d+/);
+      // Five a second (six a 2^30 ns window), a few more where CPUs raced, over the whole run of the tracer.
+      const windows = Math.ceil((Date.now() - started) / 1073.7) + 1;
+      expect(d.events!.filter((e) => e.type === 'rst_sent').length).toBeLessThanOrEqual(windows * 6 * 2);
+    } finally {
+      flood.kill();
+    }
+  }, 60_000);
 
   it('rejects bad arguments with one line and exit 2', async () => {
     for (const args of [['--port', 'abc'], ['--format', 'xml'], ['--state', 'BOGUS'], ['--keepalive', 'maybe'], ['--nope'], ['--event-rate', '10'], ['--capture', '1s', '--event-rate', '-1']]) {
