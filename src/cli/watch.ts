@@ -4,6 +4,7 @@ import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import { describeContainer } from '../domain/workload.js';
 import { programOptionsFor } from '../engine/live-tracing.js';
+import { heldBackByType, heldBackTotal } from '../domain/counts.js';
 import { DEFAULT_RECORDS_PER_SECOND } from '../model/bpf-program.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, filterConnections } from '../model/filter.js';
@@ -18,6 +19,8 @@ import { onStopSignals } from './stop-signals.js';
 export const EXIT_THRESHOLD = 3;
 /** Seconds between inventories of a watch without --interval. */
 const WATCH_INVENTORY_S = 30;
+/** How often a flood's held-back events are told on stderr (the tracer prints its counts every 5 s). */
+const HELD_BACK_NOTICE_MS = 5000;
 
 export const WATCH_HELP = [
   'Usage: ka-top watch [options]',
@@ -202,6 +205,14 @@ export async function watchCommand(argv: string[]): Promise<number> {
         throw new CliError(`tracer failed to start: ${e.message}`);
       });
       process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'}, state changes via ${tracing.stateVia ?? 'nothing'}, perf sampling off on ${tracing.samplingOff ?? 'no'} tracepoints)\n`);
+      // A flood shows as it happens, not only in the last line: the kernel's count of what it held back comes with
+      // each print of its maps.
+      let heldBack = 0;
+      timers.push(setInterval(() => {
+        const now = heldBackTotal(tracing.counts.cappedEvents);
+        if (now > heldBack) process.stderr.write(`ka-top: held back ${now - heldBack} events beyond --event-rate (so far ${heldBackByType(tracing.counts.cappedEvents)}); the totals stay exact\n`);
+        heldBack = now;
+      }, HELD_BACK_NOTICE_MS));
     }
     await first;
     if (opts.intervalSec !== null) {

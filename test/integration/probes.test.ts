@@ -5,6 +5,7 @@ import { delNetnsPrefix, makePair, nft, setSilent, type Pair } from '../../src/l
 import { nativeBinary, run } from '../../src/sources/exec.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
+import { refusedConnectionsFlood } from '../helpers/flood.js';
 import { alive, startWatch, type Watch } from '../helpers/watch.js';
 
 const PREFIX = 'kat-prb-';
@@ -174,6 +175,25 @@ describe('watch stop conditions and thresholds', () => {
     expect(w.events.filter((e) => e.type === 'rst_sent' && e.cause === 'linger').length).toBe(2);
     expect(alive(w.tracerPid)).toBe(false);
   }, 30_000);
+
+  it('in a reset flood --event-rate holds the rest back: stderr tells it as it happens, the counts record has them', async () => {
+    const w = await startWatch(['--json', ...ns(), '--event-rate', '5', '--events', 'rst_sent']);
+    // Nothing listens on 7999: refused for longer than a notice takes.
+    const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 12_000);
+    try {
+      for (let i = 0; i < 200 && !/held back \d+ events beyond --event-rate/.test(w.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(w.stderr()).toMatch(/held back \d+ events beyond --event-rate \(so far rst_sent \d+\); the totals stay exact/);
+    } finally {
+      flood.kill();
+    }
+    w.child.kill('SIGINT');
+    await w.exited;
+    const counts = w.events.at(-1) as Record<string, any>;
+    expect(counts.type).toBe('counts');
+    expect(counts.cappedEvents.rst_sent).toBeGreaterThan(0);
+    // Every reset the server's namespace sent: delivered, lost or held back.
+    expect(counts.rstSentByNetns[String(serverNs)]).toBe(counts.cappedEvents.rst_sent + w.events.filter((e) => e.type === 'rst_sent').length + counts.lostEvents);
+  }, 40_000);
 
   it('--until rst_received stops with 0; human lines by default; --interval samples', async () => {
     const w = await startWatch([...ns(), '--until', 'rst_received', '--events', 'rst_sent,rst_received']);

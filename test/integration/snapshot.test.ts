@@ -8,6 +8,7 @@ import { delNetnsPrefix, makePair, sysctlIn, type Pair } from '../../src/lab/top
 import type { Connection } from '../../src/domain/connection.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { renderMarkdown } from '../../src/output/markdown.js';
+import { refusedConnectionsFlood } from '../helpers/flood.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
@@ -186,11 +187,8 @@ describe('ka-top snapshot edge paths', () => {
   });
 
   it('a capture through a reset flood hands over --event-rate events a second and counts the rest as held back', async () => {
-    // Connections refused by the server's namespace (nothing listens on 7999) for longer than the capture lasts.
-    const script = `const net = require('net'); const end = Date.now() + 15000;
-      const next = () => { if (Date.now() < end) net.connect(7999, '${pair.serverAddr}').on('error', next).on('connect', function () { this.destroy(); next(); }); };
-      next();`;
-    const flood = spawn('nsenter', [`--net=/run/netns/${pair.client}`, process.execPath, '-e', script], { stdio: 'ignore' });
+    // Nothing listens on 7999: refused for longer than the capture lasts.
+    const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 15_000);
     try {
       const started = Date.now();
       const d = await snapshot(['--capture', '3s', '--event-rate', '5', '--netns', pair.client, '--netns', pair.server]);
