@@ -19,6 +19,10 @@ async function nsInode(ns: string): Promise<number> {
   return Number(r.stdout.trim());
 }
 
+/** An event of the connection from `local` to `peer` (ports): both, since an earlier test's connection in these
+ *  namespaces may have had one of them, and `waitEvent` searches every event since the watch started. */
+const ends = (e: Record<string, any>, local: number, peer: number) => e.local?.port === local && e.peer?.port === peer;
+
 async function server(addr: string, args: string[] = []): Promise<{ peer: Peer; port: number }> {
   const peer = await startPeer(['server', '--listen', addr, ...args], { netns: pair.server });
   const m = await peer.waitFor(/^LISTEN \S+ (\d+) /);
@@ -55,7 +59,7 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const lport = Number(m[1]);
     await setSilent(pair.server, true);
     try {
-      const mine = (e: Record<string, any>) => e.local?.port === lport && e.peer?.port === port;
+      const mine = (e: Record<string, any>) => ends(e, lport, port);
       const timeout = await watch.waitEvent((e) => e.type === 'keepalive_timeout' && mine(e), 15_000, 'keepalive_timeout');
       const probes = watch.events.filter((e: Record<string, any>) => e.type === 'keepalive_probe' && mine(e)) as Array<Record<string, any>>;
       expect(probes.map((p) => p.probesOutstanding)).toEqual([1, 2, 3]);
@@ -79,13 +83,13 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
     const m = await ck.waitFor(/^CONN \S+ (\d+) /);
     const lport = Number(m[1]);
-    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === lport, 8000, 'linger rst');
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && ends(e, lport, port), 8000, 'linger rst');
     expect(rst).toMatchObject({ cause: 'linger', reason: 'TCP_STATE', causeInferred: false, pid: ck.pid, comm: 'ka-peer', netns: clientNs });
-    const rr = await watch.waitEvent((e) => e.type === 'rst_received' && e.peer?.port === lport, 5000, 'rst_received');
+    const rr = await watch.waitEvent((e) => e.type === 'rst_received' && ends(e, port, lport), 5000, 'rst_received');
     expect(rr).toMatchObject({ inferredCause: 'linger', netns: serverNs, local: { address: pair.serverAddr, port } });
     if (rr.pid !== null) expect(rr.pid).toBe(srv.pid);
-    const close = await watch.waitEvent((e) => e.type === 'close' && e.local?.port === lport, 5000, 'checker close');
-    expect(close).toMatchObject({ how: 'rst_sent', pid: ck.pid });
+    const close = await watch.waitEvent((e) => e.type === 'close' && ends(e, lport, port), 5000, 'checker close');
+    expect(close, JSON.stringify(close)).toMatchObject({ how: 'rst_sent', pid: ck.pid });
   });
 
   it('close with unread data: rst_sent cause unread_data by the server', async () => {
@@ -93,16 +97,16 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const c = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'send-once'], { netns: pair.client });
     const m = await c.waitFor(/^CONN \S+ (\d+) /);
     const lport = Number(m[1]);
-    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.peer?.port === lport, 8000, 'unread rst');
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && ends(e, port, lport), 8000, 'unread rst');
     expect(rst).toMatchObject({ cause: 'unread_data', reason: 'TCP_ABORT_ON_CLOSE', pid: srv.pid, netns: serverNs });
     // The client receives it in softirq, its connection 300 ms old: no inventory (every 30 s here) listed it, yet
     // the owner is known: the process that connected it, named when /proc still has it as the record arrives (this
     // client exits at once on the reset: it often wins that race), by its pid alone otherwise.
-    const rr = await watch.waitEvent((e) => e.type === 'rst_received' && e.local?.port === lport, 8000, 'the client\'s rst_received');
-    expect(rr).toMatchObject({ pid: c.pid, netns: clientNs, inferredCause: 'unread_data' });
+    const rr = await watch.waitEvent((e) => e.type === 'rst_received' && ends(e, lport, port), 8000, 'the client\'s rst_received');
+    expect(rr, JSON.stringify(rr)).toMatchObject({ pid: c.pid, netns: clientNs, inferredCause: 'unread_data' });
     expect([rr.comm, rr.ownerVia]).toEqual(rr.ownerVia === 'inventory' ? ['ka-peer', 'inventory'] : [expect.toBeOneOf(['ka-peer', null]), 'connect']);
-    const close = await watch.waitEvent((e) => e.type === 'close' && e.local?.port === lport, 8000, 'the client\'s close');
-    expect(close).toMatchObject({ how: 'rst_received', pid: c.pid });
+    const close = await watch.waitEvent((e) => e.type === 'close' && ends(e, lport, port), 8000, 'the client\'s close');
+    expect(close, JSON.stringify(close)).toMatchObject({ how: 'rst_received', pid: c.pid });
   });
 
   it('SYN to a closed port: rst_sent cause no_socket in the server namespace', async () => {
@@ -141,7 +145,7 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     const { port } = await server(`[${pair.serverAddr6}]:0`, ['--mode', 'sink']);
     const ck = await startPeer(['checker', '--connect', `[${pair.serverAddr6}]:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
     const m = await ck.waitFor(/^CONN \S+ (\d+) /);
-    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && e.local?.port === Number(m[1]), 8000, 'v6 linger rst');
+    const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && ends(e, Number(m[1]), port), 8000, 'v6 linger rst');
     expect(rst).toMatchObject({ cause: 'linger', pid: ck.pid, local: { address: pair.clientAddr6 }, peer: { address: pair.serverAddr6, port } });
   });
 
