@@ -3,7 +3,7 @@
 // state names, HZ) come from the program; nothing here is attributed yet.
 import type { Endpoint } from '../domain/connection.js';
 import { sockoptName } from '../domain/kernel.js';
-import { CLOSE_HOW, type KaRecord, type KaRecordOf } from '../parse/ka-records.js';
+import { CLOSE_HOW, isMarker, type KaRecord, type KaRecordOf } from '../parse/ka-records.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs } from '../model/events.js';
 import type { CloseHow, EventProcess, KaEvent, RstCause } from '../domain/event.js';
 
@@ -52,9 +52,9 @@ export function decodeReceivedReset(r: KaRecordOf<'rrst'> | KaRecordOf<'resetClo
 }
 
 /** The event of a record (of a resetClose: its close; decodeReceivedReset gives its reset); null for records that
- *  are not events (ready). */
+ *  are not events (markers). */
 export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded | null {
-  if (r.kind === 'ready') return null;
+  if (isMarker(r)) return null;
   if (r.kind === 'sockopt') {
     const ev: Draft = {
       ts, netns: null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: null, local: null,

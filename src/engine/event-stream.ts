@@ -1,7 +1,8 @@
 // The event path: tracer records -> decode (event-decode.ts) -> hold and order (event-order.ts) -> attribute
-// (event-attribution.ts) -> KaEvents; the printed maps -> exact counts (tracer-counts.ts). Records arrive decoded
-// once by the tracer port; events leave after a short hold, so a reset printed after its socket's close still
-// marks that close, and an inventory refresh can land before attribution.
+// (event-attribution.ts) -> KaEvents; the printed maps -> exact counts (tracer-counts.ts), sampled at the end of
+// each interval's maps for the kernel's reset rate. Records arrive decoded once by the tracer port; events leave
+// after a short hold, so a reset printed after its socket's close still marks that close, and an inventory refresh
+// can land before attribution.
 import type { BpftraceRecord } from '../parse/bpftrace-json.js';
 import type { EventProcess, KaEvent } from '../domain/event.js';
 import type { Connection } from '../domain/connection.js';
@@ -11,6 +12,7 @@ import { decodeEvent, decodeReceivedReset, type DecodeContext, type Decoded } fr
 import { HoldQueue, type Held } from './event-order.js';
 import { applyCountsMap, emptyCounts } from './tracer-counts.js';
 import type { TracerCounts } from '../domain/counts.js';
+import { CountedResetRate, type CountedResets } from '../model/reset-stats.js';
 
 export type { TracerCounts } from '../domain/counts.js';
 
@@ -35,7 +37,8 @@ export class EventStream {
   private readonly holdMs: number;
   private readonly now: () => number;
   private readonly tally = emptyCounts();
-  /** ka-top records received (all but the ready marker). */
+  private readonly countedResetRate = new CountedResetRate();
+  /** ka-top records received (all but the ready and counts-end markers). */
   private received = 0;
   ready = false;
 
@@ -43,6 +46,11 @@ export class EventStream {
     this.holdMs = opts.holdMs ?? 300;
     this.now = opts.now ?? Date.now;
     this.attribution = new Attribution(this.now);
+  }
+
+  /** The kernel's reset rate over its last counts interval (see CountedResetRate). */
+  get countedResets(): CountedResets | null {
+    return this.countedResetRate.latest;
   }
 
   get counts(): TracerCounts {
@@ -67,6 +75,7 @@ export class EventStream {
       this.ready = true;
       return;
     }
+    if (rec.rec.kind === 'countsEnd') return this.countedResetRate.sample(this.now(), this.tally);
     this.received++;
     const at = this.now();
     const ts = new Date(at).toISOString();

@@ -13,6 +13,7 @@ import { Tracer } from '../sources/tracer.js';
 import type { TraceSource, TracerState } from '../sources/ports.js';
 import type { TracingHost } from '../sources/tracing-host.js';
 import type { DecodeContext } from './event-decode.js';
+import type { CountedResets } from '../model/reset-stats.js';
 import { EventStream, type TracerCounts } from './event-stream.js';
 import type { MonitorState } from './monitor.js';
 
@@ -164,6 +165,10 @@ export class LiveTracing {
 
   get counts(): TracerCounts {
     return this.stream.counts;
+  }
+
+  get countedResets(): CountedResets | null {
+    return this.stream.countedResets;
   }
 
   subscribe(fn: (e: KaEvent) => void): () => void {

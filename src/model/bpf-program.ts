@@ -250,7 +250,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   pre.push(def('KA_WANT_TASK', comms.every((c) => SAFE_COMM.test(c)) ? anyOf(task) : '(1)'));
 
   pre.push('', '// Record formats and arguments, from the field table (src/parse/ka-records.ts)');
-  const kinds: KaRecordKind[] = ['ready', 'probe', 'katimeout', host.sendReset.layout === 'legacy' ? 'rstLegacy' : 'rst', 'rrst', 'close', 'resetClose', 'sockopt'];
+  const kinds: KaRecordKind[] = ['ready', 'countsEnd', 'probe', 'katimeout', host.sendReset.layout === 'legacy' ? 'rstLegacy' : 'rst', 'rrst', 'close', 'resetClose', 'sockopt'];
   pre.push(...recordDefines(kinds));
 
   // ---- the probes ----
@@ -306,8 +306,8 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   const tail = [
     '// Exact counts, printed every interval and once more when bpftrace stops: resets sent by reason, resets',
     '// received, keepalive timeouts, closes per namespace and how, updates a full map dropped, records printed and',
-    '// records held back (beyond the records a second of their kind).',
-    ...(counts.length ? [`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} }`] : []),
+    '// records held back (beyond the records a second of their kind); then a marker: the maps before it are one sample.',
+    ...(counts.length ? [`interval:s:${interval} { ${counts.map((m) => `print(${m});`).join(' ')} printf(KA_REC_COUNTS_END); }`] : []),
     '// Only the counting maps are printed at exit: the per-connection and per-CPU state is cleared first.',
     `END { ${scratch.map((m) => `clear(${m});`).join(' ')} }`,
   ].join('\n');

@@ -1,7 +1,8 @@
-import type { KaEvent } from '../domain/event.js';
 // Aggregation behind the resets view: counts of resets by cause, by process and by peer since start, plus rates
 // over a sliding window, so a health checker's RST storm stands out. Incremental: O(1) per reset, and a summary
-// costs O(keys), not O(resets).
+// costs O(keys), not O(resets). In a flood the tracer holds records back: CountedResetRate has the kernel's rate.
+import type { TracerCounts } from '../domain/counts.js';
+import type { KaEvent } from '../domain/event.js';
 
 /** One reset, already attributed to its connection's owner and peer by the event stream. */
 export interface ResetRecord {
@@ -133,4 +134,27 @@ export function resetRecordOf(e: KaEvent): ResetRecord | null {
     comm: e.comm,
     peer: e.peer?.address ?? null,
   };
+}
+
+/** The whole host's resets a second as the kernel counted them (sent and received) over its last counts interval,
+ *  and whether it held back reset records in that interval: then the rates of the recorded resets fall short of it
+ *  (a flood beyond the records a second), and only this one is the real rate. */
+export interface CountedResets {
+  perSecond: number;
+  heldBack: boolean;
+}
+
+/** Samples the tracer's exact totals at the end of each counts interval (the program marks it) into CountedResets. */
+export class CountedResetRate {
+  private last: { at: number; resets: number; heldBack: number } | null = null;
+  /** Between the last two samples; null before the second. */
+  latest: CountedResets | null = null;
+
+  sample(at: number, c: Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'cappedEvents'>): void {
+    const resets = Object.values(c.rstSentByReason).reduce((a, b) => a + b, 0) + c.rstReceived;
+    const heldBack = (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
+    const prev = this.last;
+    if (prev && at > prev.at) this.latest = { perSecond: ((resets - prev.resets) * 1000) / (at - prev.at), heldBack: heldBack > prev.heldBack };
+    this.last = { at, resets, heldBack };
+  }
 }

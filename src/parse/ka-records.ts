@@ -70,6 +70,8 @@ const closeFields = [
 export const KA_RECORDS = {
   /** BEGIN: every probe is attached. */
   ready: [],
+  /** The end of one interval's counts (the maps printed just before it): the exact totals at a known time. */
+  countsEnd: [],
   /** A keepalive probe went out (icsk_probes_out grew across one run of the keepalive timer). */
   probe: [...socket, ...keepalive, ...sockTuple, connector],
   /** The keepalive timer gave up on the peer (the socket moved to TCP_CLOSE inside it). */
@@ -100,6 +102,10 @@ type FieldsOf<T extends readonly FieldSpec[]> = { [F in T[number] as F['name']]:
 /** A decoded record: its kind and typed fields. */
 export type KaRecord = { [K in KaRecordKind]: { kind: K } & FieldsOf<(typeof KA_RECORDS)[K]> }[KaRecordKind];
 export type KaRecordOf<K extends KaRecordKind> = Extract<KaRecord, { kind: K }>;
+
+/** Markers, not events: not counted in @records (a marker is never among the lost). */
+const MARKER_KINDS: ReadonlySet<KaRecordKind> = new Set(['ready', 'countsEnd'] satisfies KaRecordKind[]);
+export const isMarker = (r: KaRecord): r is KaRecordOf<'ready' | 'countsEnd'> => MARKER_KINDS.has(r.kind);
 
 /** How a connection ended, as the program keeps it in @how[sk] and counts it in @closes[netns, how]; bpf/ reads
  *  them as HOW_* defines. `reset_after_close` is only a count: a close() that reset after moving the socket to

@@ -19,7 +19,7 @@ import { HelpView, helpLines } from './HelpView.js';
 import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
 import { Line } from './Line.js';
 import { ResetsView } from './ResetsView.js';
-import { tracerOffReason, type TracerStatus } from './tracer-view.js';
+import { countedResetsText, tracerOffReason, type TracerStatus } from './tracer-view.js';
 import {
   SORT_ORDER, ViewCache, clamp, closedAtOf, contentWidths, layoutColumns, moveSelection, orderEpoch, scrollFor, sortTitle, visibleSlice,
   type ActivityLookup, type Row,
@@ -62,7 +62,7 @@ function tracerKey(status: TracerStatus | null): string {
   if (!status) return '';
   if (!status.on) return `off ${status.reason}`;
   const { eventsSeen, lostEvents, heldBackEvents, resets } = status.view;
-  return `${eventsSeen} ${lostEvents} ${heldBackEvents} ${resets.rate}`;
+  return `${eventsSeen} ${lostEvents} ${heldBackEvents} ${resets.rate} ${countedResetsText(status.view)}`;
 }
 
 function useTerminalSize(): { columns: number; rows: number } {

@@ -8,7 +8,7 @@ import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
 import { formatDuration } from '../output/format.js';
 import { Line, type LineColor } from './Line.js';
-import { lossText, type TracerStatus } from './tracer-view.js';
+import { countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
 
 export interface HeaderLine {
   text: string;
@@ -98,7 +98,10 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   } else {
     const r = h.tracer.view.resets;
     const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
-    events = `resets/s ${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''} · ${lossText(h.tracer.view)}`;
+    // In a flood the records are a sample: the kernel's count comes first.
+    const counted = countedResetsText(h.tracer.view);
+    const recorded = `${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''}`;
+    events = `${counted ? `resets ${counted} · recorded/s ${recorded}` : `resets/s ${recorded}`} · ${lossText(h.tracer.view)}`;
   }
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
   lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });

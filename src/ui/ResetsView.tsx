@@ -4,7 +4,7 @@
 import { Box, Text } from 'ink';
 import { Line } from './Line.js';
 import type { ResetBucket } from '../model/reset-stats.js';
-import { lossText, type TracerStatus } from './tracer-view.js';
+import { countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
 
 interface Props {
   tracer: TracerStatus;
@@ -81,6 +81,7 @@ export function ResetsView({ tracer, height, width }: Props) {
     );
   }
   const r = tracer.view.resets;
+  const counted = countedResetsText(tracer.view);
   const g = groupCauses(r.byCause);
   const sections: [string, ResetBucket[]][] = [
     ['Sent, by cause (ka-top)', g.causes],
@@ -95,7 +96,8 @@ export function ResetsView({ tracer, height, width }: Props) {
   const rows = shareRows(used.map(([, b]) => b.length), height - 1);
   return (
     <Box flexDirection="column">
-      <Line inverse>{`Resets · ${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
+      {/* In a flood the records are a sample: the kernel's rate comes first. */}
+      <Line inverse>{`Resets · ${counted ? `${counted} · recorded ` : ''}${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
       {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );

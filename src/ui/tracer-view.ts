@@ -3,7 +3,7 @@ import type { Capabilities } from '../domain/capabilities.js';
 import { heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import { activityByConnection } from '../model/event-activity.js';
-import { resetRecordOf, summarizeResets, type ResetSummary } from '../model/reset-stats.js';
+import { resetRecordOf, summarizeResets, type CountedResets, type ResetSummary } from '../model/reset-stats.js';
 import { captureWindow } from '../engine/snapshot-feed.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { ActivityLookup } from './view-model.js';
@@ -16,6 +16,8 @@ export interface TracerView {
   lostEvents: number;
   /** Records the tracer held back beyond the records a second of each kind (a flood): no event, counted. */
   heldBackEvents: number;
+  /** The kernel's reset rate (whole host) over its last counts interval; null in a recording or before two. */
+  countedResets: CountedResets | null;
   /** Events received so far: the rows' activity can have changed when this did. */
   eventsSeen: number;
 }
@@ -23,6 +25,12 @@ export interface TracerView {
 /** Events the view misses: lost, and held back in a flood (the rates shown are of the events delivered). */
 export function lossText(v: Pick<TracerView, 'lostEvents' | 'heldBackEvents'>): string {
   return `lost events ${v.lostEvents}${v.heldBackEvents ? ` · held back ${v.heldBackEvents} (flood)` : ''}`;
+}
+
+/** The real reset rate while reset records are held back (the recorded rates fall short of it), else null. */
+export function countedResetsText(v: Pick<TracerView, 'countedResets'>): string | null {
+  const k = v.countedResets;
+  return k?.heldBack ? `${Math.round(k.perSecond)}/s in the kernel (whole host)` : null;
 }
 
 /** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */
@@ -56,6 +64,7 @@ export function recordedTracer(doc: SnapshotDocument): TracerStatus {
     resets,
     lostEvents,
     heldBackEvents: heldBackTotal(doc.capture?.counts?.cappedEvents),
+    countedResets: null,
     eventsSeen: doc.events.length,
   };
   return { on: true, view };

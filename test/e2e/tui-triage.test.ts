@@ -1,11 +1,13 @@
 // The TUI at the moments that matter, in a real pty against the real kernel: a peer goes silent and the detail
 // follows its connection through the keepalive probes to CLOSED (with the kernel's timeout, reset and close); keys
-// arriving in one chunk each count; 80x24 is usable (compact header, the row with its port, scrollable help).
+// arriving in one chunk each count; a reset flood reads at its real rate; 80x24 is usable (compact header, the row
+// with its port, scrollable help).
 // Needs root, bpftrace and dist/ (make build). Two namespaces of its own on one veth link.
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { delNetnsPrefix, makePair, setSilent, type Pair } from '../../src/lab/topology.js';
 import { CLI } from '../helpers/cli.js';
+import { refusedConnectionsFlood } from '../helpers/flood.js';
 import { startPeer, stopAllPeers } from '../helpers/peer.js';
 import { spawnCli, type Term } from '../helpers/pty.js';
 
@@ -83,6 +85,26 @@ describe('ka-top TUI at the moments that matter', () => {
     t.p.write('q');
     expect(await t.exited).toBe(0);
   });
+
+  it('a reset flood beyond --event-rate: the header leads with the kernel\'s rate, the resets view has both', async () => {
+    const t = (term = spawnCli(['--netns', `${pair.client},${pair.server}`, '--event-rate', '5'], { cols: 120, rows: 40 }));
+    await t.waitFor(/resets\/s \d/, 60_000);
+    // Nothing listens on 7999: each connection refused is a reset sent and one received.
+    const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 20_000);
+    try {
+      // The program's counts end every 5 s: the rate of an interval whose reset records were held back.
+      t.mark();
+      const line = await t.waitFor(/resets (\d+)\/s in the kernel \(whole host\) · recorded\/s [\d.]+/, 20_000);
+      expect(Number(/resets (\d+)\/s/.exec(line)![1])).toBeGreaterThan(50);
+      t.mark();
+      t.p.write('r');
+      await t.waitFor(/Resets · \d+\/s in the kernel \(whole host\) · recorded \d+ seen \(sent \d+, received \d+\) · [\d.]+\/s/);
+    } finally {
+      flood.kill();
+    }
+    t.p.write('q');
+    expect(await t.exited).toBe(0);
+  }, 90_000);
 
   it('keys arriving in one chunk each count, in order (tmux send-keys, a paste)', async () => {
     for (let i = 0; i < 3; i++) await client([]);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { cappedEventType, generateBpfProgram } from '../../src/model/bpf-program.js';
-import { CLOSE_HOW } from '../../src/parse/ka-records.js';
+import { CLOSE_HOW, isMarker } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import type { BpftraceRecord } from '../../src/parse/bpftrace-json.js';
 import { nativeBinary, run } from '../../src/sources/exec.js';
@@ -188,7 +188,10 @@ describe('generated bpftrace program on this host', () => {
     // Each refused connection: a reset sent (no socket) and one received, which ends the connection (resetClose).
     await refusedOnCpu0(port, n);
     const windows = Math.ceil((Date.now() - started) / 1073.7) + 1;
-    await new Promise((r) => setTimeout(r, 1500)); // the records printed reach the reader
+    // The records printed reach the reader, and the counts end twice (1 s intervals) after the flood.
+    const countsEnds = () => recs.flatMap((r, i) => (r.type === 'ka' && r.rec.kind === 'countsEnd' ? [i] : []));
+    const endsBefore = countsEnds().length;
+    for (let i = 0; i < 100 && countsEnds().length < endsBefore + 2; i++) await new Promise((r) => setTimeout(r, 50));
     await t.stop();
     const lastMap = (name: string) => [...recs].reverse().find((r) => r.type === 'map' && r.name === name);
     // A reset sent for a closed port names it as its segment's local port; the connection refused, as its peer.
@@ -211,7 +214,13 @@ describe('generated bpftrace program on this host', () => {
     // Nothing printed was lost: every record the kernel counted as printed arrived (all of them this port's, by the
     // in-kernel filter).
     const records = lastMap('@records');
-    expect(records?.type === 'map' ? records.data : null).toBe(recs.filter((r) => r.type === 'ka' && r.rec.kind !== 'ready').length);
+    expect(records?.type === 'map' ? records.data : null).toBe(recs.filter((r) => r.type === 'ka' && !isMarker(r.rec)).length);
+    // Each interval's counts end with a marker (a sample of the exact totals at a known time): maps before each one.
+    const ends = countsEnds();
+    expect(ends.length).toBeGreaterThanOrEqual(endsBefore + 2);
+    for (const [a, b] of ends.slice(1).map((e, k) => [ends[k]!, e] as const)) {
+      expect(recs.slice(a + 1, b).filter((r) => r.type === 'map').map((r) => r.type === 'map' && r.name)).toContain('@capped');
+    }
   }, 40_000);
 
   it('restarts bpftrace with backoff when it dies', async () => {

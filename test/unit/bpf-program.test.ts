@@ -62,7 +62,7 @@ describe('generateBpfProgram', () => {
     expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == KEEPALIVE_TIMER_FN/ {');
     expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0] = count();');
     expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
-    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); print(@capped); }');
+    expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); print(@capped); printf(KA_REC_COUNTS_END); }');
     expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);
     expect(gen({ version: [0, 23] }).env).toEqual({ BPFTRACE_MAX_MAP_KEYS: p.env.BPFTRACE_MAP_KEYS_MAX }); // its new name
     expect(p.state).toBe('tracepoint');

@@ -6,6 +6,7 @@ import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { RecordedTracer } from '../../src/sources/recorded-tracer.js';
 import { decodeEvent } from '../../src/engine/event-decode.js';
 import { applyCountsMap, emptyCounts } from '../../src/engine/tracer-counts.js';
+import { EventStream } from '../../src/engine/event-stream.js';
 import { countsLine, countsRecord } from '../../src/output/watch-records.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
@@ -254,6 +255,26 @@ describe('records held back beyond the records a second (@capped)', () => {
     expect(validate({ ...record, cappedEvents: { nonsense: 1 } })).not.toEqual([]);
     expect(countsLine(record)).toContain('held back beyond the events a second {"rst_sent":346,"rst_received":340,"close":2}');
     expect(countsLine(countsRecord({ ...published, cappedEvents: {} }))).not.toContain('held back');
+  });
+
+  it('the counts of each interval end with a marker: the kernel\'s reset rate between two, not an event', () => {
+    let now = 100_000;
+    const events: KaEvent[] = [];
+    const stream = new EventStream({ reasons: { 2: 'NO_SOCKET' }, tcpStates: {}, hz: 250, now: () => now }, (e) => events.push(e));
+    // As bpftrace 0.17 prints one interval's maps (@rst_sent keys: netns, reason, in keepalive timer, linger 0).
+    const interval = (sent: number, received: number, capped: number) => [
+      `{"type": "map", "data": {"@rst_sent": {"4026531840,2,0,0": ${sent}}}}`,
+      `{"type": "map", "data": {"@rst_received": ${received}}}`,
+      `{"type": "map", "data": {"@capped": {"3": ${capped}}}}`,
+      '{"type": "printf", "data": "KA countsEnd\\n"}',
+    ].map((l) => stream.push(parseBpftraceLine(l)!));
+    interval(10, 10, 0);
+    expect(stream.countedResets).toBeNull();
+    now += 5000;
+    interval(350_010, 349_990, 343_000);
+    expect(stream.countedResets).toEqual({ perSecond: 139_996, heldBack: true });
+    stream.flush(true);
+    expect(events).toEqual([]);
   });
 });
 

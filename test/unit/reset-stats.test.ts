@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_KEYS, OTHER_KEY, ResetStats, summarizeResets, type ResetRecord } from '../../src/model/reset-stats.js';
+import { CountedResetRate, MAX_KEYS, OTHER_KEY, ResetStats, summarizeResets, type ResetRecord } from '../../src/model/reset-stats.js';
 
 const rst = (at: number, over: Partial<ResetRecord> = {}): ResetRecord => ({
   at, direction: 'sent', cause: 'TCP_STATE', pid: 100, comm: 'haproxy', peer: '198.18.0.2', ...over,
@@ -58,5 +58,25 @@ describe('reset stats', () => {
   it('is empty without resets', () => {
     const s = summarizeResets([], 0);
     expect(s).toMatchObject({ total: 0, rate: 0, byCause: [], byProcess: [], byPeer: [] });
+  });
+});
+
+describe('the kernel\'s reset rate (CountedResetRate)', () => {
+  const counts = (sent: number, received: number, heldBack = 0) => ({
+    rstSentByReason: { NO_SOCKET: sent - 1, TCP_STATE: 1 }, rstReceived: received, cappedEvents: { rst_sent: heldBack, close: 7 },
+  });
+
+  it('is the whole host\'s resets a second between two interval ends, sent and received, held back or not', () => {
+    const r = new CountedResetRate();
+    r.sample(10_000, counts(1_000, 500));
+    expect(r.latest).toBeNull(); // one sample is no rate
+    r.sample(15_000, counts(176_000, 175_500, 340_000));
+    expect(r.latest).toEqual({ perSecond: 70_000, heldBack: true });
+    // Nothing more held back in the next interval: the recorded rates are the rate again.
+    r.sample(20_000, counts(176_010, 175_500, 340_000));
+    expect(r.latest).toEqual({ perSecond: 2, heldBack: false });
+    // Held-back closes alone are no reset flood.
+    r.sample(25_000, { ...counts(176_010, 175_500, 340_000), cappedEvents: { rst_sent: 340_000, close: 9 } });
+    expect(r.latest?.heldBack).toBe(false);
   });
 });

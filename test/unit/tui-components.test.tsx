@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FreshIds, type MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { finding } from '../../src/model/findings/rule-kit.js';
-import { summarizeResets, resetRecordOf, type ResetRecord } from '../../src/model/reset-stats.js';
+import { summarizeResets, resetRecordOf, type CountedResets, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
 import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
@@ -252,7 +252,7 @@ describe('TUI components', () => {
     const activity = { probesSent: 3, resets: 0, timeline };
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0, heldBackEvents: 0, eventsSeen: 0 },
+      view: { activity: (id) => (id === client.id ? activity : undefined), timeline: () => timeline, resets: summarizeResets([], now), lostEvents: 0, heldBackEvents: 0, countedResets: null, eventsSeen: 0 },
     });
     const { frame, type, source, unmount } = await mount({ tracer });
     await type(`/:${client.local.port} 127`);
@@ -305,9 +305,10 @@ describe('TUI components', () => {
   it('the table redraws between refreshes only when the tracer has news: events, a reset rate that moved', async () => {
     let eventsSeen = 0;
     let heldBack = 0;
+    let countedResets: CountedResets | null = null;
     const records: ResetRecord[] = [];
     const resets = () => summarizeResets(records, Date.now(), 1500);
-    const tracer = (): TracerStatus => ({ on: true, view: { activity: () => undefined, timeline: () => [], resets: resets(), lostEvents: 0, heldBackEvents: heldBack, eventsSeen } });
+    const tracer = (): TracerStatus => ({ on: true, view: { activity: () => undefined, timeline: () => [], resets: resets(), lostEvents: 0, heldBackEvents: heldBack, countedResets, eventsSeen } });
     let renders = 0;
     const findings = () => {
       renders++; // called once per render
@@ -336,6 +337,15 @@ describe('TUI components', () => {
     await wait(1100);
     expect(renders).toBe(quiet + 4);
     expect(frame()).toMatch(/lost events 0 · held back 345000 \(flood\)/);
+    // The kernel's count of the interval, while it held reset records back: the real rate comes first.
+    countedResets = { perSecond: 69_812.4, heldBack: true };
+    await wait(1100);
+    expect(renders).toBe(quiet + 5);
+    expect(frame()).toMatch(/resets 69812\/s in the kernel \(whole host\) · recorded\/s 0\.0 · lost events 0 · held back 345000/);
+    // Once nothing is held back, the recorded rate is the rate: no kernel count shown.
+    countedResets = { perSecond: 3, heldBack: false };
+    await wait(1100);
+    expect(frame()).toMatch(/resets\/s 0\.0 · lost/);
     unmount();
   });
 
@@ -369,7 +379,7 @@ describe('TUI components', () => {
     const resets = summarizeResets(events.map((e) => resetRecordOf(e)!), now);
     const tracer = (): TracerStatus => ({
       on: true,
-      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, heldBackEvents: 0, eventsSeen: 2 },
+      view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, heldBackEvents: 0, countedResets: null, eventsSeen: 2 },
     });
     const on = await mount({ tracer });
     expect(on.frame()).toMatch(/resets\/s 3\.0 \(linger 3\.0\)/);
@@ -380,6 +390,15 @@ describe('TUI components', () => {
     expect(f).toMatch(/4242\/checker +30 +3\.0/);
     expect(f).toMatch(/198\.18\.0\.9 +30 +3\.0/);
     on.unmount();
+
+    // A flood beyond the records a second: the title leads with the kernel's rate, then what was recorded.
+    const flood = await mount({ tracer: () => {
+      const t = tracer();
+      return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets: { perSecond: 70_000, heldBack: true } } } : t;
+    } });
+    await flood.type('r');
+    expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(whole host\) · recorded 30 seen \(sent 30, received 0\) · 3\.0\/s/);
+    flood.unmount();
   });
 
   it('resets view: ka-top causes apart from kernel reasons; rows shared so the first lists are complete', () => {
