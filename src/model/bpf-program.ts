@@ -97,19 +97,36 @@ export const cappedEventType = (key: number): EventType | null => {
   return r ? CAPPED_EVENT_TYPES[r] : null;
 };
 
+/** Records a gate's window lets through at the least, where the rate allows it (see gateWindow). */
+const GATE_MIN_BURST = 64;
+
+/**
+ * The rate gate's window: 2^shift ns, the shortest from 2^24 (~17 ms) to 2^30 (~1.07 s) whose budget is still
+ * GATE_MIN_BURST records. In a flood each window's budget leaves at once: in short windows a flood's records leave in
+ * many small bursts through the second, not in one of up to a second's worth (1,074 records at the default, which
+ * overflowed bpftrace's perf buffer while a busy TUI read late), and a low rate keeps long windows, where rounding a
+ * window's budget up adds little. `perWindow` 0: no limit.
+ */
+export function gateWindow(recordsPerSecond: number): { shift: number; perWindow: number } {
+  const budget = (shift: number) => Math.ceil((recordsPerSecond * 2 ** shift) / 1e9);
+  let shift = 24;
+  while (shift < 30 && budget(shift) < GATE_MIN_BURST) shift++;
+  return { shift, perWindow: budget(shift) };
+}
+
 /**
  * The statements each `RECORD_GATE` line of the fragments stands for (bpftrace 0.17 expands no statement macro):
- * `$room` says whether the record of kind `$gate` may be printed. A window is 2^30 ns (~1.07 s); @rate[kind] holds
- * the window's number above the records printed in it. CPUs share the count without a lock: a few records more
- * may pass in a window, the counts stay exact (@capped is a per-CPU count).
+ * `$room` says whether the record of kind `$gate` may be printed. @rate[kind] holds the window's number (its low 32
+ * bits) above the records printed in it. CPUs share the count without a lock: a few records more may pass in a
+ * window, the counts stay exact (@capped is a per-CPU count).
  */
-function recordGate(perWindow: number, indent: string): string {
+function recordGate({ shift, perWindow }: { shift: number; perWindow: number }, indent: string): string {
   const lines = perWindow <= 0
     ? ['$room = 1;']
     : [
         '$room = 0;',
         '$rate = @rate[$gate];',
-        '$rate_w = nsecs >> 30;',
+        `$rate_w = (nsecs >> ${shift}) & 0xffffffff;`,
         'if (($rate >> 32) != $rate_w) { $rate = $rate_w << 32; }',
         `if (($rate & 0xffffffff) < ${perWindow}) { $room = 1; @rate[$gate] = $rate + 1; } else { @capped[$gate] = count(); }`,
       ];
@@ -256,10 +273,9 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   // ---- the probes ----
   const body: string[] = [];
   const attached: AttachedProbe[] = [];
-  // Records per ~1.07 s window (2^30 ns), rounded up.
-  const perWindow = Math.ceil((opts.recordsPerSecond ?? DEFAULT_RECORDS_PER_SECOND) * 2 ** 30 / 1e9);
+  const gate = gateWindow(opts.recordsPerSecond ?? DEFAULT_RECORDS_PER_SECOND);
   const probe = (watches: string, text: string, why: string) => {
-    body.push(text.replace(/^([ \t]*)RECORD_GATE$/gm, (_, indent: string) => recordGate(perWindow, indent)));
+    body.push(text.replace(/^([ \t]*)RECORD_GATE$/gm, (_, indent: string) => recordGate(gate, indent)));
     attached.push({ watches, attach: attachPoints(text), why });
   };
   if (keepalive) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CAPPED_EVENT_TYPES, DEFAULT_RECORDS_PER_SECOND, cappedEventType, generateBpfProgram } from '../../src/model/bpf-program.js';
+import { CAPPED_EVENT_TYPES, DEFAULT_RECORDS_PER_SECOND, cappedEventType, gateWindow, generateBpfProgram } from '../../src/model/bpf-program.js';
 import { KA_RECORDS, decodeKaRecord } from '../../src/parse/ka-records.js';
 import { loadBpfFragments } from '../../src/sources/bpf-fragments.js';
 import { fixtureHost } from '../helpers/tracing-host-fixture.js';
@@ -119,10 +119,12 @@ describe('generateBpfProgram', () => {
     // Each kind its own budget, numbered as @capped's keys are read back.
     for (const [record, type] of Object.entries(CAPPED_EVENT_TYPES)) expect(cappedEventType(Number(d.get(`RECORD_${record.toUpperCase()}`))), record).toBe(type);
     // Every printf of a record sits behind a gate: as many `if ($room)` as printing sites, and the gates' budget is
-    // the default's share of a 2^30 ns window.
+    // the default's share of a 2^26 ns window (~67 ms: a flood's records leave in bursts of 68, not of 1,074).
     const printSites = Object.values(fragments).join('\n').match(/^\s*RECORD_GATE$/gm)!.length;
     expect(p.text.match(/\$room = 1; @rate\[\$gate\] = \$rate \+ 1; \} else \{ @capped\[\$gate\] = count\(\); \}/g)).toHaveLength(printSites);
-    expect(p.text).toContain(`< ${Math.ceil(DEFAULT_RECORDS_PER_SECOND * 2 ** 30 / 1e9)}) {`);
+    expect(gateWindow(DEFAULT_RECORDS_PER_SECOND)).toEqual({ shift: 26, perWindow: 68 });
+    expect(p.text.match(/\$rate_w = \(nsecs >> 26\) & 0xffffffff;/g)).toHaveLength(printSites);
+    expect(p.text).toContain('< 68) {');
     expect(p.text).toMatch(/clear\(@rate\);/); // per-window state: not printed at exit
     // A record printed is counted where it is printed: one count, one gate, per site.
     expect(Object.values(fragments).join('\n').match(/@records = count\(\);/g)).toHaveLength(printSites);
@@ -130,7 +132,16 @@ describe('generateBpfProgram', () => {
     const open = generateBpfProgram(fixtureHost(), fragments, { recordsPerSecond: 0 });
     expect(open.text).not.toMatch(/@capped|@rate/);
     expect(open.text.match(/^\s*\$room = 1;$/gm)).toHaveLength(printSites);
+    // A low rate keeps the longest window (~1.07 s): a short one's budget, rounded up, would let through more.
+    expect(generateBpfProgram(fixtureHost(), fragments, { recordsPerSecond: 50 }).text).toContain('$rate_w = (nsecs >> 30) & 0xffffffff;');
     expect(generateBpfProgram(fixtureHost(), fragments, { recordsPerSecond: 50 }).text).toContain('< 54) {');
+    // Shortest window, 2^24 ns, from ~3,815 a second; each window's budget within 2% of the rate asked above 3,000.
+    expect(gateWindow(100_000)).toEqual({ shift: 24, perWindow: 1678 });
+    for (const rate of [1, 5, 50, 500, 1000, 3000, 10_000, 1e6]) {
+      const { shift, perWindow } = gateWindow(rate);
+      expect(perWindow).toBeGreaterThanOrEqual(Math.min(64, Math.ceil(rate * 2 ** 30 / 1e9)));
+      if (rate >= 3000) expect(perWindow / (2 ** shift / 1e9) / rate).toBeLessThan(1.02);
+    }
   });
   it('filters go into the kernel; a comm it cannot quote safely leaves the task filter to Node', () => {
     const h = fixtureHost();
