@@ -9,7 +9,7 @@ import { LiveSession } from '../engine/session.js';
 import type { MonitorState } from '../engine/monitor.js';
 import { snapshotDocument } from '../engine/snapshot-document.js';
 import { matchesFilter } from '../model/filter.js';
-import { writeFileAtomic } from '../output/atomic-write.js';
+import { writeNewFileAsync } from '../output/atomic-write.js';
 import { jsonChunks } from '../output/snapshot-json.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost } from '../sources/live.js';
@@ -43,15 +43,16 @@ export function snapshotDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'ka-top') : '/var/tmp';
 }
 
-/** `e`: the rows on screen as a snapshot document with a timestamped name; returns the path. */
-function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): string {
+/** `e`: the rows on screen as a snapshot document named by the time it was asked for (`-2`, `-3`… when that name is
+ *  taken: a file is never replaced); written in chunks between which the view stays live. Returns the path. */
+async function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): Promise<string> {
   if (!state.inventory || !state.capabilities) throw new Error('no data yet');
   const doc = snapshotDocument(state.inventory, state.capabilities, filter, [...rows]);
   const dir = snapshotDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.json`);
-  writeFileAtomic(path, jsonChunks(doc)); // streamed: one string of 160k rows held ~650 MB more while it was written
-  return path;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  // Streamed: one string of 160k rows held ~650 MB more while it was written.
+  return writeNewFileAsync((n) => join(dir, `ka-top-snapshot-${stamp}${n ? `-${n + 1}` : ''}.json`), jsonChunks(doc));
 }
 
 export async function topCommand(argv: string[]): Promise<number> {
@@ -75,6 +76,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   boundHeapGrowth();
   let tracerOff = session.tracingOff;
   const findings = new LiveFindings({ filter });
+  let pendingSnapshot: Promise<unknown> = Promise.resolve();
   const resets = new LiveResets(filter, () => monitor.state.inventory?.namespaces);
   tracing?.subscribe((e) => {
     findings.push(e);
@@ -98,7 +100,11 @@ export async function topCommand(argv: string[]): Promise<number> {
         filter,
         tracer,
         findings: (state) => findings.findings(state),
-        onSnapshot: (rows, state) => writeScreenSnapshot(rows, state, filter),
+        onSnapshot: (rows, state) => {
+          const written = writeScreenSnapshot(rows, state, filter);
+          pendingSnapshot = written.catch(() => {}); // the view said why
+          return written;
+        },
         onNetnsInView: (inode) => monitor.setNetnsInView(inode),
       },
       () => {
@@ -108,6 +114,8 @@ export async function topCommand(argv: string[]): Promise<number> {
       },
     );
   } finally {
+    // A snapshot asked for just before quitting is finished, not left as a temporary file.
+    await pendingSnapshot;
     await session.close();
   }
   return 0;

@@ -1,7 +1,41 @@
 // Writes a file so that readers see either the old content or the whole new one, never a torn file.
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+
+/**
+ * Writes `chunks` to a new file, never over an existing one: `.tmp` first, then linked to the first free name of
+ * `nameFor(0)`, `nameFor(1)`, … (link(2) fails on an existing name where rename(2) would replace it: an earlier file
+ * is never lost). Yields to the event loop between chunks: an interactive view stays live while a large snapshot
+ * is produced and written. Returns the path written.
+ */
+export async function writeNewFileAsync(nameFor: (attempt: number) => string, chunks: Iterable<string | Uint8Array>, mode = 0o600): Promise<string> {
+  const first = nameFor(0);
+  const tmp = join(dirname(first), `.${basename(first)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  let open = true;
+  try {
+    for (const chunk of chunks) {
+      writeAll(fd, [chunk]);
+      await new Promise((r) => setImmediate(r));
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    open = false;
+    for (let attempt = 0; ; attempt++) {
+      const path = nameFor(attempt);
+      try {
+        linkSync(tmp, path);
+        return path;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 99) throw e;
+      }
+    }
+  } finally {
+    if (open) closeSync(fd);
+    unlinkSync(tmp);
+  }
+}
 
 export function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o600): void {
   // A device or FIFO (/dev/stdout, a pipe) is written in place: renaming over it would replace the node itself.

@@ -41,8 +41,8 @@ export interface AppProps {
   tracer?: () => TracerStatus | null;
   /** The findings for this state (live: a sliding window of events; recorded: the file's). */
   findings?: (state: MonitorState) => readonly Finding[];
-  /** Writes a snapshot of these rows; returns the file path (throws with a reason). */
-  onSnapshot?: (rows: readonly Connection[], state: MonitorState) => string;
+  /** Writes a snapshot of these rows, the view live meanwhile; resolves with the file path (rejects with a reason). */
+  onSnapshot?: (rows: readonly Connection[], state: MonitorState) => Promise<string>;
   /** The namespace (inode) of the connection open in the detail view, null when none is: the live view has it
    *  inventoried at every refresh. */
   onNetnsInView?: (inode: number | null) => void;
@@ -103,6 +103,8 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   // `total`: how many connections the finding concerns; a recorded one names at most MAX_IDS of them.
   const [chosen, setChosen] = useState<{ rule: string; ids: ReadonlySet<string>; total: number } | null>(null);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  /** A snapshot (`e`) is being written. */
+  const writing = useRef(false);
   const [, setTick] = useState(0);
   const topRef = useRef(0);
   /** The detail's connection, kept when it leaves the table (closed long ago, filtered out). */
@@ -292,13 +294,18 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
           return;
         }
         if (!onSnapshot) return;
-        const shown = rows.filter((r) => !r.closed).map((r) => r.c);
-        try {
-          const path = onSnapshot(shown, state);
-          setMessage({ text: `wrote ${shown.length} connections to ${path}`, error: false });
-        } catch (e) {
-          setMessage({ text: `snapshot failed: ${e instanceof Error ? e.message : String(e)}`, error: true });
+        // One at a time: a second key while 100k rows are being written would only write them again.
+        if (writing.current) {
+          setMessage({ text: 'still writing the last snapshot…', error: false });
+          return;
         }
+        const shown = rows.filter((r) => !r.closed).map((r) => r.c);
+        writing.current = true;
+        setMessage({ text: `writing ${shown.length} connections…`, error: false });
+        onSnapshot(shown, state).then(
+          (path) => setMessage({ text: `wrote ${shown.length} connections to ${path}`, error: false }),
+          (e: unknown) => setMessage({ text: `snapshot failed: ${e instanceof Error ? e.message : String(e)}`, error: true }),
+        ).finally(() => (writing.current = false));
         return;
       }
     }

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gzipChunks, writeFileAtomic, writeStream } from '../../src/output/atomic-write.js';
+import { gzipChunks, writeFileAtomic, writeNewFileAsync, writeStream } from '../../src/output/atomic-write.js';
 import { asciiJson, jsonChunks, toJson } from '../../src/output/snapshot-json.js';
 
 describe('jsonChunks', () => {
@@ -56,5 +56,31 @@ describe('jsonChunks', () => {
     });
     await writeStream(slow, jsonChunks(doc, small));
     expect(Buffer.concat(written).toString()).toBe(text);
+  });
+
+  it('a new file (the TUI\'s e) never replaces one: the next free name; the event loop runs between chunks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kat-json-'));
+    try {
+      const name = (n: number) => join(dir, `s${n ? `-${n + 1}` : ''}.json`);
+      writeFileSync(name(0), 'earlier');
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      const path = await writeNewFileAsync(name, jsonChunks(doc, 4096));
+      clearInterval(timer);
+      expect(path).toBe(name(1));
+      expect(readFileSync(name(0), 'utf8')).toBe('earlier');
+      expect(readFileSync(path, 'utf8')).toBe(toJson(doc));
+      expect(ticks).toBeGreaterThan(0);
+      expect(await writeNewFileAsync(name, ['x'])).toBe(name(2));
+      // Nothing else left behind (no temporary file), also when the chunks fail midway.
+      const failing = function* () {
+        yield 'part';
+        throw new Error('producer failed');
+      };
+      await expect(writeNewFileAsync(name, failing())).rejects.toThrow('producer failed');
+      expect(readdirSync(dir).sort()).toEqual(['s-2.json', 's-3.json', 's.json']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

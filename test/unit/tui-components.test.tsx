@@ -411,12 +411,15 @@ describe('TUI components', () => {
     expect(shareRows([30, 0], 20)).toEqual([16, 0]);
   });
 
-  it('e writes the rows on screen through onSnapshot and prints the path', async () => {
+  it('e writes the rows on screen through onSnapshot, the view live meanwhile, and prints the path', async () => {
     let got: number | null = null;
+    let calls = 0;
+    let done!: (path: string) => void;
     const { frame, type, unmount } = await mount({
       onSnapshot: (rows) => {
         got = rows.length;
-        return '/tmp/ka-top-snapshot-x.json';
+        calls++;
+        return new Promise<string>((r) => (done = r));
       },
     });
     await type('/');
@@ -424,7 +427,16 @@ describe('TUI components', () => {
     await type('\r');
     await type('e');
     expect(got).toBe(doc.connections.filter((c) => c.processes.some((p) => p.comm === 'ka-peer')).length);
+    expect(frame()).toContain(`writing ${got} connections…`);
+    // Keys work while it writes; a second e does not start another write.
+    await type('e');
+    expect(frame()).toContain('still writing the last snapshot…');
+    expect(calls).toBe(1);
+    done('/tmp/ka-top-snapshot-x.json');
+    await new Promise((r) => setTimeout(r, 50));
     expect(frame()).toContain(`wrote ${got} connections to /tmp/ka-top-snapshot-x.json`);
+    await type('e');
+    expect(calls).toBe(2); // once written, e writes again
     unmount();
   });
 });
