@@ -154,7 +154,9 @@ export class CountedResetRate {
     const resets = Object.values(c.rstSentByReason).reduce((a, b) => a + b, 0) + c.rstReceived;
     const heldBack = (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
     const prev = this.last;
-    if (prev && at > prev.at) this.latest = { perSecond: ((resets - prev.resets) * 1000) / (at - prev.at), heldBack: heldBack > prev.heldBack };
+    // A restarted tracer counts from zero again: no rate across the restart.
+    if (prev && resets < prev.resets) this.latest = null;
+    else if (prev && at > prev.at) this.latest = { perSecond: ((resets - prev.resets) * 1000) / (at - prev.at), heldBack: heldBack > prev.heldBack };
     this.last = { at, resets, heldBack };
   }
 }

@@ -3,6 +3,9 @@ import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkS
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
+/** A hidden name beside `path` for the file being written. */
+const tmpFor = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+
 /**
  * Writes `chunks` to a new file, never over an existing one: `.tmp` first, then linked to the first free name of
  * `nameFor(0)`, `nameFor(1)`, … (link(2) fails on an existing name where rename(2) would replace it: an earlier file
@@ -10,8 +13,7 @@ import { gzipSync } from 'node:zlib';
  * is produced and written. Returns the path written.
  */
 export async function writeNewFileAsync(nameFor: (attempt: number) => string, chunks: Iterable<string | Uint8Array>, mode = 0o600): Promise<string> {
-  const first = nameFor(0);
-  const tmp = join(dirname(first), `.${basename(first)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = tmpFor(nameFor(0));
   const fd = openSync(tmp, 'wx', mode);
   let open = true;
   try {
@@ -54,7 +56,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Iterab
     }
     return;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = tmpFor(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeAll(fd, data);

@@ -78,5 +78,10 @@ describe('the kernel\'s reset rate (CountedResetRate)', () => {
     // Held-back closes alone are no reset flood.
     r.sample(25_000, { ...counts(176_010, 175_500, 340_000), cappedEvents: { rst_sent: 340_000, close: 9 } });
     expect(r.latest?.heldBack).toBe(false);
+    // A restarted tracer's maps start from zero: no rate until two of its own samples.
+    r.sample(30_000, counts(40, 20, 30));
+    expect(r.latest).toBeNull();
+    r.sample(35_000, counts(5_040, 20, 500));
+    expect(r.latest).toEqual({ perSecond: 1000, heldBack: true });
   });
 });
