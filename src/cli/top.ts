@@ -88,7 +88,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const tracer = (): TracerStatus => {
     if (!tracing || tracing.state === 'failed') return { on: false, reason: tracerOff ?? tracing?.detail ?? 'tracer failed' };
     if (tracing.state === 'off' || tracing.state === 'starting') return { on: false, starting: true, reason: 'attaching the tracepoints…' };
-    return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, heldBackEvents: heldBackTotal(tracing.counts.cappedEvents), countedResets: tracing.countedResets, eventsSeen: tracing.eventsSeen } };
+    return { on: true, view: { activity, timeline, resets: resets.summary(), lostEvents: tracing.counts.lostEvents, heldBackEvents: heldBackTotal(tracing.counts.cappedEvents), countedResets: tracing.countedResets(netns), eventsSeen: tracing.eventsSeen } };
   };
 
   try {

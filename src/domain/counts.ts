@@ -8,6 +8,8 @@ export interface TracerCounts {
   /** Resets sent per network namespace inode (0: not known). */
   rstSentByNetns: Record<string, number>;
   rstReceived: number;
+  /** Resets received per network namespace inode (0: not known); empty from a program before 2026-12-02. */
+  rstReceivedByNetns: Record<string, number>;
   keepaliveTimeouts: number;
   /** Closed connections by how they ended, per network namespace inode. */
   closesByNetns: Record<string, Record<CloseHow, number>>;

@@ -48,9 +48,9 @@ export class EventStream {
     this.attribution = new Attribution(this.now);
   }
 
-  /** The kernel's reset rate over its last counts interval (see CountedResetRate). */
-  get countedResets(): CountedResets | null {
-    return this.countedResetRate.latest;
+  /** The kernel's reset rate over its last counts interval, of these namespaces or the whole host (CountedResetRate). */
+  countedResets(netns: readonly number[] | null): CountedResets | null {
+    return this.countedResetRate.rate(netns);
   }
 
   get counts(): TracerCounts {

@@ -167,8 +167,8 @@ export class LiveTracing {
     return this.stream.counts;
   }
 
-  get countedResets(): CountedResets | null {
-    return this.stream.countedResets;
+  countedResets(netns: readonly number[] | null): CountedResets | null {
+    return this.stream.countedResets(netns);
   }
 
   subscribe(fn: (e: KaEvent) => void): () => void {

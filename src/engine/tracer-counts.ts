@@ -13,7 +13,7 @@ export interface RecordTally {
 
 export const emptyCounts = (): TracerCounts & RecordTally => ({
   recordsPrinted: 0,
-  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {},
+  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {},
 });
 
 const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
@@ -21,7 +21,11 @@ const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n
 /** Applies one printed map to the counts. Tuple keys are comma-joined strings. */
 export function applyCountsMap(counts: TracerCounts & RecordTally, name: string, data: Record<string, number> | number, reasons: Record<number, string>): void {
   if (name === '@ka_timeouts' && typeof data === 'number') counts.keepaliveTimeouts = data;
-  else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data;
+  else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data; // a recording's older program
+  else if (name === '@rst_received' && typeof data === 'object') {
+    counts.rstReceivedByNetns = { ...data };
+    counts.rstReceived = Object.values(data).reduce((a, b) => a + b, 0);
+  }
   else if (name === '@map_full' && typeof data === 'object') counts.mapFull = { ...data };
   else if (name === '@records' && typeof data === 'number') counts.recordsPrinted = data;
   else if (name === '@capped' && typeof data === 'object') {

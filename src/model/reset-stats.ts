@@ -136,27 +136,48 @@ export function resetRecordOf(e: KaEvent): ResetRecord | null {
   };
 }
 
-/** The whole host's resets a second as the kernel counted them (sent and received) over its last counts interval,
- *  and whether it held back reset records in that interval: then the rates of the recorded resets fall short of it
- *  (a flood beyond the records a second), and only this one is the real rate. */
+/** Resets a second as the kernel counted them (sent and received) over its last counts interval, on the whole host
+ *  or in the namespaces asked for, and whether reset records were held back in that interval: then the rates of the
+ *  recorded resets fall short of it (a flood beyond the records a second), and only this one is the real rate. */
 export interface CountedResets {
   perSecond: number;
   heldBack: boolean;
+  scope: 'host' | 'netns';
 }
 
-/** Samples the tracer's exact totals at the end of each counts interval (the program marks it) into CountedResets. */
-export class CountedResetRate {
-  private last: { at: number; resets: number; heldBack: number } | null = null;
-  /** Between the last two samples; null before the second. */
-  latest: CountedResets | null = null;
+interface ResetSample {
+  at: number;
+  counts: Pick<TracerCounts, 'rstSentByNetns' | 'rstReceived' | 'rstReceivedByNetns' | 'cappedEvents'>;
+}
 
-  sample(at: number, c: Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'cappedEvents'>): void {
-    const resets = Object.values(c.rstSentByReason).reduce((a, b) => a + b, 0) + c.rstReceived;
-    const heldBack = (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
-    const prev = this.last;
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+const resetsIn = (c: ResetSample['counts'], netns: readonly number[] | null) => netns
+  ? sum(netns.map((n) => (c.rstSentByNetns[n] ?? 0) + (c.rstReceivedByNetns[n] ?? 0)))
+  : sum(Object.values(c.rstSentByNetns)) + c.rstReceived;
+const heldBackResets = (c: ResetSample['counts']) => (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
+
+/** The tracer's exact totals sampled at the end of each counts interval (the program marks it): CountedResets. */
+export class CountedResetRate {
+  private prev: ResetSample | null = null;
+  private last: ResetSample | null = null;
+
+  sample(at: number, counts: ResetSample['counts']): void {
     // A restarted tracer counts from zero again: no rate across the restart.
-    if (prev && resets < prev.resets) this.latest = null;
-    else if (prev && at > prev.at) this.latest = { perSecond: ((resets - prev.resets) * 1000) / (at - prev.at), heldBack: heldBack > prev.heldBack };
-    this.last = { at, resets, heldBack };
+    const restarted = this.last !== null && resetsIn(counts, null) < resetsIn(this.last.counts, null);
+    this.prev = restarted ? null : this.last;
+    // The maps' objects are replaced at each print, never changed: a shallow copy keeps this sample.
+    const { rstSentByNetns, rstReceived, rstReceivedByNetns, cappedEvents } = counts;
+    this.last = { at, counts: { rstSentByNetns, rstReceived, rstReceivedByNetns, cappedEvents } };
+  }
+
+  /** Between the last two samples, of these namespaces (inodes) or the whole host; null before two. */
+  rate(netns: readonly number[] | null): CountedResets | null {
+    const { prev, last } = this;
+    if (!prev || !last || last.at <= prev.at) return null;
+    return {
+      perSecond: ((resetsIn(last.counts, netns) - resetsIn(prev.counts, netns)) * 1000) / (last.at - prev.at),
+      heldBack: heldBackResets(last.counts) > heldBackResets(prev.counts),
+      scope: netns ? 'netns' : 'host',
+    };
   }
 }

@@ -16,7 +16,8 @@ export interface TracerView {
   lostEvents: number;
   /** Records the tracer held back beyond the records a second of each kind (a flood): no event, counted. */
   heldBackEvents: number;
-  /** The kernel's reset rate (whole host) over its last counts interval; null in a recording or before two. */
+  /** The kernel's reset rate over its last counts interval (the --netns namespaces, else the whole host); null in a
+   *  recording or before two. */
   countedResets: CountedResets | null;
   /** Events received so far: the rows' activity can have changed when this did. */
   eventsSeen: number;
@@ -30,7 +31,7 @@ export function lossText(v: Pick<TracerView, 'lostEvents' | 'heldBackEvents'>): 
 /** The real reset rate while reset records are held back (the recorded rates fall short of it), else null. */
 export function countedResetsText(v: Pick<TracerView, 'countedResets'>): string | null {
   const k = v.countedResets;
-  return k?.heldBack ? `${Math.round(k.perSecond)}/s in the kernel (whole host)` : null;
+  return k?.heldBack ? `${Math.round(k.perSecond)}/s in the kernel (${k.scope === 'netns' ? '--netns' : 'whole host'})` : null;
 }
 
 /** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */

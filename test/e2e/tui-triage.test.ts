@@ -89,16 +89,16 @@ describe('ka-top TUI at the moments that matter', () => {
   it('a reset flood beyond --event-rate: the header leads with the kernel\'s rate, the resets view has both', async () => {
     const t = (term = spawnCli(['--netns', `${pair.client},${pair.server}`, '--event-rate', '5'], { cols: 120, rows: 40 }));
     await t.waitFor(/resets\/s \d/, 60_000);
-    // Nothing listens on 7999: each connection refused is a reset sent and one received.
+    // Nothing listens on 7999: each connection refused is a reset sent and one received, both in these namespaces.
     const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 20_000);
     try {
       // The program's counts end every 5 s: the rate of an interval whose reset records were held back.
       t.mark();
-      const line = await t.waitFor(/resets (\d+)\/s in the kernel \(whole host\) · recorded\/s [\d.]+/, 20_000);
+      const line = await t.waitFor(/resets (\d+)\/s in the kernel \(--netns\) · recorded\/s [\d.]+/, 20_000);
       expect(Number(/resets (\d+)\/s/.exec(line)![1])).toBeGreaterThan(50);
       t.mark();
       t.p.write('r');
-      await t.waitFor(/Resets · \d+\/s in the kernel \(whole host\) · recorded \d+ seen \(sent \d+, received \d+\) · [\d.]+\/s/);
+      await t.waitFor(/Resets · \d+\/s in the kernel \(--netns\) · recorded \d+ seen \(sent \d+, received \d+\) · [\d.]+\/s/);
     } finally {
       flood.kill();
     }

@@ -197,6 +197,8 @@ describe('watch stop conditions and thresholds', () => {
     expect(counts.cappedEvents.rst_sent).toBeGreaterThan(0);
     // Every reset the server's namespace sent: delivered, lost or held back.
     expect(counts.rstSentByNetns[String(serverNs)]).toBe(counts.cappedEvents.rst_sent + w.events.filter((e) => e.type === 'rst_sent').length + counts.lostEvents);
+    // …and each one received in the client's, counted there.
+    expect(counts.rstReceivedByNetns[String(clientNs)]).toBe(counts.rstSentByNetns[String(serverNs)]);
   }, 40_000);
 
   it('--until rst_received stops with 0; human lines by default; --interval samples', async () => {

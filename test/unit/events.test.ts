@@ -261,18 +261,21 @@ describe('records held back beyond the records a second (@capped)', () => {
     let now = 100_000;
     const events: KaEvent[] = [];
     const stream = new EventStream({ reasons: { 2: 'NO_SOCKET' }, tcpStates: {}, hz: 250, now: () => now }, (e) => events.push(e));
-    // As bpftrace 0.17 prints one interval's maps (@rst_sent keys: netns, reason, in keepalive timer, linger 0).
+    // As bpftrace 0.17 prints one interval's maps (@rst_sent keys: netns, reason, in keepalive timer, linger 0;
+    // @rst_received: netns).
     const interval = (sent: number, received: number, capped: number) => [
       `{"type": "map", "data": {"@rst_sent": {"4026531840,2,0,0": ${sent}}}}`,
-      `{"type": "map", "data": {"@rst_received": ${received}}}`,
+      `{"type": "map", "data": {"@rst_received": {"4026531840": ${received}}}}`,
       `{"type": "map", "data": {"@capped": {"3": ${capped}}}}`,
       '{"type": "printf", "data": "KA countsEnd\\n"}',
     ].map((l) => stream.push(parseBpftraceLine(l)!));
     interval(10, 10, 0);
-    expect(stream.countedResets).toBeNull();
+    expect(stream.countedResets(null)).toBeNull();
     now += 5000;
     interval(350_010, 349_990, 343_000);
-    expect(stream.countedResets).toEqual({ perSecond: 139_996, heldBack: true });
+    expect(stream.countedResets(null)).toEqual({ perSecond: 139_996, heldBack: true, scope: 'host' });
+    expect(stream.countedResets([4026531840])).toEqual({ perSecond: 139_996, heldBack: true, scope: 'netns' });
+    expect(stream.counts.rstReceived).toBe(349_990);
     stream.flush(true);
     expect(events).toEqual([]);
   });

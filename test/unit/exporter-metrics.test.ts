@@ -44,7 +44,7 @@ function source(inv: Inventory | null) {
   const monitorFns = new Set<(s: never) => void>();
   const eventFns = new Set<(e: KaEvent) => void>();
   const state = { inventory: inv, refresh: { lastCostMs: 12, error: null as string | null } };
-  const counts: TracerCounts = { rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {} };
+  const counts: TracerCounts = { rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {} };
   const src = {
     monitor: {
       get state() { return state; },

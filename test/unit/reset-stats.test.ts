@@ -62,26 +62,39 @@ describe('reset stats', () => {
 });
 
 describe('the kernel\'s reset rate (CountedResetRate)', () => {
-  const counts = (sent: number, received: number, heldBack = 0) => ({
-    rstSentByReason: { NO_SOCKET: sent - 1, TCP_STATE: 1 }, rstReceived: received, cappedEvents: { rst_sent: heldBack, close: 7 },
+  // Two namespaces: 11 (the flood's) and 22; received ones counted per namespace too, and in all.
+  const counts = (sent11: number, received11: number, heldBack = 0, other = 0) => ({
+    rstSentByNetns: { 11: sent11, 22: other }, rstReceivedByNetns: { 11: received11, 22: other },
+    rstReceived: received11 + other, cappedEvents: { rst_sent: heldBack, close: 7 },
   });
 
-  it('is the whole host\'s resets a second between two interval ends, sent and received, held back or not', () => {
+  it('is the resets a second between two interval ends, sent and received, held back or not; of some namespaces or all', () => {
     const r = new CountedResetRate();
     r.sample(10_000, counts(1_000, 500));
-    expect(r.latest).toBeNull(); // one sample is no rate
-    r.sample(15_000, counts(176_000, 175_500, 340_000));
-    expect(r.latest).toEqual({ perSecond: 70_000, heldBack: true });
+    expect(r.rate(null)).toBeNull(); // one sample is no rate
+    r.sample(15_000, counts(176_000, 175_500, 340_000, 2_500));
+    expect(r.rate(null)).toEqual({ perSecond: 71_000, heldBack: true, scope: 'host' });
+    expect(r.rate([11])).toEqual({ perSecond: 70_000, heldBack: true, scope: 'netns' });
+    expect(r.rate([22])?.perSecond).toBe(1_000);
     // Nothing more held back in the next interval: the recorded rates are the rate again.
-    r.sample(20_000, counts(176_010, 175_500, 340_000));
-    expect(r.latest).toEqual({ perSecond: 2, heldBack: false });
+    r.sample(20_000, counts(176_010, 175_500, 340_000, 2_500));
+    expect(r.rate(null)).toEqual({ perSecond: 2, heldBack: false, scope: 'host' });
     // Held-back closes alone are no reset flood.
-    r.sample(25_000, { ...counts(176_010, 175_500, 340_000), cappedEvents: { rst_sent: 340_000, close: 9 } });
-    expect(r.latest?.heldBack).toBe(false);
+    r.sample(25_000, { ...counts(176_010, 175_500, 340_000, 2_500), cappedEvents: { rst_sent: 340_000, close: 9 } });
+    expect(r.rate(null)?.heldBack).toBe(false);
     // A restarted tracer's maps start from zero: no rate until two of its own samples.
     r.sample(30_000, counts(40, 20, 30));
-    expect(r.latest).toBeNull();
+    expect(r.rate(null)).toBeNull();
     r.sample(35_000, counts(5_040, 20, 500));
-    expect(r.latest).toEqual({ perSecond: 1000, heldBack: true });
+    expect(r.rate([11])).toEqual({ perSecond: 1000, heldBack: true, scope: 'netns' });
+  });
+
+  it('keeps each sample as it was: the counts object it is given changes after', () => {
+    const r = new CountedResetRate();
+    const live = counts(100, 100);
+    r.sample(0, live);
+    Object.assign(live, counts(600, 600, 10)); // as applyCountsMap replaces the maps and sets the total
+    r.sample(1_000, live);
+    expect(r.rate(null)?.perSecond).toBe(1_000);
   });
 });

@@ -338,12 +338,12 @@ describe('TUI components', () => {
     expect(renders).toBe(quiet + 4);
     expect(frame()).toMatch(/lost events 0 · held back 345000 \(flood\)/);
     // The kernel's count of the interval, while it held reset records back: the real rate comes first.
-    countedResets = { perSecond: 69_812.4, heldBack: true };
+    countedResets = { perSecond: 69_812.4, heldBack: true, scope: 'host' };
     await wait(1100);
     expect(renders).toBe(quiet + 5);
     expect(frame()).toMatch(/resets 69812\/s in the kernel \(whole host\) · recorded\/s 0\.0 · lost events 0 · held back 345000/);
     // Once nothing is held back, the recorded rate is the rate: no kernel count shown.
-    countedResets = { perSecond: 3, heldBack: false };
+    countedResets = { perSecond: 3, heldBack: false, scope: 'host' };
     await wait(1100);
     expect(frame()).toMatch(/resets\/s 0\.0 · lost/);
     unmount();
@@ -394,10 +394,10 @@ describe('TUI components', () => {
     // A flood beyond the records a second: the title leads with the kernel's rate, then what was recorded.
     const flood = await mount({ tracer: () => {
       const t = tracer();
-      return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets: { perSecond: 70_000, heldBack: true } } } : t;
+      return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets: { perSecond: 70_000, heldBack: true, scope: 'netns' } } } : t;
     } });
     await flood.type('r');
-    expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(whole host\) · recorded 30 seen \(sent 30, received 0\) · 3\.0\/s/);
+    expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(--netns\) · recorded 30 seen \(sent 30, received 0\) · 3\.0\/s/);
     flood.unmount();
   });
 
