@@ -5,6 +5,7 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
+import { netnsLabel } from '../domain/netns.js';
 import { eventMatchesFilter, filterConnections, matchesFilter, netnsNames } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
 import { isCrossing } from '../model/findings/rule-kit.js';
@@ -42,6 +43,8 @@ export interface ExporterSource {
 function kernelValues(c: TracerCounts): Map<string, number> {
   const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
   for (const [reason, n] of Object.entries(c.rstSentByReason)) m.set(`rst_sent:${reason}`, n);
+  for (const [ns, n] of Object.entries(c.rstSentByNetns)) m.set(`netns_rst_sent:${ns}`, n);
+  for (const [ns, n] of Object.entries(c.rstReceivedByNetns)) m.set(`netns_rst_received:${ns}`, n);
   for (const byHow of Object.values(c.closesByNetns)) {
     for (const [how, n] of Object.entries(byHow)) m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
   }
@@ -49,8 +52,12 @@ function kernelValues(c: TracerCounts): Map<string, number> {
   for (const [type, n] of Object.entries(c.cappedEvents)) m.set(`capped:${type}`, n);
   return m;
 }
+/** `label: 'netns'`: the key's rest is an inode, served as the namespace's name (and its pod's) for the namespaces
+ *  the inventory lists (a pod's netns lives as long as the pod: a gone one's series ends, the kernel map keeps its key). */
 const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
   { metric: METRICS.kernelResetsSent, key: 'rst_sent:', label: 'reason' },
+  { metric: METRICS.netnsResetsSent, key: 'netns_rst_sent:', label: 'netns' },
+  { metric: METRICS.netnsResetsReceived, key: 'netns_rst_received:', label: 'netns' },
   { metric: METRICS.kernelResetsReceived, key: 'rst_received' },
   { metric: METRICS.kernelTimeouts, key: 'keepalive_timeouts' },
   { metric: METRICS.eventsLost, key: 'lost' },
@@ -68,6 +75,8 @@ export class ExporterState {
   /** The inventory before `owners`' (an event's connection may be gone from the newer one). */
   private previousOwners = new OwnerIndex(null);
   private netnsNames = new Map<number, string>();
+  /** The labels of the inventory's namespaces by inode (as the kernel's counts key them): name, and pod when known. */
+  private netnsLabels = new Map<string, Record<string, string>>();
   private inventory: Inventory | null = null;
   private previous: { connections: readonly Connection[]; atMs: number } | null = null;
   private recent: KaEvent[] = [];
@@ -120,9 +129,13 @@ export class ExporterState {
     const tracing = this.source.tracing;
     if (tracing) {
       this.kernel.observe(kernelValues(tracing.counts));
+      const labelsOf = (label: string, rest: string) => (label === 'netns' ? this.netnsLabels.get(rest) : { [label]: rest });
       for (const { metric, key, label } of KERNEL_METRICS) {
         out.set(metric.name, label
-          ? this.kernel.keys(key).map((k) => ({ labels: { [label]: k.slice(key.length) }, value: this.kernel.value(k) }))
+          ? this.kernel.keys(key).flatMap((k) => {
+            const labels = labelsOf(label, k.slice(key.length));
+            return labels ? [{ labels, value: this.kernel.value(k) }] : [];
+          })
           : [{ labels: {}, value: this.kernel.value(key) }]);
       }
     }
@@ -197,6 +210,9 @@ export class ExporterState {
     this.previousOwners = this.owners;
     this.owners = new OwnerIndex(inv);
     this.netnsNames = netnsNames(inv.namespaces);
+    this.netnsLabels = new Map(inv.namespaces.map((n) => [String(n.inode), {
+      netns: netnsLabel(n), namespace: n.container?.pod?.namespace ?? '', pod: n.container?.pod?.name ?? n.container?.pod?.uid ?? '',
+    }]));
     this.lastInventorySec = costMs / 1000;
     this.counters.inc(METRICS.inventories, {});
     this.ready = true;
