@@ -5,11 +5,10 @@ import type { ConnectionFilter } from '../domain/filter.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Inventory } from '../domain/inventory.js';
 import type { TracerCounts } from '../domain/counts.js';
-import { netnsLabel } from '../domain/netns.js';
 import { eventMatchesFilter, filterConnections, matchesFilter, netnsNames } from '../model/filter.js';
 import { evaluateFindings } from '../model/findings/index.js';
 import { isCrossing } from '../model/findings/rule-kit.js';
-import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
+import { CounterSet, KernelTotals, METRICS, OwnerIndex, OwnerSlots, countEvent, gaugeSet, netnsLabels, type GaugeSet, type MetricDef, type MetricOptions, type Sample } from '../model/metric-set.js';
 import type { Connection, ContainerRef } from '../domain/connection.js';
 import type { TracerState } from '../sources/ports.js';
 import type { Monitor, MonitorState } from './monitor.js';
@@ -76,7 +75,7 @@ export class ExporterState {
   private previousOwners = new OwnerIndex(null);
   private netnsNames = new Map<number, string>();
   /** The labels of the inventory's namespaces by inode (as the kernel's counts key them): name, and pod when known. */
-  private netnsLabels = new Map<string, Record<string, string>>();
+  private labelsByInode = new Map<string, Record<string, string>>();
   private inventory: Inventory | null = null;
   private previous: { connections: readonly Connection[]; atMs: number } | null = null;
   private recent: KaEvent[] = [];
@@ -129,7 +128,7 @@ export class ExporterState {
     const tracing = this.source.tracing;
     if (tracing) {
       this.kernel.observe(kernelValues(tracing.counts));
-      const labelsOf = (label: string, rest: string) => (label === 'netns' ? this.netnsLabels.get(rest) : { [label]: rest });
+      const labelsOf = (label: string, rest: string) => (label === 'netns' ? this.labelsByInode.get(rest) : { [label]: rest });
       for (const { metric, key, label } of KERNEL_METRICS) {
         out.set(metric.name, label
           ? this.kernel.keys(key).flatMap((k) => {
@@ -210,9 +209,7 @@ export class ExporterState {
     this.previousOwners = this.owners;
     this.owners = new OwnerIndex(inv);
     this.netnsNames = netnsNames(inv.namespaces);
-    this.netnsLabels = new Map(inv.namespaces.map((n) => [String(n.inode), {
-      netns: netnsLabel(n), namespace: n.container?.pod?.namespace ?? '', pod: n.container?.pod?.name ?? n.container?.pod?.uid ?? '',
-    }]));
+    this.labelsByInode = new Map(inv.namespaces.map((n) => [String(n.inode), netnsLabels(n)]));
     this.lastInventorySec = costMs / 1000;
     this.counters.inc(METRICS.inventories, {});
     this.ready = true;

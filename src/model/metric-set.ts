@@ -75,13 +75,13 @@ export interface MetricOptions {
 
 type Ref = NetnsInfo['container'];
 
+/** A network namespace's labels: its name, and its pod's (empty outside Kubernetes). */
+export function netnsLabels(netns: { inode: number; name: string | null; container?: Ref }, ref: Ref | undefined = netns.container): { netns: string; namespace: string; pod: string } {
+  return { netns: netnsLabel(netns), namespace: ref?.pod?.namespace ?? '', pod: ref?.pod?.name ?? ref?.pod?.uid ?? '' };
+}
+
 function ownerLabels(netns: { inode: number; name: string | null; container?: Ref }, ref: Ref | undefined, comm: string | null | undefined, o: MetricOptions): OwnerLabels {
-  const l: OwnerLabels = {
-    netns: netnsLabel(netns),
-    namespace: ref?.pod?.namespace ?? '',
-    pod: ref?.pod?.name ?? ref?.pod?.uid ?? '',
-    container: ref?.name ?? ref?.id ?? '',
-  };
+  const l: OwnerLabels = { ...netnsLabels(netns, ref), container: ref?.name ?? ref?.id ?? '' };
   if (o.processLabels) l.process = comm ?? '';
   return l;
 }
