@@ -8,7 +8,7 @@ import type { TcpState } from '../domain/connection.js';
 import { parseDuration } from '../domain/duration.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import { formatDuration } from '../output/format.js';
-import { listNetns } from '../sources/procfs.js';
+import { containerIdOfPid, listNetns } from '../sources/procfs.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -27,7 +27,7 @@ export const FILTER_HELP = [
   '  --comm NAME[,…]      connections owned by a process with this name',
   '  --state S[,S…]       ESTAB, LISTEN, TIME-WAIT… (ss names; ESTABLISHED, TIME_WAIT also accepted)',
   '  --keepalive on|off   keepalive enabled or not',
-  '  --netns INODE|NAME   only this network namespace (repeatable)',
+  '  --netns NS           only this network namespace: ip netns name, inode or container id (repeatable)',
 ];
 
 /** A value that looks like an option (`--duration -1`): parseArgs would call it ambiguous; glue it to its option
@@ -132,13 +132,24 @@ export function parseIdleTimeouts(text: string): IdleTimeout[] {
 }
 
 /** `--netns` values as namespace inodes (null without --netns). A value must name a namespace of this host: a typo
- *  must not silently match nothing. */
+ *  must not silently match nothing. A container id (short or full), which is how ka-top labels a namespace without
+ *  a name (the exporter's `netns` label, the TUI's column), is replaced in `filter` by that namespace's inode, the
+ *  form every matcher knows. */
 export function resolveNetns(filter: ConnectionFilter): number[] | null {
   if (!filter.netns?.length) return null;
   const known = listNetns();
-  return filter.netns.map((v) => {
-    const ns = known.find((n) => String(n.inode) === v || n.name === v);
-    if (!ns) throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\` or an inode as ka-top snapshot shows it)`);
-    return ns.inode;
+  const containerOf = new Map<number, string | null>();
+  const byContainer = (v: string) => known.find((n) => {
+    if (n.samplePid === null || !/^[0-9a-f]{12,64}$/.test(v)) return false;
+    if (!containerOf.has(n.inode)) containerOf.set(n.inode, containerIdOfPid(n.samplePid));
+    const id = containerOf.get(n.inode);
+    return !!id && (v === id || v.startsWith(id));
   });
+  filter.netns = filter.netns.map((v) => {
+    if (known.some((n) => String(n.inode) === v || n.name === v)) return v;
+    const ns = byContainer(v);
+    if (!ns) throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\`, an inode as ka-top snapshot shows it, or a container id)`);
+    return String(ns.inode);
+  });
+  return filter.netns.map((v) => known.find((n) => String(n.inode) === v || n.name === v)!.inode);
 }

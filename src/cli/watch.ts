@@ -35,7 +35,7 @@ export const WATCH_HELP = [
   '                       timeouts, lost events), whatever the options below selected',
   '  --interval S         also emit a `sample` record with the connections every S seconds',
   '  --events a,b         only these event types: ' + EVENT_TYPES.join(', '),
-  '  --port N  --pid N  --comm NAME  --netns INODE|NAME   only events of matching connections',
+  '  --port N  --pid N  --comm NAME  --netns NS   only events of matching connections',
   '  --duration S         stop after S seconds',
   '  --count N            stop after N events',
   '  --until TYPE         stop after the first event of TYPE',

@@ -1,6 +1,6 @@
 // Reads /proc (and /run/netns): processes, their network namespaces, and facts about owners of sockets.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
+import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
 import { WorkloadDirectory } from './workloads.js';
 import type { NetnsRef } from './ports.js';
 import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
@@ -33,6 +33,12 @@ function netnsInode(path: string): number | null {
 /** The network namespace a process lives in (its inode), or null when it is gone or unreadable. */
 export function netnsOfPid(pid: number): number | null {
   return netnsInode(`/proc/${pid}/ns/net`);
+}
+
+/** The container id a process runs in (12 characters for docker and its kin, as ka-top labels a namespace without
+ *  a name), or null. */
+export function containerIdOfPid(pid: number): string | null {
+  return containerFromCgroup(parseCgroupPath(readOr(`/proc/${pid}/cgroup`) ?? ''))?.id ?? null;
 }
 
 export function listPids(): number[] {

@@ -1,6 +1,7 @@
 // Containers and pods named from real cgroups: ka-peer processes moved into a kubepods cgroup (systemd driver
 // layout, containerd) and a docker cgroup made by the test, a /var/log/pods and /var/log/containers tree in a
-// temp dir. The snapshot names them, and the exporter labels connections and the checker's resets by pod.
+// temp dir. The snapshot names them, and the exporter labels connections and the checker's resets by pod; a namespace
+// without a name is chosen by its container's id, as ka-top labels it.
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +20,22 @@ const UID = `5e1f0c2a-7b3d-4c8e-9f10-${String(process.pid).padStart(12, '0')}`;
 const APP_ID = 'a1'.repeat(32);
 const PROBE_ID = 'b2'.repeat(32);
 const DOCKER_ID = 'c3'.repeat(32);
+/** A docker container alone in a namespace whose `ip netns` name is deleted once it runs (the namespace lives on). */
+const UNNAMED_ID = 'd4'.repeat(32);
+const UNNAMED_NS = `kat-exp-${process.pid}-un`;
 const POD_SLICE = join(TOP, 'kubepods.slice', 'kubepods-besteffort.slice', `kubepods-besteffort-pod${UID.replace(/-/g, '_')}.slice`);
 const CGROUPS = {
   app: join(POD_SLICE, `cri-containerd-${APP_ID}.scope`),
   probe: join(POD_SLICE, `cri-containerd-${PROBE_ID}.scope`),
   docker: join(TOP, 'system.slice', `docker-${DOCKER_ID}.scope`),
+  unnamed: join(TOP, 'system.slice', `docker-${UNNAMED_ID}.scope`),
 };
 const logs = mkdtempSync(join(tmpdir(), 'kat-exp-logs-'));
 const env = { KA_TOP_POD_LOGS: join(logs, 'pods'), KA_TOP_CONTAINER_LOGS: join(logs, 'containers'), KA_TOP_TRACER_RETRY_MS: '2000' };
 let server: Peer;
 let client: Peer;
 let checker: Peer;
+let unnamed: Peer;
 
 async function ip(...args: string[]) {
   const r = await run('ip', args);
@@ -52,11 +58,18 @@ beforeAll(async () => {
   writeFileSync(join(CGROUPS.docker, 'cgroup.procs'), String(client.pid));
   checker = await startPeer(['checker', '--connect', '127.0.0.1:7301', '--every', '200'], { netns: NS });
   writeFileSync(join(CGROUPS.probe, 'cgroup.procs'), String(checker.pid));
+  await ip('netns', 'add', UNNAMED_NS);
+  await ip('-n', UNNAMED_NS, 'link', 'set', 'lo', 'up');
+  unnamed = await startPeer(['server', '--listen', '127.0.0.1:7302', '--mode', 'hold'], { netns: UNNAMED_NS });
+  await unnamed.waitFor(/^LISTEN /);
+  writeFileSync(join(CGROUPS.unnamed, 'cgroup.procs'), String(unnamed.pid));
+  await ip('netns', 'del', UNNAMED_NS);
 });
 
 afterAll(async () => {
   await stopAllPeers();
   await run('ip', ['netns', 'del', NS]);
+  await run('ip', ['netns', 'del', UNNAMED_NS]); // gone already unless the setup failed half-way
   // Deepest first: a cgroup is removed only when empty.
   const dirs = [...Object.values(CGROUPS), POD_SLICE, join(TOP, 'kubepods.slice', 'kubepods-besteffort.slice'), join(TOP, 'kubepods.slice'), join(TOP, 'system.slice'), TOP];
   for (const d of dirs) {
@@ -96,4 +109,19 @@ describe('pods and containers named from cgroups', () => {
       expect(await ex.stop()).toBe(143);
     }
   }, 180_000);
+
+  it('--netns takes the container id a namespace without a name is labelled with, short or full', async () => {
+    const shortId = UNNAMED_ID.slice(0, 12);
+    for (const id of [shortId, UNNAMED_ID]) {
+      const r = await runCli(['snapshot', '--format', 'json', '--netns', id], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as SnapshotDocument;
+      expect(doc.namespaces.map((n) => [n.name, n.container?.id])).toEqual([[null, shortId]]);
+      expect(doc.connections.map((c) => [c.state, c.local.port, c.process?.pid])).toEqual([['LISTEN', 7302, unnamed.pid]]);
+      expect(doc.filters?.netns).toEqual([String(doc.namespaces[0]!.inode)]);
+    }
+    const r = await runCli(['snapshot', '--format', 'json', '--netns', 'e5'.repeat(6)], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no network namespace 'e5e5e5e5e5e5' on this host .*container id/);
+  });
 });
