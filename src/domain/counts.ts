@@ -1,12 +1,14 @@
 // The tracer's exact totals, kept in kernel maps: they stay right when event records are lost. Host-wide: the
 // kernel counts every socket, whatever a run selected for its event records.
-import type { CloseHow, EventType } from './event.js';
+import type { CloseHow, EventType, RstCause } from './event.js';
 
 export interface TracerCounts {
   /** Resets sent by kernel reason name ('unknown' without a reason field). */
   rstSentByReason: Record<string, number>;
   /** Resets sent per network namespace inode (0: not known). */
   rstSentByNetns: Record<string, number>;
+  /** The same by cause, classified as a record's is (classifyRst) from the facts the kernel's count is keyed by. */
+  rstSentByNetnsCause: Record<string, Partial<Record<RstCause, number>>>;
   rstReceived: number;
   /** Resets received per network namespace inode (0: not known); empty from a program before 2026-12-02. */
   rstReceivedByNetns: Record<string, number>;

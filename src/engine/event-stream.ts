@@ -69,7 +69,7 @@ export class EventStream {
       this.emit({ type: 'lost', ts: new Date(this.now()).toISOString(), events: rec.events });
       return;
     }
-    if (rec.type === 'map') return applyCountsMap(this.tally, rec.name, rec.data, this.opts.reasons);
+    if (rec.type === 'map') return applyCountsMap(this.tally, rec.name, rec.data, this.opts);
     if (rec.type !== 'ka') return;
     if (rec.rec.kind === 'ready') {
       this.ready = true;

@@ -42,7 +42,9 @@ export interface ExporterSource {
 function kernelValues(c: TracerCounts): Map<string, number> {
   const m = new Map<string, number>([['rst_received', c.rstReceived], ['keepalive_timeouts', c.keepaliveTimeouts], ['lost', c.lostEvents]]);
   for (const [reason, n] of Object.entries(c.rstSentByReason)) m.set(`rst_sent:${reason}`, n);
-  for (const [ns, n] of Object.entries(c.rstSentByNetns)) m.set(`netns_rst_sent:${ns}`, n);
+  for (const [ns, byCause] of Object.entries(c.rstSentByNetnsCause)) {
+    for (const [cause, n] of Object.entries(byCause)) m.set(`netns_rst_sent:${ns}:${cause}`, n);
+  }
   for (const [ns, n] of Object.entries(c.rstReceivedByNetns)) m.set(`netns_rst_received:${ns}`, n);
   for (const byHow of Object.values(c.closesByNetns)) {
     for (const [how, n] of Object.entries(byHow)) m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
@@ -51,8 +53,9 @@ function kernelValues(c: TracerCounts): Map<string, number> {
   for (const [type, n] of Object.entries(c.cappedEvents)) m.set(`capped:${type}`, n);
   return m;
 }
-/** `label: 'netns'`: the key's rest is an inode, served as the namespace's name (and its pod's) for the namespaces
- *  the inventory lists (a pod's netns lives as long as the pod: a gone one's series ends, the kernel map keeps its key). */
+/** `label: 'netns'`: the key's rest is an inode (and `:cause`, for resets sent), served as the namespace's name (and
+ *  its pod's) for the namespaces the inventory lists (a pod's netns lives as long as the pod: a gone one's series
+ *  ends, the kernel map keeps its key). */
 const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
   { metric: METRICS.kernelResetsSent, key: 'rst_sent:', label: 'reason' },
   { metric: METRICS.netnsResetsSent, key: 'netns_rst_sent:', label: 'netns' },
@@ -128,7 +131,12 @@ export class ExporterState {
     const tracing = this.source.tracing;
     if (tracing) {
       this.kernel.observe(kernelValues(tracing.counts));
-      const labelsOf = (label: string, rest: string) => (label === 'netns' ? this.labelsByInode.get(rest) : { [label]: rest });
+      const labelsOf = (label: string, rest: string) => {
+        if (label !== 'netns') return { [label]: rest };
+        const [inode = '', cause] = rest.split(':');
+        const ns = this.labelsByInode.get(inode);
+        return ns && cause ? { ...ns, cause } : ns;
+      };
       for (const { metric, key, label } of KERNEL_METRICS) {
         out.set(metric.name, label
           ? this.kernel.keys(key).flatMap((k) => {

@@ -4,6 +4,7 @@ import { cappedEventType } from '../model/bpf-program.js';
 import { CLOSE_HOW } from '../parse/ka-records.js';
 import type { TracerCounts } from '../domain/counts.js';
 import type { CloseHow } from '../domain/event.js';
+import { classifyRst } from '../model/events.js';
 import { reasonName } from './event-decode.js';
 
 /** What the event stream keeps besides the published counts: records printed in the kernel (@records). */
@@ -13,13 +14,19 @@ export interface RecordTally {
 
 export const emptyCounts = (): TracerCounts & RecordTally => ({
   recordsPrinted: 0,
-  rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {},
+  rstSentByReason: {}, rstSentByNetns: {}, rstSentByNetnsCause: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {},
 });
 
 const HOW_BY_CODE = new Map<number, string>(Object.entries(CLOSE_HOW).map(([k, n]) => [n, k]));
 
+/** The kernel's names for the numbers in map keys (the program's, as detected on this host). */
+export interface KernelNames {
+  reasons: Record<number, string>;
+  tcpStates: Record<number, string>;
+}
+
 /** Applies one printed map to the counts. Tuple keys are comma-joined strings. */
-export function applyCountsMap(counts: TracerCounts & RecordTally, name: string, data: Record<string, number> | number, reasons: Record<number, string>): void {
+export function applyCountsMap(counts: TracerCounts & RecordTally, name: string, data: Record<string, number> | number, names: KernelNames): void {
   if (name === '@ka_timeouts' && typeof data === 'number') counts.keepaliveTimeouts = data;
   else if (name === '@rst_received' && typeof data === 'number') counts.rstReceived = data; // a recording's older program
   else if (name === '@rst_received' && typeof data === 'object') {
@@ -39,14 +46,22 @@ export function applyCountsMap(counts: TracerCounts & RecordTally, name: string,
   else if (name === '@rst_sent' && typeof data === 'object') {
     const byReason: Record<string, number> = {};
     const byNetns: Record<string, number> = {};
+    const byNetnsCause: TracerCounts['rstSentByNetnsCause'] = {};
     for (const [k, v] of Object.entries(data)) {
-      const [ns = '0', rs] = k.split(',');
-      const reason = reasonName(reasons, Number(rs)) ?? 'unknown';
-      byReason[reason] = (byReason[reason] ?? 0) + v;
+      // A recording's older program keyed only the first four (and had a socket for every reset it could tell).
+      const [ns = '0', rs, ka, l0, hasSk = '1', st = '0'] = k.split(',');
+      const reason = reasonName(names.reasons, Number(rs));
+      byReason[reason ?? 'unknown'] = (byReason[reason ?? 'unknown'] ?? 0) + v;
       byNetns[ns] = (byNetns[ns] ?? 0) + v;
+      const { cause } = classifyRst({
+        reason, state: names.tcpStates[Number(st)] ?? null, hasSocket: hasSk === '1', inKeepaliveTimer: ka === '1', lingerZero: l0 === '1',
+      });
+      const row = (byNetnsCause[ns] ??= {});
+      row[cause] = (row[cause] ?? 0) + v;
     }
     counts.rstSentByReason = byReason;
     counts.rstSentByNetns = byNetns;
+    counts.rstSentByNetnsCause = byNetnsCause;
   } else if (name === '@closes' && typeof data === 'object') {
     const by: TracerCounts['closesByNetns'] = {};
     for (const [k, v] of Object.entries(data)) {

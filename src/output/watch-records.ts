@@ -24,8 +24,8 @@ export function sampleLine(s: SampleRecord): string {
 }
 
 export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
-  const { rstSentByReason, rstSentByNetns, rstReceived, rstReceivedByNetns, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull } = c;
-  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstReceived, rstReceivedByNetns, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull };
+  const { rstSentByReason, rstSentByNetns, rstSentByNetnsCause, rstReceived, rstReceivedByNetns, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull } = c;
+  return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstSentByNetnsCause, rstReceived, rstReceivedByNetns, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull };
 }
 
 export function countsLine(c: CountsRecord): string {

@@ -178,6 +178,11 @@ describe('watch stop conditions and thresholds', () => {
     expect(w.stderr()).toMatch(/threshold exceeded: rst_sent:linger>1\/min/);
     expect(w.events.filter((e) => e.type === 'rst_sent' && e.cause === 'linger').length).toBe(2);
     expect(alive(w.tracerPid)).toBe(false);
+    // The kernel's count of the checker's namespace, by the same cause as the events (the tracer counts on a little
+    // after the second one).
+    const counts = w.events.at(-1) as Record<string, any>;
+    expect(counts.type).toBe('counts');
+    expect(counts.rstSentByNetnsCause[String(clientNs)].linger).toBeGreaterThanOrEqual(2);
   }, 30_000);
 
   it('in a reset flood --event-rate holds the rest back: stderr tells it as it happens, the counts record has them', async () => {
@@ -197,8 +202,9 @@ describe('watch stop conditions and thresholds', () => {
     expect(counts.cappedEvents.rst_sent).toBeGreaterThan(0);
     // Every reset the server's namespace sent: delivered, lost or held back.
     expect(counts.rstSentByNetns[String(serverNs)]).toBe(counts.cappedEvents.rst_sent + w.events.filter((e) => e.type === 'rst_sent').length + counts.lostEvents);
-    // …and each one received in the client's, counted there.
+    // …and each one received in the client's, counted there. All of them sent for no socket (a closed port).
     expect(counts.rstReceivedByNetns[String(clientNs)]).toBe(counts.rstSentByNetns[String(serverNs)]);
+    expect(counts.rstSentByNetnsCause[String(serverNs)]).toEqual({ no_socket: counts.rstSentByNetns[String(serverNs)] });
   }, 40_000);
 
   it('--until rst_received stops with 0; human lines by default; --interval samples', async () => {

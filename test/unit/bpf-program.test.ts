@@ -60,7 +60,7 @@ describe('generateBpfProgram', () => {
     expect(p.tcpStates[10]).toBe('TCP_LISTEN');
     expect(d.get('SEND_RESET_REC')).toBe('KA_REC_RST');
     expect(p.text).toContain('tracepoint:timer:timer_expire_entry /(uint64)args->function == KEEPALIVE_TIMER_FN/ {');
-    expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0] = count();');
+    expect(p.text).toContain('@rst_sent[$ns, $reason, $ka, $l0, $has_sk, $st] = count();');
     expect(p.text).not.toMatch(/args\.|kprobe:|fentry:|offsetof|^KEEPALIVE_TIMER_ENTRY/m);
     expect(p.text).toContain('interval:s:5 { print(@rst_sent); print(@rst_received); print(@ka_timeouts); print(@closes); print(@map_full); print(@records); print(@capped); printf(KA_REC_COUNTS_END); }');
     expect(p.env.BPFTRACE_MAP_KEYS_MAX).toMatch(/^\d+$/);

@@ -240,13 +240,40 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
   });
 });
 
+describe('resets sent per namespace by cause, from the kernel\'s count (@rst_sent)', () => {
+  it('are classified by the rule a record\'s cause follows, with the kernel\'s reason and without (before 6.10)', () => {
+    const counts = emptyCounts();
+    // Keys: netns, reason (-1: the tracepoint has none), in keepalive timer, linger 0, has a socket, state.
+    const rec = parseBpftraceLine(JSON.stringify({ type: 'map', data: { '@rst_sent': {
+      '100,2,0,0,0,0': 5, '100,3,0,1,1,7': 7, '100,9,0,0,1,7': 2, '100,3,0,0,1,1': 1,
+      '200,-1,0,0,0,0': 4, '200,-1,1,0,1,1': 1, '200,-1,0,0,1,6': 3, '200,-1,0,1,1,7': 2, '200,-1,0,0,1,7': 6,
+      '300,-1,0,1': 1, // a recording's older program: four fields
+    } } }));
+    if (rec?.type === 'map') {
+      applyCountsMap(counts, rec.name, rec.data, {
+        reasons: { 2: 'NO_SOCKET', 3: 'TCP_STATE', 9: 'TCP_ABORT_ON_CLOSE' },
+        tcpStates: { 1: 'TCP_ESTABLISHED', 6: 'TCP_TIME_WAIT', 7: 'TCP_CLOSE' },
+      });
+    }
+    expect(counts.rstSentByNetnsCause).toEqual({
+      100: { no_socket: 5, linger: 7, unread_data: 2, other: 1 },
+      200: { no_socket: 4, keepalive_timeout: 1, timewait: 3, linger: 2, unread_data: 6 },
+      300: { linger: 1 },
+    });
+    expect(counts.rstSentByNetns).toEqual({ 100: 15, 200: 16, 300: 1 });
+    expect(counts.rstSentByReason).toEqual({ NO_SOCKET: 5, TCP_STATE: 8, TCP_ABORT_ON_CLOSE: 2, unknown: 17 });
+    const { recordsPrinted: _, ...published } = counts;
+    expect(validate(countsRecord(published, new Date(0)))).toEqual([]);
+  });
+});
+
 describe('records held back beyond the records a second (@capped)', () => {
   it('are counted by event type from the map bpftrace prints, and the counts line says so', () => {
     const counts = emptyCounts();
     // As bpftrace 0.17 prints the map (keys: the record kinds' numbers); a kind this version does not know is left out.
     const rec = parseBpftraceLine('{"type": "map", "data": {"@capped": {"3": 346, "5": 2, "4": 340, "99": 1}}}');
     expect(rec?.type).toBe('map');
-    if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, {});
+    if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, { reasons: {}, tcpStates: {} });
     expect(counts.cappedEvents).toEqual({ rst_sent: 346, rst_received: 340, close: 2 });
     expect(counts.lostEvents).toBe(0); // never printed: not lost
     const { recordsPrinted: _, ...published } = counts;

@@ -44,7 +44,7 @@ function source(inv: Inventory | null) {
   const monitorFns = new Set<(s: never) => void>();
   const eventFns = new Set<(e: KaEvent) => void>();
   const state = { inventory: inv, refresh: { lastCostMs: 12, error: null as string | null } };
-  const counts: TracerCounts = { rstSentByReason: {}, rstSentByNetns: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {} };
+  const counts: TracerCounts = { rstSentByReason: {}, rstSentByNetns: {}, rstSentByNetnsCause: {}, rstReceived: 0, rstReceivedByNetns: {}, keepaliveTimeouts: 0, closesByNetns: {}, lostEvents: 0, cappedEvents: {}, mapFull: {} };
   const src = {
     monitor: {
       get state() { return state; },
@@ -106,7 +106,7 @@ describe('exporter metric set', () => {
     const st = new ExporterState(s.src, opts({ processLabels: true }));
     s.emit(event('keepalive_probe', null, { probesSent: 1, probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, userTimeoutMs: 0, giveUpInMs: 2000 }));
     s.counts.rstSentByReason = { TCP_STATE: 3 };
-    s.counts.rstSentByNetns = { 4026540000: 3 };
+    s.counts.rstSentByNetnsCause = { 4026540000: { linger: 3 } };
     s.counts.rstReceivedByNetns = { 4026540001: 2 };
     const { body } = await exposition(st.view(), false, true);
     const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
@@ -131,21 +131,22 @@ describe('exporter metric set', () => {
     st.close();
   });
 
-  it('resets per namespace as the kernel counted them, named with their pod; only the namespaces inventoried', async () => {
+  it('resets per namespace (sent: by cause) as the kernel counted them, named with their pod; only the namespaces inventoried', async () => {
     const s = source(inventory(3, 30));
     const st = new ExporterState(s.src, opts());
     // A flood from web-0's namespace held most records back: its series is the kernel's count, not the events'.
-    s.counts.rstSentByNetns = { 4026540000: 70_000, 4026549999: 5, 0: 1 };
+    s.counts.rstSentByNetnsCause = { 4026540000: { linger: 69_990, no_socket: 10 }, 4026549999: { other: 5 }, 0: { no_socket: 1 } };
     s.counts.rstReceivedByNetns = { 4026540001: 69_000 };
     let { body } = await exposition(st.view(), false, true);
-    expect(body).toMatch(/^katop_netns_resets_sent_total\{netns="c00000000000",namespace="team-0",pod="web-0"\} 70000$/m);
+    expect(body).toMatch(/^katop_netns_resets_sent_total\{netns="c00000000000",namespace="team-0",pod="web-0",cause="linger"\} 69990$/m);
+    expect(body).toMatch(/^katop_netns_resets_sent_total\{netns="c00000000000",namespace="team-0",pod="web-0",cause="no_socket"\} 10$/m);
     expect(body).toMatch(/^katop_netns_resets_received_total\{netns="c00000000001",namespace="team-1",pod="web-1"\} 69000$/m);
     // A namespace no inventory lists (gone with its pod, or not known): no series.
-    expect(seriesLines(body).filter((l) => l.startsWith('katop_netns_resets_sent_total'))).toHaveLength(1);
+    expect(seriesLines(body).filter((l) => l.startsWith('katop_netns_resets_sent_total'))).toHaveLength(2);
     // A restarted tracer counts from zero: the series goes on from where it was.
-    s.counts.rstSentByNetns = { 4026540000: 10 };
+    s.counts.rstSentByNetnsCause = { 4026540000: { linger: 10 } };
     ({ body } = await exposition(st.view(), false, true));
-    expect(body).toMatch(/^katop_netns_resets_sent_total\{netns="c00000000000",namespace="team-0",pod="web-0"\} 70010$/m);
+    expect(body).toMatch(/^katop_netns_resets_sent_total\{netns="c00000000000",namespace="team-0",pod="web-0",cause="linger"\} 70000$/m);
     st.close();
   });
 
