@@ -2,7 +2,7 @@
 // over a sliding window, so a health checker's RST storm stands out. Incremental: O(1) per reset, and a summary
 // costs O(keys), not O(resets). In a flood the tracer holds records back: CountedResetRate has the kernel's rate.
 import type { TracerCounts } from '../domain/counts.js';
-import type { KaEvent } from '../domain/event.js';
+import type { KaEvent, RstCause } from '../domain/event.js';
 
 /** One reset, already attributed to its connection's owner and peer by the event stream. */
 export interface ResetRecord {
@@ -141,19 +141,28 @@ export function resetRecordOf(e: KaEvent): ResetRecord | null {
  *  recorded resets fall short of it (a flood beyond the records a second), and only this one is the real rate. */
 export interface CountedResets {
   perSecond: number;
+  /** Of them, the resets sent a second by cause (classified as a record's is), largest first; then those received. */
+  sentByCause: readonly { cause: RstCause; perSecond: number }[];
+  receivedPerSecond: number;
   heldBack: boolean;
   scope: 'host' | 'netns';
 }
 
 interface ResetSample {
   at: number;
-  counts: Pick<TracerCounts, 'rstSentByNetns' | 'rstReceived' | 'rstReceivedByNetns' | 'cappedEvents'>;
+  counts: Pick<TracerCounts, 'rstSentByNetnsCause' | 'rstReceived' | 'rstReceivedByNetns' | 'cappedEvents'>;
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
-const resetsIn = (c: ResetSample['counts'], netns: readonly number[] | null) => netns
-  ? sum(netns.map((n) => (c.rstSentByNetns[n] ?? 0) + (c.rstReceivedByNetns[n] ?? 0)))
-  : sum(Object.values(c.rstSentByNetns)) + c.rstReceived;
+/** Resets sent by cause and received, in these namespaces or on the whole host. */
+function resetsIn(c: ResetSample['counts'], netns: readonly number[] | null): { sent: Map<RstCause, number>; received: number } {
+  const sent = new Map<RstCause, number>();
+  for (const ns of netns ?? Object.keys(c.rstSentByNetnsCause)) {
+    for (const [cause, n] of Object.entries(c.rstSentByNetnsCause[ns] ?? {})) sent.set(cause as RstCause, (sent.get(cause as RstCause) ?? 0) + n);
+  }
+  return { sent, received: netns ? sum(netns.map((n) => c.rstReceivedByNetns[n] ?? 0)) : c.rstReceived };
+}
+const totalOf = (r: ReturnType<typeof resetsIn>) => sum([...r.sent.values()]) + r.received;
 const heldBackResets = (c: ResetSample['counts']) => (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
 
 /** The tracer's exact totals sampled at the end of each counts interval (the program marks it): CountedResets. */
@@ -163,19 +172,28 @@ export class CountedResetRate {
 
   sample(at: number, counts: ResetSample['counts']): void {
     // A restarted tracer counts from zero again: no rate across the restart.
-    const restarted = this.last !== null && resetsIn(counts, null) < resetsIn(this.last.counts, null);
+    const restarted = this.last !== null && totalOf(resetsIn(counts, null)) < totalOf(resetsIn(this.last.counts, null));
     this.prev = restarted ? null : this.last;
     // The maps' objects are replaced at each print, never changed: a shallow copy keeps this sample.
-    const { rstSentByNetns, rstReceived, rstReceivedByNetns, cappedEvents } = counts;
-    this.last = { at, counts: { rstSentByNetns, rstReceived, rstReceivedByNetns, cappedEvents } };
+    const { rstSentByNetnsCause, rstReceived, rstReceivedByNetns, cappedEvents } = counts;
+    this.last = { at, counts: { rstSentByNetnsCause, rstReceived, rstReceivedByNetns, cappedEvents } };
   }
 
   /** Between the last two samples, of these namespaces (inodes) or the whole host; null before two. */
   rate(netns: readonly number[] | null): CountedResets | null {
     const { prev, last } = this;
     if (!prev || !last || last.at <= prev.at) return null;
+    const perSecond = (n: number) => (n * 1000) / (last.at - prev.at);
+    const now = resetsIn(last.counts, netns);
+    const before = resetsIn(prev.counts, netns);
+    const sentByCause = [...now.sent]
+      .map(([cause, n]) => ({ cause, perSecond: perSecond(n - (before.sent.get(cause) ?? 0)) }))
+      .filter((x) => x.perSecond > 0)
+      .sort((a, b) => b.perSecond - a.perSecond);
     return {
-      perSecond: ((resetsIn(last.counts, netns) - resetsIn(prev.counts, netns)) * 1000) / (last.at - prev.at),
+      perSecond: perSecond(totalOf(now) - totalOf(before)),
+      sentByCause,
+      receivedPerSecond: perSecond(now.received - before.received),
       heldBack: heldBackResets(last.counts) > heldBackResets(prev.counts),
       scope: netns ? 'netns' : 'host',
     };

@@ -4,7 +4,7 @@
 import { Box, Text } from 'ink';
 import { Line } from './Line.js';
 import type { ResetBucket } from '../model/reset-stats.js';
-import { countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
+import { countedResetsByCause, countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
 
 interface Props {
   tracer: TracerStatus;
@@ -93,11 +93,13 @@ export function ResetsView({ tracer, height, width }: Props) {
   // Empty lists are left out (all of them empty: the first says "none").
   const nonEmpty = sections.filter(([, b]) => b.length > 0);
   const used = nonEmpty.length ? nonEmpty : sections.slice(0, 1);
-  const rows = shareRows(used.map(([, b]) => b.length), height - 1);
+  const byCause = countedResetsByCause(tracer.view);
+  const rows = shareRows(used.map(([, b]) => b.length), height - (byCause ? 2 : 1));
   return (
     <Box flexDirection="column">
-      {/* In a flood the records are a sample: the kernel's rate comes first. */}
+      {/* In a flood the records are a sample: the kernel's rate comes first, then what it was. */}
       <Line inverse>{`Resets · ${counted ? `${counted} · recorded ` : ''}${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
+      {byCause && <Line>{byCause}</Line>}
       {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );

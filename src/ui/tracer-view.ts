@@ -34,6 +34,14 @@ export function countedResetsText(v: Pick<TracerView, 'countedResets'>): string 
   return k?.heldBack ? `${Math.round(k.perSecond)}/s in the kernel (${k.scope === 'netns' ? '--netns' : 'whole host'})` : null;
 }
 
+/** That rate by cause (sent, as a record's cause is classified) and received, while reset records are held back. */
+export function countedResetsByCause(v: Pick<TracerView, 'countedResets'>): string | null {
+  const k = v.countedResets;
+  if (!k?.heldBack) return null;
+  const sent = k.sentByCause.map((c) => `${c.cause} ${Math.round(c.perSecond)}`).join(', ');
+  return `In the kernel, a second: sent ${sent || '0'} · received ${Math.round(k.receivedPerSecond)}`;
+}
+
 /** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */
 export type TracerStatus = { on: true; view: TracerView } | { on: false; reason: string; starting?: boolean };
 

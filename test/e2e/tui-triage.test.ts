@@ -99,6 +99,8 @@ describe('ka-top TUI at the moments that matter', () => {
       t.mark();
       t.p.write('r');
       await t.waitFor(/Resets · \d+\/s in the kernel \(--netns\) · recorded \d+ seen \(sent \d+, received \d+\) · [\d.]+\/s/);
+      // What they were, as the kernel counted them: resets for no socket, each sent and received here.
+      await t.waitFor(/In the kernel, a second: sent no_socket \d+ · received \d+/);
     } finally {
       flood.kill();
     }

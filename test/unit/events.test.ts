@@ -300,8 +300,9 @@ describe('records held back beyond the records a second (@capped)', () => {
     expect(stream.countedResets(null)).toBeNull();
     now += 5000;
     interval(350_010, 349_990, 343_000);
-    expect(stream.countedResets(null)).toEqual({ perSecond: 139_996, heldBack: true, scope: 'host' });
-    expect(stream.countedResets([4026531840])).toEqual({ perSecond: 139_996, heldBack: true, scope: 'netns' });
+    const rate = { perSecond: 139_996, heldBack: true, sentByCause: [{ cause: 'no_socket', perSecond: 70_000 }], receivedPerSecond: 69_996 };
+    expect(stream.countedResets(null)).toEqual({ ...rate, scope: 'host' });
+    expect(stream.countedResets([4026531840])).toEqual({ ...rate, scope: 'netns' });
     expect(stream.counts.rstReceived).toBe(349_990);
     stream.flush(true);
     expect(events).toEqual([]);

@@ -63,22 +63,29 @@ describe('reset stats', () => {
 
 describe('the kernel\'s reset rate (CountedResetRate)', () => {
   // Two namespaces: 11 (the flood's) and 22; received ones counted per namespace too, and in all.
-  const counts = (sent11: number, received11: number, heldBack = 0, other = 0) => ({
-    rstSentByNetns: { 11: sent11, 22: other }, rstReceivedByNetns: { 11: received11, 22: other },
-    rstReceived: received11 + other, cappedEvents: { rst_sent: heldBack, close: 7 },
+  // Sent in 11: for no socket (the flood), and one a second for zero linger; in 22 all linger.
+  const counts = (sent11: number, received11: number, heldBack = 0, other = 0, linger11 = 0) => ({
+    rstSentByNetnsCause: { 11: { no_socket: sent11 - linger11, linger: linger11 }, 22: { linger: other } },
+    rstReceivedByNetns: { 11: received11, 22: other }, rstReceived: received11 + other, cappedEvents: { rst_sent: heldBack, close: 7 },
   });
 
   it('is the resets a second between two interval ends, sent and received, held back or not; of some namespaces or all', () => {
     const r = new CountedResetRate();
     r.sample(10_000, counts(1_000, 500));
     expect(r.rate(null)).toBeNull(); // one sample is no rate
-    r.sample(15_000, counts(176_000, 175_500, 340_000, 2_500));
-    expect(r.rate(null)).toEqual({ perSecond: 71_000, heldBack: true, scope: 'host' });
-    expect(r.rate([11])).toEqual({ perSecond: 70_000, heldBack: true, scope: 'netns' });
-    expect(r.rate([22])?.perSecond).toBe(1_000);
+    r.sample(15_000, counts(176_000, 175_500, 340_000, 2_500, 5));
+    expect(r.rate(null)).toEqual({
+      perSecond: 71_000, heldBack: true, scope: 'host',
+      sentByCause: [{ cause: 'no_socket', perSecond: 34_999 }, { cause: 'linger', perSecond: 501 }], receivedPerSecond: 35_500,
+    });
+    expect(r.rate([11])).toEqual({
+      perSecond: 70_000, heldBack: true, scope: 'netns',
+      sentByCause: [{ cause: 'no_socket', perSecond: 34_999 }, { cause: 'linger', perSecond: 1 }], receivedPerSecond: 35_000,
+    });
+    expect(r.rate([22])).toMatchObject({ perSecond: 1_000, sentByCause: [{ cause: 'linger', perSecond: 500 }], receivedPerSecond: 500 });
     // Nothing more held back in the next interval: the recorded rates are the rate again.
-    r.sample(20_000, counts(176_010, 175_500, 340_000, 2_500));
-    expect(r.rate(null)).toEqual({ perSecond: 2, heldBack: false, scope: 'host' });
+    r.sample(20_000, counts(176_010, 175_500, 340_000, 2_500, 5));
+    expect(r.rate(null)).toEqual({ perSecond: 2, heldBack: false, scope: 'host', sentByCause: [{ cause: 'no_socket', perSecond: 2 }], receivedPerSecond: 0 });
     // Held-back closes alone are no reset flood.
     r.sample(25_000, { ...counts(176_010, 175_500, 340_000, 2_500), cappedEvents: { rst_sent: 340_000, close: 9 } });
     expect(r.rate(null)?.heldBack).toBe(false);
@@ -86,7 +93,7 @@ describe('the kernel\'s reset rate (CountedResetRate)', () => {
     r.sample(30_000, counts(40, 20, 30));
     expect(r.rate(null)).toBeNull();
     r.sample(35_000, counts(5_040, 20, 500));
-    expect(r.rate([11])).toEqual({ perSecond: 1000, heldBack: true, scope: 'netns' });
+    expect(r.rate([11])).toMatchObject({ perSecond: 1000, heldBack: true, scope: 'netns' });
   });
 
   it('keeps each sample as it was: the counts object it is given changes after', () => {

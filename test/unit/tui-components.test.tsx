@@ -339,12 +339,12 @@ describe('TUI components', () => {
     expect(renders).toBe(quiet + 4);
     expect(frame()).toMatch(/lost events 0 · held back 345000 \(flood\)/);
     // The kernel's count of the interval, while it held reset records back: the real rate comes first.
-    countedResets = { perSecond: 69_812.4, heldBack: true, scope: 'host' };
+    countedResets = { perSecond: 69_812.4, heldBack: true, scope: 'host', sentByCause: [{ cause: 'no_socket', perSecond: 34_906.2 }], receivedPerSecond: 34_906.2 };
     await wait(1100);
     expect(renders).toBe(quiet + 5);
     expect(frame()).toMatch(/resets 69812\/s in the kernel \(whole host\) · recorded\/s 0\.0 · lost events 0 · held back 345000/);
     // Once nothing is held back, the recorded rate is the rate: no kernel count shown.
-    countedResets = { perSecond: 3, heldBack: false, scope: 'host' };
+    countedResets = { perSecond: 3, heldBack: false, scope: 'host', sentByCause: [{ cause: 'linger', perSecond: 3 }], receivedPerSecond: 0 };
     await wait(1100);
     expect(frame()).toMatch(/resets\/s 0\.0 · lost/);
     unmount();
@@ -395,10 +395,13 @@ describe('TUI components', () => {
     // A flood beyond the records a second: the title leads with the kernel's rate, then what was recorded.
     const flood = await mount({ tracer: () => {
       const t = tracer();
-      return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets: { perSecond: 70_000, heldBack: true, scope: 'netns' } } } : t;
+      const countedResets = { perSecond: 70_000, heldBack: true, scope: 'netns' as const, sentByCause: [{ cause: 'linger' as const, perSecond: 69_000 }, { cause: 'no_socket' as const, perSecond: 1000 }], receivedPerSecond: 0 };
+      return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets } } : t;
     } });
     await flood.type('r');
     expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(--netns\) · recorded 30 seen \(sent 30, received 0\) · 3\.0\/s/);
+    // …and what it was, as the kernel counted it.
+    expect(flood.frame()).toMatch(/\nIn the kernel, a second: sent linger 69000, no_socket 1000 · received 0 *\n/);
     flood.unmount();
   });
 
