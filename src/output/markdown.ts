@@ -8,6 +8,7 @@ import { resetRecordOf, summarizeResets, type ResetBucket } from '../model/reset
 import type { Connection } from '../domain/connection.js';
 import { formatDuration, formatEndpoint } from './format.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
+import { netnsLabel } from '../domain/netns.js';
 import { TABLE_COLUMNS, formatSysctl } from './table.js';
 
 /** Connections listed in the report; the rest are counted. */
@@ -58,6 +59,28 @@ function bucketRows(b: readonly ResetBucket[], secs: number): string[][] {
   return b.slice(0, 20).map((x) => [x.key, String(x.count), (x.count / secs).toFixed(2)]);
 }
 
+/** The capture's exact per-namespace reset counts (sent by cause, received), most first; none in older documents. */
+function kernelResetsByNetns(doc: SnapshotDocument, secs: number): string[][] {
+  const c = doc.capture!.counts!;
+  const sent = c.rstSentByNetnsCause ?? {};
+  const received = c.rstReceivedByNetns ?? {};
+  const label = (inode: string) => {
+    const ns = doc.namespaces.find((n) => String(n.inode) === inode);
+    return ns ? netnsLabel(ns) : inode === '0' ? 'not known' : inode;
+  };
+  return [...new Set([...Object.keys(sent), ...Object.keys(received)])]
+    .map((inode) => {
+      const causes = Object.entries(sent[inode] ?? {}).sort((a, b) => b[1] - a[1]);
+      const out = causes.reduce((a, [, n]) => a + n, 0);
+      const inn = received[inode] ?? 0;
+      return { total: out + inn, row: [label(inode), String(out), causes.map(([k, n]) => `${k} ${n}`).join(', ') || '-', String(inn), ((out + inn) / secs).toFixed(2)] };
+    })
+    .filter((r) => r.total > 0)
+    .sort((a, b) => b.total - a.total)
+    .slice(0, 20)
+    .map((r) => r.row);
+}
+
 function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string[] {
   const cap = doc.capture!;
   const secs = Math.max(cap.durationMs / 1000, 0.001);
@@ -67,6 +90,8 @@ function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string
   if (cap.counts) {
     const byReason = Object.entries(cap.counts.rstSentByReason).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     out.push(`Exact kernel totals for the window (whole host, before filters): resets sent by reason: ${byReason}; resets received: ${cap.counts.rstReceived}; keepalive timeouts: ${cap.counts.keepaliveTimeouts}; lost events: ${cap.counts.lostEvents}${heldBackTotal(cap.counts.cappedEvents) ? `; held back beyond the events a second: ${heldBackByType(cap.counts.cappedEvents)}` : ''}.`, '');
+    const perNetns = kernelResetsByNetns(doc, secs);
+    if (perNetns.length) out.push('### Per namespace, as the kernel counted them', '', ...table(['namespace', 'sent', 'sent by cause', 'received', 'per second'], perNetns), '');
   }
   if (!s.total) return [...out, 'No resets were seen during the window.', ''];
   return [
