@@ -9,7 +9,7 @@ import { DEFAULT_RECORDS_PER_SECOND } from '../model/bpf-program.js';
 import { LiveSession } from '../engine/session.js';
 import { eventMatchesFilter, filterConnections } from '../model/filter.js';
 import { ThresholdTracker, parseThreshold, type Threshold } from '../model/thresholds.js';
-import { formatEventLine } from '../output/event-text.js';
+import { countedResetCauses, countedResetRate, formatEventLine } from '../output/event-text.js';
 import { countsLine, countsRecord, sampleLine, sampleRecord } from '../output/watch-records.js';
 import { FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, positiveInt } from './args.js';
 import { boundHeapGrowth } from './heap.js';
@@ -206,11 +206,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
       });
       process.stderr.write(`ka-top: watching (bpftrace pid ${tracing.pid}, keepalive via ${tracing.keepaliveVia ?? 'nothing'}, state changes via ${tracing.stateVia ?? 'nothing'}, perf sampling off on ${tracing.samplingOff ?? 'no'} tracepoints)\n`);
       // A flood shows as it happens, not only in the last line: the kernel's count of what it held back comes with
-      // each print of its maps.
+      // each print of its maps, and its count of the resets themselves (of the --netns namespaces, else the host's).
       let heldBack = 0;
       timers.push(setInterval(() => {
         const now = heldBackTotal(tracing.counts.cappedEvents);
-        if (now > heldBack) process.stderr.write(`ka-top: held back ${now - heldBack} events beyond --event-rate (so far ${heldBackByType(tracing.counts.cappedEvents)}); the totals stay exact\n`);
+        const k = tracing.countedResets(netnsInodes);
+        const rate = k?.heldBack ? `; resets ${countedResetRate(k)}: ${countedResetCauses(k)}` : '';
+        if (now > heldBack) process.stderr.write(`ka-top: held back ${now - heldBack} events beyond --event-rate (so far ${heldBackByType(tracing.counts.cappedEvents)}); the totals stay exact${rate}\n`);
         heldBack = now;
       }, HELD_BACK_NOTICE_MS));
     }

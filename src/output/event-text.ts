@@ -1,6 +1,18 @@
-// The human-readable form of an event, shared by `watch` and the TUI's timelines.
+// The human-readable form of an event, shared by `watch` and the TUI's timelines, and of the kernel's reset rate.
 import type { KaEvent } from '../domain/event.js';
+import type { CountedResets } from '../model/reset-stats.js';
 import { formatEndpoint } from './format.js';
+
+/** The kernel's reset rate: `70536/s in the kernel (--netns)`. */
+export function countedResetRate(k: CountedResets): string {
+  return `${Math.round(k.perSecond)}/s in the kernel (${k.scope === 'netns' ? '--netns' : 'whole host'})`;
+}
+
+/** What those resets were, a second: `sent no_socket 70536 · received 0` (sent by cause, as an event's is classified). */
+export function countedResetCauses(k: CountedResets): string {
+  const sent = k.sentByCause.map((c) => `${c.cause} ${Math.round(c.perSecond)}`).join(', ');
+  return `sent ${sent || '0'} · received ${Math.round(k.receivedPerSecond)}`;
+}
 
 /** What happened, without time, tuple or owner (the TUI's timeline has those on its own lines). */
 export function eventDetail(e: Exclude<KaEvent, { type: 'lost' }>): string {

@@ -5,6 +5,7 @@ import type { KaEvent } from '../domain/event.js';
 import { activityByConnection } from '../model/event-activity.js';
 import { resetRecordOf, summarizeResets, type CountedResets, type ResetSummary } from '../model/reset-stats.js';
 import { captureWindow } from '../engine/snapshot-feed.js';
+import { countedResetCauses, countedResetRate } from '../output/event-text.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import type { ActivityLookup } from './view-model.js';
 
@@ -31,15 +32,13 @@ export function lossText(v: Pick<TracerView, 'lostEvents' | 'heldBackEvents'>): 
 /** The real reset rate while reset records are held back (the recorded rates fall short of it), else null. */
 export function countedResetsText(v: Pick<TracerView, 'countedResets'>): string | null {
   const k = v.countedResets;
-  return k?.heldBack ? `${Math.round(k.perSecond)}/s in the kernel (${k.scope === 'netns' ? '--netns' : 'whole host'})` : null;
+  return k?.heldBack ? countedResetRate(k) : null;
 }
 
 /** That rate by cause (sent, as a record's cause is classified) and received, while reset records are held back. */
 export function countedResetsByCause(v: Pick<TracerView, 'countedResets'>): string | null {
   const k = v.countedResets;
-  if (!k?.heldBack) return null;
-  const sent = k.sentByCause.map((c) => `${c.cause} ${Math.round(c.perSecond)}`).join(', ');
-  return `In the kernel, a second: sent ${sent || '0'} · received ${Math.round(k.receivedPerSecond)}`;
+  return k?.heldBack ? `In the kernel, a second: ${countedResetCauses(k)}` : null;
 }
 
 /** On with its view, or off with why; `starting` while it attaches (off for now, not for good). */

@@ -187,11 +187,14 @@ describe('watch stop conditions and thresholds', () => {
 
   it('in a reset flood --event-rate holds the rest back: stderr tells it as it happens, the counts record has them', async () => {
     const w = await startWatch(['--json', ...ns(), '--event-rate', '5', '--events', 'rst_sent']);
-    // Nothing listens on 7999: refused for longer than a notice takes.
-    const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 12_000);
+    // Nothing listens on 7999: refused for longer than two counts intervals (5 s each) and a notice take.
+    const flood = refusedConnectionsFlood(pair.client, pair.serverAddr, 7999, 16_000);
     try {
       for (let i = 0; i < 200 && !/held back \d+ events beyond --event-rate/.test(w.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
       expect(w.stderr()).toMatch(/held back \d+ events beyond --event-rate \(so far rst_sent \d+\); the totals stay exact/);
+      // Once two interval ends were sampled: the kernel's reset rate in these namespaces, and what they were.
+      for (let i = 0; i < 250 && !/in the kernel/.test(w.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(w.stderr()).toMatch(/the totals stay exact; resets \d+\/s in the kernel \(--netns\): sent no_socket \d+ · received \d+\n/);
     } finally {
       flood.kill();
     }
@@ -205,7 +208,7 @@ describe('watch stop conditions and thresholds', () => {
     // …and each one received in the client's, counted there. All of them sent for no socket (a closed port).
     expect(counts.rstReceivedByNetns[String(clientNs)]).toBe(counts.rstSentByNetns[String(serverNs)]);
     expect(counts.rstSentByNetnsCause[String(serverNs)]).toEqual({ no_socket: counts.rstSentByNetns[String(serverNs)] });
-  }, 40_000);
+  }, 60_000);
 
   it('--until rst_received stops with 0; human lines by default; --interval samples', async () => {
     const w = await startWatch([...ns(), '--until', 'rst_received', '--events', 'rst_sent,rst_received']);
