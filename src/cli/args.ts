@@ -8,7 +8,7 @@ import type { TcpState } from '../domain/connection.js';
 import { parseDuration } from '../domain/duration.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import { formatDuration } from '../output/format.js';
-import { containerIdOfPid, listNetns } from '../sources/procfs.js';
+import { listNetns, netnsOfContainer } from '../sources/procfs.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -132,24 +132,19 @@ export function parseIdleTimeouts(text: string): IdleTimeout[] {
 }
 
 /** `--netns` values as namespace inodes (null without --netns). A value must name a namespace of this host: a typo
- *  must not silently match nothing. A container id (short or full), which is how ka-top labels a namespace without
- *  a name (the exporter's `netns` label, the TUI's column), is replaced in `filter` by that namespace's inode, the
- *  form every matcher knows. */
+ *  must not silently match nothing. A container id (short or full: how ka-top labels a namespace without a name, in
+ *  the exporter's `netns` label and the TUI's column, or any container in it) is replaced in `filter` by that
+ *  namespace's inode, the form every matcher knows. */
 export function resolveNetns(filter: ConnectionFilter): number[] | null {
   if (!filter.netns?.length) return null;
   const known = listNetns();
-  const containerOf = new Map<number, string | null>();
-  const byContainer = (v: string) => known.find((n) => {
-    if (n.samplePid === null || !/^[0-9a-f]{12,64}$/.test(v)) return false;
-    if (!containerOf.has(n.inode)) containerOf.set(n.inode, containerIdOfPid(n.samplePid));
-    const id = containerOf.get(n.inode);
-    return !!id && (v === id || v.startsWith(id));
-  });
+  const named = (v: string) => known.find((n) => String(n.inode) === v || n.name === v);
   filter.netns = filter.netns.map((v) => {
-    if (known.some((n) => String(n.inode) === v || n.name === v)) return v;
-    const ns = byContainer(v);
-    if (!ns) throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\`, an inode as ka-top snapshot shows it, or a container id)`);
-    return String(ns.inode);
+    if (named(v)) return v;
+    const inode = netnsOfContainer(v);
+    if (inode === null) throw new UsageError(`no network namespace '${v}' on this host (--netns takes a name from \`ip netns list\`, an inode as ka-top snapshot shows it, or a container id)`);
+    return String(inode);
   });
-  return filter.netns.map((v) => known.find((n) => String(n.inode) === v || n.name === v)!.inode);
+  // A container's namespace appeared after the list was read: it is one of this host's all the same.
+  return filter.netns.map((v) => named(v)?.inode ?? Number(v));
 }

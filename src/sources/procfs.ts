@@ -35,10 +35,19 @@ export function netnsOfPid(pid: number): number | null {
   return netnsInode(`/proc/${pid}/ns/net`);
 }
 
-/** The container id a process runs in (12 characters for docker and its kin, as ka-top labels a namespace without
- *  a name), or null. */
-export function containerIdOfPid(pid: number): string | null {
-  return containerFromCgroup(parseCgroupPath(readOr(`/proc/${pid}/cgroup`) ?? ''))?.id ?? null;
+/** The network namespace (inode) of the container `id` names: its id as ka-top shows it (12 characters for docker
+ *  and its kin, an lxc container's name) or docker's full 64-character id; any of the container's processes counts
+ *  (in a pod, the app's as well as the pause container's). Null when no process runs in such a container. */
+export function netnsOfContainer(id: string): number | null {
+  const full = /^[0-9a-f]{64}$/.test(id);
+  for (const pid of listPids()) {
+    const c = containerFromCgroup(parseCgroupPath(readOr(`/proc/${pid}/cgroup`) ?? ''));
+    if (c && (c.id === id || (full && id.startsWith(c.id)))) {
+      const inode = netnsOfPid(pid);
+      if (inode !== null) return inode;
+    }
+  }
+  return null;
 }
 
 export function listPids(): number[] {

@@ -110,7 +110,7 @@ describe('pods and containers named from cgroups', () => {
     }
   }, 180_000);
 
-  it('--netns takes the container id a namespace without a name is labelled with, short or full', async () => {
+  it('--netns takes a container id: the label of a namespace without a name, short or full, or any container in it', async () => {
     const shortId = UNNAMED_ID.slice(0, 12);
     for (const id of [shortId, UNNAMED_ID]) {
       const r = await runCli(['snapshot', '--format', 'json', '--netns', id], { env });
@@ -120,6 +120,12 @@ describe('pods and containers named from cgroups', () => {
       expect(doc.connections.map((c) => [c.state, c.local.port, c.process?.pid])).toEqual([['LISTEN', 7302, unnamed.pid]]);
       expect(doc.filters?.netns).toEqual([String(doc.namespaces[0]!.inode)]);
     }
+    // Any container of a namespace names it: here the docker client's, which shares the pod's named namespace.
+    const shared = await runCli(['snapshot', '--format', 'json', '--netns', DOCKER_ID.slice(0, 12)], { env });
+    expect(shared.code, shared.stderr).toBe(0);
+    const doc = JSON.parse(shared.stdout) as SnapshotDocument;
+    expect(doc.namespaces.map((n) => n.name)).toEqual([NS]);
+    expect(doc.connections.some((c) => c.process?.pid === client.pid)).toBe(true);
     const r = await runCli(['snapshot', '--format', 'json', '--netns', 'e5'.repeat(6)], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no network namespace 'e5e5e5e5e5e5' on this host .*container id/);
