@@ -239,7 +239,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (tracing) {
       const c = countsRecord(tracing.counts);
       if (opts.json) process.stdout.write(JSON.stringify(c) + '\n');
-      else process.stderr.write(`ka-top: ${countsLine(c)}\n`);
+      else {
+        refreshNames();
+        process.stderr.write(`ka-top: ${countsLine(c, (inode) => labels.get(Number(inode)) ?? inode)}\n`);
+      }
     }
     removeSignalHandlers();
   }

@@ -28,8 +28,21 @@ export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
   return { type: 'counts', ts: at.toISOString(), scope: 'host', rstSentByReason, rstSentByNetns, rstSentByNetnsCause, rstReceived, rstReceivedByNetns, keepaliveTimeouts, closesByNetns, lostEvents, cappedEvents, mapFull };
 }
 
-export function countsLine(c: CountsRecord): string {
+/** The namespaces that sent the most resets, by cause: `kat-a: no_socket 795, linger 2; 4026531840: linger 3`. */
+function sentByNetns(c: CountsRecord, label: (inode: string) => string, most = 5): string {
+  const sum = (byCause: Record<string, number | undefined>) => Object.values(byCause).reduce((a: number, b) => a + (b ?? 0), 0);
+  return Object.entries(c.rstSentByNetnsCause ?? {})
+    .filter(([, byCause]) => sum(byCause) > 0)
+    .sort((a, b) => sum(b[1]) - sum(a[1]))
+    .slice(0, most)
+    .map(([inode, byCause]) => `${label(inode)}: ${Object.entries(byCause).sort((a, b) => b[1]! - a[1]!).map(([k, n]) => `${k} ${n}`).join(', ')}`)
+    .join('; ');
+}
+
+/** The counts in words; `label` names a namespace by its inode (a name, a container). */
+export function countsLine(c: CountsRecord, label: (inode: string) => string = (inode) => inode): string {
   const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
   const capped = Object.keys(c.cappedEvents).length ? `, held back beyond the events a second ${JSON.stringify(c.cappedEvents)}` : '';
-  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
+  const byNetns = sentByNetns(c, label);
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}${byNetns ? ` (by namespace ${byNetns})` : ''}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
 }

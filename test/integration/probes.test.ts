@@ -219,6 +219,8 @@ describe('watch stop conditions and thresholds', () => {
     const text = out.join('');
     expect(text).toMatch(/rst_sent\s+198\.18\.120\.1:\d+ -> 198\.18\.120\.2:\d+\s+cause=linger reason=TCP_STATE\s+ka-peer\[\d+\]/);
     expect(text).toMatch(/rst_received .* inferred cause=linger/);
+    // The last line: the kernel's counts, the checker's namespace by name with its linger resets.
+    expect(w.stderr()).toMatch(new RegExp(`counts \\(whole host\\): resets sent \\{.*\\} \\(by namespace .*${pair.client}: linger \\d+`));
 
     const s = await startWatch(['--json', ...ns(), '--interval', '1', '--events', 'close', '--duration', '2.5']);
     expect((await s.exited).code).toBe(0);
