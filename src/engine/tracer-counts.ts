@@ -48,7 +48,8 @@ export function applyCountsMap(counts: TracerCounts & RecordTally, name: string,
     const byNetns: Record<string, number> = {};
     const byNetnsCause: TracerCounts['rstSentByNetnsCause'] = {};
     for (const [k, v] of Object.entries(data)) {
-      // A recording's older program keyed only the first four (and had a socket for every reset it could tell).
+      // A recording's older program keyed only the first four: read as a reset with a socket, so that one without
+      // the kernel's reason (before 6.10) and without a socket counts as `other` there, not as no_socket.
       const [ns = '0', rs, ka, l0, hasSk = '1', st = '0'] = k.split(',');
       const reason = reasonName(names.reasons, Number(rs));
       byReason[reason ?? 'unknown'] = (byReason[reason ?? 'unknown'] ?? 0) + v;
