@@ -165,6 +165,26 @@ function resetsIn(c: ResetSample['counts'], netns: readonly number[] | null): { 
 const totalOf = (r: ReturnType<typeof resetsIn>) => sum([...r.sent.values()]) + r.received;
 const heldBackResets = (c: ResetSample['counts']) => (c.cappedEvents.rst_sent ?? 0) + (c.cappedEvents.rst_received ?? 0);
 
+/** One namespace's resets as the kernel counted them: sent by cause (most first) and received. */
+export interface NetnsResets {
+  inode: string;
+  sent: { cause: RstCause; count: number }[];
+  sentTotal: number;
+  received: number;
+}
+
+/** The kernel's per-namespace reset counts, the namespaces that sent or received any, most first. */
+export function resetsByNetns(sent: TracerCounts['rstSentByNetnsCause'], received: TracerCounts['rstReceivedByNetns'] = {}): NetnsResets[] {
+  return [...new Set([...Object.keys(sent), ...Object.keys(received)])]
+    .map((inode) => {
+      const byCause = Object.entries(sent[inode] ?? {}).map(([cause, count]) => ({ cause: cause as RstCause, count: count ?? 0 }))
+        .sort((a, b) => b.count - a.count);
+      return { inode, sent: byCause, sentTotal: sum(byCause.map((c) => c.count)), received: received[inode] ?? 0 };
+    })
+    .filter((r) => r.sentTotal + r.received > 0)
+    .sort((a, b) => b.sentTotal + b.received - (a.sentTotal + a.received));
+}
+
 /** The tracer's exact totals sampled at the end of each counts interval (the program marks it): CountedResets. */
 export class CountedResetRate {
   private prev: ResetSample | null = null;

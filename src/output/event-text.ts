@@ -8,9 +8,14 @@ export function countedResetRate(k: CountedResets): string {
   return `${Math.round(k.perSecond)}/s in the kernel (${k.scope === 'netns' ? '--netns' : 'whole host'})`;
 }
 
+/** Counts by cause in words, in the order given: `no_socket 795, linger 2` ('' for none). */
+export function causeCounts(counts: readonly { cause: string; count: number }[]): string {
+  return counts.map((c) => `${c.cause} ${c.count}`).join(', ');
+}
+
 /** What those resets were, a second: `sent no_socket 70536 · received 0` (sent by cause, as an event's is classified). */
 export function countedResetCauses(k: CountedResets): string {
-  const sent = k.sentByCause.map((c) => `${c.cause} ${Math.round(c.perSecond)}`).join(', ');
+  const sent = causeCounts(k.sentByCause.map((c) => ({ cause: c.cause, count: Math.round(c.perSecond) })));
   return `sent ${sent || '0'} · received ${Math.round(k.receivedPerSecond)}`;
 }
 

@@ -4,9 +4,10 @@ import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js'
 import { heldBackByType, heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Finding } from '../domain/finding.js';
-import { resetRecordOf, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
+import { resetRecordOf, resetsByNetns, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
 import type { Connection } from '../domain/connection.js';
 import { formatDuration, formatEndpoint } from './format.js';
+import { causeCounts } from './event-text.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
 import { netnsLabel } from '../domain/netns.js';
 import { TABLE_COLUMNS, formatSysctl } from './table.js';
@@ -62,23 +63,13 @@ function bucketRows(b: readonly ResetBucket[], secs: number): string[][] {
 /** The capture's exact per-namespace reset counts (sent by cause, received), most first; none in older documents. */
 function kernelResetsByNetns(doc: SnapshotDocument, secs: number): string[][] {
   const c = doc.capture!.counts!;
-  const sent = c.rstSentByNetnsCause ?? {};
-  const received = c.rstReceivedByNetns ?? {};
   const label = (inode: string) => {
     const ns = doc.namespaces.find((n) => String(n.inode) === inode);
     return ns ? netnsLabel(ns) : inode === '0' ? 'not known' : inode;
   };
-  return [...new Set([...Object.keys(sent), ...Object.keys(received)])]
-    .map((inode) => {
-      const causes = Object.entries(sent[inode] ?? {}).sort((a, b) => b[1] - a[1]);
-      const out = causes.reduce((a, [, n]) => a + n, 0);
-      const inn = received[inode] ?? 0;
-      return { total: out + inn, row: [label(inode), String(out), causes.map(([k, n]) => `${k} ${n}`).join(', ') || '-', String(inn), ((out + inn) / secs).toFixed(2)] };
-    })
-    .filter((r) => r.total > 0)
-    .sort((a, b) => b.total - a.total)
-    .slice(0, 20)
-    .map((r) => r.row);
+  return resetsByNetns(c.rstSentByNetnsCause ?? {}, c.rstReceivedByNetns).slice(0, 20).map((r) => [
+    label(r.inode), String(r.sentTotal), causeCounts(r.sent) || '-', String(r.received), ((r.sentTotal + r.received) / secs).toFixed(2),
+  ]);
 }
 
 function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string[] {

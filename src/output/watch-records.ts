@@ -3,7 +3,9 @@
 import type { Connection } from '../domain/connection.js';
 import type { TracerCounts } from '../domain/counts.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
+import { resetsByNetns } from '../model/reset-stats.js';
 import { summarize } from '../model/snapshot-summary.js';
+import { causeCounts } from './event-text.js';
 
 export interface SampleRecord {
   type: 'sample';
@@ -30,12 +32,10 @@ export function countsRecord(c: TracerCounts, at = new Date()): CountsRecord {
 
 /** The namespaces that sent the most resets, by cause: `kat-a: no_socket 795, linger 2; 4026531840: linger 3`. */
 function sentByNetns(c: CountsRecord, label: (inode: string) => string, most = 5): string {
-  const sum = (byCause: Record<string, number | undefined>) => Object.values(byCause).reduce((a: number, b) => a + (b ?? 0), 0);
-  return Object.entries(c.rstSentByNetnsCause ?? {})
-    .filter(([, byCause]) => sum(byCause) > 0)
-    .sort((a, b) => sum(b[1]) - sum(a[1]))
+  return resetsByNetns(c.rstSentByNetnsCause ?? {})
+    .sort((a, b) => b.sentTotal - a.sentTotal)
     .slice(0, most)
-    .map(([inode, byCause]) => `${label(inode)}: ${Object.entries(byCause).sort((a, b) => b[1]! - a[1]!).map(([k, n]) => `${k} ${n}`).join(', ')}`)
+    .map((r) => `${label(r.inode)}: ${causeCounts(r.sent)}`)
     .join('; ');
 }
 
