@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = `${root}dist/cli/main.js`;
@@ -27,7 +28,7 @@ if (program.status !== 0) throw new Error(`ka-top doctor --bpf: ${program.stderr
 
 const scratch = scratchNamespace(`kat-evpath-${process.pid}`);
 const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+atExit(() => children.forEach((c) => c.kill('SIGKILL')));
 const inNs = (args) => {
   const c = spawn('ip', ['netns', 'exec', scratch.name, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(c);

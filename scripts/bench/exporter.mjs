@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ownCpuSeconds, processTree, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const INTERVAL_S = 5;
@@ -44,6 +45,7 @@ const exporter = spawn(`${root}bin/ka-top`, ['exporter', '--listen', '127.0.0.1:
   stdio: ['ignore', 'ignore', 'pipe'],
   env: { ...process.env, KA_TOP_NODE: process.execPath },
 });
+atExit(() => exporter.kill('SIGKILL')); // a stopped benchmark (after a finished one: exited already, nothing happens)
 let stderr = '';
 exporter.stderr.on('data', (b) => (stderr += b));
 const exited = new Promise((r) => exporter.on('exit', r));

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bpfRunStats, treeCpuSeconds, withBpfStats } from './lib/ka-top-cpu.mjs';
 import { spawnInstalledTui } from './lib/installed-tui.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const D = Number(process.env.BENCH_SECONDS ?? 6);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
@@ -53,27 +54,29 @@ const twReuse = readFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', 'utf8').trim();
 writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');
 const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
 const bpfStatsWere = readFileSync(BPF_STATS, 'utf8').trim(); // an interrupted cost run must not leave them on
-/** The ka-top under measurement (killed if the benchmark is interrupted). */
+/** The ka-top under measurement and the last wrk (killed if the benchmark is interrupted). */
 let running = null;
+let load = null;
+let cleaned = false;
 const cleanup = () => {
+  if (cleaned) return;
+  cleaned = true;
   if (running) {
     try {
       process.kill(running.pid, 'SIGKILL');
     } catch {}
   }
+  load?.kill('SIGKILL');
   nginx.kill('SIGTERM');
   writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', twReuse);
   writeFileSync(BPF_STATS, bpfStatsWere);
   rmSync(dir, { recursive: true, force: true });
 };
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+atExit(cleanup);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const wrk = (seconds = D) => new Promise((resolve) => {
-  const c = spawn('wrk', ['-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${PORT}/`]);
+  const c = (load = spawn('wrk', ['-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${PORT}/`]));
   let out = '';
   c.stdout.on('data', (b) => (out += b));
   c.on('close', () => resolve(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN)));

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { treeCpuSeconds } from './lib/ka-top-cpu.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const D = Number(process.env.BENCH_FLOOD_SECONDS ?? 5);
 const RATE = Number(process.env.BENCH_FLOOD_RATE ?? 70000);
@@ -26,7 +27,10 @@ const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });
 const outRsts = () => Number(/TcpOutRsts\s+(\d+)/.exec(sh('ip', ['netns', 'exec', NS, 'nstat', '-asz', 'TcpOutRsts']))?.[1] ?? NaN);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let watch = null;
+let cleaned = false;
 const cleanup = () => {
+  if (cleaned) return;
+  cleaned = true;
   watch?.kill('SIGKILL');
   try {
     sh('ip', ['netns', 'del', NS]);
@@ -35,6 +39,7 @@ const cleanup = () => {
   }
   rmSync(dir, { recursive: true, force: true });
 };
+atExit(cleanup);
 
 try {
   sh('cc', ['-O2', '-o', `${dir}/rst-flood`, SRC]);

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import pty from 'node-pty';
 import { processTree, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = `${root}dist/cli/main.js`;
@@ -44,8 +45,7 @@ function cleanup() {
   for (const c of children) c.kill('SIGTERM');
   spawnSync(process.execPath, [cli, 'lab', 'down'], { stdio: 'ignore' });
 }
-process.on('exit', cleanup); // registered before the namespace's own: observers and churn end first
-process.on('SIGTERM', () => process.exit(143));
+atExit(cleanup); // registered before the namespace's own: observers and churn end first
 const scratch = scratchNamespace(`kat-soak-${process.pid}`);
 const ns = scratch.name;
 

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { ownCpuSeconds, treeCpuSeconds } from './lib/ka-top-cpu.mjs';
 import { spawnInstalledTui } from './lib/installed-tui.mjs';
 import { scratchNamespace } from './lib/loopback-sockets.mjs';
+import { atExit } from './lib/stop.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WARMUP = 2;
@@ -130,6 +131,7 @@ const busyMs = process.env.BENCH_BUSY_MS === undefined ? null : Number(process.e
 if (busyMs !== null && !(busyMs > 0)) throw new Error(`BENCH_BUSY_MS must be a positive number of ms, not ${process.env.BENCH_BUSY_MS}`);
 if (busyMs !== null) await scratch.stream(busyMs);
 const churn = processEvery === null ? null : spawn(process.execPath, ['-e', 'setInterval(() => require("child_process").spawn("/bin/true"), Number(process.argv[1]) * 1000)', String(processEvery)], { stdio: 'ignore' });
+atExit(() => churn?.kill());
 const load = loadavg()[0];
 const r = spawnSync(process.execPath, [...(process.env.KAT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KAT_PROF}`] : []), '--expose-gc', fileURLToPath(import.meta.url), '--loop', scratch.name, String(refreshes)], {
   encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],

@@ -3,6 +3,7 @@
 // pair (connections that cross an interface, as a gateway's do). Root; after `make build`.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { atExit } from './stop.mjs';
 
 const peer = fileURLToPath(new URL(`../../../dist/bin/${process.arch}/ka-peer`, import.meta.url));
 const PER_PROCESS = 8000; // the fd hard limit is 20000 per process on the project's machines
@@ -13,20 +14,19 @@ export function sh(cmd, args) {
   return r.stdout;
 }
 
-/** Closers of the namespaces still open: run at exit (Ctrl-C exits), by one listener registered with the first. */
+/** Closers of the namespaces still open: run at exit (also a stopped one), by one handler registered with the first. */
 const openNamespaces = new Set();
-let listening = false;
+let registered = false;
 function closeAtExit(close) {
-  if (!listening) {
-    listening = true;
-    process.on('exit', () => openNamespaces.forEach((c) => c()));
-    process.on('SIGINT', () => process.exit(130));
+  if (!registered) {
+    registered = true;
+    atExit(() => openNamespaces.forEach((c) => c()));
   }
   openNamespaces.add(close);
 }
 
 /**
- * A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit and on SIGINT). With
+ * A namespace with `lo` up; `close()` kills its peers and deletes it (also run at exit, and when the benchmark is stopped). With
  * `crossing`, a second one (`<name>-c`) joined to it by a veth pair, 198.18.0.1 here and 198.18.0.2 there: `hold`
  * then listens here and connects from there, and every connection crosses the link.
  */
