@@ -11,7 +11,7 @@ import { buildSnapshot, snapshotDocument } from '../engine/snapshot-document.js'
 import { matchesFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { redactDocument } from '../model/redact.js';
-import { gzipChunks, writeFileAtomic, writeStream } from '../output/atomic-write.js';
+import { checkWritable, gzipChunks, writeFileAtomic, writeStream } from '../output/atomic-write.js';
 import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
@@ -37,7 +37,8 @@ export const SNAPSHOT_HELP = [
   '  --json               the same as --format json',
   '  --format table|json|md  output form (default: table on a terminal, json otherwise); md is a Markdown',
   '                       report readable without ka-top',
-  '  --output FILE        write to FILE atomically, mode 0600 (default: stdout); a name ending in .gz is gzipped',
+  '  --output FILE        write to FILE atomically, mode 0600 (default: stdout; checked before anything is',
+  '                       collected); a name ending in .gz is gzipped',
   '  --gzip               gzip the output (for large hosts)',
   '  --redact             cut command lines to the program name and mask secret-looking strings (password=…,',
   '                       --token X, user:pass@ in URLs, long hex/base64 keys)',
@@ -116,6 +117,8 @@ function writeErrorText(e: NodeJS.ErrnoException, path: string): string {
   }
 }
 
+const cannotWrite = (e: unknown, path: string) => new CliError(`cannot write ${path}: ${writeErrorText(e as NodeJS.ErrnoException, path)}`);
+
 export async function snapshotCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...FILTER_OPTIONS,
@@ -143,6 +146,14 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const gzip = values.gzip === true || (values.output?.endsWith('.gz') ?? false);
   const recordsPerSecond = eventRateArg(values['event-rate']);
   if (recordsPerSecond !== undefined && durationMs === null) throw new UsageError('--event-rate needs --capture (only a capture records events)');
+  if (values.output) {
+    // Before the inventory and the capture window, not after them.
+    try {
+      checkWritable(values.output);
+    } catch (e) {
+      throw cannotWrite(e, values.output);
+    }
+  }
 
   let exitCode = 0;
   let doc: SnapshotDocument;
@@ -156,7 +167,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     try {
       writeFileAtomic(values.output, data);
     } catch (e) {
-      throw new CliError(`cannot write ${values.output}: ${writeErrorText(e as NodeJS.ErrnoException, values.output)}`);
+      throw cannotWrite(e, values.output);
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);

@@ -39,6 +39,25 @@ export async function writeNewFileAsync(nameFor: (attempt: number) => string, ch
   }
 }
 
+/**
+ * Throws now the error writing `path` with writeFileAtomic would meet later (no such directory, no permission, a
+ * read-only file system, a directory by that name), by creating and removing its temporary file: a capture of many
+ * minutes must not be lost to a mistyped file name. A device or FIFO is written in place and not opened here.
+ */
+export function checkWritable(path: string): void {
+  let existing;
+  try {
+    existing = statSync(path);
+  } catch {
+    existing = null;
+  }
+  if (existing?.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+  if (existing && !existing.isFile()) return;
+  const tmp = tmpFor(path);
+  closeSync(openSync(tmp, 'wx', 0o600));
+  unlinkSync(tmp);
+}
+
 export function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string | Uint8Array>, mode = 0o600): void {
   // A device or FIFO (/dev/stdout, a pipe) is written in place: renaming over it would replace the node itself.
   let existing;

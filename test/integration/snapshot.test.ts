@@ -1,6 +1,6 @@
 // `ka-top snapshot` against real sockets in real network namespaces: every figure must match what was set.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +247,18 @@ describe('ka-top snapshot edge paths', () => {
     expect(r.code).toBe(1);
     // In words, not a raw errno (issue 11).
     expect(r.stderr.trim()).toMatch(/^ka-top: cannot write \/nonexistent-dir\/x.json: the directory \/nonexistent-dir does not exist$/);
+  });
+
+  it('refuses an output it cannot write before the capture window, not after it', async () => {
+    // An hour's window: this returns only if the output is checked first.
+    const r = await runCli(['snapshot', '--capture', '1h', '--output', '/nonexistent-dir/x.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('ka-top: cannot write /nonexistent-dir/x.json: the directory /nonexistent-dir does not exist');
+    const dir = mkdtempSync(join(tmpdir(), 'kat-snap-out-'));
+    const named = await runCli(['snapshot', '--capture', '1h', '--output', dir]);
+    expect(named.code).toBe(1);
+    expect(named.stderr.trim()).toBe(`ka-top: cannot write ${dir}: it is a directory`);
+    rmSync(dir, { recursive: true });
   });
 
   it('without root still delivers what it can see and says what it cannot', async () => {

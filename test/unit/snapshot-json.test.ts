@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gzipChunks, writeFileAtomic, writeNewFileAsync, writeStream } from '../../src/output/atomic-write.js';
+import { checkWritable, gzipChunks, writeFileAtomic, writeNewFileAsync, writeStream } from '../../src/output/atomic-write.js';
 import { asciiJson, jsonChunks, toJson } from '../../src/output/snapshot-json.js';
 
 describe('jsonChunks', () => {
@@ -79,6 +79,23 @@ describe('jsonChunks', () => {
       };
       await expect(writeNewFileAsync(name, failing())).rejects.toThrow('producer failed');
       expect(readdirSync(dir).sort()).toEqual(['s-2.json', 's-3.json', 's.json']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('checkWritable meets the errors a write would, and leaves nothing behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kat-json-'));
+    try {
+      checkWritable(join(dir, 'new.json'));
+      writeFileSync(join(dir, 'old.json'), 'earlier');
+      checkWritable(join(dir, 'old.json'));
+      expect(readdirSync(dir)).toEqual(['old.json']);
+      expect(readFileSync(join(dir, 'old.json'), 'utf8')).toBe('earlier');
+      expect(() => checkWritable(dir)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+      expect(() => checkWritable(join(dir, 'missing', 'x.json'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(() => checkWritable(join(dir, 'old.json', 'x.json'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+      checkWritable('/dev/null'); // written in place, never replaced
     } finally {
       rmSync(dir, { recursive: true });
     }
