@@ -1,6 +1,8 @@
 // `ka-top snapshot`: one complete, truthful dump of every TCP connection (table, JSON or Markdown); with
 // --capture, the events of a window too.
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
@@ -11,7 +13,7 @@ import { buildSnapshot, snapshotDocument } from '../engine/snapshot-document.js'
 import { matchesFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { redactDocument } from '../model/redact.js';
-import { checkWritable, gzipChunks, writeFileAtomic, writeStream } from '../output/atomic-write.js';
+import { checkWritable, gzipChunks, writeFileAtomic, writeNewFileAsync, writeStream } from '../output/atomic-write.js';
 import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
@@ -38,7 +40,8 @@ export const SNAPSHOT_HELP = [
   '  --format table|json|md  output form (default: table on a terminal, json otherwise); md is a Markdown',
   '                       report readable without ka-top',
   '  --output FILE        write to FILE atomically, mode 0600 (default: stdout; checked before anything is',
-  '                       collected); a name ending in .gz is gzipped',
+  '                       collected; when the write fails all the same, to /dev/shm instead, and the error',
+  '                       says where); a name ending in .gz is gzipped',
   '  --gzip               gzip the output (for large hosts)',
   '  --redact             cut command lines to the program name and mask secret-looking strings (password=…,',
   '                       --token X, user:pass@ in URLs, long hex/base64 keys)',
@@ -111,13 +114,37 @@ function writeErrorText(e: NodeJS.ErrnoException, path: string): string {
     case 'ENOTDIR': return `a part of ${dirname(path)} is not a directory`;
     case 'EACCES': case 'EPERM': return `permission denied in ${dirname(path)}`;
     case 'EISDIR': return 'it is a directory';
-    case 'ENOSPC': return 'no space left on the device (nothing was written)';
+    case 'ENOSPC': return 'no space left on the device (nothing was written there)';
     case 'EROFS': return 'read-only file system';
     default: return e.code ?? e.message;
   }
 }
 
 const cannotWrite = (e: unknown, path: string) => new CliError(`cannot write ${path}: ${writeErrorText(e as NodeJS.ErrnoException, path)}`);
+
+/** Memory-backed /dev/shm where there is one: a full disk is the usual reason a write fails at the end. */
+function rescueDir(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) return '/dev/shm';
+  } catch {
+    /* none on this host */
+  }
+  return tmpdir();
+}
+
+/**
+ * The document an --output could not take, written under the same name to rescueDir() (never over a file there:
+ * `x-2.json`, …). An incident's inventory and capture window cannot be taken again. Returns the path, or null.
+ */
+async function rescue(path: string, chunks: Iterable<string | Uint8Array>): Promise<string | null> {
+  const dir = rescueDir();
+  const name = basename(path);
+  try {
+    return await writeNewFileAsync((n) => join(dir, n ? name.replace(/^[^.]*/, (stem) => `${stem}-${n + 1}`) : name), chunks);
+  } catch {
+    return null;
+  }
+}
 
 export async function snapshotCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -161,18 +188,23 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   else doc = await buildSnapshot(filter, idleTimeouts);
   if (values.redact) doc = { ...redactDocument(doc), redacted: true };
 
-  const text = render(doc, format);
-  const data = gzip ? gzipChunks(text) : text;
+  const output = () => {
+    const text = render(doc, format);
+    return gzip ? gzipChunks(text) : text;
+  };
   if (values.output) {
     try {
-      writeFileAtomic(values.output, data);
+      writeFileAtomic(values.output, output());
     } catch (e) {
-      throw cannotWrite(e, values.output);
+      const failed = cannotWrite(e, values.output);
+      const rescued = await rescue(values.output, output());
+      if (!rescued) throw failed;
+      throw new CliError(`${failed.message}; wrote it to ${rescued} instead${rescued.startsWith('/dev/shm/') ? ' (memory-backed: move it somewhere safe)' : ''}`);
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);
   } else {
-    await writeStream(process.stdout, data);
+    await writeStream(process.stdout, output());
   }
   for (const w of doc.warnings) if (format !== 'table' || values.output) process.stderr.write(`ka-top: warning: ${w}\n`);
   return exitCode;

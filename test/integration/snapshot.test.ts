@@ -1,6 +1,6 @@
 // `ka-top snapshot` against real sockets in real network namespaces: every figure must match what was set.
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +247,25 @@ describe('ka-top snapshot edge paths', () => {
     expect(r.code).toBe(1);
     // In words, not a raw errno (issue 11).
     expect(r.stderr.trim()).toMatch(/^ka-top: cannot write \/nonexistent-dir\/x.json: the directory \/nonexistent-dir does not exist$/);
+  });
+
+  it('writes the document to /dev/shm when its output fills up, and says where', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kat-snap-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]); // room for the check's empty file only
+    const name = `kat-rescue-${process.pid}.json`;
+    try {
+      const r = await runCli(['snapshot', '--format', 'json', '--output', join(dir, name)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`ka-top: cannot write ${join(dir, name)}: no space left on the device (nothing was written there); wrote it to /dev/shm/${name} instead (memory-backed: move it somewhere safe)`);
+      expect(readdirSync(dir)).toEqual([]); // no partial file, no temporary one
+      const doc = JSON.parse(readFileSync(`/dev/shm/${name}`, 'utf8')) as SnapshotDocument;
+      expect(validate(doc)).toEqual([]);
+      expect(statSync(`/dev/shm/${name}`).mode & 0o777).toBe(0o600);
+    } finally {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true });
+      rmSync(`/dev/shm/${name}`, { force: true });
+    }
   });
 
   it('refuses an output it cannot write before the capture window, not after it', async () => {
