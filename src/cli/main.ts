@@ -2,14 +2,31 @@
 // Entry point: dispatches to one module per command. Results go to stdout, messages to stderr.
 // Shebang flags: as bin/ka-top runs it (the reasons are there).
 import './production.js';
-import { CliError } from './errors.js';
+import { isRegularFile, writeAllSync } from '../output/atomic-write.js';
+import { CliError, writeErrorText } from './errors.js';
 import { runCommand } from './commands.js';
 
-// The reader went away (`ka-top snapshot | head`): stop quietly; 'exit' handlers still stop any tracer.
+// Node hands a `> file` stdout to write(2) once a chunk and drops, with no error, what a partial write left (a full
+// disk): written until all is out, a full disk is the error it is.
+if (isRegularFile(1)) {
+  process.stdout._write = (chunk: Uint8Array, _encoding, done) => {
+    try {
+      writeAllSync(1, chunk);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
+  };
+}
+// The reader went away (`ka-top snapshot | head`): stop quietly. Any other failed write (a full disk) is one line
+// and exit code 1. 'exit' handlers still stop any tracer.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (stream !== process.stdout) throw e;
+    process.stderr.write(`ka-top: cannot write to standard output: ${writeErrorText(e, null)}\n`);
+    process.exit(1);
   });
 }
 

@@ -2,7 +2,7 @@
 // --capture, the events of a window too.
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
@@ -13,7 +13,7 @@ import { buildSnapshot, snapshotDocument } from '../engine/snapshot-document.js'
 import { matchesFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { redactDocument } from '../model/redact.js';
-import { checkWritable, gzipChunks, writeFileAtomic, writeNewFileAsync, writeStream } from '../output/atomic-write.js';
+import { checkWritable, gzipChunks, isRegularFile, writeAllSync, writeFileAtomic, writeNewFileAsync, writeStream } from '../output/atomic-write.js';
 import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
@@ -21,7 +21,7 @@ import { renderTable } from '../output/table.js';
 import { liveHost } from '../sources/live.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
 import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
-import { CliError, UsageError } from './errors.js';
+import { CliError, UsageError, writeErrorText } from './errors.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const SNAPSHOT_HELP = [
@@ -107,20 +107,7 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
   }
 }
 
-/** What a failed write means to the person who asked for it. */
-function writeErrorText(e: NodeJS.ErrnoException, path: string): string {
-  switch (e.code) {
-    case 'ENOENT': return `the directory ${dirname(path)} does not exist`;
-    case 'ENOTDIR': return `a part of ${dirname(path)} is not a directory`;
-    case 'EACCES': case 'EPERM': return `permission denied in ${dirname(path)}`;
-    case 'EISDIR': return 'it is a directory';
-    case 'ENOSPC': return 'no space left on the device (nothing was written there)';
-    case 'EROFS': return 'read-only file system';
-    default: return e.code ?? e.message;
-  }
-}
-
-const cannotWrite = (e: unknown, path: string) => new CliError(`cannot write ${path}: ${writeErrorText(e as NodeJS.ErrnoException, path)}`);
+const cannotWrite = (e: unknown, path: string | null) => new CliError(`cannot write ${path ?? 'to standard output'}: ${writeErrorText(e as NodeJS.ErrnoException, path)}`);
 
 /** Memory-backed /dev/shm where there is one: a full disk is the usual reason a write fails at the end. */
 function rescueDir(): string {
@@ -133,17 +120,19 @@ function rescueDir(): string {
 }
 
 /**
- * The document an --output could not take, written under the same name to rescueDir() (never over a file there:
- * `x-2.json`, …). An incident's inventory and capture window cannot be taken again. Returns the path, or null.
+ * A write of the document failed: it is written to rescueDir() as `name` (never over a file there: `x-2.json`, …),
+ * since an incident's inventory and capture window cannot be taken again, and the error line says where.
  */
-async function rescue(path: string, chunks: Iterable<string | Uint8Array>): Promise<string | null> {
+async function writeFailed(e: unknown, path: string | null, name: string, chunks: Iterable<string | Uint8Array>): Promise<never> {
+  const failed = cannotWrite(e, path);
   const dir = rescueDir();
-  const name = basename(path);
+  let rescued: string;
   try {
-    return await writeNewFileAsync((n) => join(dir, n ? name.replace(/^[^.]*/, (stem) => `${stem}-${n + 1}`) : name), chunks);
+    rescued = await writeNewFileAsync((n) => join(dir, n ? name.replace(/^[^.]*/, (stem) => `${stem}-${n + 1}`) : name), chunks);
   } catch {
-    return null;
+    throw failed;
   }
+  throw new CliError(`${failed.message}; wrote it to ${rescued} instead${dir === '/dev/shm' ? ' (memory-backed: move it somewhere safe)' : ''}`);
 }
 
 export async function snapshotCommand(argv: string[]): Promise<number> {
@@ -196,13 +185,18 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     try {
       writeFileAtomic(values.output, output());
     } catch (e) {
-      const failed = cannotWrite(e, values.output);
-      const rescued = await rescue(values.output, output());
-      if (!rescued) throw failed;
-      throw new CliError(`${failed.message}; wrote it to ${rescued} instead${rescued.startsWith('/dev/shm/') ? ' (memory-backed: move it somewhere safe)' : ''}`);
+      await writeFailed(e, values.output, basename(values.output), output());
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);
+  } else if (isRegularFile(1)) {
+    // `> file`: a full disk fails here, with the document kept, instead of leaving a cut file and exit code 0.
+    try {
+      writeAllSync(1, output());
+    } catch (e) {
+      const name = `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.${format === 'table' ? 'txt' : format}${gzip ? '.gz' : ''}`;
+      await writeFailed(e, null, name, output());
+    }
   } else {
     await writeStream(process.stdout, output());
   }

@@ -1,5 +1,5 @@
 // Writes a file so that readers see either the old content or the whole new one, never a torn file.
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -18,7 +18,7 @@ export async function writeNewFileAsync(nameFor: (attempt: number) => string, ch
   let open = true;
   try {
     for (const chunk of chunks) {
-      writeAll(fd, [chunk]);
+      writeAllSync(fd, [chunk]);
       await new Promise((r) => setImmediate(r));
     }
     fsyncSync(fd);
@@ -69,7 +69,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Iterab
   if (existing && !existing.isFile()) {
     const fd = openSync(path, 'w');
     try {
-      writeAll(fd, data);
+      writeAllSync(fd, data);
     } finally {
       closeSync(fd);
     }
@@ -78,7 +78,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Iterab
   const tmp = tmpFor(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeAll(fd, data);
+    writeAllSync(fd, data);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -94,7 +94,17 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Iterab
   }
 }
 
-function writeAll(fd: number, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
+/** Whether `fd` is a regular file (`> file`); false when it is closed. */
+export function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes all of `data` to `fd`, each partial write(2) followed by the next: on a full disk the next one fails. */
+export function writeAllSync(fd: number, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
   const chunks = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
   for (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

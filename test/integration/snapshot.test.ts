@@ -1,6 +1,6 @@
 // `ka-top snapshot` against real sockets in real network namespaces: every figure must match what was set.
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { renderMarkdown } from '../../src/output/markdown.js';
 import { refusedConnectionsFlood } from '../helpers/flood.js';
 import { CLI, runCli } from '../helpers/cli.js';
+import { withFullDisk } from '../helpers/full-disk.js';
 import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
 
@@ -250,22 +251,42 @@ describe('ka-top snapshot edge paths', () => {
   });
 
   it('writes the document to /dev/shm when its output fills up, and says where', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kat-snap-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]); // room for the check's empty file only
     const name = `kat-rescue-${process.pid}.json`;
     try {
-      const r = await runCli(['snapshot', '--format', 'json', '--output', join(dir, name)]);
-      expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe(`ka-top: cannot write ${join(dir, name)}: no space left on the device (nothing was written there); wrote it to /dev/shm/${name} instead (memory-backed: move it somewhere safe)`);
-      expect(readdirSync(dir)).toEqual([]); // no partial file, no temporary one
+      await withFullDisk(4096, async (dir) => {
+        const r = await runCli(['snapshot', '--format', 'json', '--output', join(dir, name)]);
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim()).toBe(`ka-top: cannot write ${join(dir, name)}: no space left on the device (nothing was written there); wrote it to /dev/shm/${name} instead (memory-backed: move it somewhere safe)`);
+        expect(readdirSync(dir)).toEqual(['.filler']); // no partial file, no temporary one
+      });
       const doc = JSON.parse(readFileSync(`/dev/shm/${name}`, 'utf8')) as SnapshotDocument;
       expect(validate(doc)).toEqual([]);
+      expect(doc.connections.length).toBeGreaterThan(0);
       expect(statSync(`/dev/shm/${name}`).mode & 0o777).toBe(0o600);
     } finally {
-      execFileSync('umount', [dir]);
-      rmSync(dir, { recursive: true });
       rmSync(`/dev/shm/${name}`, { force: true });
     }
+  });
+
+  it('fails, and keeps the document, when standard output is a file on a full disk (`> file`)', async () => {
+    // Node's stream for such a stdout drops what a partial write left without an error: the document is larger
+    // than the 4 KiB left, so only a write loop sees the full disk.
+    await withFullDisk(4096, async (dir) => {
+      const fd = openSync(join(dir, 'out.json'), 'w');
+      const child = spawn(process.execPath, [CLI, 'snapshot', '--format', 'json'], { stdio: ['ignore', fd, 'pipe'] });
+      closeSync(fd);
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(1);
+      const m = /^ka-top: cannot write to standard output: no space left on the device; wrote it to (\/dev\/shm\/ka-top-snapshot-[\dTZ-]+\.json) instead \(memory-backed: move it somewhere safe\)$/.exec(stderr.trim());
+      expect(m, stderr).not.toBeNull();
+      try {
+        expect(validate(JSON.parse(readFileSync(m![1]!, 'utf8')) as SnapshotDocument)).toEqual([]);
+      } finally {
+        rmSync(m![1]!, { force: true });
+      }
+    });
   });
 
   it('refuses an output it cannot write before the capture window, not after it', async () => {

@@ -1,12 +1,13 @@
 // Every way ka-top watch can end leaves no bpftrace behind: normal end, SIGINT, SIGTERM, SIGHUP, a crash, and
 // SIGKILL of ka-top itself (bpftrace runs under PR_SET_PDEATHSIG via setpriv); and a broken install (no bpf/) says
 // so in one line and leaves no helper either.
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packagePath, run, start } from '../../src/sources/exec.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { withFullDisk } from '../helpers/full-disk.js';
 import { alive, startWatch } from '../helpers/watch.js';
 
 async function gone(pid: number, ms = 5000): Promise<boolean> {
@@ -123,6 +124,23 @@ describe('ka-top watch exit paths', () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('standard output on a full disk (`> file`): one line on stderr, exit 1, tracer gone', async () => {
+    await withFullDisk(0, async (dir) => {
+      const fd = openSync(join(dir, 'events.ndjson'), 'w');
+      // The counts record at the end is written whatever the filter printed before it.
+      const child = start(process.execPath, [CLI, 'watch', ...QUIET, '--duration', '2'], { stdio: ['ignore', fd, 'pipe'] });
+      closeSync(fd);
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const lines = stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^ka-top: watching \(bpftrace pid \d+/);
+      expect(lines.slice(1)).toEqual(['ka-top: cannot write to standard output: no space left on the device']);
+      expect(code).toBe(1);
+      await expectNoTracer(Number(/bpftrace pid (\d+)/.exec(lines[0]!)![1]));
+    });
+  }, 30_000);
 
   it('without bpftrace: one line on stderr, exit 1', async () => {
     const r = await runCli(['watch'], { env: { PATH: '/nonexistent' } });
