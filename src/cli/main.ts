@@ -21,14 +21,13 @@ if (isRegularFile(1)) {
 }
 // The reader went away (`ka-top snapshot | head`): stop quietly. Any other failed write (a full disk) is one line
 // and exit code 1. 'exit' handlers still stop any tracer.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    if (stream !== process.stdout) throw e;
-    process.stderr.write(`ka-top: cannot write to standard output: ${writeErrorText(e, null)}\n`);
-    process.exit(1);
-  });
-}
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`ka-top: cannot write to standard output: ${writeErrorText(e, null)}\n`);
+  process.exit(1);
+});
+// Messages are worth less than the work: a terminal that hung up (EIO) must not end a capture before it is written.
+process.stderr.on('error', () => {});
 
 runCommand(process.argv.slice(2)).then(
   (code) => {

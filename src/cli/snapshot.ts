@@ -22,6 +22,7 @@ import { liveHost } from '../sources/live.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
 import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError, writeErrorText } from './errors.js';
+import { writeTimestampedSnapshot } from './snapshot-files.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const SNAPSHOT_HELP = [
@@ -56,7 +57,8 @@ export const SNAPSHOT_HELP = [
   'cannot see.',
   '',
   'Exit codes: 0 done (also when Ctrl-C ended a capture early), 1 error, 2 bad arguments, 143/129 when SIGTERM/',
-  'SIGHUP ended a capture (the result is still written).',
+  'SIGHUP ended a capture (the result is still written; when the terminal it was going to hung up, to',
+  '/var/tmp/ka-top-snapshot-TIME.json, or $XDG_STATE_HOME/ka-top/ when that is set).',
 ].join('\n');
 
 type Format = 'table' | 'json' | 'md';
@@ -66,8 +68,9 @@ function render(doc: SnapshotDocument, format: Format): Iterable<string | Uint8A
   return format === 'md' ? [renderMarkdown(doc)] : renderTable(doc);
 }
 
-async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number, recordsPerSecond: number | undefined): Promise<{ doc: SnapshotDocument; exitCode: number }> {
+async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null, idleTimeouts: readonly IdleTimeout[], durationMs: number, recordsPerSecond: number | undefined): Promise<{ doc: SnapshotDocument; exitCode: number; stoppedBy: NodeJS.Signals | null }> {
   let exitCode = 0;
+  let stoppedBy: NodeJS.Signals | null = null;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));
   const progress = progressLine(process.stderr);
@@ -75,9 +78,10 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
     progress.clear();
     process.stderr.write(`ka-top: ${text}\n`);
   };
-  const removeSignalHandlers = onStopSignals((_sig, code) => {
+  const removeSignalHandlers = onStopSignals((sig, code) => {
     progress.clear();
     exitCode = code;
+    stoppedBy = sig;
     stop();
   });
   const session = await LiveSession.open({
@@ -99,7 +103,7 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
     progress.clear();
     const capabilities = capabilitiesFrom(session.host, result.end.sockoptReads);
     const connections = result.end.connections.filter((c) => matchesFilter(c, filter));
-    return { doc: snapshotDocument(result.end, capabilities, filter, connections, { idleTimeouts, capture: { result, requestedMs: durationMs }, hostDetails: await details }), exitCode };
+    return { doc: snapshotDocument(result.end, capabilities, filter, connections, { idleTimeouts, capture: { result, requestedMs: durationMs }, hostDetails: await details }), exitCode, stoppedBy };
   } finally {
     progress.clear();
     removeSignalHandlers();
@@ -172,8 +176,9 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   }
 
   let exitCode = 0;
+  let stoppedBy: NodeJS.Signals | null = null;
   let doc: SnapshotDocument;
-  if (durationMs !== null) ({ doc, exitCode } = await captureSnapshot(filter, netns, idleTimeouts, durationMs, recordsPerSecond));
+  if (durationMs !== null) ({ doc, exitCode, stoppedBy } = await captureSnapshot(filter, netns, idleTimeouts, durationMs, recordsPerSecond));
   else doc = await buildSnapshot(filter, idleTimeouts);
   if (values.redact) doc = { ...redactDocument(doc), redacted: true };
 
@@ -189,6 +194,10 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     }
     const evs = doc.events ? `, ${doc.events.length} events` : '';
     process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);
+  } else if (stoppedBy === 'SIGHUP' && process.stdout.isTTY) {
+    // The terminal hung up during the capture (an ssh session dropped): the document goes to a file, not to a
+    // screen that is gone. Said on stderr too, in case it is redirected.
+    process.stderr.write(`ka-top: the terminal hung up; wrote the capture to ${await writeTimestampedSnapshot(doc)}\n`);
   } else if (isRegularFile(1)) {
     // `> file`: a full disk fails here, with the document kept, instead of leaving a cut file and exit code 0.
     try {

@@ -1,7 +1,5 @@
 // `ka-top` (no command): the interactive view. Owns the terminal (alternate screen), the refresh loop and the
 // sockinfo daemon; every exit path restores the terminal and ends the helpers.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Connection } from '../domain/connection.js';
 import { heldBackTotal } from '../domain/counts.js';
 import type { ConnectionFilter } from '../domain/filter.js';
@@ -9,8 +7,6 @@ import { LiveSession } from '../engine/session.js';
 import type { MonitorState } from '../engine/monitor.js';
 import { snapshotDocument } from '../engine/snapshot-document.js';
 import { matchesFilter } from '../model/filter.js';
-import { writeNewFileAsync } from '../output/atomic-write.js';
-import { jsonChunks } from '../output/snapshot-json.js';
 import { packageVersion } from '../sources/exec.js';
 import { liveHost } from '../sources/live.js';
 import { showTui } from '../ui/screen.js';
@@ -19,6 +15,7 @@ import { LiveFindings } from '../ui/live-findings.js';
 import { LiveResets } from '../ui/live-resets.js';
 import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse } from './args.js';
 import { boundHeapGrowth } from './heap.js';
+import { writeTimestampedSnapshot } from './snapshot-files.js';
 
 export const TOP_HELP = [
   'Usage: ka-top [options]          (sudo ka-top to see every process and namespace)',
@@ -38,21 +35,11 @@ export const TOP_HELP = [
   'For pipes and files use `ka-top snapshot` (one dump) or `ka-top watch` (event stream).',
 ].join('\n');
 
-/** Where `e` writes: $XDG_STATE_HOME/ka-top when set, else /var/tmp (never the current directory of a root shell). */
-export function snapshotDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'ka-top') : '/var/tmp';
-}
-
-/** `e`: the rows on screen as a snapshot document named by the time it was asked for (`-2`, `-3`… when that name is
- *  taken: a file is never replaced); written in chunks between which the view stays live. Returns the path. */
+/** `e`: the rows on screen as a snapshot document in snapshotDir(), named by the time it was asked for; written in
+ *  chunks between which the view stays live (one string of 160k rows held ~650 MB more). Returns the path. */
 async function writeScreenSnapshot(rows: readonly Connection[], state: MonitorState, filter: ConnectionFilter): Promise<string> {
   if (!state.inventory || !state.capabilities) throw new Error('no data yet');
-  const doc = snapshotDocument(state.inventory, state.capabilities, filter, [...rows]);
-  const dir = snapshotDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  // Streamed: one string of 160k rows held ~650 MB more while it was written.
-  return writeNewFileAsync((n) => join(dir, `ka-top-snapshot-${stamp}${n ? `-${n + 1}` : ''}.json`), jsonChunks(doc));
+  return writeTimestampedSnapshot(snapshotDocument(state.inventory, state.capabilities, filter, [...rows]));
 }
 
 export async function topCommand(argv: string[]): Promise<number> {
