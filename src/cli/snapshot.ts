@@ -1,8 +1,6 @@
 // `ka-top snapshot`: one complete, truthful dump of every TCP connection (table, JSON or Markdown); with
 // --capture, the events of a window too.
-import { statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { IdleTimeout } from '../domain/finding.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
@@ -22,7 +20,7 @@ import { liveHost } from '../sources/live.js';
 import { capabilitiesFrom } from '../engine/capabilities.js';
 import { FILTER_HELP, FILTER_OPTIONS, TRACER_HELP, TRACER_OPTIONS, durationArg, eventRateArg, resolveNetns, filterFromArgs, parse, parseIdleTimeouts } from './args.js';
 import { CliError, UsageError, writeErrorText } from './errors.js';
-import { writeTimestampedSnapshot } from './snapshot-files.js';
+import { numberedIn, rescueDir, timestampedName, writeTimestampedSnapshot } from './snapshot-files.js';
 import { onStopSignals } from './stop-signals.js';
 
 export const SNAPSHOT_HELP = [
@@ -113,16 +111,6 @@ async function captureSnapshot(filter: ConnectionFilter, netns: number[] | null,
 
 const cannotWrite = (e: unknown, path: string | null) => new CliError(`cannot write ${path ?? 'to standard output'}: ${writeErrorText(e as NodeJS.ErrnoException, path)}`);
 
-/** Memory-backed /dev/shm where there is one: a full disk is the usual reason a write fails at the end. */
-function rescueDir(): string {
-  try {
-    if (statSync('/dev/shm').isDirectory()) return '/dev/shm';
-  } catch {
-    /* none on this host */
-  }
-  return tmpdir();
-}
-
 /**
  * A write of the document failed: it is written to rescueDir() as `name` (never over a file there: `x-2.json`, …),
  * since an incident's inventory and capture window cannot be taken again, and the error line says where.
@@ -132,7 +120,7 @@ async function writeFailed(e: unknown, path: string | null, name: string, chunks
   const dir = rescueDir();
   let rescued: string;
   try {
-    rescued = await writeNewFileAsync((n) => join(dir, n ? name.replace(/^[^.]*/, (stem) => `${stem}-${n + 1}`) : name), chunks);
+    rescued = await writeNewFileAsync(numberedIn(dir, name), chunks);
   } catch {
     throw failed;
   }
@@ -203,8 +191,7 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     try {
       writeAllSync(1, output());
     } catch (e) {
-      const name = `ka-top-snapshot-${doc.takenAt.replace(/[:.]/g, '-')}.${format === 'table' ? 'txt' : format}${gzip ? '.gz' : ''}`;
-      await writeFailed(e, null, name, output());
+      await writeFailed(e, null, timestampedName(doc.takenAt, `${format === 'table' ? 'txt' : format}${gzip ? '.gz' : ''}`), output());
     }
   } else {
     await writeStream(process.stdout, output());
