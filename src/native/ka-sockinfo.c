@@ -70,6 +70,8 @@ static void *xrealloc(void *p, size_t n) {
     fputs("ka-sockinfo: out of memory\n", stderr);
     exit(1);
   }
+  return p;
+}
 
 // Room for one more element in a growable array `v` of `n` used and `cap` allocated, doubling from `first`.
 #define GROW(v, n, cap, first)                        \
@@ -79,8 +81,6 @@ static void *xrealloc(void *p, size_t n) {
       (v) = xrealloc((v), (cap) * sizeof *(v));       \
     }                                                 \
   } while (0)
-  return p;
-}
 
 // Reads a small file relative to `dirfd` into buf (NUL-terminated). Returns bytes read or -1 (errno set).
 static ssize_t read_small(int dirfd, const char *path, char *buf, size_t len) {
