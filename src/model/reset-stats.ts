@@ -38,13 +38,33 @@ export interface ResetSummary {
 type Dim = 'cause' | 'process' | 'peer';
 const DIMS: readonly Dim[] = ['cause', 'process', 'peer'];
 
+const RECEIVED = 'received: ';
+
 export function resetKeys(r: ResetRecord): Record<Dim, string> {
   return {
     // A received reset's cause is the peer's: keep the two apart.
-    cause: r.direction === 'received' ? `received: ${r.cause}` : r.cause,
+    cause: r.direction === 'received' ? `${RECEIVED}${r.cause}` : r.cause,
     process: r.pid === null ? (r.comm ?? 'unknown') : `${r.pid}/${r.comm ?? '?'}`,
     peer: r.peer ?? 'unknown',
   };
+}
+
+export interface ResetGroups {
+  causes: ResetBucket[];
+  reasons: ResetBucket[];
+  received: ResetBucket[];
+}
+
+/** Splits cause buckets: ka-top causes and bare kernel reason names (sent), and received resets (their bare cause). */
+export function groupCauses(byCause: readonly ResetBucket[]): ResetGroups {
+  const g: ResetGroups = { causes: [], reasons: [], received: [] };
+  for (const b of byCause) {
+    if (b.key.startsWith(RECEIVED)) g.received.push({ ...b, key: b.key.slice(RECEIVED.length) });
+    // Kernel names are upper case (enum sk_rst_reason); unknown numbers come as `reason N`.
+    else if (/^[A-Z0-9_]+$/.test(b.key) || b.key.startsWith('reason ')) g.reasons.push(b);
+    else g.causes.push(b);
+  }
+  return g;
 }
 
 /** Keys kept per dimension: SYNs from a whole internet's scanners (no_socket resets) or churning pids would grow

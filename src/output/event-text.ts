@@ -1,6 +1,6 @@
 // The human-readable form of an event, shared by `watch` and the TUI's timelines, and of the kernel's reset rate.
 import type { KaEvent } from '../domain/event.js';
-import type { CountedResets } from '../model/reset-stats.js';
+import { groupCauses, type CountedResets, type ResetBucket } from '../model/reset-stats.js';
 import { formatEndpoint } from './format.js';
 
 /** The kernel's reset rate: `70536/s in the kernel (--netns)`. */
@@ -17,6 +17,14 @@ export function causeCounts(counts: readonly { cause: string; count: number }[])
 export function countedResetCauses(k: CountedResets): string {
   const sent = causeCounts(k.sentByCause.map((c) => ({ cause: c.cause, count: Math.round(c.perSecond) })));
   return `sent ${sent || '0'} · received ${Math.round(k.receivedPerSecond)}`;
+}
+
+/** Cause buckets in words, sent apart from received: `sent linger 1.7 · received linger 1.7, unread_data 0.2`. */
+export function resetCausesText(buckets: readonly ResetBucket[], value: (b: ResetBucket) => string): string {
+  const g = groupCauses(buckets);
+  const sent = buckets.filter((b) => g.causes.includes(b) || g.reasons.includes(b));
+  const words = (label: string, bs: readonly ResetBucket[]) => (bs.length ? [`${label} ${bs.map((b) => `${b.key} ${value(b)}`).join(', ')}`] : []);
+  return [...words('sent', sent), ...words('received', g.received)].join(' · ');
 }
 
 /** What happened, without time, tuple or owner (the TUI's timeline has those on its own lines). */

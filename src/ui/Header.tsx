@@ -6,6 +6,7 @@ import type { NetnsSysctl } from '../domain/connection.js';
 import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
+import { resetCausesText } from '../output/event-text.js';
 import { formatDuration } from '../output/format.js';
 import { Line, type LineColor } from './Line.js';
 import { countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
@@ -93,14 +94,14 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   else if (h.recorded) {
     // A recording has totals, not a current rate.
     const r = h.tracer.view.resets;
-    const top = r.byCause.slice(0, 3).map((b) => `${b.key} ${b.count}`);
-    events = `recorded resets ${r.total}${top.length ? ` (${top.join(', ')})` : ''} · ${lossText(h.tracer.view)}`;
+    const top = resetCausesText(r.byCause.slice(0, 3), (b) => String(b.count));
+    events = `recorded resets ${r.total}${top ? ` (${top})` : ''} · ${lossText(h.tracer.view)}`;
   } else {
     const r = h.tracer.view.resets;
-    const top = r.byCause.filter((b) => b.rate > 0).slice(0, 3).map((b) => `${b.key} ${b.rate.toFixed(1)}`);
+    const top = resetCausesText(r.byCause.filter((b) => b.rate > 0).slice(0, 3), (b) => b.rate.toFixed(1));
     // In a flood the records are a sample: the kernel's count comes first.
     const counted = countedResetsText(h.tracer.view);
-    const recorded = `${r.rate.toFixed(1)}${top.length ? ` (${top.join(', ')})` : ''}`;
+    const recorded = `${r.rate.toFixed(1)}${top ? ` (${top})` : ''}`;
     events = `${counted ? `resets ${counted} · recorded/s ${recorded}` : `resets/s ${recorded}`} · ${lossText(h.tracer.view)}`;
   }
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });

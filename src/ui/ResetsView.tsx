@@ -3,33 +3,13 @@
 // explains) are listed apart; received resets carry the cause inferred for the sender.
 import { Box, Text } from 'ink';
 import { Line } from './Line.js';
-import type { ResetBucket } from '../model/reset-stats.js';
+import { groupCauses, type ResetBucket } from '../model/reset-stats.js';
 import { countedResetsByCause, countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
 
 interface Props {
   tracer: TracerStatus;
   height: number;
   width: number;
-}
-
-export interface ResetGroups {
-  causes: ResetBucket[];
-  reasons: ResetBucket[];
-  received: ResetBucket[];
-}
-
-const RECEIVED = 'received: ';
-
-/** Splits the summary's cause buckets: ka-top causes, bare kernel reason names, received resets. */
-export function groupCauses(byCause: readonly ResetBucket[]): ResetGroups {
-  const g: ResetGroups = { causes: [], reasons: [], received: [] };
-  for (const b of byCause) {
-    if (b.key.startsWith(RECEIVED)) g.received.push({ ...b, key: b.key.slice(RECEIVED.length) });
-    // Kernel names are upper case (enum sk_rst_reason); unknown numbers come as `reason N`.
-    else if (/^[A-Z0-9_]+$/.test(b.key) || b.key.startsWith('reason ')) g.reasons.push(b);
-    else g.causes.push(b);
-  }
-  return g;
 }
 
 /**

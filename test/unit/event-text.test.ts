@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KaEvent } from '../../src/domain/event.js';
 import { describeContainer } from '../../src/domain/workload.js';
-import { formatEventLine } from '../../src/output/event-text.js';
+import { formatEventLine, resetCausesText } from '../../src/output/event-text.js';
 
 const probe: KaEvent = {
   type: 'keepalive_probe', ts: '2026-01-01T00:00:05.000Z', local: { address: '198.18.2.1', port: 40000 },
@@ -15,5 +15,16 @@ describe('formatEventLine', () => {
     expect(formatEventLine(probe, () => `kalab-dead-cli (${pod})`)).toMatch(/ netns=kalab-dead-cli \(containerd:a1b2c3d4e5f6 "app" in pod shop\/web-0\)$/);
     expect(formatEventLine(probe)).toMatch(/ netns=4026532177$/);
     expect(formatEventLine({ ...probe, netns: null })).toMatch(/ netns=\?$/);
+  });
+});
+
+describe('resetCausesText', () => {
+  it('words sent causes (ka-top\'s and bare kernel reasons) apart from received ones, each in the order given', () => {
+    const b = (key: string, rate: number) => ({ key, count: 1, rate });
+    const rate = (x: { rate: number }) => x.rate.toFixed(1);
+    expect(resetCausesText([b('linger', 1.7), b('received: linger', 1.7), b('TCP_FLAGS', 0.5), b('received: unread_data', 0.2)], rate))
+      .toBe('sent linger 1.7, TCP_FLAGS 0.5 · received linger 1.7, unread_data 0.2');
+    expect(resetCausesText([b('received: no_socket', 3)], rate)).toBe('received no_socket 3.0');
+    expect(resetCausesText([], rate)).toBe('');
   });
 });

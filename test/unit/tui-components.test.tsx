@@ -6,7 +6,8 @@ import type { KaEvent } from '../../src/domain/event.js';
 import { finding } from '../../src/model/findings/rule-kit.js';
 import { summarizeResets, resetRecordOf, type CountedResets, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
-import { groupCauses, shareRows } from '../../src/ui/ResetsView.js';
+import { shareRows } from '../../src/ui/ResetsView.js';
+import { groupCauses } from '../../src/model/reset-stats.js';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 
@@ -383,7 +384,7 @@ describe('TUI components', () => {
       view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, heldBackEvents: 0, countedResets: null, eventsSeen: 2 },
     });
     const on = await mount({ tracer });
-    expect(on.frame()).toMatch(/resets\/s 3\.0 \(linger 3\.0\)/);
+    expect(on.frame()).toMatch(/resets\/s 3\.0 \(sent linger 3\.0\)/);
     await on.type('r');
     const f = on.frame();
     expect(f).toMatch(/Sent, by cause \(ka-top\) +total +per sec/);

@@ -82,7 +82,7 @@ describe('recorded snapshot view', () => {
   it('header says recorded (file, time, host), shows the document warnings; pause and e are read-only', async () => {
     const { frame, type, unmount } = await mount(withEvents());
     expect(frame()).toContain(`RECORDED SNAPSHOT (read-only, not live) snap.json.gz · taken ${doc.takenAt} · vm · Linux`);
-    expect(frame()).toContain('recorded resets 1 (linger 1) · lost events 3');
+    expect(frame()).toContain('recorded resets 1 (sent linger 1) · lost events 3');
     // compact header (24 rows): warnings are counted there, listed in the help
     expect(frame()).toMatch(/\d+ warning\(s\) \(\?\)/);
     await type('p');
