@@ -31,18 +31,21 @@ export function shareRows(lengths: readonly number[], lines: number): number[] {
   return rows;
 }
 
+/** Rows sit under their section's title. */
+const INDENT = '  ';
+
 function Section({ title, buckets, rows, width }: { title: string; buckets: readonly ResetBucket[]; rows: number; width: number }) {
   // Totals sit next to the labels: the label column is as wide as the longest label shown, not the terminal.
   const shown = buckets.slice(0, Math.max(0, rows));
-  const keyWidth = Math.min(Math.max(24, title.length, ...shown.map((b) => b.key.length)), Math.max(10, width - 22));
+  const keyWidth = Math.min(Math.max(24, title.length, ...shown.map((b) => INDENT.length + b.key.length)), Math.max(10, width - 22));
   const fit = (s: string) => (s.length > keyWidth ? s.slice(0, keyWidth - 1) + '…' : s).padEnd(keyWidth);
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">{`${fit(title)} ${'total'.padStart(9)} ${'per sec'.padStart(9)}`}</Text>
-      {buckets.length === 0 ? <Text color="gray">  none</Text> : null}
+      {buckets.length === 0 ? <Text color="gray">{`${INDENT}none`}</Text> : null}
       {shown.map((b) => (
         <Line key={b.key} color={b.rate >= 1 ? 'red' : b.rate > 0 ? 'yellow' : undefined}>
-          {`${fit(`  ${b.key}`)} ${String(b.count).padStart(9)} ${b.rate.toFixed(1).padStart(9)}`}
+          {`${fit(`${INDENT}${b.key}`)} ${String(b.count).padStart(9)} ${b.rate.toFixed(1).padStart(9)}`}
         </Line>
       ))}
       {buckets.length > shown.length ? <Line color="gray">{`  … ${buckets.length - shown.length} more`}</Line> : null}

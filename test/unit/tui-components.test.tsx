@@ -377,20 +377,26 @@ describe('TUI components', () => {
       netns: client.netns.inode, pid: 4242, comm: 'checker', process: null, connection: null, sk: null,
       reason: 'TCP_STATE', cause: 'linger', causeInferred: false, state: 'TCP_CLOSE',
     });
-    const events = Array.from({ length: 30 }, (_, i) => rst(29 - i));
+    const unexplained: KaEvent = {
+      type: 'rst_received', ts: new Date(now).toISOString(), local: client.local, peer: { address: '198.18.0.9', port: 39999 },
+      netns: client.netns.inode, pid: null, comm: null, process: null, connection: null, sk: null, inferredCause: 'peer_reset (sender not observed)',
+    };
+    const events = [...Array.from({ length: 30 }, (_, i) => rst(29 - i)), unexplained];
     const resets = summarizeResets(events.map((e) => resetRecordOf(e)!), now);
     const tracer = (): TracerStatus => ({
       on: true,
       view: { activity: (id) => (id === client.id ? { probesSent: 0, resets: 30 } : undefined), timeline: () => events.slice(0, 2), resets, lostEvents: 0, heldBackEvents: 0, countedResets: null, eventsSeen: 2 },
     });
     const on = await mount({ tracer });
-    expect(on.frame()).toMatch(/resets\/s 3\.0 \(sent linger 3\.0\)/);
+    expect(on.frame()).toMatch(/resets\/s 3\.1 \(sent linger 3\.0 · received peer_reset \(sender not observed\) 0\.1\)/);
     await on.type('r');
     const f = on.frame();
     expect(f).toMatch(/Sent, by cause \(ka-top\) +total +per sec/);
     expect(f).toMatch(/ {2}linger +30 +3\.0/);
+    // The longest label is shown whole where the terminal has room for it.
+    expect(f).toMatch(/ {2}peer_reset \(sender not observed\) +1 +0\.1/);
     expect(f).toMatch(/4242\/checker +30 +3\.0/);
-    expect(f).toMatch(/198\.18\.0\.9 +30 +3\.0/);
+    expect(f).toMatch(/198\.18\.0\.9 +31 +3\.1/);
     on.unmount();
 
     // A flood beyond the records a second: the title leads with the kernel's rate, then what was recorded.
@@ -400,7 +406,7 @@ describe('TUI components', () => {
       return t.on ? { on: true, view: { ...t.view, heldBackEvents: 5000, countedResets } } : t;
     } });
     await flood.type('r');
-    expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(--netns\) · recorded 30 seen \(sent 30, received 0\) · 3\.0\/s/);
+    expect(flood.frame()).toMatch(/Resets · 70000\/s in the kernel \(--netns\) · recorded 31 seen \(sent 30, received 1\) · 3\.1\/s/);
     // …and what it was, as the kernel counted it.
     expect(flood.frame()).toMatch(/\nIn the kernel, a second: sent linger 69000, no_socket 1000 · received 0 *\n/);
     flood.unmount();
