@@ -262,6 +262,11 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
         return;
       case 'findingApply': {
         const f = findings[findingSelRef.current];
+        // Found from events of connections already gone (a health checker's short ones): no table to filter to.
+        if (f && findingConnectionCount(f) === 0) {
+          setMessage({ text: `${f.rule} names no connection to show (found from events of connections gone by now)`, error: false });
+          return;
+        }
         if (f) {
           setChosen({ rule: f.rule, ids: new Set(findingConnectionIds(f)), total: findingConnectionCount(f) });
           select(0);

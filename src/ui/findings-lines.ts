@@ -39,11 +39,12 @@ export interface FindingLine {
   bold?: boolean;
 }
 
-/** Every finding: severity and rule, the summary, the fix and how many connections it concerns, wrapped. */
+/** Every finding: severity and rule, how many connections it concerns (if any), the summary and the fix, wrapped. */
 export function findingsLines(findings: readonly Finding[], width: number): FindingLine[] {
   const out: FindingLine[] = [];
   findings.forEach((f, i) => {
-    out.push({ text: `${f.severity.toUpperCase()} ${f.rule} · ${findingConnectionCount(f)} connection(s)`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
+    const count = findingConnectionCount(f);
+    out.push({ text: `${f.severity.toUpperCase()} ${f.rule}${count ? ` · ${count} connection(s)` : ''}`, finding: i, color: SEVERITY_COLOR[f.severity], bold: true });
     for (const l of wrap(f.summary, width - 2)) out.push({ text: `  ${l}`, finding: i });
     for (const l of wrap(`fix: ${f.fix}`, width - 2, '     ')) out.push({ text: `  ${l}`, finding: i, color: 'green' });
   });

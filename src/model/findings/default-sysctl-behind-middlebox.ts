@@ -46,7 +46,7 @@ export function ruleDefaultSysctlBehindMiddlebox(input: FindingsInput): Finding[
     out.push(finding({
       rule: 'default-keepalive-sysctl-behind-middlebox',
       severity: sign ? 'warning' : 'info',
-      summary: `netns ${netnsLabel(ns)} still uses the Linux keepalive defaults (7200 s idle / 75 s / 9 probes) while ${sign ? 'a middlebox reset an idle flow there during the capture' : `${remote.length} connection(s) relying on them go to peers outside this host`}: a flow idle for 2 hours is far beyond any load-balancer/NAT idle timeout (${input.idleTimeouts.map((t) => `${t.name} ${t.seconds} s`).join(', ')}).`,
+      summary: `netns ${netnsLabel(ns)} still uses the Linux keepalive defaults (7200 s idle / 75 s / 9 probes) while ${sign ? 'a middlebox reset an idle flow there as ka-top watched' : `${remote.length} connection(s) relying on them go to peers outside this host`}: a flow idle for 2 hours is far beyond any load-balancer/NAT idle timeout (${input.idleTimeouts.map((t) => `${t.name} ${t.seconds} s`).join(', ')}).`,
       fix: `${own}in netns ${netnsLabel(ns)}: \`sysctl -w net.ipv4.tcp_keepalive_time=${idle} net.ipv4.tcp_keepalive_intvl=${intvl} net.ipv4.tcp_keepalive_probes=5\` (persist it in /etc/sysctl.d or the pod's \`securityContext.sysctls\`); applications still need SO_KEEPALIVE on their sockets.`,
       evidence: { netns: netnsLabel(ns), sysctl: s, middleboxSign: sign ? 'reset received on an idle flow' : 'peers outside this host', connectionsRelying: sign ? concerned.length : relying.length, applications: owners.evidence },
     }, concerned));

@@ -1,4 +1,4 @@
-// Rule keepalive-timeouts: connections the kernel declared dead during the window.
+// Rule keepalive-timeouts: connections the kernel declared dead in the window watched (a capture, or the live view's last minutes).
 import type { KaEvent } from '../../domain/event.js';
 import type { Finding } from '../../domain/finding.js';
 import { finding, type FindingsInput } from './rule-kit.js';
@@ -13,7 +13,7 @@ export function ruleKeepaliveTimeouts(input: FindingsInput): Finding[] {
   return [finding({
     rule: 'keepalive-timeouts',
     severity: 'critical',
-    summary: `${ev.length} connection(s) were declared dead by keepalive during the capture (the application got ETIMEDOUT); peers: ${peers.slice(0, 5).join(', ')}.`,
+    summary: `${ev.length} connection(s) were declared dead by keepalive while ka-top watched (the application got ETIMEDOUT); peers: ${peers.slice(0, 5).join(', ')}.`,
     fix: 'the peers stopped answering: check their hosts and the network path. The applications must reconnect on ETIMEDOUT.',
     evidence: { timeouts: ev.length, peers },
   }, ev.map((e) => e.connection).filter((c): c is string => !!c), [...procs].map(([pid, comm]) => ({ pid, comm })))];
