@@ -4,7 +4,7 @@
 import { matchesFilter } from '../model/filter.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { Connection } from '../domain/connection.js';
-import type { KaEvent } from '../domain/event.js';
+import type { CloseHow, KaEvent } from '../domain/event.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { formatEndpoint } from '../output/format.js';
 import { COLUMNS, type ColumnDef, type ColumnId, type RowActivity } from '../output/table.js';
@@ -136,9 +136,23 @@ export function headerText(layout: readonly LayoutColumn[], sort: SortId, invert
     .join(' ');
 }
 
-/** One row's text; a closed row says CLOSED in its state column. */
-export function rowText(c: Connection, a: RowActivity | undefined, layout: readonly LayoutColumn[], closed = false): string {
-  return layout.map(({ def, width }) => fit(closed && def.id === 'state' ? 'CLOSED' : def.text(c, a), width, def)).join(' ');
+/** How a closed row's connection ended, in its DEAD-IN column (the close event's `how`; `closed` when untraced). */
+const ENDED: Readonly<Record<CloseHow, string>> = { timeout: 'timeout', rst_sent: 'rst out', rst_received: 'rst in', fin: 'fin' };
+
+/** The columns a closed row shows otherwise: it is no longer counting down to anything. */
+function closedText(id: ColumnId, a: ActivityView | undefined): string | null {
+  if (id === 'state') return 'CLOSED';
+  if (id === 'timer') return '-';
+  if (id === 'deadIn') {
+    const how = closeEventOf(a)?.how;
+    return how ? ENDED[how] : 'closed';
+  }
+  return null;
+}
+
+/** One row's text; a closed row says CLOSED, no timer, and how it ended where it would count down to its death. */
+export function rowText(c: Connection, a: ActivityView | undefined, layout: readonly LayoutColumn[], closed = false): string {
+  return layout.map(({ def, width }) => fit((closed ? closedText(def.id, a) : null) ?? def.text(c, a), width, def)).join(' ');
 }
 
 // ---- styles --------------------------------------------------------------------------------------------------

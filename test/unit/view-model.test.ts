@@ -163,6 +163,31 @@ describe('rows of closed connections', () => {
     expect(closedAtOf({ c, closed: true, closedAt: 5 }, undefined)).toBe(5);
     expect(closedAtOf({ c, closed: false }, undefined)).toBeNull();
   });
+
+  it('a closed row counts down to nothing: no timer, and how it ended where DEAD-IN was', () => {
+    const c = keepaliveClient(doc);
+    const layout = layoutColumns(200, contentWidths(rows(doc.connections))).columns;
+    const at = (id: string, text: string) => text.slice(...((): [number, number] => {
+      let from = 0;
+      for (const l of layout) {
+        if (l.def.id === id) return [from, from + l.width];
+        from += l.width + 1;
+      }
+      throw new Error(id);
+    })()).trim();
+    const live = rowText(c, undefined, layout);
+    expect(at('timer', live)).toMatch(/^\d+s$/);
+    expect(at('deadIn', live)).toMatch(/^1m\d\ds$/);
+    const ended = (how: 'timeout' | 'rst_sent' | 'rst_received' | 'fin'): ActivityView => ({ probesSent: 4, resets: 0, timeline: [
+      { type: 'close', ts: new Date().toISOString(), how, lifetimeMs: 10, probesSent: 4, local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null },
+    ] });
+    const dead = rowText(c, ended('timeout'), layout, true);
+    expect([at('state', dead), at('timer', dead), at('deadIn', dead)]).toEqual(['CLOSED', '-', 'timeout']);
+    expect(at('keepalive', dead)).toBe(at('keepalive', live)); // the rest as last seen
+    expect(at('deadIn', rowText(c, ended('rst_sent'), layout, true))).toBe('rst out');
+    expect(at('deadIn', rowText(c, ended('rst_received'), layout, true))).toBe('rst in');
+    expect(at('deadIn', rowText(c, undefined, layout, true))).toBe('closed');
+  });
 });
 
 describe('row styles', () => {
