@@ -144,8 +144,23 @@ function closedText(id: ColumnId, a: ActivityView | undefined): string | null {
   if (id === 'state') return 'CLOSED';
   if (id === 'timer') return '-';
   if (id === 'deadIn') {
-    const how = closeEventOf(a)?.how;
+    const how = endedBy(a);
     return how ? ENDED[how] : 'closed';
+  }
+  return null;
+}
+
+/** How a connection ended: its close record's `how`, else the reset or timeout among its last events (a reset sent
+ *  after close() already closed the socket, unread data or zero linger, leaves no close record). */
+function endedBy(a: ActivityView | undefined): CloseHow | null {
+  const close = closeEventOf(a);
+  if (close) return close.how;
+  const tl = a?.timeline ?? [];
+  for (let i = tl.length - 1; i >= 0 && i >= tl.length - 4; i--) {
+    const e = tl[i]!;
+    if (e.type === 'keepalive_timeout') return 'timeout';
+    if (e.type === 'rst_sent') return e.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
+    if (e.type === 'rst_received') return 'rst_received';
   }
   return null;
 }
