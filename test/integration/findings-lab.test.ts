@@ -116,11 +116,14 @@ describe('snapshot --capture on the lab', () => {
     expect(f[0]!.evidence).toMatchObject({ userTimeoutMs: 5000, keepaliveIdleSec: 2, intervalSec: 2, probes: 5 });
   });
 
-  it('unread-close: abort resets (cause unread_data) sent by the server, attributed to it', () => {
+  it('unread-close: abort resets (cause unread_data) sent by the server, attributed to it, and a finding naming it', () => {
     const srv = pidOf('unread-close', 'server');
     const unread = doc.events!.filter((e) => e.type === 'rst_sent' && e.cause === 'unread_data' && e.local?.port === 7005);
     expect(unread.length, JSON.stringify(doc.capture!.eventsByType)).toBeGreaterThan(0);
     for (const e of unread) expect(e).toMatchObject({ reason: 'TCP_ABORT_ON_CLOSE', pid: srv });
+    // …and the finding that names the server as the cause of its clients' "connection reset by peer".
+    const f = doc.findings!.find((x) => x.rule === 'unread-data-resets' && x.processes.some((p) => p.pid === srv));
+    expect(f?.evidence, JSON.stringify(doc.findings!.map((x) => x.rule))).toMatchObject({ localPorts: [7005], reason: 'TCP_ABORT_ON_CLOSE' });
   });
 
   it('healthy: nothing flagged', () => {

@@ -10,6 +10,7 @@ import { ruleKeepaliveOverMiddlebox } from './keepalive-over-middlebox.js';
 import { ruleKeepaliveTimeouts } from './keepalive-timeouts.js';
 import { rulePeersNotAnswering } from './peers-not-answering.js';
 import type { FindingsInput } from './rule-kit.js';
+import { ruleUnreadDataResets } from './unread-data-resets.js';
 import { ruleUserTimeout } from './user-timeout.js';
 import { ruleZeroLingerResets } from './zero-linger-resets.js';
 
@@ -33,7 +34,7 @@ export const DEFAULT_IDLE_TIMEOUTS: readonly IdleTimeout[] = [
 
 export const RULES: readonly ((input: FindingsInput) => Finding[])[] = [
   ruleKeepaliveTimeouts, ruleIdleReclaimed, rulePeersNotAnswering, ruleKeepaliveOverMiddlebox, ruleIdleWithoutKeepalive,
-  ruleDefaultSysctlBehindMiddlebox, ruleUserTimeout, ruleZeroLingerResets,
+  ruleDefaultSysctlBehindMiddlebox, ruleUserTimeout, ruleUnreadDataResets, ruleZeroLingerResets,
 ];
 
 /** Every rule's findings, most severe first. */

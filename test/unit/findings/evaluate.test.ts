@@ -29,7 +29,13 @@ describe('on a real lab capture', () => {
     expect(z.evidence.ratePerSec as number).toBeGreaterThan(1.5);
     expect(z.evidence.ratePerSec as number).toBeLessThan(2.5);
   });
-  it('is what ka-top wrote into the capture', () => {
-    expect(rules).toEqual(CAPTURE.findings!.map((x) => x.rule));
+  it('unread-close: the server that closes with unread data, from the capture\'s real abort resets', () => {
+    const u = f.find((x) => x.rule === 'unread-data-resets')!;
+    expect(u.processes).toEqual([{ pid: expect.any(Number), comm: 'ka-peer' }]);
+    expect(u.evidence).toMatchObject({ peers: ['198.18.10.1'], localPorts: [7005], reason: 'TCP_ABORT_ON_CLOSE' });
+  });
+  it('is what ka-top wrote into the capture, but for the rules added since', () => {
+    const since = new Set(['unread-data-resets']);
+    expect(rules.filter((r) => !since.has(r))).toEqual(CAPTURE.findings!.map((x) => x.rule));
   });
 });
