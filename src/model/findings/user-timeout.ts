@@ -23,7 +23,7 @@ export function ruleUserTimeout(input: FindingsInput): Finding[] {
       summary: shorter
         ? `${g.length} connection(s) of ${c0.process?.comm ?? '?'} have TCP_USER_TIMEOUT ${ut} ms, shorter than the keepalive idle of ${k.idleSec} s: once idle that long, the first keepalive timer run kills the connection at the first unanswered probe; TCP_KEEPINTVL/TCP_KEEPCNT do not matter.`
         : `${g.length} connection(s) of ${c0.process?.comm ?? '?'} have TCP_USER_TIMEOUT ${ut} ms: it, not TCP_KEEPCNT, decides when a silent peer is declared dead (~${Math.round(ut / 1000)} s of silence instead of ${Math.round(byProbes / 1000)} s by ${k.probes} probes). Usually set by gRPC (its keepalive timeout).`,
-      fix: `keep it longer than TCP_KEEPIDLE + one TCP_KEEPINTVL, most specific first: ${own}or setsockopt(TCP_USER_TIMEOUT) on the socket (gRPC sets it from \`GRPC_ARG_KEEPALIVE_TIMEOUT_MS\` / \`keepalive_timeout\`).`,
+      fix: `keep it longer than TCP_KEEPIDLE + one TCP_KEEPINTVL${own ? `, most specific first: ${own}or ` : ': '}setsockopt(TCP_USER_TIMEOUT) on the socket (gRPC sets it from \`GRPC_ARG_KEEPALIVE_TIMEOUT_MS\` / \`keepalive_timeout\`).`,
       evidence: { userTimeoutMs: ut, keepaliveIdleSec: k.idleSec, intervalSec: k.intervalSec, probes: k.probes, giveUpByProbesMs: byProbes, application: app ?? null },
     }, g);
   });

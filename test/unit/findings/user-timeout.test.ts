@@ -10,5 +10,7 @@ describe('TCP_USER_TIMEOUT', () => {
     expect(f.map((x) => [x.connections[0], x.severity])).toEqual([[grpc.id, 'info'], [short.id, 'warning']]);
     expect(f[0]!.evidence).toMatchObject({ userTimeoutMs: 20_000, giveUpByProbesMs: 100_000 });
     expect(f[0]!.fix).toMatch(/GRPC_ARG_KEEPALIVE_TIMEOUT_MS/);
+    // An owner with no setting of its own: the socket option, without an empty 'most specific first' list.
+    expect(f[1]!.fix).toMatch(/^keep it longer than TCP_KEEPIDLE \+ one TCP_KEEPINTVL: setsockopt\(TCP_USER_TIMEOUT\) on the socket/);
   });
 });
