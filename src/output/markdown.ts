@@ -4,7 +4,7 @@ import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js'
 import { heldBackByType, heldBackTotal } from '../domain/counts.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Finding } from '../domain/finding.js';
-import { resetRecordOf, resetsByNetns, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
+import { groupCauses, resetRecordOf, resetsByNetns, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
 import type { Connection } from '../domain/connection.js';
 import { formatDuration, formatEndpoint } from './format.js';
 import { causeCounts } from './event-text.js';
@@ -60,6 +60,15 @@ function bucketRows(b: readonly ResetBucket[], secs: number): string[][] {
   return b.slice(0, 20).map((x) => [x.key, String(x.count), (x.count / secs).toFixed(2)]);
 }
 
+/** Sent causes first (ka-top's, then bare kernel reasons), then received ones with the cause inferred for the sender. */
+function causeRows(b: readonly ResetBucket[], secs: number): string[][] {
+  const g = groupCauses(b);
+  return [
+    ...bucketRows([...g.causes, ...g.reasons], secs).map((r) => ['sent', ...r]),
+    ...bucketRows(g.received, secs).map((r) => ['received', ...r]),
+  ];
+}
+
 /** The capture's exact per-namespace reset counts (sent by cause, received), most first; none in older documents. */
 function kernelResetsByNetns(doc: SnapshotDocument, secs: number): string[][] {
   const c = doc.capture!.counts!;
@@ -88,7 +97,7 @@ function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string
   return [
     ...out,
     `${s.sent} sent, ${s.received} received.`, '',
-    '### By cause', '', ...table(['cause', 'count', 'per second'], bucketRows(s.byCause, secs)), '',
+    '### By cause', '', ...table(['direction', 'cause', 'count', 'per second'], causeRows(s.byCause, secs)), '',
     '### By process', '', ...table(['process (pid/comm)', 'count', 'per second'], bucketRows(s.byProcess, secs)), '',
     '### By peer', '', ...table(['peer', 'count', 'per second'], bucketRows(s.byPeer, secs)), '',
   ];
