@@ -40,7 +40,9 @@ function Section({ title, buckets, rows, width }: { title: string; buckets: read
   const keyWidth = Math.min(Math.max(24, title.length, ...shown.map((b) => INDENT.length + b.key.length)), Math.max(10, width - 22));
   const fit = (s: string) => (s.length > keyWidth ? s.slice(0, keyWidth - 1) + '…' : s).padEnd(keyWidth);
   return (
-    <Box flexDirection="column">
+    // Not shrunk when the sections do not all fit (a short terminal): yoga would squeeze the title lines away
+    // first; the last sections are cut at the bottom instead.
+    <Box flexDirection="column" flexShrink={0}>
       <Text bold wrap="truncate">{`${fit(title)} ${'total'.padStart(9)} ${'per sec'.padStart(9)}`}</Text>
       {buckets.length === 0 ? <Text color="gray">{`${INDENT}none`}</Text> : null}
       {shown.map((b) => (
@@ -81,8 +83,10 @@ export function ResetsView({ tracer, height, width }: Props) {
   return (
     <Box flexDirection="column">
       {/* In a flood the records are a sample: the kernel's rate comes first, then what it was. */}
-      <Line inverse>{`Resets · ${counted ? `${counted} · recorded ` : ''}${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
-      {byCause && <Line>{byCause}</Line>}
+      <Box flexDirection="column" flexShrink={0}>
+        <Line inverse>{`Resets · ${counted ? `${counted} · recorded ` : ''}${r.total} seen (sent ${r.sent}, received ${r.received}) · ${r.rate.toFixed(1)}/s over the last ${r.windowMs / 1000}s · ${lossText(tracer.view)}`}</Line>
+        {byCause && <Line>{byCause}</Line>}
+      </Box>
       {used.map(([title, b], i) => <Section key={title} title={title} buckets={b} rows={rows[i]!} width={width} />)}
     </Box>
   );

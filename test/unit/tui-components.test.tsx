@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { FreshIds, type MonitorState } from '../../src/engine/monitor.js';
 import type { KaEvent } from '../../src/domain/event.js';
 import { finding } from '../../src/model/findings/rule-kit.js';
-import { summarizeResets, resetRecordOf, type CountedResets, type ResetRecord } from '../../src/model/reset-stats.js';
+import { groupCauses, summarizeResets, resetRecordOf, type CountedResets, type ResetRecord } from '../../src/model/reset-stats.js';
 import { App, type StateFeed } from '../../src/ui/App.js';
-import { shareRows } from '../../src/ui/ResetsView.js';
-import { groupCauses } from '../../src/model/reset-stats.js';
+import { ResetsView, shareRows } from '../../src/ui/ResetsView.js';
+import { Box } from 'ink';
 import type { TracerStatus } from '../../src/ui/tracer-view.js';
 import { keepaliveClient, loadSnapshot } from '../helpers/tui-fixture.js';
 
@@ -426,6 +426,24 @@ describe('TUI components', () => {
     // title + rows (+ "… more" when cut) per section, within the lines available
     expect(shareRows([3, 1, 1, 7, 6], 16)).toEqual([3, 1, 1, 3, 1]);
     expect(shareRows([30, 0], 20)).toEqual([16, 0]);
+  });
+
+  it('resets view on a short terminal: titles are never squeezed away, the last sections are cut at the bottom', () => {
+    const now = Date.now();
+    const recs: ResetRecord[] = [];
+    for (let i = 0; i < 8; i++) for (const cause of ['linger', 'unread_data', 'keepalive_timeout', 'no_socket']) {
+      recs.push({ at: now, direction: 'sent', cause, pid: i, comm: 'a', peer: `198.18.1.${i}` });
+      recs.push({ at: now, direction: 'received', cause, pid: 10 + i, comm: 'b', peer: `198.18.2.${i}` });
+    }
+    const tracer: TracerStatus = { on: true, view: { activity: () => undefined, timeline: () => [], resets: summarizeResets(recs, now), lostEvents: 0, heldBackEvents: 0, countedResets: null, eventsSeen: recs.length } };
+    // As App lays it out: a body box of the height left, clipped.
+    const r = render(<Box width={60} height={8} flexDirection="column" overflowY="hidden"><ResetsView tracer={tracer} height={8} width={60} /></Box>);
+    const lines = r.lastFrame()!.split('\n');
+    expect(lines[0]).toMatch(/^Resets · 64 seen/);
+    expect(lines[1]).toMatch(/^Sent, by cause \(ka-top\) +total +per sec$/);
+    expect(lines[4]).toMatch(/^Received, cause inferred +total +per sec$/);
+    expect(lines[7]).toMatch(/^By process +total +per sec$/);
+    r.unmount();
   });
 
   it('e writes the rows on screen through onSnapshot, the view live meanwhile, and prints the path', async () => {
