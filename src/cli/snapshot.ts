@@ -12,6 +12,7 @@ import { matchesFilter } from '../model/filter.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { redactDocument } from '../model/redact.js';
 import { checkWritable, gzipChunks, isRegularFile, writeAllSync, writeFileAtomic, writeNewFileAsync, writeStream } from '../output/atomic-write.js';
+import { counted } from '../output/format.js';
 import { renderMarkdown } from '../output/markdown.js';
 import { progressLine } from '../output/progress-line.js';
 import { jsonChunks } from '../output/snapshot-json.js';
@@ -180,8 +181,8 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     } catch (e) {
       await writeFailed(e, values.output, basename(values.output), output());
     }
-    const evs = doc.events ? `, ${doc.events.length} events` : '';
-    process.stderr.write(`ka-top: wrote ${doc.connections.length} connections${evs}, ${doc.findings?.length ?? 0} findings to ${values.output}\n`);
+    const evs = doc.events ? `, ${counted(doc.events.length, 'event')}` : '';
+    process.stderr.write(`ka-top: wrote ${counted(doc.connections.length, 'connection')}${evs}, ${counted(doc.findings?.length ?? 0, 'finding')} to ${values.output}\n`);
   } else if (stoppedBy === 'SIGHUP' && process.stdout.isTTY) {
     // The terminal hung up during the capture (an ssh session dropped): the document goes to a file, not to a
     // screen that is gone. Said on stderr too, in case it is redirected.

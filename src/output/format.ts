@@ -96,3 +96,8 @@ export function hasFlow(c: Connection): boolean {
 export function idleOf(c: Connection, which: 'send' | 'recv' | 'ack'): number | null {
   return hasFlow(c) ? c.idleMs[which] : null;
 }
+
+/** `1 finding`, `2 findings`: a count with its noun (plural in -s). */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
