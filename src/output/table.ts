@@ -1,6 +1,6 @@
 // The column model shared by the TUI and `snapshot --format table`/markdown (title, text, sort key, width and priority
 // of each column), and the readable form of a snapshot: a header and one row per connection.
-import type { Connection, NetnsSysctl } from '../domain/connection.js';
+import type { Connection, NetnsSysctl, TimerKind } from '../domain/connection.js';
 import { endpointSortKey, formatDuration, formatEndpoint, formatKeepalive, formatOwner, hasFlow, idleOf, shortenEndpoint } from './format.js';
 import type { SnapshotDocument } from '../domain/snapshot.js';
 
@@ -35,21 +35,22 @@ export interface ColumnDef {
   sortKey: (c: Connection, a?: RowActivity) => number | string | null;
 }
 
-/** Timers other than keepalive, by the prefix the TIMER column gives them. */
-export const TIMER_PREFIXES: Readonly<Record<string, string>> = {
-  on: 'on: retransmit (RTO) timer pending',
-  tw: 'tw: TIME-WAIT timer',
-  pe: 'pe: persist (zero-window probe) timer',
-  ka: 'ka: the keepalive slot used as FIN-WAIT-2 timer (orphaned socket)',
-  '?': '?: a timer ss could not name',
+/** Timers other than keepalive: the prefix the TIMER column gives each kind, and what it means. */
+const OTHER_TIMERS: Readonly<Record<TimerKind, { prefix: string; meaning: string }>> = {
+  on: { prefix: 'rto', meaning: 'retransmit timer pending (ss: on)' },
+  timewait: { prefix: 'tw', meaning: 'TIME-WAIT timer' },
+  persist: { prefix: 'pe', meaning: 'persist (zero-window probe) timer' },
+  keepalive: { prefix: 'ka', meaning: 'the keepalive slot used as FIN-WAIT-2 timer (orphaned socket)' },
+  unknown: { prefix: '?', meaning: 'a timer ss could not name' },
 };
-const PREFIX_OF: Record<string, string> = { on: 'on', timewait: 'tw', persist: 'pe', keepalive: 'ka', unknown: '?' };
+/** The prefixes in words, for the help. */
+export const TIMER_PREFIXES: readonly string[] = Object.values(OTHER_TIMERS).map((t) => `${t.prefix}: ${t.meaning}`);
 
 function timerText(c: Connection): string {
   const t = c.keepalive.timer;
   if (t) return `${c.keepalive.estimated ? '~' : ''}${formatDuration(t.remainingMs)}`;
   // Another timer is pending: its kind explains why there is no keepalive figure.
-  return c.timer ? `${PREFIX_OF[c.timer.kind] ?? '?'} ${formatDuration(c.timer.remainingMs)}` : '-';
+  return c.timer ? `${OTHER_TIMERS[c.timer.kind].prefix} ${formatDuration(c.timer.remainingMs)}` : '-';
 }
 
 /** Outstanding probes now / the probe limit, as the kernel has them (ss's count drops to 0 on every ACK). */

@@ -31,7 +31,7 @@ export function helpLines(capabilities: Capabilities | null, hidden: readonly Co
     { text: '  *      after a KEEPALIVE value: set on the socket; no mark: the namespace sysctl default' },
     { text: '  ~      before a time: estimated (another timer hides the keepalive timer)' },
     { text: '  n/a    in the header: sockets without keepalive to speak of (TIME-WAIT)' },
-    ...Object.values(TIMER_PREFIXES).map((t) => ({ text: `  TIMER ${t}` })),
+    ...TIMER_PREFIXES.map((t) => ({ text: `  TIMER ${t}` })),
     { text: '  CLOSED the connection is gone; it stays (dimmed) for a minute, with its last figures and events' },
     { text: '  ▲ / ▼  sort ascending (smallest first) / descending; I inverts' },
     { text: 'Order', bold: true },

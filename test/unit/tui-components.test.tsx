@@ -306,7 +306,7 @@ describe('TUI components', () => {
     expect(end).toContain('What ka-top can see here');
     await type('g');
     await type('\x1b[6~');
-    expect(frame()).toMatch(/TIMER on: retransmit|-      does not apply|DEAD-IN/);
+    expect(frame()).toMatch(/TIMER rto: retransmit|-      does not apply|DEAD-IN/);
     unmount();
   });
 
