@@ -1,6 +1,7 @@
 // The readable form of a snapshot diff: one section per kind of change, each with its count and a bounded list.
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import type { ConnRef, NsRef, ResetCounts, Scalar, SideInfo, SnapshotDiff } from '../model/snapshot-diff.js';
+import { resetCausesText } from './event-text.js';
 import { formatEndpoint } from './format.js';
 
 const nsText = (n: NsRef): string => n.name ?? `netns ${n.inode}`;
@@ -26,8 +27,9 @@ function sideText(label: string, s: SideInfo): string {
 function resetsText(r: ResetCounts | null): string {
   if (!r) return 'unknown (no events recorded: take the snapshot with --capture, as root)';
   const counts = (m: Record<string, number>) => Object.entries(m).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`);
-  const causes = counts(r.byCause);
-  const parts = [`${r.total}${causes.length ? ` — ${causes.join(', ')}` : ''}`];
+  const buckets = Object.entries(r.byCause).sort((x, y) => y[1] - x[1]).map(([key, count]) => ({ key, count, rate: 0 }));
+  const causes = resetCausesText(buckets, (b) => String(b.count));
+  const parts = [`${r.total}${causes ? ` — ${causes}` : ''}`];
   if (r.exact) parts.push(`tracer totals: sent ${counts(r.exact.sentByReason).join(', ') || '0'}; received ${r.exact.received}`);
   const missing = [r.lostEvents ? `${r.lostEvents} events lost` : '', r.eventsDropped ? `${r.eventsDropped} events not kept` : ''].filter(Boolean);
   if (missing.length) parts.push(`causes are a lower bound: ${missing.join(', ')}`);

@@ -100,7 +100,7 @@ describe('snapshot diff', () => {
     const d = diffSnapshots(a, { ...b, capture });
     expect(d.resets.b).toMatchObject({ total: 9, exact: { sentByReason: { TCP_KEEPALIVE_TIMEOUT: 1, TCP_STATE: 7 }, received: 1 }, eventsDropped: 7 });
     expect(validate(d)).toEqual([]);
-    expect(renderDiffText(d)).toMatch(/^  B: 9 — keepalive_timeout 1, .* · tracer totals: sent TCP_STATE 7, TCP_KEEPALIVE_TIMEOUT 1; received 1 · causes are a lower bound: 7 events not kept$/m);
+    expect(renderDiffText(d)).toMatch(/^  B: 9 — sent keepalive_timeout 1 · received .* · tracer totals: sent TCP_STATE 7, TCP_KEEPALIVE_TIMEOUT 1; received 1 · causes are a lower bound: 7 events not kept$/m);
     expect(diffSnapshots(a, { ...b, events: [], capture: { ...capture, tracing: { on: false }, counts: null } }).resets.b).toBeNull();
     // Filtered: only events of the compared connections, and no host totals (they cannot be split).
     const f = diffSnapshots(a, { ...b, capture }, { filter: { ports: [byId(a, PROBING).local.port] } });
@@ -155,7 +155,7 @@ describe('snapshot diff', () => {
     expect(text).toMatch(/^      keepalive\.idleSec: 41 -> 33$/m);
     expect(text).toMatch(/outstanding 3 -> 0 · sent during capture - -> 4/);
     expect(text).toMatch(/^  A: unknown \(no events recorded/m);
-    expect(text).toMatch(/^  B: 2 — keepalive_timeout 1, received: peer closed with unread data 1 · causes are a lower bound: 2 events lost$/m);
+    expect(text).toMatch(/^  B: 2 — sent keepalive_timeout 1 · received peer closed with unread data 1 · causes are a lower bound: 2 events lost$/m);
     expect(text).toMatch(/^  ~ kat-cap-cli tcp_keepalive_time: 321 -> 300$/m);
     expect(text).toMatch(/^  ~ pidfd_getfd: yes -> no \(not root\)$/m);
   });
