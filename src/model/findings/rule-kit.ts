@@ -1,7 +1,7 @@
 // What every findings rule reads (the input) and the helpers they share: grouping, the finding record, which
 // connections cross a middlebox, and where to change a keepalive setting.
 import type { Connection, NetnsInfo } from '../../domain/connection.js';
-import type { KaEvent } from '../../domain/event.js';
+import type { KaEvent, RstCause } from '../../domain/event.js';
 import type { Finding, IdleTimeout } from '../../domain/finding.js';
 import { endpointKey } from '../../domain/keys.js';
 import { netnsLabel } from '../../domain/netns.js';
@@ -94,6 +94,36 @@ export function groupBy<T>(items: Iterable<T>, key: (t: T) => string): Map<strin
   }
   return m;
 }
+
+/** One process's resets of one cause in the window: who (`comm[pid]`), how many a second, its events. */
+export interface ResetSender {
+  who: string;
+  /** Resets a second over the window; null without one. */
+  rate: number | null;
+  events: Extract<KaEvent, { type: 'rst_sent' }>[];
+  /** The connections its events name (those the inventory knew). */
+  connections: string[];
+  processes: { pid: number; comm: string }[];
+}
+
+/** The window's resets sent with `cause`, by the process that sent them (the one closing, for a close()'s reset). */
+export function resetSenders(input: FindingsInput, cause: RstCause): ResetSender[] {
+  const ev = input.events.filter((e): e is Extract<KaEvent, { type: 'rst_sent' }> => e.type === 'rst_sent' && e.cause === cause);
+  const secs = input.window ? Math.max(input.window.durationMs / 1000, 0.001) : null;
+  return [...groupBy(ev, (e) => `${e.pid ?? '?'}/${e.comm ?? '?'}`).values()].map((g) => {
+    const e0 = g[0]!;
+    return {
+      who: e0.pid !== null ? `${e0.comm}[${e0.pid}]` : 'an unidentified process',
+      rate: secs ? g.length / secs : null,
+      events: g,
+      connections: [...new Set(g.map((e) => e.connection).filter((c): c is string => !!c))],
+      processes: e0.pid !== null ? [{ pid: e0.pid, comm: e0.comm ?? '?' }] : [],
+    };
+  });
+}
+
+/** A rate as a finding's evidence keeps it: two decimals. */
+export const evidenceRate = (rate: number | null): number | null => (rate === null ? null : Math.round(rate * 100) / 100);
 
 /**
  * Where to change the keepalive of these connections, most specific first: each owner's own setting (from the
