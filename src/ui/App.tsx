@@ -14,7 +14,7 @@ import { ConnectionTable } from './ConnectionTable.js';
 import { closedText, detailLines } from './detail-lines.js';
 import { DetailView } from './DetailView.js';
 import { FindingsView } from './FindingsView.js';
-import { Header, headerLines, type RecordedInfo } from './Header.js';
+import { Header, headerLines, shownSysctl, type RecordedInfo } from './Header.js';
 import { HelpView, helpLines } from './HelpView.js';
 import { keyToAction, splitKeys, type Action, type Mode } from './keymap.js';
 import { Line } from './Line.js';
@@ -153,7 +153,7 @@ export function App({ feed, version, host, filter = NO_FILTER, tracer, findings:
   const head = headerLines(
     {
       version, host, capabilities: state.capabilities, summary, warnings, tracer: status,
-      sysctl: inv?.namespaces.find((n) => n.self)?.sysctl ?? null,
+      sysctl: shownSysctl(inv?.namespaces ?? []),
       namespaces: inv?.namespaces.length ?? 0,
       refresh: state.refresh,
       maxMissing: termRows >= 40 ? 3 : 1,

@@ -2,7 +2,8 @@
 // Compact (short terminals): one line for what ka-top can and cannot see, the warnings counted, not quoted.
 import { Box } from 'ink';
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
-import type { NetnsSysctl } from '../domain/connection.js';
+import type { NetnsInfo, NetnsSysctl } from '../domain/connection.js';
+import { netnsLabel } from '../domain/netns.js';
 import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
@@ -21,7 +22,7 @@ export interface HeaderInput {
   version: string;
   host: { hostname: string; kernel: string };
   capabilities: Capabilities | null;
-  sysctl: NetnsSysctl | null;
+  sysctl: ShownSysctl;
   summary: SnapshotSummary | null;
   namespaces: number;
   refresh: { intervalMs: number; lastCostMs: number; error: string | null };
@@ -44,6 +45,28 @@ export interface RecordedInfo {
   takenAt: string;
   /** The document's own warnings (what the recording could not see). */
   warnings: readonly string[];
+}
+
+/** The sysctl line's values and whose they are: null scope = ka-top's own namespace. */
+export interface ShownSysctl {
+  values: NetnsSysctl | null;
+  scope: string | null;
+  /** The shown namespaces disagree: no one set of values speaks for them. */
+  differ: boolean;
+}
+
+const SYSCTL_KEYS = ['tcp_keepalive_time', 'tcp_keepalive_intvl', 'tcp_keepalive_probes', 'tcp_retries2', 'tcp_fin_timeout'] as const;
+
+/** ka-top's own namespace's sysctls when it is inventoried; else (`--netns`) those of the namespaces shown, when
+ *  they agree. */
+export function shownSysctl(namespaces: readonly NetnsInfo[]): ShownSysctl {
+  const own = namespaces.find((n) => n.self);
+  if (own) return { values: own.sysctl, scope: null, differ: false };
+  const read = namespaces.filter((n) => n.sysctl);
+  const first = read[0]?.sysctl ?? null;
+  const differ = read.some((n) => SYSCTL_KEYS.some((k) => n.sysctl![k] !== first![k]));
+  const scope = read.length === 1 ? netnsLabel(read[0]!) : `${read.length} netns`;
+  return { values: differ ? null : first, scope: read.length ? scope : null, differ };
 }
 
 const clip = (s: string, width: number): string => (s.length > width ? s.slice(0, Math.max(0, width - 1)) + '…' : s);
@@ -77,11 +100,13 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     }
     if (!h.compact && missing.length > (h.maxMissing ?? 3)) lines.push({ text: `cannot: … ${missing.length - (h.maxMissing ?? 3)} more (see ? help)`, color: 'yellow' });
   }
-  const s = h.sysctl;
+  const s = h.sysctl.values;
+  const scope = h.sysctl.scope ? ` (${h.sysctl.scope})` : '';
   const sum = h.summary; // null until the first inventory: nothing below is known yet, nor known to be missing
   lines.push({
     text: s
-      ? `sysctl: keepalive time ${s.tcp_keepalive_time}s intvl ${s.tcp_keepalive_intvl}s probes ${s.tcp_keepalive_probes} · tcp_retries2 ${s.tcp_retries2} · tcp_fin_timeout ${s.tcp_fin_timeout}s`
+      ? `sysctl${scope}: keepalive time ${s.tcp_keepalive_time}s intvl ${s.tcp_keepalive_intvl}s probes ${s.tcp_keepalive_probes} · tcp_retries2 ${s.tcp_retries2} · tcp_fin_timeout ${s.tcp_fin_timeout}s`
+      : h.sysctl.differ ? `sysctl${scope}: they differ between these namespaces (a connection's detail shows its effective keepalive)`
       : sum ? 'sysctl: unreadable' : 'sysctl: reading…',
     color: s || sum ? undefined : 'gray',
   });
