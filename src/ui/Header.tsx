@@ -8,7 +8,7 @@ import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
 import { findingsHeadline } from './findings-lines.js';
 import { resetCausesText } from '../output/event-text.js';
-import { formatDuration } from '../output/format.js';
+import { counted, formatDuration } from '../output/format.js';
 import { Line, type LineColor } from './Line.js';
 import { countedResetsText, lossText, type TracerStatus } from './tracer-view.js';
 
@@ -112,7 +112,7 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
   });
   const k = sum?.keepalive;
   const totals = sum && k
-    ? `${sum.connections} connections in ${h.namespaces} netns · keepalive on ${k.on} off ${k.off} unknown ${k.unknown - h.keepaliveNa} n/a ${h.keepaliveNa} · probing now ${k.probing}`
+    ? `${counted(sum.connections, 'connection')} in ${h.namespaces} netns · keepalive on ${k.on} off ${k.off} unknown ${k.unknown - h.keepaliveNa} n/a ${h.keepaliveNa} · probing now ${k.probing}`
     : 'collecting connections…';
   let events: string;
   if (!h.tracer.on) events = h.recorded ? h.tracer.reason : `tracer ${h.tracer.starting ? 'starting' : 'off'}: ${h.tracer.reason}`;
@@ -125,9 +125,9 @@ export function headerLines(h: HeaderInput, width: number): HeaderLine[] {
     const r = h.tracer.view.resets;
     const top = resetCausesText(r.byCause.filter((b) => b.rate > 0).slice(0, 3), (b) => b.rate.toFixed(1));
     // In a flood the records are a sample: the kernel's count comes first.
-    const counted = countedResetsText(h.tracer.view);
+    const inKernel = countedResetsText(h.tracer.view);
     const recorded = `${r.rate.toFixed(1)}${top ? ` (${top})` : ''}`;
-    events = `${counted ? `resets ${counted} · recorded/s ${recorded}` : `resets/s ${recorded}`} · ${lossText(h.tracer.view)}`;
+    events = `${inKernel ? `resets ${inKernel} · recorded/s ${recorded}` : `resets/s ${recorded}`} · ${lossText(h.tracer.view)}`;
   }
   lines.push({ text: totals, color: sum && sum.keepalive.probing > 0 ? 'yellow' : undefined });
   lines.push({ text: events, color: h.tracer.on ? undefined : 'gray' });

@@ -24,4 +24,14 @@ describe('the header\'s sysctl line', () => {
     expect(sysctlLine([lab('kalab-a', 1, 60), lab('kalab-b', 2)])).toBe('sysctl (2 netns): they differ between these namespaces (a connection\'s detail shows its effective keepalive)');
     expect(sysctlLine([{ ...lab('kalab-a', 1), sysctl: null }])).toBe('sysctl: unreadable');
   });
+
+  it('counts with the right noun: 1 connection, 2 connections', () => {
+    const line = (n: number) => headerLines({
+      version: '0.1.0', host: { hostname: 'h', kernel: '6.1' }, capabilities: null, sysctl: shownSysctl([own]), summary: { ...doc.summary, connections: n },
+      namespaces: 1, refresh: { intervalMs: 2000, lastCostMs: 10, error: null }, tracer: { on: false, reason: 'off', starting: false },
+      warnings: [], findings: [], keepaliveNa: 0,
+    }, 200).find((l) => l.text.includes(' netns · '))!.text;
+    expect(line(1)).toMatch(/^1 connection in 1 netns/);
+    expect(line(2)).toMatch(/^2 connections in 1 netns/);
+  });
 });
