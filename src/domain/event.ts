@@ -7,7 +7,10 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
-export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout';
+/** How a connection ended: `timeout` = keepalive gave up (probes or TCP_USER_TIMEOUT), `retransmit_timeout` = the
+ *  retransmission or zero-window-probe timer gave up (unacknowledged data or SYN: tcp_retries2, tcp_syn_retries, or
+ *  TCP_USER_TIMEOUT through them). */
+export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout' | 'retransmit_timeout';
 export type OwnerVia = 'inventory' | 'context' | 'connect' | 'listener';
 
 export interface EventProcess {

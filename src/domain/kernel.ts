@@ -4,6 +4,10 @@
 /** enum sock_flags bit of SO_LINGER (include/net/sock.h; unchanged since 2.6). */
 export const SOCK_LINGER_BIT = 4;
 
+/** errno a timer that gave up on the peer leaves in sk_err (tcp_write_err): asm-generic/errno.h, the value on
+ *  x86_64 and aarch64, the architectures ka-top runs on. */
+export const ETIMEDOUT = 110;
+
 /** setsockopt levels/names (UAPI, stable ABI) that change keepalive or close behaviour. */
 export const WATCHED_SOCKOPTS: Readonly<Record<string, { level: number; optname: number }>> = {
   SO_KEEPALIVE: { level: 1, optname: 9 },

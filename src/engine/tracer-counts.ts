@@ -69,7 +69,7 @@ export function applyCountsMap(counts: TracerCounts & RecordTally, name: string,
       const [ns, code] = k.split(',');
       const how = HOW_BY_CODE.get(Number(code));
       if (ns === undefined || !how) continue;
-      const row = (by[ns] ??= { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0 });
+      const row = (by[ns] ??= { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0, retransmit_timeout: 0 });
       // A close() that reset after TCP_CLOSE was counted as a FIN close first.
       if (how === 'reset_after_close') {
         row.fin -= v;

@@ -6,7 +6,7 @@
 // point, so the keepalive timer's attach points are put in here.
 import type { EventType } from '../domain/event.js';
 import type { KernelOffsets } from '../parse/pahole.js';
-import { SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
+import { ETIMEDOUT, SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
 import { BORN_PID_BITS, CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
 import { printSymbolic } from '../parse/tracefs-format.js';
 import { versionAtLeast } from '../domain/version.js';
@@ -137,7 +137,7 @@ function recordGate({ shift, perWindow }: { shift: number; perWindow: number }, 
 const OFFSET_NAMES = {
   sock_sk_timer: 1, sock_skc_family: 1, sock_skc_state: 1, sock_skc_daddr: 1, sock_skc_rcv_saddr: 1, sock_skc_dport: 1,
   sock_skc_num: 1, sock_skc_v6_daddr: 1, sock_skc_v6_rcv_saddr: 1, sock_skc_cookie: 1, sock_skc_flags: 1,
-  sock_skc_net: 1, sock_sk_lingertime: 1, sock_sk_protocol: 1, inet_sock_inet_sport: 1, icsk_probes_out: 1,
+  sock_skc_net: 1, sock_sk_lingertime: 1, sock_sk_err: 1, sock_sk_protocol: 1, inet_sock_inet_sport: 1, icsk_probes_out: 1,
   icsk_user_timeout: 1, tp_keepalive_time: 1, tp_keepalive_intvl: 1, tp_keepalive_probes: 1, net_ns_inum: 1,
   net_ka_time: 1, net_ka_intvl: 1, net_ka_probes: 1, skb_dev: 1, netdev_nd_net: 1, skb_head: 1,
   skb_network_header: 1, skb_transport_header: 1, iphdr_saddr: 1, iphdr_daddr: 1, ipv6hdr_saddr: 1, ipv6hdr_daddr: 1,
@@ -232,6 +232,7 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   pre.push('', '// ka-top constants: close outcomes kept in @how and counted in @closes, the SO_LINGER flag bit');
   for (const [name, n] of Object.entries(CLOSE_HOW)) pre.push(def(`HOW_${name.toUpperCase()}`, n));
   pre.push(def('SOCK_LINGER_BIT', SOCK_LINGER_BIT));
+  pre.push(def('ETIMEDOUT', ETIMEDOUT));
   // @born[sk]: ms since boot above the pid that called connect() (0 for an accepted connection); pids < 2^22
   pre.push(def('BORN_PID_BITS', BORN_PID_BITS));
   pre.push(def('BORN_PID_MASK', 2 ** BORN_PID_BITS - 1));

@@ -110,7 +110,7 @@ export const isMarker = (r: KaRecord): r is KaRecordOf<'ready' | 'countsEnd'> =>
 /** How a connection ended, as the program keeps it in @how[sk] and counts it in @closes[netns, how]; bpf/ reads
  *  them as HOW_* defines. `reset_after_close` is only a count: a close() that reset after moving the socket to
  *  TCP_CLOSE (zero linger, unread data), whose close was counted as `fin` a moment before. */
-export const CLOSE_HOW = { fin: 0, rst_sent: 1, rst_received: 2, timeout: 3, reset_after_close: 4 } as const;
+export const CLOSE_HOW = { fin: 0, rst_sent: 1, rst_received: 2, timeout: 3, reset_after_close: 4, retransmit_timeout: 5 } as const;
 
 /** The `#define`s the program prints its records with: KA_REC_<KIND> (format) and KA_ARGS_<KIND> (arguments). */
 export function recordDefines(kinds: readonly KaRecordKind[] = Object.keys(KA_RECORDS) as KaRecordKind[]): string[] {

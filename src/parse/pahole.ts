@@ -109,6 +109,8 @@ export interface KernelOffsets {
   sock_skc_flags: number;
   sock_skc_net: number;
   sock_sk_lingertime: number;
+  /** sock -> sk_err: ETIMEDOUT at a close when a timer gave up on the peer (tcp_write_err). */
+  sock_sk_err: number;
   /** sock -> sk_protocol (a u16 since Linux 5.6, a bitfield before), inet_sock -> inet_sport (the local port in
    *  network order, kept after the bound port is released at TCP_CLOSE). */
   sock_sk_protocol: number;
@@ -158,6 +160,7 @@ export function kernelOffsets(l: StructLayouts): KernelOffsets {
     sock_skc_flags: sk('__sk_common.skc_flags'),
     sock_skc_net: sk('__sk_common.skc_net') + offsetOf(l, 'possible_net_t', 'net'),
     sock_sk_lingertime: sk('sk_lingertime'),
+    sock_sk_err: sk('sk_err'),
     sock_sk_protocol: sk('sk_protocol'),
     inet_sock_inet_sport: offsetOf(l, 'inet_sock', 'inet_sport'),
     icsk_probes_out: offsetOf(l, 'inet_connection_sock', 'icsk_probes_out'),

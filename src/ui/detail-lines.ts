@@ -26,7 +26,7 @@ function timelineText(e: KaEvent): string {
 export function closedText(closedAt: number, timeline: readonly KaEvent[] | null, now: number): string {
   let close: KaEvent | undefined;
   for (const e of timeline ?? []) if (e.type === 'close') close = e;
-  const how = close?.type === 'close' ? ({ timeout: 'keepalive timeout', rst_sent: 'reset sent', rst_received: 'reset received', fin: 'FIN' } as const)[close.how] : null;
+  const how = close?.type === 'close' ? ({ timeout: 'keepalive timeout', retransmit_timeout: 'retransmission timeout', rst_sent: 'reset sent', rst_received: 'reset received', fin: 'FIN' } as const)[close.how] : null;
   return `CLOSED ${formatDuration(now - closedAt)} ago${how ? ` (${how})` : ''}`;
 }
 

@@ -78,6 +78,24 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     }
   }, 30_000);
 
+  it('data nobody acknowledges: the retransmission timer gives up (TCP_USER_TIMEOUT 2 s), close how=retransmit_timeout', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
+    // No keepalive: only the retransmission timer can end it, at the user timeout, without sending a reset.
+    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'stream', '--every', '200',
+      '--user-timeout', '2000'], { netns: pair.client });
+    const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
+    await setSilent(pair.server, true);
+    try {
+      const mine = (e: Record<string, any>) => ends(e, lport, port);
+      const close = await watch.waitEvent((e) => e.type === 'close' && mine(e), 15_000, 'close');
+      expect(close).toMatchObject({ how: 'retransmit_timeout', netns: clientNs });
+      expect(watch.events.filter((e: Record<string, any>) => (e.type === 'rst_sent' || e.type === 'keepalive_timeout') && mine(e))).toEqual([]);
+      await client.waitFor(/^CLOSED \S+ \S+ ETIMEDOUT/);
+    } finally {
+      await setSilent(pair.server, false);
+    }
+  }, 30_000);
+
   it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
     const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
     const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });

@@ -224,7 +224,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     expect(s.counts.rstSentByNetns[4026531833]).toBe(3);
     expect(s.counts.rstReceived).toBeGreaterThanOrEqual(3);
     // The zero-linger close was counted as a FIN close, then moved to the reset closes by its reset.
-    expect(s.counts.closesByNetns['4026531833']).toEqual({ fin: 2, rst_sent: 1, rst_received: 3, timeout: 0 });
+    expect(s.counts.closesByNetns['4026531833']).toEqual({ fin: 2, rst_sent: 1, rst_received: 3, timeout: 0, retransmit_timeout: 0 });
   });
   it('keepalive probes decode with the socket\'s own endpoints and settings', () => {
     const p = events.find((e) => e.type === 'keepalive_probe' && e.probesSent === 1);
@@ -262,6 +262,17 @@ describe('resets sent per namespace by cause, from the kernel\'s count (@rst_sen
     });
     expect(counts.rstSentByNetns).toEqual({ 100: 15, 200: 16, 300: 1 });
     expect(counts.rstSentByReason).toEqual({ NO_SOCKET: 5, TCP_STATE: 8, TCP_ABORT_ON_CLOSE: 2, unknown: 17 });
+    const { recordsPrinted: _, ...published } = counts;
+    expect(validate(countsRecord(published, new Date(0)))).toEqual([]);
+  });
+});
+
+describe('closes counted in the kernel (@closes)', () => {
+  it('by namespace and how, a retransmission timeout apart from a keepalive one; a reset after close() moves a FIN close', () => {
+    const counts = emptyCounts();
+    const rec = parseBpftraceLine('{"type": "map", "data": {"@closes": {"4026531833,0": 5, "4026531833,3": 1, "4026531833,5": 2, "4026531833,4": 1, "4026531833,9": 7}}}');
+    if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, { reasons: {}, tcpStates: {} });
+    expect(counts.closesByNetns).toEqual({ 4026531833: { fin: 4, rst_sent: 1, rst_received: 0, timeout: 1, retransmit_timeout: 2 } });
     const { recordsPrinted: _, ...published } = counts;
     expect(validate(countsRecord(published, new Date(0)))).toEqual([]);
   });

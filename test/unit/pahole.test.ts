@@ -25,7 +25,7 @@ describe('parsePahole', () => {
   it('gives the offsets the program reads (kernel 6.18 values)', () => {
     expect(kernelOffsets(l)).toMatchObject({
       sock_sk_timer: 448, sock_skc_flags: 96, sock_skc_net: 48, sock_skc_cookie: 88, sock_skc_state: 18,
-      sock_sk_lingertime: 576, icsk_probes_out: 1253, icsk_user_timeout: 1292, tp_keepalive_probes: 1917,
+      sock_sk_lingertime: 576, sock_sk_err: 284, icsk_probes_out: 1253, icsk_user_timeout: 1292, tp_keepalive_probes: 1917,
       tp_keepalive_intvl: 2224, net_ns_inum: 176, net_ka_probes: 768 + 572, netdev_nd_net: 264,
     });
   });

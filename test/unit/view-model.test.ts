@@ -4,7 +4,7 @@ import {
   COLUMNS, ViewCache, attentionKey, closedAtOf, contentWidths, headerText, keepaliveHealth, layoutColumns, matchesText, moveSelection,
   rowStyle, rowText, scrollFor, sortOrder, sortTitle, visibleSlice, type ActivityView, type ActivityLookup, type Row, type SortId, type ViewQuery,
 } from '../../src/ui/view-model.js';
-import type { KaEvent } from '../../src/domain/event.js';
+import type { CloseHow, KaEvent } from '../../src/domain/event.js';
 import type { Connection } from '../../src/domain/connection.js';
 import { idleOf, shortenEndpoint } from '../../src/output/format.js';
 import { TABLE_COLUMNS } from '../../src/output/table.js';
@@ -178,7 +178,7 @@ describe('rows of closed connections', () => {
     const live = rowText(c, undefined, layout);
     expect(at('timer', live)).toMatch(/^\d+s$/);
     expect(at('deadIn', live)).toMatch(/^1m\d\ds$/);
-    const ended = (how: 'timeout' | 'rst_sent' | 'rst_received' | 'fin'): ActivityView => ({ probesSent: 4, resets: 0, timeline: [
+    const ended = (how: CloseHow): ActivityView => ({ probesSent: 4, resets: 0, timeline: [
       { type: 'close', ts: new Date().toISOString(), how, lifetimeMs: 10, probesSent: 4, local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null },
     ] });
     const dead = rowText(c, ended('timeout'), layout, true);
@@ -186,6 +186,7 @@ describe('rows of closed connections', () => {
     expect(at('keepalive', dead)).toBe(at('keepalive', live)); // the rest as last seen
     expect(at('deadIn', rowText(c, ended('rst_sent'), layout, true))).toBe('rst out');
     expect(at('deadIn', rowText(c, ended('rst_received'), layout, true))).toBe('rst in');
+    expect(at('deadIn', rowText(c, ended('retransmit_timeout'), layout, true))).toBe('rto');
     expect(at('deadIn', rowText(c, undefined, layout, true))).toBe('closed');
     // No close record (close() had closed the socket before its reset, unread data): the reset it sent says how.
     const rst: KaEvent = { type: 'rst_sent', ts: new Date().toISOString(), local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null, reason: 'TCP_ABORT_ON_CLOSE', cause: 'unread_data', causeInferred: false, state: 'TCP_CLOSE' };
