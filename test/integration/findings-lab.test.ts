@@ -116,6 +116,13 @@ describe('snapshot --capture on the lab', () => {
     expect(f[0]!.evidence).toMatchObject({ userTimeoutMs: 5000, keepaliveIdleSec: 2, intervalSec: 2, probes: 5 });
   });
 
+  it('user-timeout: the server\'s end, its data unacknowledged through the silence, is given up by the retransmission timer', () => {
+    // A silence starts every 18 s and ends the server's connection within its 8 s user timeout: one in any 26 s window.
+    const closes = doc.events!.filter((e) => e.type === 'close' && e.local?.port === 7004);
+    expect(closes.map((e) => e.type === 'close' && e.how)).toContain('retransmit_timeout');
+    expect(findingsNaming(['retransmit-timeouts'], 'kalab-uto-srv'), JSON.stringify(doc.findings!.map((x) => x.rule))).toHaveLength(1);
+  });
+
   it('unread-close: abort resets (cause unread_data) sent by the server, attributed to it, and a finding naming it', () => {
     const srv = pidOf('unread-close', 'server');
     const unread = doc.events!.filter((e) => e.type === 'rst_sent' && e.cause === 'unread_data' && e.local?.port === 7005);

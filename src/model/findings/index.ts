@@ -9,6 +9,7 @@ import { ruleIdleWithoutKeepalive } from './idle-without-keepalive.js';
 import { ruleKeepaliveOverMiddlebox } from './keepalive-over-middlebox.js';
 import { ruleKeepaliveTimeouts } from './keepalive-timeouts.js';
 import { rulePeersNotAnswering } from './peers-not-answering.js';
+import { ruleRetransmitTimeouts } from './retransmit-timeouts.js';
 import type { FindingsInput } from './rule-kit.js';
 import { ruleUnreadDataResets } from './unread-data-resets.js';
 import { ruleUserTimeout } from './user-timeout.js';
@@ -33,7 +34,7 @@ export const DEFAULT_IDLE_TIMEOUTS: readonly IdleTimeout[] = [
 ];
 
 export const RULES: readonly ((input: FindingsInput) => Finding[])[] = [
-  ruleKeepaliveTimeouts, ruleIdleReclaimed, rulePeersNotAnswering, ruleKeepaliveOverMiddlebox, ruleIdleWithoutKeepalive,
+  ruleKeepaliveTimeouts, ruleRetransmitTimeouts, ruleIdleReclaimed, rulePeersNotAnswering, ruleKeepaliveOverMiddlebox, ruleIdleWithoutKeepalive,
   ruleDefaultSysctlBehindMiddlebox, ruleUserTimeout, ruleUnreadDataResets, ruleZeroLingerResets,
 ];
 
