@@ -44,5 +44,6 @@ export function countsLine(c: CountsRecord, label: (inode: string) => string = (
   const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
   const capped = Object.keys(c.cappedEvents).length ? `, held back beyond the events a second ${JSON.stringify(c.cappedEvents)}` : '';
   const byNetns = sentByNetns(c, label);
-  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}${byNetns ? ` (by namespace ${byNetns})` : ''}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
+  const rto = Object.values(c.closesByNetns).reduce((n, byHow) => n + (byHow.retransmit_timeout ?? 0), 0);
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}${byNetns ? ` (by namespace ${byNetns})` : ''}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, retransmission timeouts ${rto}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
 }

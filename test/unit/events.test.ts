@@ -274,7 +274,9 @@ describe('closes counted in the kernel (@closes)', () => {
     if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, { reasons: {}, tcpStates: {} });
     expect(counts.closesByNetns).toEqual({ 4026531833: { fin: 4, rst_sent: 1, rst_received: 0, timeout: 1, retransmit_timeout: 2 } });
     const { recordsPrinted: _, ...published } = counts;
-    expect(validate(countsRecord(published, new Date(0)))).toEqual([]);
+    const record = countsRecord(published, new Date(0));
+    expect(validate(record)).toEqual([]);
+    expect(countsLine(record)).toContain(', retransmission timeouts 2, ');
   });
 });
 
