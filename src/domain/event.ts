@@ -41,7 +41,11 @@ interface Base {
 
 export type KaEvent =
   | (Base & { type: 'keepalive_probe'; probesSent: number; probesOutstanding: number; maxProbes: number; intervalMs: number | null; userTimeoutMs: number; giveUpInMs: number | null })
-  | (Base & { type: 'keepalive_timeout'; probesSent: number; maxProbes: number })
+  | (Base & {
+      type: 'keepalive_timeout'; probesSent: number; maxProbes: number;
+      /** Unanswered when the timer gave up, and the socket's TCP_USER_TIMEOUT (absent in older recordings). */
+      probesOutstanding?: number; userTimeoutMs?: number;
+    })
   | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
   | (Base & { type: 'rst_received'; inferredCause: string })
   | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })

@@ -75,7 +75,10 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
             maxProbes: r.maxProbes, intervalMs, userTimeoutMs: r.userTimeoutMs,
             giveUpInMs: giveUpInMs(r.outstanding, r.maxProbes, intervalMs, r.userTimeoutMs, Math.round((r.idleJiffies * 1000) / hz)),
           })
-        : draft(r, ts, ends, { type: 'keepalive_timeout' as const, probesSent: r.total, maxProbes: r.maxProbes });
+        : draft(r, ts, ends, {
+            type: 'keepalive_timeout' as const, probesSent: r.total, maxProbes: r.maxProbes, probesOutstanding: r.outstanding,
+            userTimeoutMs: r.userTimeoutMs,
+          });
       // The timer runs in softirq: a client connection's owner is the process that connected it.
       return { ev, cookie: r.cookie, ctx: null, connectPid: r.connectPid || null };
     }

@@ -33,7 +33,10 @@ export function eventDetail(e: Exclude<KaEvent, { type: 'lost' }>): string {
     case 'keepalive_probe':
       return `probe ${e.probesOutstanding}/${e.maxProbes} (total ${e.probesSent})` + (e.giveUpInMs !== null ? `, gives up in ${(e.giveUpInMs / 1000).toFixed(1)}s` : '');
     case 'keepalive_timeout':
-      return `peer declared dead after ${e.maxProbes} unanswered probes`;
+      // TCP_USER_TIMEOUT ends it at the first timer run past the timeout with a probe out, before the probe count.
+      return e.userTimeoutMs && e.probesOutstanding !== undefined && e.probesOutstanding < e.maxProbes
+        ? `peer declared dead by TCP_USER_TIMEOUT ${e.userTimeoutMs} ms, ${e.probesOutstanding} of ${e.maxProbes} probes unanswered`
+        : `peer declared dead after ${e.maxProbes} unanswered probes`;
     case 'rst_sent':
       return `cause=${e.cause}${e.causeInferred ? ' (inferred)' : ''} reason=${e.reason ?? 'n/a'}`;
     case 'rst_received':

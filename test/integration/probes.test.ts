@@ -7,6 +7,8 @@ import { startPeer, stopAllPeers, type Peer } from '../helpers/peer.js';
 import { schemaValidator } from '../helpers/schema.js';
 import { refusedConnectionsFlood } from '../helpers/flood.js';
 import { alive, startWatch, type Watch } from '../helpers/watch.js';
+import type { KaEvent } from '../../src/domain/event.js';
+import { formatEventLine } from '../../src/output/event-text.js';
 
 const PREFIX = 'kat-prb-';
 let pair: Pair;
@@ -68,11 +70,29 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
         expect(p).toMatchObject({ pid: client.pid, comm: 'ka-peer', netns: clientNs, maxProbes: 3, intervalMs: 1000 });
       }
       expect(probes[0]!.giveUpInMs).toBe(3000);
-      expect(timeout).toMatchObject({ pid: client.pid, comm: 'ka-peer', netns: clientNs, maxProbes: 3, probesSent: 3 });
+      expect(timeout).toMatchObject({ pid: client.pid, comm: 'ka-peer', netns: clientNs, maxProbes: 3, probesSent: 3, probesOutstanding: 3, userTimeoutMs: 0 });
       const rst = await watch.waitEvent((e) => e.type === 'rst_sent' && mine(e), 3000, 'rst_sent keepalive');
       expect(rst).toMatchObject({ cause: 'keepalive_timeout', reason: 'TCP_KEEPALIVE_TIMEOUT', pid: client.pid });
       const close = await watch.waitEvent((e) => e.type === 'close' && mine(e), 3000, 'close');
       expect(close.how).toBe('timeout');
+    } finally {
+      await setSilent(pair.server, false);
+    }
+  }, 30_000);
+
+  it('silent peer with TCP_USER_TIMEOUT: the keepalive timer gives up before the probe count, and says so', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
+    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'hold',
+      '--keepalive', '--keepidle', '2', '--keepintvl', '1', '--keepcnt', '9', '--user-timeout', '2500'], { netns: pair.client });
+    const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
+    await setSilent(pair.server, true);
+    try {
+      const mine = (e: Record<string, any>) => ends(e, lport, port);
+      const timeout = await watch.waitEvent((e) => e.type === 'keepalive_timeout' && mine(e), 15_000, 'keepalive_timeout');
+      expect(timeout).toMatchObject({ maxProbes: 9, userTimeoutMs: 2500, pid: client.pid });
+      expect(timeout.probesOutstanding).toBeGreaterThan(0);
+      expect(timeout.probesOutstanding).toBeLessThan(9);
+      expect(formatEventLine(timeout as KaEvent)).toMatch(/peer declared dead by TCP_USER_TIMEOUT 2500 ms, \d of 9 probes unanswered/);
     } finally {
       await setSilent(pair.server, false);
     }

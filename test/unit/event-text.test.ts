@@ -18,6 +18,17 @@ describe('formatEventLine', () => {
   });
 });
 
+describe('a keepalive timeout in words', () => {
+  it('names TCP_USER_TIMEOUT when it ended the connection before the probe count, the probe count otherwise', () => {
+    const t = { ...probe, type: 'keepalive_timeout', probesSent: 2, maxProbes: 5 } as const;
+    const { probesOutstanding: _o, intervalMs: _i, giveUpInMs: _g, userTimeoutMs: _u, ...base } = t;
+    expect(formatEventLine({ ...base, probesOutstanding: 2, userTimeoutMs: 5000 })).toContain('peer declared dead by TCP_USER_TIMEOUT 5000 ms, 2 of 5 probes unanswered');
+    expect(formatEventLine({ ...base, probesOutstanding: 5, userTimeoutMs: 0 })).toContain('peer declared dead after 5 unanswered probes');
+    expect(formatEventLine({ ...base, probesOutstanding: 5, userTimeoutMs: 60_000 })).toContain('after 5 unanswered probes');
+    expect(formatEventLine(base)).toContain('after 5 unanswered probes'); // an older recording
+  });
+});
+
 describe('resetCausesText', () => {
   it('words sent causes (ka-top\'s and bare kernel reasons) apart from received ones, each in the order given', () => {
     const b = (key: string, rate: number) => ({ key, count: 1, rate });
