@@ -103,6 +103,9 @@ export class Attribution {
   private sent = new SentResets();
   /** Owners remembered per socket, for events after the inventory lost the connection. */
   private owners = new Map<string, Owner>();
+  /** Listed connections the tracer saw close, and when: until a refresh drops them, their fd may already hold a new
+   *  socket (a client reconnecting), and a setsockopt on that fd is the new socket's. */
+  private closedListed = new Map<string, number>();
 
   /** Remembers a socket's owner, most recent last; the oldest go past MAX_OWNERS: most sockets' closes are never
    *  printed (only those of connections with a probe or reset), so entries would otherwise pile up for good (48k
@@ -121,6 +124,7 @@ export class Attribution {
     const now = this.now();
     // TIME-WAIT entries name only a reset of their own (inventoried), and are most of what a churning host drops.
     const left = changes.gone.filter((c) => c.state !== 'TIME-WAIT');
+    if (this.closedListed.size) for (const c of changes.gone) this.closedListed.delete(c.id);
     const kept: Gone[] = [];
     let held = 0;
     for (const g of [{ at: now, left, byCookie: null }, ...this.gone]) {
@@ -172,6 +176,10 @@ export class Attribution {
 
   forget(now: number): void {
     this.sent.forget(now - RESET_MEMORY_MS);
+    for (const [id, at] of this.closedListed) {
+      if (at > now - GONE_MEMORY_MS) break; // in the order they closed
+      this.closedListed.delete(id);
+    }
   }
 
   /** Is the event's connection in the inventory, or did it just leave it? (setsockopt events are found by pid and
@@ -220,7 +228,7 @@ export class Attribution {
     const key = ev.sk && ev.local && ev.peer ? `${ev.sk}/${tupleKey(ev.netns ?? 0, ev.local, ev.peer)}` : null;
     if (ev.type === 'sockopt_changed' && ctx) {
       const c = this.indexed().findByFd(ctx.pid, ev.fd);
-      if (c) {
+      if (c && !this.closedListed.has(c.id)) {
         ev.connection = c.id;
         ev.local = c.local;
         ev.peer = c.peer;
@@ -252,5 +260,6 @@ export class Attribution {
       ev.ownerVia = 'connect';
     }
     if (ev.type === 'close' && key) this.owners.delete(key);
+    if (ev.type === 'close' && conn && this.closedListed.size < MAX_GONE) this.closedListed.set(conn.id, h.at);
   }
 }

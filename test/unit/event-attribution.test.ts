@@ -265,3 +265,31 @@ describe('an inventory that churns between events', () => {
     expect(named(a, half + 1)).toBeNull(); // (one not asked for before: an answer is remembered per socket)
   });
 });
+
+describe('setsockopt on an fd whose connection the tracer saw close', () => {
+  it('belongs to the new socket on that fd (a client reconnecting), not to the closed connection still listed', () => {
+    let now = 1_000_000;
+    const a = new Attribution(() => now);
+    const old = dying(true);
+    a.setInventory([old]);
+    const client = { pid: owner.pid, comm: owner.comm, cmdline: null };
+    const sockopt = (at: number): Held => ({
+      at, cookie: null, ctx: client,
+      ev: { type: 'sockopt_changed', ts: new Date(at).toISOString(), netns: null, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: null, local: null, peer: null, option: 'SO_KEEPALIVE', fd: owner.fd },
+    });
+    const before = sockopt(now);
+    a.attribute(before);
+    expect(before.ev).toMatchObject({ connection: old.id, local: old.local });
+    const close: Held = {
+      at: now, cookie: COOKIE!, ctx: null,
+      ev: { type: 'close', ts: new Date(now).toISOString(), netns: NS, pid: null, comm: null, process: null, connection: null, ownerVia: null, sk: SK!, local: old.local, peer: old.peer, how: 'timeout', lifetimeMs: 1000, probesSent: 2 },
+    };
+    a.attribute(close);
+    expect(close.ev.connection).toBe(old.id);
+    now += 1000; // reconnected on the same fd; the inventory has not been refreshed
+    const after = sockopt(now);
+    a.attribute(after);
+    expect(after.ev).toMatchObject({ connection: null, local: null, pid: owner.pid });
+  });
+});
+
