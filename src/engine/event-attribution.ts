@@ -183,10 +183,14 @@ export class Attribution {
   }
 
   /** Is the event's connection in the inventory, or did it just leave it? (setsockopt events are found by pid and
-   *  fd instead.) */
+   *  fd instead: unknown only while that fd's listed connection is one the tracer saw close, for the new socket
+   *  there is listed at the next refresh.) */
   known(h: Held): boolean {
     const ev = h.ev;
-    if (ev.type === 'sockopt_changed') return true;
+    if (ev.type === 'sockopt_changed') {
+      const c = h.ctx ? this.indexed().findByFd(h.ctx.pid, ev.fd) : null;
+      return !c || !this.closedListed.has(c.id);
+    }
     return this.inventoried(h) !== null;
   }
 

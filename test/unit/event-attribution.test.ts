@@ -288,8 +288,15 @@ describe('setsockopt on an fd whose connection the tracer saw close', () => {
     expect(close.ev.connection).toBe(old.id);
     now += 1000; // reconnected on the same fd; the inventory has not been refreshed
     const after = sockopt(now);
+    expect(a.known(after)).toBe(false); // held for the refresh that lists the new socket
+    const early = sockopt(now);
+    a.attribute(early);
+    expect(early.ev).toMatchObject({ connection: null, local: null, pid: owner.pid });
+    const next: Connection = { ...old, id: `${NS}:c0ffee`, cookie: 'c0ffee', local: { ...old.local, port: old.local.port + 1 } };
+    a.setInventory([next]);
+    expect(a.known(after)).toBe(true);
     a.attribute(after);
-    expect(after.ev).toMatchObject({ connection: null, local: null, pid: owner.pid });
+    expect(after.ev).toMatchObject({ connection: next.id, local: next.local });
   });
 });
 
