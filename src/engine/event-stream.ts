@@ -110,11 +110,13 @@ export class EventStream {
   /** Emits held events older than the hold time (all of them with `all`). */
   flush(all = false): void {
     const now = this.now();
-    // Only a socket that lives on can turn up in a newer inventory: a keepalive probe's. The others (closes,
-    // resets, timeouts) are gone or going; holding them for a refresh would only make the inventory churn. A probe
-    // waits UNKNOWN_WAIT_MS at most: every later event waits behind it, and on a large host the refresh is slow.
+    // Only a socket that lives on can turn up in a newer inventory: a keepalive probe's, or a setsockopt's on an fd
+    // that held a connection which just closed (a client reconnecting). The others (closes, resets, timeouts) are
+    // gone or going; holding them for a refresh would only make the inventory churn. Such an event waits
+    // UNKNOWN_WAIT_MS at most: every later event waits behind it, and on a large host the refresh is slow.
     const mayLeave = (h: Held) =>
-      h.ev.type !== 'keepalive_probe' || this.attribution.known(h) || now - h.at >= UNKNOWN_WAIT_MS || !this.opts.onUnknownSocket?.(h.at, h.ev.netns);
+      (h.ev.type !== 'keepalive_probe' && h.ev.type !== 'sockopt_changed') || this.attribution.known(h) ||
+      now - h.at >= UNKNOWN_WAIT_MS || !this.opts.onUnknownSocket?.(h.at, h.ev.netns);
     for (const h of this.queue.take(now, this.holdMs, all, mayLeave)) {
       this.attribution.attribute(h);
       this.emit(h.ev);

@@ -127,6 +127,33 @@ describe('a probe of a socket no inventory lists yet', () => {
   });
 });
 
+describe('a client reconnecting on the fd of a connection that just died', () => {
+  it('its setsockopt waits for the refresh that lists the new socket, and names it, not the dead one', () => {
+    let now = 1_000_000;
+    const out: KaEvent[] = [];
+    let asked = 0;
+    const s = new EventStream({
+      reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now, onUnknownSocket: () => (asked++, true),
+    }, (e) => out.push(e));
+    const deliver = (ls: string[]) => ls.forEach((l) => { const r = parseBpftraceLine(l); if (r) s.push(r); });
+    const old = dying(true);
+    s.setInventory([old]);
+    deliver(death);
+    now += 1000;
+    s.flush();
+    expect(out.find((e) => e.type === 'close')).toMatchObject({ connection: old.id });
+    deliver([`{"type": "printf", "data": "KA sockopt ${owner.pid} ${owner.fd} 1 9 ka-peer\\n"}`]);
+    now += 1000;
+    s.flush();
+    expect(out.some((e) => e.type === 'sockopt_changed')).toBe(false); // held: the refresh is asked for
+    expect(asked).toBeGreaterThan(0);
+    const next: Connection = { ...old, id: `${NS}:c0ffee`, cookie: 'c0ffee', local: { ...old.local, port: old.local.port + 1 } };
+    s.setInventory([next]);
+    s.flush();
+    expect(out.find((e) => e.type === 'sockopt_changed')).toMatchObject({ connection: next.id, option: 'SO_KEEPALIVE', pid: owner.pid });
+  });
+});
+
 describe('a probe in a namespace the inventories leave out (--netns)', () => {
   /** The probes through LiveTracing with an empty inventory taken long ago: events out after 600 ms, refreshes asked. */
   const run = async (covered: boolean) => {
