@@ -42,13 +42,18 @@ function dying(withOwner: boolean): Connection {
   };
 }
 
-function stream() {
+/** An event stream on the recording's program; with `waiting`, every refresh asked for is on its way, never landing
+ *  (`asked()` counts them). */
+function stream(waiting = false) {
   let now = 1_000_000;
+  let asked = 0;
   const out: KaEvent[] = [];
-  const s = new EventStream({ reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now }, (e) => out.push(e));
+  const onUnknownSocket = waiting ? () => (asked++, true) : undefined;
+  const s = new EventStream({ reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now, onUnknownSocket }, (e) => out.push(e));
   const deliver = (ls: string[]) => ls.forEach((l) => { const r = parseBpftraceLine(l); if (r) s.push(r); });
-  const later = () => { now += 400; s.flush(); };
-  return { s, out, deliver, later };
+  const after = (ms: number) => { now += ms; s.flush(); };
+  const later = () => after(400);
+  return { s, out, deliver, later, after, asked: () => asked };
 }
 
 describe('a dying connection whose inventory refresh lands before its last events leave the hold', () => {
@@ -109,44 +114,28 @@ describe('a dying connection whose inventory refresh lands before its last event
 
 describe('a probe of a socket no inventory lists yet', () => {
   it('holds the events behind it while a refresh is wanted, UNKNOWN_WAIT_MS at most', () => {
-    let now = 1_000_000;
-    const out: KaEvent[] = [];
-    let asked = 0;
-    const s = new EventStream({
-      reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now,
-      onUnknownSocket: () => (asked++, true), // a refresh is always on its way, never landing
-    }, (e) => out.push(e));
-    for (const l of [...probes, ...death]) { const r = parseBpftraceLine(l); if (r) s.push(r); }
-    now += 1000;
-    s.flush();
+    const { out, deliver, after, asked } = stream(true);
+    deliver([...probes, ...death]);
+    after(1000);
     expect(out).toEqual([]);
-    expect(asked).toBeGreaterThan(0);
-    now += UNKNOWN_WAIT_MS;
-    s.flush();
+    expect(asked()).toBeGreaterThan(0);
+    after(UNKNOWN_WAIT_MS);
     expect(out.map((e) => e.type)).toEqual(['keepalive_probe', 'keepalive_probe', 'keepalive_timeout', 'rst_sent', 'close']);
   });
 });
 
 describe('a client reconnecting on the fd of a connection that just died', () => {
   it('its setsockopt waits for the refresh that lists the new socket, and names it, not the dead one', () => {
-    let now = 1_000_000;
-    const out: KaEvent[] = [];
-    let asked = 0;
-    const s = new EventStream({
-      reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz, now: () => now, onUnknownSocket: () => (asked++, true),
-    }, (e) => out.push(e));
-    const deliver = (ls: string[]) => ls.forEach((l) => { const r = parseBpftraceLine(l); if (r) s.push(r); });
+    const { s, out, deliver, after, asked } = stream(true);
     const old = dying(true);
     s.setInventory([old]);
     deliver(death);
-    now += 1000;
-    s.flush();
+    after(1000);
     expect(out.find((e) => e.type === 'close')).toMatchObject({ connection: old.id });
     deliver([`{"type": "printf", "data": "KA sockopt ${owner.pid} ${owner.fd} 1 9 ka-peer\\n"}`]);
-    now += 1000;
-    s.flush();
+    after(1000);
     expect(out.some((e) => e.type === 'sockopt_changed')).toBe(false); // held: the refresh is asked for
-    expect(asked).toBeGreaterThan(0);
+    expect(asked()).toBeGreaterThan(0);
     const next: Connection = { ...old, id: `${NS}:c0ffee`, cookie: 'c0ffee', local: { ...old.local, port: old.local.port + 1 } };
     s.setInventory([next]);
     s.flush();
