@@ -11,6 +11,8 @@ export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_sock
  *  retransmission or zero-window-probe timer gave up (unacknowledged data or SYN: tcp_retries2, tcp_syn_retries, or
  *  TCP_USER_TIMEOUT through them). */
 export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout' | 'retransmit_timeout';
+/** How a connection ends when it sends a reset: its keepalive timer's reset is the keepalive timeout's. */
+export const closeHowOfReset = (cause: RstCause): CloseHow => (cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent');
 export type OwnerVia = 'inventory' | 'context' | 'connect' | 'listener';
 
 export interface EventProcess {

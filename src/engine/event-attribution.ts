@@ -6,7 +6,7 @@
 // timeout, reset, close) routinely leave the hold after the refresh that no longer lists it.
 import { cookieKey, tupleKey } from '../domain/keys.js';
 import { ConnectionIndex, type IndexChanges } from '../model/connection-index.js';
-import type { EventProcess, OwnerVia, RstCause } from '../domain/event.js';
+import { closeHowOfReset, type EventProcess, type OwnerVia, type RstCause } from '../domain/event.js';
 import type { Connection, Endpoint } from '../domain/connection.js';
 import { changesBetween, type InventoryChanges } from '../domain/inventory.js';
 import type { Held } from './event-order.js';
@@ -209,7 +209,7 @@ export class Attribution {
     if (ev.type === 'close') {
       // Socket memory is reused quickly: same address and same 4-tuple.
       const rst = this.sent.bySocket(ev.sk, ev.local, ev.peer);
-      if (ev.how === 'fin' && rst) ev.how = rst.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
+      if (ev.how === 'fin' && rst) ev.how = closeHowOfReset(rst.cause);
       else if (rst?.cause === 'keepalive_timeout') ev.how = 'timeout';
       // Only a close() that reset the connection ran in the owner's context.
       if (!rst || (rst.cause !== 'linger' && rst.cause !== 'unread_data')) ctx = null;

@@ -4,7 +4,7 @@
 import { matchesFilter } from '../model/filter.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import type { Connection } from '../domain/connection.js';
-import type { CloseHow, KaEvent } from '../domain/event.js';
+import { closeHowOfReset, type CloseHow, type KaEvent } from '../domain/event.js';
 import { DEFAULT_IDLE_TIMEOUTS } from '../model/findings/index.js';
 import { formatEndpoint } from '../output/format.js';
 import { COLUMNS, type ColumnDef, type ColumnId, type RowActivity } from '../output/table.js';
@@ -159,7 +159,7 @@ function endedBy(a: ActivityView | undefined): CloseHow | null {
   for (let i = tl.length - 1; i >= 0 && i >= tl.length - 4; i--) {
     const e = tl[i]!;
     if (e.type === 'keepalive_timeout') return 'timeout';
-    if (e.type === 'rst_sent') return e.cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent';
+    if (e.type === 'rst_sent') return closeHowOfReset(e.cause);
     if (e.type === 'rst_received') return 'rst_received';
   }
   return null;
