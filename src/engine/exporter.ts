@@ -46,19 +46,23 @@ function kernelValues(c: TracerCounts): Map<string, number> {
     for (const [cause, n] of Object.entries(byCause)) m.set(`netns_rst_sent:${ns}:${cause}`, n);
   }
   for (const [ns, n] of Object.entries(c.rstReceivedByNetns)) m.set(`netns_rst_received:${ns}`, n);
-  for (const byHow of Object.values(c.closesByNetns)) {
-    for (const [how, n] of Object.entries(byHow)) m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
+  for (const [ns, byHow] of Object.entries(c.closesByNetns)) {
+    for (const [how, n] of Object.entries(byHow)) {
+      m.set(`netns_close:${ns}:${how}`, n);
+      m.set(`close:${how}`, (m.get(`close:${how}`) ?? 0) + n);
+    }
   }
   for (const [map, n] of Object.entries(c.mapFull)) m.set(`map_full:${map}`, n);
   for (const [type, n] of Object.entries(c.cappedEvents)) m.set(`capped:${type}`, n);
   return m;
 }
-/** `label: 'netns'`: the key's rest is an inode (and `:cause`, for resets sent), served as the namespace's name (and
- *  its pod's) for the namespaces the inventory lists (a pod's netns lives as long as the pod: a gone one's series
+/** `label: 'netns'`: the key's rest is an inode (and `:<sub>`, e.g. a reset's cause), served as the namespace's name
+ *  (and its pod's) for the namespaces the inventory lists (a pod's netns lives as long as the pod: a gone one's series
  *  ends, the kernel map keeps its key). */
-const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string }[] = [
+const KERNEL_METRICS: readonly { metric: MetricDef; key: string; label?: string; sub?: string }[] = [
   { metric: METRICS.kernelResetsSent, key: 'rst_sent:', label: 'reason' },
-  { metric: METRICS.netnsResetsSent, key: 'netns_rst_sent:', label: 'netns' },
+  { metric: METRICS.netnsResetsSent, key: 'netns_rst_sent:', label: 'netns', sub: 'cause' },
+  { metric: METRICS.netnsCloses, key: 'netns_close:', label: 'netns', sub: 'how' },
   { metric: METRICS.netnsResetsReceived, key: 'netns_rst_received:', label: 'netns' },
   { metric: METRICS.kernelResetsReceived, key: 'rst_received' },
   { metric: METRICS.kernelTimeouts, key: 'keepalive_timeouts' },
@@ -131,16 +135,16 @@ export class ExporterState {
     const tracing = this.source.tracing;
     if (tracing) {
       this.kernel.observe(kernelValues(tracing.counts));
-      const labelsOf = (label: string, rest: string) => {
+      const labelsOf = (label: string, rest: string, sub: string | undefined) => {
         if (label !== 'netns') return { [label]: rest };
-        const [inode = '', cause] = rest.split(':');
+        const [inode = '', value] = rest.split(':');
         const ns = this.labelsByInode.get(inode);
-        return ns && cause ? { ...ns, cause } : ns;
+        return ns && sub && value ? { ...ns, [sub]: value } : ns;
       };
-      for (const { metric, key, label } of KERNEL_METRICS) {
+      for (const { metric, key, label, sub } of KERNEL_METRICS) {
         out.set(metric.name, label
           ? this.kernel.keys(key).flatMap((k) => {
-            const labels = labelsOf(label, k.slice(key.length));
+            const labels = labelsOf(label, k.slice(key.length), sub);
             return labels ? [{ labels, value: this.kernel.value(k) }] : [];
           })
           : [{ labels: {}, value: this.kernel.value(key) }]);

@@ -33,6 +33,7 @@ export const METRICS = {
   kernelTimeouts: def('katop_kernel_keepalive_timeouts_total', 'counter', 'Keepalive timeouts on the whole host, counted in the kernel.'),
   netnsResetsSent: def('katop_netns_resets_sent_total', 'counter', 'Resets sent from the network namespace by cause (linger, keepalive_timeout, unread_data, no_socket, timewait, other), counted in the kernel: exact also when a flood\'s event records are held back or lost.', ['netns', 'namespace', 'pod', 'cause']),
   netnsResetsReceived: def('katop_netns_resets_received_total', 'counter', 'Resets received in the network namespace, counted in the kernel.', ['netns', 'namespace', 'pod']),
+  netnsCloses: def('katop_netns_closes_total', 'counter', 'Closed connections of the network namespace by how they ended (fin, rst_sent, rst_received, timeout, retransmit_timeout), counted in the kernel: exact also when a flood\'s close records are held back.', ['netns', 'namespace', 'pod', 'how']),
   kernelCloses: def('katop_kernel_closes_total', 'counter', 'Closed connections on the whole host by how they ended (fin, rst_sent, rst_received, timeout, retransmit_timeout), counted in the kernel.', ['how']),
   eventsLost: def('katop_events_lost_total', 'counter', 'Event records the tracer lost (its kernel counts stay exact).'),
   eventsCapped: def('katop_events_held_back_total', 'counter', 'Event records the tracer held back by event type, beyond the records a second each kind may print (a flood): the per-owner counters miss them, the kernel counts stay exact.', ['type']),
