@@ -3,20 +3,18 @@
 // path that black-holes the flow (a firewall's dropped state, an MTU black hole).
 import type { KaEvent } from '../../domain/event.js';
 import type { Finding } from '../../domain/finding.js';
-import { finding, groupBy, type FindingsInput } from './rule-kit.js';
+import { eventSubjects, finding, type FindingsInput } from './rule-kit.js';
 
 /** Connections the kernel gave up on because what they sent went unacknowledged. */
 export function ruleRetransmitTimeouts(input: FindingsInput): Finding[] {
   const ev = input.events.filter((e): e is Extract<KaEvent, { type: 'close' }> => e.type === 'close' && e.how === 'retransmit_timeout');
   if (!ev.length) return [];
-  const peers = [...groupBy(ev, (e) => e.peer?.address ?? '?').keys()];
-  const procs = new Map<number, string>();
-  for (const e of ev) if (e.pid !== null) procs.set(e.pid, e.comm ?? '?');
+  const { connections, processes, peers } = eventSubjects(ev);
   return [finding({
     rule: 'retransmit-timeouts',
     severity: 'critical',
     summary: `${ev.length} connection(s) were given up by the retransmission timer while ka-top watched: what they sent went unacknowledged (the application got ETIMEDOUT); peers: ${peers.slice(0, 5).join(', ')}${peers.length > 5 ? ', …' : ''}.`,
     fix: 'the peers or the path stopped acknowledging: check the peers\' hosts, and the path for a firewall or NAT that dropped the flow\'s state or an MTU black hole (large segments lost, small ones pass). The time it takes is net.ipv4.tcp_retries2 (15: ~15 min) or TCP_USER_TIMEOUT on the socket; the applications must reconnect on ETIMEDOUT.',
     evidence: { timeouts: ev.length, peers },
-  }, ev.map((e) => e.connection).filter((c): c is string => !!c), [...procs].map(([pid, comm]) => ({ pid, comm })))];
+  }, connections, processes)];
 }

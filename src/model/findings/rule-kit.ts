@@ -1,7 +1,7 @@
 // What every findings rule reads (the input) and the helpers they share: grouping, the finding record, which
 // connections cross a middlebox, and where to change a keepalive setting.
 import type { Connection, NetnsInfo } from '../../domain/connection.js';
-import type { KaEvent, RstCause } from '../../domain/event.js';
+import type { KaEvent, RstCause, SocketEvent } from '../../domain/event.js';
 import type { Finding, IdleTimeout } from '../../domain/finding.js';
 import { endpointKey } from '../../domain/keys.js';
 import { netnsLabel } from '../../domain/netns.js';
@@ -120,6 +120,17 @@ export function resetSenders(input: FindingsInput, cause: RstCause): ResetSender
       processes: e0.pid !== null ? [{ pid: e0.pid, comm: e0.comm ?? '?' }] : [],
     };
   });
+}
+
+/** What a finding built from events names: the connections (those the inventory knew), their owners, the peers. */
+export function eventSubjects(events: readonly SocketEvent[]): { connections: string[]; processes: { pid: number; comm: string }[]; peers: string[] } {
+  const procs = new Map<number, string>();
+  for (const e of events) if (e.pid !== null) procs.set(e.pid, e.comm ?? '?');
+  return {
+    connections: events.map((e) => e.connection).filter((c): c is string => !!c),
+    processes: [...procs].map(([pid, comm]) => ({ pid, comm })),
+    peers: [...new Set(events.map((e) => e.peer?.address).filter((a): a is string => !!a))],
+  };
 }
 
 /** A rate as a finding's evidence keeps it: two decimals. */
