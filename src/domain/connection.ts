@@ -90,6 +90,11 @@ export interface SsSocket {
   extra: Record<string, string>;
 }
 
+/** The net.ipv4 sysctls ka-top reads per network namespace. */
+export const SYSCTL_NAMES = [
+  'tcp_keepalive_time', 'tcp_keepalive_intvl', 'tcp_keepalive_probes', 'tcp_retries2', 'tcp_fin_timeout',
+] as const satisfies readonly (keyof NetnsSysctl)[];
+
 /** Keepalive-related sysctls of one network namespace (seconds / counts, by their sysctl names). */
 export interface NetnsSysctl {
   tcp_keepalive_time: number;

@@ -1,8 +1,7 @@
 // Keepalive sysctls of another network namespace without the native helper (a host it was not built for):
 // `nsenter --net=PATH cat` of the /proc/sys files, since /proc/sys/net shows the namespace of the reading process.
-import type { NetnsSysctl } from '../domain/connection.js';
+import { SYSCTL_NAMES, type NetnsSysctl } from '../domain/connection.js';
 import { run } from './exec.js';
-import { SYSCTL_NAMES } from './procfs.js';
 
 /** The sysctls, or why they could not be read (one line). */
 export async function readSysctlsWithNsenter(path: string): Promise<NetnsSysctl | string> {

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { containerFromCgroup, parseCgroupPath, parseCmdline, parsePasswd, parsePreload, parseStartTime, parseStatusUid } from '../parse/procfs.js';
 import { WorkloadDirectory } from './workloads.js';
 import type { NetnsRef } from './ports.js';
-import type { NetnsSysctl, ProcessInfo } from '../domain/connection.js';
+import { SYSCTL_NAMES, type NetnsSysctl, type ProcessInfo } from '../domain/connection.js';
 import type { EventProcess } from '../domain/event.js';
 
 function readOr(path: string): string | null {
@@ -168,10 +168,6 @@ export function hostFacts(): { hostname: string; kernel: string } {
     kernel: (readOr('/proc/sys/kernel/osrelease') ?? '').trim(),
   };
 }
-
-export const SYSCTL_NAMES = [
-  'tcp_keepalive_time', 'tcp_keepalive_intvl', 'tcp_keepalive_probes', 'tcp_retries2', 'tcp_fin_timeout',
-] as const;
 
 /** Keepalive sysctls of ka-top's own namespace (readable without root). */
 export function readOwnSysctls(): NetnsSysctl | string {

@@ -2,7 +2,7 @@
 // Compact (short terminals): one line for what ka-top can and cannot see, the warnings counted, not quoted.
 import { Box } from 'ink';
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
-import type { NetnsInfo, NetnsSysctl } from '../domain/connection.js';
+import { SYSCTL_NAMES, type NetnsInfo, type NetnsSysctl } from '../domain/connection.js';
 import { netnsLabel } from '../domain/netns.js';
 import type { Finding } from '../domain/finding.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
@@ -55,8 +55,6 @@ export interface ShownSysctl {
   differ: boolean;
 }
 
-const SYSCTL_KEYS = ['tcp_keepalive_time', 'tcp_keepalive_intvl', 'tcp_keepalive_probes', 'tcp_retries2', 'tcp_fin_timeout'] as const;
-
 /** ka-top's own namespace's sysctls when it is inventoried; else (`--netns`) those of the namespaces shown, when
  *  they agree. */
 export function shownSysctl(namespaces: readonly NetnsInfo[]): ShownSysctl {
@@ -64,7 +62,7 @@ export function shownSysctl(namespaces: readonly NetnsInfo[]): ShownSysctl {
   if (own) return { values: own.sysctl, scope: null, differ: false };
   const read = namespaces.filter((n) => n.sysctl);
   const first = read[0]?.sysctl ?? null;
-  const differ = read.some((n) => SYSCTL_KEYS.some((k) => n.sysctl![k] !== first![k]));
+  const differ = read.some((n) => SYSCTL_NAMES.some((k) => n.sysctl![k] !== first![k]));
   const scope = read.length === 1 ? netnsLabel(read[0]!) : `${read.length} netns`;
   return { values: differ ? null : first, scope: read.length ? scope : null, differ };
 }
