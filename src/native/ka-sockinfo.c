@@ -49,6 +49,9 @@
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -191,18 +194,19 @@ static struct entry *table_push(struct table *t) {
 // ---------------------------------------------------------------------------------------------------------------
 // Reading the options of one socket through a duplicate of the owner's fd
 
-// Fills e->kind and the option fields. `pidfd` < 0 means pidfd_open failed with `pidfd_err`.
-static void read_options(struct entry *e, int pidfd, int pidfd_err) {
+// Fills e->kind and the option fields. `pidfd` < 0 means pidfd_open failed with `pidfd_err`. Returns the duplicate
+// fd, still open (the caller closes its duplicates together, see dup_batch), or -1.
+static int read_options(struct entry *e, int pidfd, int pidfd_err) {
   if (pidfd < 0) {
     e->kind = K_UNREAD;
     e->err = pidfd_err;
-    return;
+    return -1;
   }
   int s = (int)syscall(SYS_pidfd_getfd, pidfd, e->fd, 0);
   if (s < 0) {
     e->kind = K_UNREAD; // EPERM without root, EBADF/ESRCH when the fd or process went away meanwhile
     e->err = errno;
-    return;
+    return -1;
   }
   // TCP_KEEPIDLE answers only on TCP sockets (unix: EOPNOTSUPP, UDP/raw: ENOPROTOOPT): it doubles as the type check,
   // one syscall instead of SO_DOMAIN + SO_PROTOCOL on every socket.
@@ -210,8 +214,7 @@ static void read_options(struct entry *e, int pidfd, int pidfd_err) {
   if (getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &e->idle, &l2) < 0) {
     if (errno == EOPNOTSUPP || errno == ENOPROTOOPT) {
       e->kind = K_OTHER;
-      close(s);
-      return;
+      return s;
     }
     goto fail;
   }
@@ -226,12 +229,11 @@ static void read_options(struct entry *e, int pidfd, int pidfd_err) {
   e->kind = K_TCP;
   e->linger_on = lg.l_onoff != 0;
   e->linger_sec = lg.l_linger;
-  close(s);
-  return;
+  return s;
 fail:
   e->kind = K_UNREAD;
   e->err = errno;
-  close(s);
+  return s;
 }
 
 static void print_entry(const struct entry *e) {
@@ -324,15 +326,60 @@ struct read_work {
   atomic_size_t next;
 };
 
-static void *read_units(void *arg) {
-  struct read_work *w = arg;
+// The duplicates a reading thread holds: closed together, a close_range per run of consecutive fds (a table hands
+// out the lowest free fd, so a batch is nearly one run) instead of a close each: at 100k sockets 100k system calls
+// fewer, and each costs ~1.5 us under a hypervisor.
+#define DUP_BATCH 128
+
+struct dup_batch {
+  int fd[DUP_BATCH];
+  int n;
+};
+
+static int cmp_int(const void *a, const void *b) {
+  return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static void dup_batch_close(struct dup_batch *b) {
+  qsort(b->fd, (size_t)b->n, sizeof b->fd[0], cmp_int);
+  for (int i = 0, j; i < b->n; i = j) {
+    for (j = i + 1; j < b->n && b->fd[j] == b->fd[j - 1] + 1; j++) {}
+    if (j - i == 1 || syscall(SYS_close_range, b->fd[i], b->fd[j - 1], 0) != 0)
+      for (int k = i; k < j; k++) close(b->fd[k]); // one fd, or a kernel before 5.9
+  }
+  b->n = 0;
+}
+
+static void dup_batch_add(struct dup_batch *b, int fd) {
+  if (fd < 0) return;
+  b->fd[b->n++] = fd;
+  if (b->n == DUP_BATCH) dup_batch_close(b);
+}
+
+static void read_work_run(struct read_work *w) {
+  struct dup_batch dups = {.n = 0};
   for (size_t u; (u = atomic_fetch_add(&w->next, 1)) < w->nunits;) {
     struct entry *e = &w->t->v[w->units[u].first];
     int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
     int err = pidfd < 0 ? errno : 0;
-    for (size_t i = 0; i < w->units[u].n; i++) read_options(&e[i], pidfd, err);
+    for (size_t i = 0; i < w->units[u].n; i++) dup_batch_add(&dups, read_options(&e[i], pidfd, err));
+    dup_batch_close(&dups);
     if (pidfd >= 0) close(pidfd);
   }
+}
+
+// Gives the calling thread an fd table of its own, holding only 0-2 of the inherited fds (it must keep no file, such
+// as a namespace, open). A thread on its own table takes no other thread's table lock to get or close an fd, and
+// the kernel looks its fds up without a reference count (fdget's fast path, for a table only one thread uses).
+// False, on the shared table, where the kernel has no close_range (before 5.9).
+static bool own_fd_table(void) {
+  if (syscall(SYS_close_range, 1, 0, 0) == 0 || errno == ENOSYS) return false; // first > last: EINVAL where it exists
+  return unshare(CLONE_FILES) == 0 && syscall(SYS_close_range, 3, ~0U, 0) == 0;
+}
+
+static void *read_units(void *arg) {
+  own_fd_table();
+  read_work_run(arg);
   return NULL;
 }
 
@@ -358,7 +405,7 @@ static void read_pending(struct table *t, size_t from) {
   pthread_t helper;
   bool two = pending >= READ_THREADS_MIN_BATCH && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
              pthread_create(&helper, NULL, read_units, &w) == 0;
-  read_units(&w);
+  read_work_run(&w);
   if (two) pthread_join(helper, NULL);
 }
 
@@ -622,6 +669,7 @@ static bool write_all(const char *p, size_t n) {
 
 static void *spool_writer(void *arg) {
   (void)arg;
+  own_fd_table(); // writes to stdout only
   pthread_mutex_lock(&spool.mu);
   for (;;) {
     while (!spool.head) pthread_cond_wait(&spool.cv, &spool.mu);

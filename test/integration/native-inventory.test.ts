@@ -3,6 +3,7 @@
 // timers, queues. Both dumps run back to back; fields that move with time are compared within a tolerance.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInventory } from '../../src/engine/inventory.js';
@@ -249,6 +250,12 @@ describe('inventory through the native source', () => {
       // The daemon's diff protocol starts over after an inventory: a plain scan still returns every socket.
       const scan = await daemon.scan();
       expect(scan.sockets.filter((o) => peers.some((p) => p.pid === o.pid)).length).toBeGreaterThanOrEqual(8);
+      // Its threads other than the main one (the answers' writer) have fd tables of their own, holding stdin, stdout
+      // and stderr only: no copy of a namespace or a netlink socket the main thread had open when they started.
+      const helper = (await run('pgrep', ['-x', 'ka-sockinfo', '-P', String(process.pid)])).stdout.trim();
+      const others = readdirSync(`/proc/${helper}/task`).filter((t) => t !== helper);
+      expect(others.length).toBeGreaterThan(0);
+      for (const t of others) expect(readdirSync(`/proc/${helper}/task/${t}/fd`).sort()).toEqual(['0', '1', '2']);
     } finally {
       await daemon.close();
     }
