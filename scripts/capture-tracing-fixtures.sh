@@ -60,8 +60,9 @@ rm -f "$srv"
 
 # A second run, in two scratch namespaces on a veth (198.18.250.0/24, fd6b:6174:fa::/64): a connection dying of
 # keepalive timeout (its probes, then the timeout, the reset and the close; `ss` dumps the client's namespace
-# first, as ka-top's inventory does: that gives the socket its cookie, which the records then carry), then a
-# listener bound to the wildcard address resetting segments of a connection it no longer has, over IPv4 and IPv6.
+# first, as ka-top's inventory does: that gives the socket its cookie, which the records then carry) and two
+# connects that fail meanwhile, then a listener bound to the wildcard address resetting segments of a connection
+# it no longer has, over IPv4 and IPv6.
 death="$OUT/bpftrace-$version-scratch-run"
 CLI=kat-capt-cli SRV=kat-capt-srv
 cleanup() {
@@ -104,6 +105,12 @@ table inet kasilent {
   chain drop_out { type filter hook output priority -10; policy accept; counter drop; }
 }
 NFT
+# Two connects during the silence that never complete: one the kernel gives up on (TCP_USER_TIMEOUT 1 s:
+# ETIMEDOUT), one the application closes while connecting (the checker's own 3 s connect timeout).
+ip netns exec $CLI "$PEER" client --connect 198.18.250.2:7004 --user-timeout 1000 --duration 4000 >/dev/null &
+peers="$peers $!"
+ip netns exec $CLI "$PEER" checker --connect 198.18.250.2:7004 --every 300 --count 1 >/dev/null &
+peers="$peers $!"
 sleep 5
 ip netns exec $SRV nft delete table inet kasilent
 # The server resets its end with SO_LINGER {1,0} while its resets are dropped: the client never learns, and its

@@ -8,9 +8,12 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
 /** How a connection ended: `timeout` = keepalive gave up (probes or TCP_USER_TIMEOUT), `retransmit_timeout` = the
- *  retransmission or zero-window-probe timer gave up (unacknowledged data or SYN: tcp_retries2, tcp_syn_retries, or
- *  TCP_USER_TIMEOUT through them). */
-export type CloseHow = 'fin' | 'rst_sent' | 'rst_received' | 'timeout' | 'retransmit_timeout';
+ *  retransmission or zero-window-probe timer gave up on an established connection (unacknowledged data or FIN:
+ *  tcp_retries2, tcp_orphan_retries, or TCP_USER_TIMEOUT through them), `connect_failed` = it never connected (no
+ *  SYN-ACK within tcp_syn_retries or TCP_USER_TIMEOUT, an ICMP error, or the application closed it while
+ *  connecting; a reset in answer to its SYN is `rst_received`). */
+export const CLOSE_HOWS = ['fin', 'rst_sent', 'rst_received', 'timeout', 'retransmit_timeout', 'connect_failed'] as const;
+export type CloseHow = (typeof CLOSE_HOWS)[number];
 /** How a connection ends when it sends a reset: its keepalive timer's reset is the keepalive timeout's. */
 export const closeHowOfReset = (cause: RstCause): CloseHow => (cause === 'keepalive_timeout' ? 'timeout' : 'rst_sent');
 export type OwnerVia = 'inventory' | 'context' | 'connect' | 'listener';
@@ -50,7 +53,12 @@ export type KaEvent =
     })
   | (Base & { type: 'rst_sent'; reason: string | null; cause: RstCause; causeInferred: boolean; state: string | null })
   | (Base & { type: 'rst_received'; inferredCause: string })
-  | (Base & { type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number })
+  | (Base & {
+      type: 'close'; how: CloseHow; lifetimeMs: number | null; probesSent: number;
+      /** The error the kernel left for the application (`ETIMEDOUT`, `EHOSTUNREACH`), for a close no reset or
+       *  keepalive timeout ended; null for none (absent in older recordings). */
+      error?: string | null;
+    })
   | (Base & { type: 'sockopt_changed'; option: string; fd: number })
   | { type: 'lost'; ts: string; events: number };
 

@@ -2,7 +2,7 @@
 // socket cookie, the on-CPU task where it is the owner, the cause of a reset we sent). Host facts (reason and
 // state names, HZ) come from the program; nothing here is attributed yet.
 import type { Endpoint } from '../domain/connection.js';
-import { sockoptName } from '../domain/kernel.js';
+import { errnoName, sockoptName } from '../domain/kernel.js';
 import { CLOSE_HOW, isMarker, type KaRecord, type KaRecordOf } from '../parse/ka-records.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, endpointsFromTp, giveUpInMs } from '../model/events.js';
 import type { CloseHow, EventProcess, KaEvent, RstCause } from '../domain/event.js';
@@ -109,6 +109,7 @@ export function decodeEvent(r: KaRecord, ts: string, c: DecodeContext): Decoded 
       return {
         ev: draft(r, ts, endpointsFromTp(r), {
           type: 'close' as const, how: HOW_NAMES.get(r.how) ?? 'fin', lifetimeMs: r.lifeKnown === 1 ? r.lifeMs : null, probesSent: r.probes,
+          error: r.error ? errnoName(r.error) : null,
         }),
         cookie: r.cookie,
         // Kept only if attribution finds that a close() reset it (then the closing task is the owner).

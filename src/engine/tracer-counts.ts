@@ -3,7 +3,7 @@
 import { cappedEventType } from '../model/bpf-program.js';
 import { CLOSE_HOW } from '../parse/ka-records.js';
 import type { TracerCounts } from '../domain/counts.js';
-import type { CloseHow } from '../domain/event.js';
+import { CLOSE_HOWS, type CloseHow } from '../domain/event.js';
 import { classifyRst } from '../model/events.js';
 import { reasonName } from './event-decode.js';
 
@@ -69,7 +69,7 @@ export function applyCountsMap(counts: TracerCounts & RecordTally, name: string,
       const [ns, code] = k.split(',');
       const how = HOW_BY_CODE.get(Number(code));
       if (ns === undefined || !how) continue;
-      const row = (by[ns] ??= { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0, retransmit_timeout: 0 });
+      const row = (by[ns] ??= Object.fromEntries(CLOSE_HOWS.map((h) => [h, 0])) as Record<CloseHow, number>);
       // A close() that reset after TCP_CLOSE was counted as a FIN close first.
       if (how === 'reset_after_close') {
         row.fin -= v;

@@ -6,7 +6,7 @@
 // point, so the keepalive timer's attach points are put in here.
 import type { EventType } from '../domain/event.js';
 import type { KernelOffsets } from '../parse/pahole.js';
-import { ETIMEDOUT, SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
+import { SOCK_LINGER_BIT, WATCHED_SOCKOPTS } from '../domain/kernel.js';
 import { BORN_PID_BITS, CLOSE_HOW, recordDefines, type KaRecordKind } from '../parse/ka-records.js';
 import { printSymbolic } from '../parse/tracefs-format.js';
 import { versionAtLeast } from '../domain/version.js';
@@ -232,7 +232,6 @@ export function generateBpfProgram(host: TracingHost, fragments: BpfFragments, o
   pre.push('', '// ka-top constants: close outcomes kept in @how and counted in @closes, the SO_LINGER flag bit');
   for (const [name, n] of Object.entries(CLOSE_HOW)) pre.push(def(`HOW_${name.toUpperCase()}`, n));
   pre.push(def('SOCK_LINGER_BIT', SOCK_LINGER_BIT));
-  pre.push(def('ETIMEDOUT', ETIMEDOUT));
   // @born[sk]: ms since boot above the pid that called connect() (0 for an accepted connection); pids < 2^22
   pre.push(def('BORN_PID_BITS', BORN_PID_BITS));
   pre.push(def('BORN_PID_MASK', 2 ** BORN_PID_BITS - 1));

@@ -1,5 +1,5 @@
 // The human-readable form of an event, shared by `watch` and the TUI's timelines, and of the kernel's reset rate.
-import type { KaEvent } from '../domain/event.js';
+import type { CloseHow, KaEvent } from '../domain/event.js';
 import { groupCauses, type CountedResets, type ResetBucket } from '../model/reset-stats.js';
 import { formatEndpoint } from './format.js';
 
@@ -27,6 +27,21 @@ export function resetCausesText(buckets: readonly ResetBucket[], value: (b: Rese
   return [...words('sent', sent), ...words('received', g.received)].join(' · ');
 }
 
+const CLOSE_HOW_TEXT: Readonly<Record<CloseHow, string>> = {
+  timeout: 'keepalive timeout', retransmit_timeout: 'retransmission timeout', connect_failed: 'connect failed',
+  rst_sent: 'reset sent', rst_received: 'reset received', fin: 'FIN',
+};
+
+/** How a connection ended, in words: `retransmission timeout, EHOSTUNREACH`, `connect timed out`, `closed while
+ *  connecting` (a connect the application gave up on). */
+export function closeHowText(e: Extract<KaEvent, { type: 'close' }>): string {
+  if (e.how === 'connect_failed') {
+    if (!e.error) return e.error === null ? 'closed while connecting' : CLOSE_HOW_TEXT.connect_failed;
+    return e.error === 'ETIMEDOUT' ? 'connect timed out' : `connect failed, ${e.error}`;
+  }
+  return CLOSE_HOW_TEXT[e.how] + (e.error && e.how === 'retransmit_timeout' && e.error !== 'ETIMEDOUT' ? `, ${e.error}` : '');
+}
+
 /** What happened, without time, tuple or owner (the TUI's timeline has those on its own lines). */
 export function eventDetail(e: Exclude<KaEvent, { type: 'lost' }>): string {
   switch (e.type) {
@@ -42,7 +57,7 @@ export function eventDetail(e: Exclude<KaEvent, { type: 'lost' }>): string {
     case 'rst_received':
       return `inferred cause=${e.inferredCause}`;
     case 'close':
-      return `how=${e.how}` + (e.lifetimeMs !== null ? ` after ${(e.lifetimeMs / 1000).toFixed(3)}s` : '');
+      return `how=${e.how}` + (e.error ? ` error=${e.error}` : '') + (e.lifetimeMs !== null ? ` after ${(e.lifetimeMs / 1000).toFixed(3)}s` : '');
     case 'sockopt_changed':
       return e.option;
   }

@@ -108,7 +108,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     text: (c) => formatDuration(idleOf(c, 'send')), sortKey: (c) => idleOf(c, 'send'),
   },
   {
-    id: 'deadIn', title: 'DEAD-IN', width: 7, right: true, priority: 7, help: 'worst case until the kernel declares a silent peer dead; - = keepalive cannot end it (off, no flow); on a closed row how it ended: timeout, rto, rst out, rst in, fin',
+    id: 'deadIn', title: 'DEAD-IN', width: 7, right: true, priority: 7, help: 'worst case until the kernel declares a silent peer dead; - = keepalive cannot end it (off, no flow); on a closed row how it ended: timeout, rto, no conn (connect failed), rst out, rst in, fin',
     text: (c) => (c.keepalive.deadInMs === null || !hasFlow(c) ? '-' : `${c.keepalive.estimated ? '~' : ''}${formatDuration(c.keepalive.deadInMs)}`),
     sortKey: (c) => (hasFlow(c) ? c.keepalive.deadInMs : null),
   },

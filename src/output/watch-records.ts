@@ -2,6 +2,7 @@
 // tracer's exact totals, each as an NDJSON object and as a human line.
 import type { Connection } from '../domain/connection.js';
 import type { TracerCounts } from '../domain/counts.js';
+import type { CloseHow } from '../domain/event.js';
 import type { SnapshotSummary } from '../domain/snapshot.js';
 import { resetsByNetns } from '../model/reset-stats.js';
 import { summarize } from '../model/snapshot-summary.js';
@@ -44,6 +45,6 @@ export function countsLine(c: CountsRecord, label: (inode: string) => string = (
   const full = Object.values(c.mapFull).reduce((a, b) => a + b, 0);
   const capped = Object.keys(c.cappedEvents).length ? `, held back beyond the events a second ${JSON.stringify(c.cappedEvents)}` : '';
   const byNetns = sentByNetns(c, label);
-  const rto = Object.values(c.closesByNetns).reduce((n, byHow) => n + (byHow.retransmit_timeout ?? 0), 0);
-  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}${byNetns ? ` (by namespace ${byNetns})` : ''}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, retransmission timeouts ${rto}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
+  const closes = (how: CloseHow) => Object.values(c.closesByNetns).reduce((n, byHow) => n + (byHow[how] ?? 0), 0);
+  return `counts (whole host): resets sent ${JSON.stringify(c.rstSentByReason)}${byNetns ? ` (by namespace ${byNetns})` : ''}, received ${c.rstReceived}, keepalive timeouts ${c.keepaliveTimeouts}, retransmission timeouts ${closes('retransmit_timeout')}, failed connects ${closes('connect_failed')}, lost events ${c.lostEvents}${capped}${full ? `, connection states not kept (full maps) ${full}` : ''}`;
 }

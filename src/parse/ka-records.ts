@@ -62,8 +62,10 @@ const resetFacts = [
   int('reason', '$reason'), int('state', 'args->state'), int('inKeepaliveTimer', '$ka'), int('lingerZero', '$l0'),
 ] as const;
 
+/** A close: its last state, how it ended, the socket's error then (sk_err, 0 = none; read when no reset or keepalive
+ *  timeout marked it), its life, keepalive probes sent, endpoints. */
 const closeFields = [
-  ...socket, int('oldState', '$old'), int('how', '$how'), int('lifeMs', '$life', '%llu'),
+  ...socket, int('oldState', '$old'), int('how', '$how'), int('error', '$err'), int('lifeMs', '$life', '%llu'),
   int('lifeKnown', '$known'), int('probes', '$probes'), ...stateTuple, connector, ...task,
 ] as const;
 
@@ -110,7 +112,7 @@ export const isMarker = (r: KaRecord): r is KaRecordOf<'ready' | 'countsEnd'> =>
 /** How a connection ended, as the program keeps it in @how[sk] and counts it in @closes[netns, how]; bpf/ reads
  *  them as HOW_* defines. `reset_after_close` is only a count: a close() that reset after moving the socket to
  *  TCP_CLOSE (zero linger, unread data), whose close was counted as `fin` a moment before. */
-export const CLOSE_HOW = { fin: 0, rst_sent: 1, rst_received: 2, timeout: 3, reset_after_close: 4, retransmit_timeout: 5 } as const;
+export const CLOSE_HOW = { fin: 0, rst_sent: 1, rst_received: 2, timeout: 3, reset_after_close: 4, retransmit_timeout: 5, connect_failed: 6 } as const;
 
 /** The `#define`s the program prints its records with: KA_REC_<KIND> (format) and KA_ARGS_<KIND> (arguments). */
 export function recordDefines(kinds: readonly KaRecordKind[] = Object.keys(KA_RECORDS) as KaRecordKind[]): string[] {

@@ -4,7 +4,7 @@ import { describeContainer } from '../domain/workload.js';
 import type { KaEvent } from '../domain/event.js';
 import type { Connection, KeepaliveSource } from '../domain/connection.js';
 import { formatDuration, formatEndpoint, formatKeepalive } from '../output/format.js';
-import { eventDetail } from '../output/event-text.js';
+import { closeHowText, eventDetail } from '../output/event-text.js';
 
 export interface DetailLine {
   label: string;
@@ -26,7 +26,7 @@ function timelineText(e: KaEvent): string {
 export function closedText(closedAt: number, timeline: readonly KaEvent[] | null, now: number): string {
   let close: KaEvent | undefined;
   for (const e of timeline ?? []) if (e.type === 'close') close = e;
-  const how = close?.type === 'close' ? ({ timeout: 'keepalive timeout', retransmit_timeout: 'retransmission timeout', rst_sent: 'reset sent', rst_received: 'reset received', fin: 'FIN' } as const)[close.how] : null;
+  const how = close?.type === 'close' ? closeHowText(close) : null;
   return `CLOSED ${formatDuration(now - closedAt)} ago${how ? ` (${how})` : ''}`;
 }
 

@@ -137,7 +137,9 @@ export function headerText(layout: readonly LayoutColumn[], sort: SortId, invert
 }
 
 /** How a closed row's connection ended, in its DEAD-IN column (the close event's `how`; `closed` when untraced). */
-const ENDED: Readonly<Record<CloseHow, string>> = { timeout: 'timeout', retransmit_timeout: 'rto', rst_sent: 'rst out', rst_received: 'rst in', fin: 'fin' };
+const ENDED: Readonly<Record<CloseHow, string>> = {
+  timeout: 'timeout', retransmit_timeout: 'rto', connect_failed: 'no conn', rst_sent: 'rst out', rst_received: 'rst in', fin: 'fin',
+};
 
 /** The columns a closed row shows otherwise: it is no longer counting down to anything. */
 function closedText(id: ColumnId, a: ActivityView | undefined): string | null {

@@ -116,6 +116,25 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     }
   }, 30_000);
 
+  it('connects to a silent peer: the kernel gives up (ETIMEDOUT), or the application closes first; both connect_failed', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
+    await setSilent(pair.server, true);
+    try {
+      // TCP_USER_TIMEOUT 1 s also bounds a connect: the kernel gives up on the SYN after ~1 s.
+      const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--user-timeout', '1000'], { netns: pair.client });
+      // The checker's own connect timeout (3 s): it closes the socket while it is still connecting.
+      const checker = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
+      await client.waitFor(/^FAILED \S+ \d+ ETIMEDOUT/, 10_000);
+      await checker.waitFor(/^FAILED \S+ \d+ ETIMEDOUT/, 10_000);
+      const failed = (pid: number) => watch.waitEvent((e) => e.type === 'close' && e.how === 'connect_failed' && e.pid === pid, 10_000, `connect_failed of ${pid}`);
+      expect(await failed(client.pid)).toMatchObject({ error: 'ETIMEDOUT', netns: clientNs, peer: { address: pair.serverAddr, port } });
+      expect(await failed(checker.pid)).toMatchObject({ error: null, netns: clientNs, peer: { address: pair.serverAddr, port } });
+      expect(watch.events.filter((e: Record<string, any>) => e.type === 'close' && e.peer?.port === port && e.how === 'retransmit_timeout')).toEqual([]);
+    } finally {
+      await setSilent(pair.server, false);
+    }
+  }, 30_000);
+
   it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
     const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
     const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });

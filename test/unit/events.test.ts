@@ -8,6 +8,7 @@ import { decodeEvent } from '../../src/engine/event-decode.js';
 import { applyCountsMap, emptyCounts } from '../../src/engine/tracer-counts.js';
 import { EventStream } from '../../src/engine/event-stream.js';
 import { countsLine, countsRecord } from '../../src/output/watch-records.js';
+import { closeHowText } from '../../src/output/event-text.js';
 import { parseBpftraceLine } from '../../src/parse/bpftrace-json.js';
 import { ConnectionIndex } from '../../src/model/connection-index.js';
 import { classifyRst, endpointFromSockaddr, endpointsFromSock, giveUpInMs, ipv4FromWord, ipv6FromWords } from '../../src/model/events.js';
@@ -95,7 +96,7 @@ describe('ConnectionIndex', () => {
 describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> attribute -> events)', () => {
   const host = fixtureHost();
   const program = generateBpfProgram(host, loadBpfFragments());
-  const accepted = conn({ local: { address: '127.0.0.1', port: 35137 }, peer: { address: '127.0.0.1', port: 48784 } }, 777, 'server');
+  const accepted = conn({ local: { address: '127.0.0.1', port: 35119 }, peer: { address: '127.0.0.1', port: 52764 } }, 777, 'server');
   /** The whole path as watch runs it: the recording through the tracer port into LiveTracing, with a fixed
    *  inventory (by default the accepted side of the linger connection). */
   const run = async (inventory: Connection[] = [accepted], processOf?: (pid: number) => EventProcess | null) => {
@@ -122,7 +123,7 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
   beforeAll(async () => ({ events, s } = await run()));
 
   it('forgets the events of connections gone from the inventory after GONE_KEEP_MS, keeps the live ones\'', async () => {
-    const client = conn({ local: { address: '127.0.0.1', port: 48784 }, peer: { address: '127.0.0.1', port: 35137 }, id: '4026531833:client' }, 29120, 'ka-peer');
+    const client = conn({ local: { address: '127.0.0.1', port: 52764 }, peer: { address: '127.0.0.1', port: 35119 }, id: '4026531833:client' }, 12454, 'ka-peer');
     const { events: evs, tracing, feed } = await run([accepted, client]);
     expect(tracing.activityOf(client.id)?.timeline.length).toBeGreaterThan(0);
     expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
@@ -135,64 +136,64 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     expect(tracing.activityOf(accepted.id)?.timeline.length).toBeGreaterThan(0);
   });
   it('does not attribute a live socket\'s events to a TIME-WAIT entry on the same 4-tuple (a reused port)', async () => {
-    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 48784 }, peer: { address: '127.0.0.1', port: 35137 }, id: '4026531833:tw', process: null, processes: [] }, 0, '');
+    const tw = conn({ state: 'TIME-WAIT', local: { address: '127.0.0.1', port: 52764 }, peer: { address: '127.0.0.1', port: 35119 }, id: '4026531833:tw', process: null, processes: [] }, 0, '');
     const { events: evs } = await run([accepted, tw]);
     const rst = evs.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ pid: 29120, ownerVia: 'context' });
+    expect(rst).toMatchObject({ pid: 12454, ownerVia: 'context' });
     expect(evs.filter((e) => e.type !== 'lost' && e.connection === tw.id)).toEqual([]);
   });
   it('classifies the zero-linger reset and attributes it to the closing process', () => {
     const rst = events.find((e) => e.type === 'rst_sent' && e.cause === 'linger');
-    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 29120, comm: 'ka-peer', local: { port: 48784 }, ownerVia: 'context' });
+    expect(rst).toMatchObject({ reason: 'TCP_STATE', causeInferred: false, pid: 12454, comm: 'ka-peer', local: { port: 52764 }, ownerVia: 'context' });
   });
   it('marks the close that preceded its reset as rst_sent', () => {
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 48784);
-    expect(close).toMatchObject({ how: 'rst_sent', pid: 29120, lifetimeMs: 0 });
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 52764);
+    expect(close).toMatchObject({ how: 'rst_sent', pid: 12454, lifetimeMs: 1 });
   });
   it('infers the receiver cause from the observed sender and attributes by inventory, not CPU task', () => {
-    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 35137);
+    const rr = events.find((e) => e.type === 'rst_received' && e.local?.port === 35119);
     expect(rr).toMatchObject({ inferredCause: 'linger', pid: 777, comm: 'server', ownerVia: 'inventory' });
-    const close = events.find((e) => e.type === 'close' && e.local?.port === 35137);
+    const close = events.find((e) => e.type === 'close' && e.local?.port === 35119);
     expect(close).toMatchObject({ how: 'rst_received', pid: 777 });
   });
   it('no_socket resets for IPv4 and IPv6, without borrowing the owner of a reused socket address', () => {
     const ns = events.filter((e) => e.type === 'rst_sent' && e.cause === 'no_socket');
     expect(ns.map((e) => e.type !== 'lost' && e.local)).toEqual([{ address: '127.0.0.1', port: 1 }, { address: '::1', port: 1 }]);
     for (const e of ns) expect(e).toMatchObject({ pid: null, netns: 4026531833 });
-    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 45576);
+    const refused = events.find((e) => e.type === 'close' && e.peer?.port === 1 && e.local?.port === 37708);
     expect(refused).toMatchObject({ how: 'rst_received', pid: null });
   });
   it('a client socket reset after no inventory saw it belongs to the process that connected it (read as the record arrives)', async () => {
-    const connector = { pid: 29121, comm: 'client', cmdline: 'client --connect 127.0.0.1:1' };
+    const connector = { pid: 12455, comm: 'client', cmdline: 'client --connect 127.0.0.1:1' };
     const asked: number[] = [];
     const { events: evs } = await run([accepted], (pid) => (asked.push(pid), pid === connector.pid ? connector : null));
-    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 45576);
-    expect(refused('rst_received')).toMatchObject({ pid: 29121, comm: 'client', process: connector, ownerVia: 'connect' });
+    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 37708);
+    expect(refused('rst_received')).toMatchObject({ pid: 12455, comm: 'client', process: connector, ownerVia: 'connect' });
     // Its received reset and its close both name it; /proc is read once per pid for the records of one tick.
     expect(asked.filter((p) => p === connector.pid)).toHaveLength(1);
-    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 29121, ownerVia: 'connect' });
+    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 12455, ownerVia: 'connect' });
     // an accepted socket has no connecting process: its owner is still the inventory's
-    expect(evs.find((e) => e.type === 'rst_received' && e.local?.port === 35137)).toMatchObject({ pid: 777, ownerVia: 'inventory' });
+    expect(evs.find((e) => e.type === 'rst_received' && e.local?.port === 35119)).toMatchObject({ pid: 777, ownerVia: 'inventory' });
   });
   it('a keepalive probe of a client connection no inventory listed yet belongs to the process that connected it', async () => {
     // The probe runs in the timer's softirq; the kernel's record names the pid that called connect() (@born).
-    const connector = { pid: 29119, comm: 'client', cmdline: 'client --keepalive' };
+    const connector = { pid: 12453, comm: 'client', cmdline: 'client --keepalive' };
     const { events: evs } = await run([accepted], (pid) => (pid === connector.pid ? connector : null));
-    const probes = evs.filter((e) => e.type === 'keepalive_probe' && e.local?.port === 48770);
+    const probes = evs.filter((e) => e.type === 'keepalive_probe' && e.local?.port === 52772);
     expect(probes).toHaveLength(2);
-    for (const p of probes) expect(p).toMatchObject({ pid: 29119, comm: 'client', process: connector, ownerVia: 'connect' });
+    for (const p of probes) expect(p).toMatchObject({ pid: 12453, comm: 'client', process: connector, ownerVia: 'connect' });
   });
   it('a connecting process that exited before its /proc was read is still named by the kernel\'s pid', async () => {
     const { events: evs } = await run([accepted], () => null);
-    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 45576);
-    expect(refused('rst_received')).toMatchObject({ pid: 29121, comm: null, process: null, ownerVia: 'connect' });
-    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 29121, comm: null, ownerVia: 'connect' });
+    const refused = (type: string) => evs.find((e) => e.type === type && e.type !== 'lost' && e.peer?.port === 1 && e.local?.port === 37708);
+    expect(refused('rst_received')).toMatchObject({ pid: 12455, comm: null, process: null, ownerVia: 'connect' });
+    expect(refused('close')).toMatchObject({ how: 'rst_received', pid: 12455, comm: null, ownerVia: 'connect' });
   });
   it('a reset received and the close it caused, one record (resetClose), give both events: the reset first, one time stamp', () => {
     const recorded = fixture('bpftrace-0.17-run.ndjson');
     expect(recorded).toMatch(/"KA resetClose /);
     expect(recorded).not.toMatch(/"KA rrst /); // every received reset here ended its connection
-    for (const port of [35137, 45576]) {
+    for (const port of [35119, 37708]) {
       const rr = events.findIndex((e) => e.type === 'rst_received' && e.local?.port === port);
       const close = events.findIndex((e) => e.type === 'close' && e.local?.port === port);
       expect(rr, `rst_received on ${port}`).toBeGreaterThanOrEqual(0);
@@ -206,13 +207,13 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     const i = (pred: (e: KaEvent) => boolean) => events.findIndex(pred);
     const sent = i((e) => e.type === 'rst_sent' && e.cause === 'linger');
     expect(sent).toBeGreaterThanOrEqual(0);
-    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 48784));
-    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 35137));
+    expect(sent).toBeLessThan(i((e) => e.type === 'close' && e.local?.port === 52764));
+    expect(sent).toBeLessThan(i((e) => e.type === 'rst_received' && e.local?.port === 35119));
   });
   it('a short-lived accepted socket no inventory saw belongs to the process listening on its port', async () => {
-    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 35137 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
+    const listener = conn({ state: 'LISTEN', local: { address: '0.0.0.0', port: 35119 }, peer: { address: '0.0.0.0', port: 0 } }, 555, 'backend');
     const { events: evs } = await run([listener]);
-    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 35137);
+    const rr = evs.find((e) => e.type === 'rst_received' && e.local?.port === 35119);
     expect(rr).toMatchObject({ pid: 555, comm: 'backend', ownerVia: 'listener', connection: null });
     // a reset to a closed port has no socket: nobody listens there, nobody is blamed
     for (const e of evs.filter((x) => x.type === 'rst_sent' && x.cause === 'no_socket')) expect(e).toMatchObject({ pid: null });
@@ -224,13 +225,13 @@ describe('the event path on a recorded bpftrace 0.17 run (decode -> order -> att
     expect(s.counts.rstSentByNetns[4026531833]).toBe(3);
     expect(s.counts.rstReceived).toBeGreaterThanOrEqual(3);
     // The zero-linger close was counted as a FIN close, then moved to the reset closes by its reset.
-    expect(s.counts.closesByNetns['4026531833']).toEqual({ fin: 2, rst_sent: 1, rst_received: 3, timeout: 0, retransmit_timeout: 0 });
+    expect(s.counts.closesByNetns['4026531833']).toEqual({ fin: 2, rst_sent: 1, rst_received: 3, timeout: 0, retransmit_timeout: 0, connect_failed: 0 });
   });
   it('keepalive probes decode with the socket\'s own endpoints and settings', () => {
     const p = events.find((e) => e.type === 'keepalive_probe' && e.probesSent === 1);
-    expect(p).toMatchObject({ probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, local: { address: '127.0.0.1', port: 48770 }, peer: { port: 35137 } });
+    expect(p).toMatchObject({ probesOutstanding: 1, maxProbes: 3, intervalMs: 1000, local: { address: '127.0.0.1', port: 52772 }, peer: { port: 35119 } });
     // its close (from FIN-WAIT-2) is printed with the probe count the kernel kept
-    expect(events.find((e) => e.type === 'close' && e.local?.port === 48770)).toMatchObject({ how: 'fin', probesSent: 2, lifetimeMs: 2602 });
+    expect(events.find((e) => e.type === 'close' && e.local?.port === 52772)).toMatchObject({ how: 'fin', probesSent: 2, lifetimeMs: 2604, error: null });
   });
   it('every event validates against schema/events.schema.json', () => {
     s.push({ type: 'lost_events', events: 4 });
@@ -268,15 +269,15 @@ describe('resets sent per namespace by cause, from the kernel\'s count (@rst_sen
 });
 
 describe('closes counted in the kernel (@closes)', () => {
-  it('by namespace and how, a retransmission timeout apart from a keepalive one; a reset after close() moves a FIN close', () => {
+  it('by namespace and how, a retransmission timeout apart from a keepalive one and a failed connect; a reset after close() moves a FIN close', () => {
     const counts = emptyCounts();
-    const rec = parseBpftraceLine('{"type": "map", "data": {"@closes": {"4026531833,0": 5, "4026531833,3": 1, "4026531833,5": 2, "4026531833,4": 1, "4026531833,9": 7}}}');
+    const rec = parseBpftraceLine('{"type": "map", "data": {"@closes": {"4026531833,0": 5, "4026531833,3": 1, "4026531833,5": 2, "4026531833,6": 3, "4026531833,4": 1, "4026531833,9": 7}}}');
     if (rec?.type === 'map') applyCountsMap(counts, rec.name, rec.data, { reasons: {}, tcpStates: {} });
-    expect(counts.closesByNetns).toEqual({ 4026531833: { fin: 4, rst_sent: 1, rst_received: 0, timeout: 1, retransmit_timeout: 2 } });
+    expect(counts.closesByNetns).toEqual({ 4026531833: { fin: 4, rst_sent: 1, rst_received: 0, timeout: 1, retransmit_timeout: 2, connect_failed: 3 } });
     const { recordsPrinted: _, ...published } = counts;
     const record = countsRecord(published, new Date(0));
     expect(validate(record)).toEqual([]);
-    expect(countsLine(record)).toContain(', retransmission timeouts 2, ');
+    expect(countsLine(record)).toContain(', retransmission timeouts 2, failed connects 3, ');
   });
 });
 
@@ -352,5 +353,27 @@ describe('resets sent for a listener (recorded in scratch namespaces: a wildcard
     expect(v4).toMatchObject({ local: { address: '198.18.250.2', port: 7010 }, peer: { address: '198.18.250.1' } });
     expect(v6).toMatchObject({ local: { address: 'fd6b:6174:fa::2', port: 7011 }, peer: { address: 'fd6b:6174:fa::1' } });
     for (const e of [v4, v6]) expect(e!.peer!.port).toBeGreaterThan(0);
+  });
+});
+
+describe('connects that never complete (recorded in scratch namespaces: SYNs to a silent peer)', () => {
+  const host = fixtureHost();
+  const program = generateBpfProgram(host, loadBpfFragments());
+  const ctx = { reasons: program.reasons, tcpStates: program.tcpStates, hz: host.hz };
+  const decoded = fixture('bpftrace-0.17-scratch-run.ndjson').split('\n').map(parseBpftraceLine)
+    .flatMap((r) => (r?.type === 'ka' ? [decodeEvent(r.rec, 'ts', ctx)] : []));
+  const failed = decoded.filter((d) => d?.ev.type === 'close' && d.ev.how === 'connect_failed');
+  it('the kernel giving up (TCP_USER_TIMEOUT 1 s) leaves ETIMEDOUT; the application closing it first, no error', () => {
+    expect(failed.map((d) => d!.ev)).toEqual([
+      expect.objectContaining({ peer: { address: '198.18.250.2', port: 7004 }, error: 'ETIMEDOUT', lifetimeMs: 1026 }),
+      expect.objectContaining({ peer: { address: '198.18.250.2', port: 7004 }, error: null, lifetimeMs: 3003 }),
+    ]);
+    // Both name the process that called connect(); the application's own close ran in its context.
+    expect(failed.map((d) => d!.connectPid)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(failed[1]!.ctx).toMatchObject({ comm: 'ka-peer' });
+    expect(failed.map((d) => closeHowText(d!.ev as Extract<KaEvent, { type: 'close' }>))).toEqual(['connect timed out', 'closed while connecting']);
+  });
+  it('a failed connect is not a retransmission timeout, and no other close of the run is one', () => {
+    expect(decoded.filter((d) => d?.ev.type === 'close' && d.ev.how === 'retransmit_timeout')).toEqual([]);
   });
 });

@@ -153,13 +153,14 @@ describe('exporter metric set', () => {
   it('closes per namespace by how they ended, as the kernel counted them, named with their pod', async () => {
     const s = source(inventory(3, 30));
     const st = new ExporterState(s.src, opts());
-    const none = { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0, retransmit_timeout: 0 };
-    s.counts.closesByNetns = { 4026540000: { ...none, fin: 120, retransmit_timeout: 2 }, 4026549999: { ...none, timeout: 5 } };
+    const none = { fin: 0, rst_sent: 0, rst_received: 0, timeout: 0, retransmit_timeout: 0, connect_failed: 0 };
+    s.counts.closesByNetns = { 4026540000: { ...none, fin: 120, retransmit_timeout: 2, connect_failed: 7 }, 4026549999: { ...none, timeout: 5 } };
     const { body } = await exposition(st.view(), false, true);
     expect(body).toMatch(/^katop_netns_closes_total\{netns="c00000000000",namespace="team-0",pod="web-0",how="retransmit_timeout"\} 2$/m);
     expect(body).toMatch(/^katop_netns_closes_total\{netns="c00000000000",namespace="team-0",pod="web-0",how="fin"\} 120$/m);
+    expect(body).toMatch(/^katop_netns_closes_total\{netns="c00000000000",namespace="team-0",pod="web-0",how="connect_failed"\} 7$/m);
     expect(body).toMatch(/^katop_kernel_closes_total\{how="timeout"\} 5$/m); // host-wide: every namespace
-    expect(seriesLines(body).filter((l) => l.startsWith('katop_netns_closes_total') && l.includes('c00000000000'))).toHaveLength(5);
+    expect(seriesLines(body).filter((l) => l.startsWith('katop_netns_closes_total') && l.includes('c00000000000'))).toHaveLength(6);
     expect(body).not.toMatch(/^katop_netns_closes_total.*how="timeout"\} 5$/m); // not inventoried: no series
     st.close();
   });

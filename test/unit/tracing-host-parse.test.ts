@@ -36,7 +36,7 @@ describe('tracefs format files', () => {
 
 describe('kallsyms, config, version', () => {
   it('finds the exact symbol, not .cold or __pfx_', () => {
-    expect(kallsymsAddress(fixture('kallsyms-excerpt.txt'), 'tcp_keepalive_timer')).toBe('ffffffff8208ce60');
+    expect(kallsymsAddress(fixture('kallsyms-excerpt.txt'), 'tcp_keepalive_timer')).toBe('ffffffff8208b530');
     expect(kallsymsAddress('0000000000000000 t tcp_keepalive_timer\n', 'tcp_keepalive_timer')).toBeNull();
   });
   it('reads kernel config values', () => {

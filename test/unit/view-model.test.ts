@@ -187,6 +187,7 @@ describe('rows of closed connections', () => {
     expect(at('deadIn', rowText(c, ended('rst_sent'), layout, true))).toBe('rst out');
     expect(at('deadIn', rowText(c, ended('rst_received'), layout, true))).toBe('rst in');
     expect(at('deadIn', rowText(c, ended('retransmit_timeout'), layout, true))).toBe('rto');
+    expect(at('deadIn', rowText(c, ended('connect_failed'), layout, true))).toBe('no conn');
     expect(at('deadIn', rowText(c, undefined, layout, true))).toBe('closed');
     // No close record (close() had closed the socket before its reset, unread data): the reset it sent says how.
     const rst: KaEvent = { type: 'rst_sent', ts: new Date().toISOString(), local: c.local, peer: c.peer, netns: null, pid: null, comm: null, process: null, connection: c.id, sk: null, reason: 'TCP_ABORT_ON_CLOSE', cause: 'unread_data', causeInferred: false, state: 'TCP_CLOSE' };
