@@ -9,7 +9,7 @@ import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 // A real capture of the scenario lab (see test/fixtures/capture/README.md).
 export const CAPTURE = JSON.parse(readFileSync(new URL('../fixtures/capture/lab-capture-12s.json', import.meta.url), 'utf8')) as SnapshotDocument;
 /** Rules added after CAPTURE was taken: the findings it recorded lack them. */
-export const RULES_SINCE_CAPTURE: ReadonlySet<string> = new Set(['unread-data-resets', 'retransmit-timeouts']);
+export const RULES_SINCE_CAPTURE: ReadonlySet<string> = new Set(['unread-data-resets', 'retransmit-timeouts', 'connect-failures']);
 // A real connection as the template of the synthetic ones.
 export const BASE = (JSON.parse(readFileSync(new URL('../fixtures/tui/snapshot-ka-peer.json', import.meta.url), 'utf8')) as SnapshotDocument)
   .connections.find((c) => c.state === 'ESTAB')!;

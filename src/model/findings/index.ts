@@ -3,6 +3,7 @@
 // evidence it rests on. Pure: one rule per file, each a small function of the data; the README (Findings) explains
 // each one.
 import { SEVERITIES, type Finding, type IdleTimeout } from '../../domain/finding.js';
+import { ruleConnectFailures } from './connect-failures.js';
 import { ruleDefaultSysctlBehindMiddlebox } from './default-sysctl-behind-middlebox.js';
 import { ruleIdleReclaimed } from './idle-reclaimed.js';
 import { ruleIdleWithoutKeepalive } from './idle-without-keepalive.js';
@@ -35,7 +36,7 @@ export const DEFAULT_IDLE_TIMEOUTS: readonly IdleTimeout[] = [
 
 export const RULES: readonly ((input: FindingsInput) => Finding[])[] = [
   ruleKeepaliveTimeouts, ruleRetransmitTimeouts, ruleIdleReclaimed, rulePeersNotAnswering, ruleKeepaliveOverMiddlebox, ruleIdleWithoutKeepalive,
-  ruleDefaultSysctlBehindMiddlebox, ruleUserTimeout, ruleUnreadDataResets, ruleZeroLingerResets,
+  ruleDefaultSysctlBehindMiddlebox, ruleUserTimeout, ruleUnreadDataResets, ruleZeroLingerResets, ruleConnectFailures,
 ];
 
 /** Every rule's findings, most severe first. */

@@ -11,9 +11,17 @@ describe('retransmit timeouts', () => {
     const f = ruleRetransmitTimeouts(input({ events: [close(a, 'retransmit_timeout'), close(b, 'timeout'), close(b, 'fin')] }));
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ rule: 'retransmit-timeouts', severity: 'critical', connections: [a.id], processes: [{ pid: a.process!.pid, comm: a.process!.comm }] });
-    expect(f[0]!.evidence).toMatchObject({ timeouts: 1, peers: [a.peer.address] });
+    expect(f[0]!.evidence).toMatchObject({ timeouts: 1, peers: [a.peer.address], errors: ['ETIMEDOUT'] });
     expect(f[0]!.summary).toMatch(/^1 connection\(s\) were given up by the retransmission timer while ka-top watched/);
     expect(f[0]!.fix).toMatch(/tcp_retries2/);
-    expect(ruleRetransmitTimeouts(input({ events: [close(b, 'timeout')] }))).toEqual([]);
+    expect(ruleRetransmitTimeouts(input({ events: [close(b, 'timeout'), close(b, 'connect_failed')] }))).toEqual([]);
+  });
+
+  it('names the ICMP error the connection got instead of ETIMEDOUT', () => {
+    const a = conn();
+    const close = (error: string | null) => event('close', a, { how: 'retransmit_timeout', error, lifetimeMs: 1000, probesSent: 0 }) as KaEvent;
+    const f = ruleRetransmitTimeouts(input({ events: [close('EHOSTUNREACH'), close('ETIMEDOUT')] }));
+    expect(f[0]!.summary).toMatch(/\(the application got EHOSTUNREACH or ETIMEDOUT\)/);
+    expect(f[0]!.evidence).toMatchObject({ errors: ['EHOSTUNREACH', 'ETIMEDOUT'] });
   });
 });
