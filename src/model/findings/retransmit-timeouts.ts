@@ -13,11 +13,12 @@ export function ruleRetransmitTimeouts(input: FindingsInput): Finding[] {
   const { connections, processes, peers } = eventSubjects(ev);
   // ETIMEDOUT, or the ICMP error that arrived while it retried (EHOSTUNREACH: the peer host or its route is gone).
   const errors = [...new Set(ev.map((e) => e.error ?? 'ETIMEDOUT'))];
+  const icmp = errors.filter((e) => e !== 'ETIMEDOUT');
   return [finding({
     rule: 'retransmit-timeouts',
     severity: 'critical',
     summary: `${ev.length} connection(s) were given up by the retransmission timer while ka-top watched: what they sent went unacknowledged (the application got ${errors.join(' or ')}); peers: ${peers.slice(0, 5).join(', ')}${peers.length > 5 ? ', …' : ''}.`,
-    fix: 'the peers or the path stopped acknowledging: check the peers\' hosts (EHOSTUNREACH: an ICMP error said the host or its route is gone), and the path for a firewall or NAT that dropped the flow\'s state or an MTU black hole (large segments lost, small ones pass). The time it takes is net.ipv4.tcp_retries2 (15: ~15 min) or TCP_USER_TIMEOUT on the socket; the applications must reconnect on the error.',
+    fix: `the peers or the path stopped acknowledging: check the peers' hosts${icmp.length ? ` (${icmp.join(', ')}: an ICMP error said the host or the route to it is gone)` : ''}, and the path for a firewall or NAT that dropped the flow's state or an MTU black hole (large segments lost, small ones pass). The time it takes is net.ipv4.tcp_retries2 (15: ~15 min) or TCP_USER_TIMEOUT on the socket; the applications must reconnect on the error.`,
     evidence: { timeouts: ev.length, peers, errors },
   }, connections, processes)];
 }

@@ -14,6 +14,7 @@ describe('retransmit timeouts', () => {
     expect(f[0]!.evidence).toMatchObject({ timeouts: 1, peers: [a.peer.address], errors: ['ETIMEDOUT'] });
     expect(f[0]!.summary).toMatch(/^1 connection\(s\) were given up by the retransmission timer while ka-top watched/);
     expect(f[0]!.fix).toMatch(/tcp_retries2/);
+    expect(f[0]!.fix).not.toMatch(/ICMP/);
     expect(ruleRetransmitTimeouts(input({ events: [close(b, 'timeout'), close(b, 'connect_failed')] }))).toEqual([]);
   });
 
@@ -23,5 +24,6 @@ describe('retransmit timeouts', () => {
     const f = ruleRetransmitTimeouts(input({ events: [close('EHOSTUNREACH'), close('ETIMEDOUT')] }));
     expect(f[0]!.summary).toMatch(/\(the application got EHOSTUNREACH or ETIMEDOUT\)/);
     expect(f[0]!.evidence).toMatchObject({ errors: ['EHOSTUNREACH', 'ETIMEDOUT'] });
+    expect(f[0]!.fix).toMatch(/hosts \(EHOSTUNREACH: an ICMP error said the host or the route to it is gone\)/);
   });
 });
