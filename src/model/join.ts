@@ -53,6 +53,7 @@ function optsReason(s: SsSocket, owned: OwnedSocket | undefined, ownersMissing: 
 const NO_OWNERS: SocketOwner[] = Object.freeze([]) as unknown as SocketOwner[];
 const EMPTY_QUEUES = Object.freeze({ recv: 0, send: 0 });
 const NO_IDLE = Object.freeze({ send: null, recv: null, ack: null });
+const NO_FLOW_YET: ReadonlySet<TcpState> = new Set<TcpState>(['LISTEN', 'SYN-SENT']);
 const lingers = new Map<number, { enabled: boolean; seconds: number }>();
 function lingerOf(opts: SockOpts): { enabled: boolean; seconds: number } {
   const key = opts.lingerSec * 2 + (opts.lingerOn ? 1 : 0);
@@ -114,8 +115,9 @@ export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | nul
     }),
     userTimeoutMs: opts ? opts.userTimeoutMs : null,
     linger: opts ? lingerOf(opts) : null,
-    // A listener's tcp_info idle figures are meaningless (no data flows on it)
-    idleMs: s.state === 'LISTEN' || (s.info.lastsndMs === null && s.info.lastrcvMs === null && s.info.lastackMs === null) ? NO_IDLE
+    // A listener's tcp_info idle figures are meaningless (no data flows on it), and so are those of a connect in
+    // progress: the kernel counts them from a zero time stamp (a SYN-SENT socket looked idle since boot)
+    idleMs: NO_FLOW_YET.has(s.state) || (s.info.lastsndMs === null && s.info.lastrcvMs === null && s.info.lastackMs === null) ? NO_IDLE
       : { send: s.info.lastsndMs, recv: s.info.lastrcvMs, ack: s.info.lastackMs },
     timer: s.timer,
     queues: s.recvQ === 0 && s.sendQ === 0 ? EMPTY_QUEUES : { recv: s.recvQ, send: s.sendQ },
@@ -132,11 +134,13 @@ export function joinSocket(netns: Connection['netns'], sysctl: NetnsSysctl | nul
  */
 export function ageConnection(c: Connection, dtMs: number): void {
   const t = c.tcp;
-  if (c.idleMs !== NO_IDLE) { // shared by listeners and sockets without tcp_info: nothing to age there
+  if (c.state !== 'LISTEN') { // a listener's ages are not times
     // An age of 0 is a time too: the socket was read within a jiffy of its last segment.
     if (t.lastsndMs !== null) t.lastsndMs += dtMs;
     if (t.lastrcvMs !== null) t.lastrcvMs += dtMs;
     if (t.lastackMs !== null) t.lastackMs += dtMs;
+  }
+  if (c.idleMs !== NO_IDLE) { // shared by sockets whose idle means nothing (above): nothing to age there
     c.idleMs.send = t.lastsndMs;
     c.idleMs.recv = t.lastrcvMs;
     c.idleMs.ack = t.lastackMs;

@@ -52,6 +52,10 @@ describe('ageConnection', () => {
     expect(conns.some((c) => c.keepalive.giveUpRule === 'probes' && c.keepalive.timer?.probesOutstanding)).toBe(true);
     expect(conns.some((c) => c.keepalive.giveUpRule === 'user_timeout')).toBe(true);
     for (const st of ['LISTEN', 'TIME-WAIT', 'SYN-SENT'] as const) expect(conns.some((c) => c.state === st)).toBe(true);
+    // A connect in progress has no idle time: the kernel's ages count from a zero time stamp (since boot).
+    const connecting = conns.filter((c) => c.state === 'SYN-SENT');
+    expect(connecting.map((c) => c.idleMs)).toEqual(connecting.map(() => ({ send: null, recv: null, ack: null })));
+    expect(connecting.some((c) => (c.tcp.lastrcvMs ?? 0) > 60_000)).toBe(true); // the kernel's figure, kept as read
   });
 
   it('equals joining the socket read later, for every socket and elapsed time', () => {
