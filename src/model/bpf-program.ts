@@ -166,7 +166,7 @@ const anyOf = (terms: string[]) => (terms.length ? `(${terms.join(' || ')})` : '
 function kernelConstants(host: TracingHost): Record<string, number> {
   // Fallbacks: include/net/tcp_states.h and the UAPI, for a kernel whose format has no symbolic table.
   const out: Record<string, number> = {
-    TCP_ESTABLISHED: 1, TCP_SYN_SENT: 2, TCP_SYN_RECV: 3, TCP_CLOSE: 7, TCP_LISTEN: 10,
+    TCP_ESTABLISHED: 1, TCP_SYN_SENT: 2, TCP_SYN_RECV: 3, TCP_FIN_WAIT2: 5, TCP_CLOSE: 7, TCP_LISTEN: 10,
     AF_INET: 2, AF_INET6: 10, IPPROTO_TCP: 6,
   };
   const fmt = host.tracepoints['sock:inet_sock_set_state'].format;

@@ -135,6 +135,34 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     }
   }, 30_000);
 
+  it('an orphaned FIN-WAIT-2 socket ended by its timer (tcp_fin_timeout > 60 s uses the keepalive slot) is no keepalive timeout', async () => {
+    const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
+    const fin = '/proc/sys/net/ipv4/tcp_fin_timeout';
+    const before = (await run('ip', ['netns', 'exec', pair.client, 'cat', fin])).stdout.trim();
+    // 62 s: the kernel arms the keepalive timer for the 2 s beyond TIME-WAIT's 60, then moves the socket to TIME-WAIT.
+    await run('ip', ['netns', 'exec', pair.client, 'sysctl', '-qw', 'net.ipv4.tcp_fin_timeout=62']);
+    try {
+      const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'hold', '--close-after', '800'], { netns: pair.client });
+      const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
+      process.kill(srv.pid, 'SIGSTOP'); // its kernel still acknowledges the client's FIN; it never closes its end
+      try {
+        await client.waitFor(/^CLOSED /);
+        // FIN-WAIT-2 now, its keepalive slot armed; 2 s later tcp_keepalive_timer ends the socket and a TIME-WAIT
+        // entry takes its place (ss lists it as FIN-WAIT-2 still, with the timewait timer).
+        const timeWait = async () => /timer:\(timewait/.test((await run('ip', ['netns', 'exec', pair.client, 'ss', '-Htano', `sport = :${lport}`])).stdout);
+        const until = Date.now() + 10_000;
+        while (!(await timeWait()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+        expect(await timeWait()).toBe(true);
+        await new Promise((r) => setTimeout(r, 500)); // the tracer's records of that moment reach the watch
+        expect(watch.events.filter((e: Record<string, any>) => e.type === 'keepalive_timeout' && ends(e, lport, port))).toEqual([]);
+      } finally {
+        process.kill(srv.pid, 'SIGCONT');
+      }
+    } finally {
+      await run('ip', ['netns', 'exec', pair.client, 'sysctl', '-qw', `net.ipv4.tcp_fin_timeout=${before}`]);
+    }
+  }, 30_000);
+
   it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
     const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
     const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });
