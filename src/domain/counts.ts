@@ -27,9 +27,9 @@ export interface TracerCounts {
 }
 
 /** The totals a capture document keeps (schema/snapshot.schema.json, capture.counts); records held back only when
- *  there were any; the per-namespace resets not in documents before 2026-12-02. */
+ *  there were any; the per-namespace resets not in documents before 2026-12-02, the closes not before 2026-12-03. */
 export type CaptureTotals = Pick<TracerCounts, 'rstSentByReason' | 'rstReceived' | 'keepaliveTimeouts' | 'lostEvents'> &
-  Partial<Pick<TracerCounts, 'cappedEvents' | 'rstSentByNetnsCause' | 'rstReceivedByNetns'>>;
+  Partial<Pick<TracerCounts, 'cappedEvents' | 'rstSentByNetnsCause' | 'rstReceivedByNetns' | 'closesByNetns'>>;
 
 /** All the records held back, whatever their kind. */
 export const heldBackTotal = (capped: TracerCounts['cappedEvents'] | undefined): number => Object.values(capped ?? {}).reduce((a, b) => a + b, 0);

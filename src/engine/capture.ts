@@ -148,8 +148,8 @@ export async function runCapture(session: LiveSession, o: CaptureOptions): Promi
     await tracing.stop(); // bpftrace prints its exact counts on the way out; held events are emitted
     const endedAt = Date.now();
     seen.link(events);
-    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, cappedEvents, rstSentByNetnsCause, rstReceivedByNetns } = tracing.counts;
-    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, ...(heldBackTotal(cappedEvents) ? { cappedEvents } : {}), rstSentByNetnsCause, rstReceivedByNetns };
+    const { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, cappedEvents, rstSentByNetnsCause, rstReceivedByNetns, closesByNetns } = tracing.counts;
+    const counts = { rstSentByReason, rstReceived, keepaliveTimeouts, lostEvents, ...(heldBackTotal(cappedEvents) ? { cappedEvents } : {}), rstSentByNetnsCause, rstReceivedByNetns, closesByNetns };
     return {
       start, end, startedAt, endedAt, events, eventsDropped: dropped, counts, interrupted,
       observedIdleMs: seen.idle, lastSeen: seen.lastSeen,

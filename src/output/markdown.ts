@@ -1,8 +1,9 @@
 // `snapshot --format md`: an incident report readable without ka-top. Findings first (with fixes), then the host,
-// sysctls per namespace, resets by cause and process, probing connections, and a bounded connections table.
+// sysctls per namespace, resets by cause and process, how connections ended, probing connections, and a bounded
+// connections table.
 import { CAPABILITY_LABELS, type Capabilities } from '../domain/capabilities.js';
 import { heldBackByType, heldBackTotal } from '../domain/counts.js';
-import type { KaEvent } from '../domain/event.js';
+import type { CloseHow, KaEvent } from '../domain/event.js';
 import type { Finding } from '../domain/finding.js';
 import { groupCauses, resetRecordOf, resetsByNetns, summarizeResets, type ResetBucket } from '../model/reset-stats.js';
 import type { Connection } from '../domain/connection.js';
@@ -103,6 +104,35 @@ function resetSection(doc: SnapshotDocument, events: readonly KaEvent[]): string
   ];
 }
 
+/** Columns of the closes table: how a connection ended, in the report's words. */
+const CLOSE_COLUMNS: readonly [CloseHow, string][] = [
+  ['fin', 'FIN'], ['rst_sent', 'reset sent'], ['rst_received', 'reset received'], ['timeout', 'keepalive timeout'],
+  ['retransmit_timeout', 'retransmission timeout'], ['connect_failed', 'failed connect'],
+];
+
+/** How the window's connections ended, per namespace, as the kernel counted them (every close, also in a flood);
+ *  the namespaces with the most closes that were not a FIN first. Empty for a document without those counts. */
+function closesSection(doc: SnapshotDocument): string[] {
+  const by = doc.capture?.counts?.closesByNetns;
+  if (!by) return [];
+  const label = (inode: string) => {
+    const ns = doc.namespaces.find((n) => String(n.inode) === inode);
+    return ns ? netnsLabel(ns) : inode === '0' ? 'not known' : inode;
+  };
+  const rows = Object.entries(by)
+    .map(([inode, n]) => ({ inode, n, abnormal: CLOSE_COLUMNS.reduce((a, [how]) => a + (how === 'fin' ? 0 : n[how] ?? 0), 0) }))
+    .filter((r) => r.abnormal + (r.n.fin ?? 0) > 0)
+    .sort((a, b) => b.abnormal - a.abnormal || (b.n.fin ?? 0) - (a.n.fin ?? 0));
+  const out = ['## How connections ended', ''];
+  if (!rows.length) return [...out, 'No connection closed during the window.', ''];
+  return [
+    ...out,
+    `Exact kernel counts for the window, per namespace (whole host, before filters)${rows.length > 20 ? `; the 20 with the most closes that were not a FIN of ${rows.length}` : ''}.`, '',
+    ...table(['namespace', ...CLOSE_COLUMNS.map(([, title]) => title)], rows.slice(0, 20).map((r) => [label(r.inode), ...CLOSE_COLUMNS.map(([how]) => String(r.n[how] ?? 0))])),
+    '',
+  ];
+}
+
 function probingSection(doc: SnapshotDocument, events: readonly KaEvent[]): string[] {
   const probes = new Map<string, { sent: number; maxOut: number; e: KaEvent }>();
   for (const e of events) {
@@ -160,7 +190,7 @@ export function renderMarkdown(doc: SnapshotDocument): string {
     ...table(['namespace', 'inode', 'sysctls'], doc.namespaces.map((n) => [
       `${n.name ?? n.container?.id ?? '-'}${n.self ? ' (ka-top\'s own)' : ''}`, String(n.inode), n.error ? `unreadable: ${n.error}` : formatSysctl(n.sysctl),
     ])), '');
-  if (cap) out.push(...resetSection(doc, events));
+  if (cap) out.push(...resetSection(doc, events), ...closesSection(doc));
   out.push(...probingSection(doc, events));
   const rows = byInterest(doc);
   const shown = rows.slice(0, MD_MAX_CONNECTIONS);

@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Finding } from '../../src/domain/finding.js';
 import type { SnapshotDocument } from '../../src/domain/snapshot.js';
 import { start } from '../../src/sources/exec.js';
+import { renderMarkdown } from '../../src/output/markdown.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { schemaValidator } from '../helpers/schema.js';
 import { acquireLabLock, releaseLabLock } from '../helpers/lab-lock.js';
@@ -121,6 +122,13 @@ describe('snapshot --capture on the lab', () => {
     const closes = doc.events!.filter((e) => e.type === 'close' && e.local?.port === 7004);
     expect(closes.map((e) => e.type === 'close' && e.how)).toContain('retransmit_timeout');
     expect(findingsNaming(['retransmit-timeouts'], 'kalab-uto-srv'), JSON.stringify(doc.findings!.map((x) => x.rule))).toHaveLength(1);
+    // The kernel counted it too, and the report's table of how connections ended shows it in its namespace's row.
+    const ns = String(doc.namespaces.find((n) => n.name === 'kalab-uto-srv')!.inode);
+    expect(doc.capture!.counts!.closesByNetns![ns]!.retransmit_timeout).toBeGreaterThanOrEqual(1);
+    const md = renderMarkdown(doc);
+    const section = md.slice(md.indexOf('## How connections ended'), md.indexOf('## Keepalive probing'));
+    expect(section).toContain('| namespace | FIN | reset sent | reset received | keepalive timeout | retransmission timeout | failed connect |');
+    expect(section).toMatch(/^\| kalab-uto-srv \| \d+ \| \d+ \| \d+ \| \d+ \| [1-9]\d* \| \d+ \|$/m);
   });
 
   it('unread-close: abort resets (cause unread_data) sent by the server, attributed to it, and a finding naming it', () => {

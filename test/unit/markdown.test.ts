@@ -17,4 +17,9 @@ describe('the Markdown report of a real lab capture', () => {
     expect(directions).toEqual([...directions].sort((a, b) => (a === b ? 0 : a === 'sent' ? -1 : 1)));
     expect(table).not.toContain('received: ');
   });
+
+  it('has no table of how connections ended when the document has no such counts (taken before they were kept)', () => {
+    expect(lab.capture!.counts!.closesByNetns).toBeUndefined();
+    expect(renderMarkdown(lab)).not.toContain('## How connections ended');
+  });
 });
