@@ -6,7 +6,8 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export type RstCause = 'linger' | 'keepalive_timeout' | 'unread_data' | 'no_socket' | 'timewait' | 'other';
+export const RST_CAUSES = ['linger', 'keepalive_timeout', 'unread_data', 'no_socket', 'timewait', 'other'] as const;
+export type RstCause = (typeof RST_CAUSES)[number];
 /** How a connection ended: `timeout` = keepalive gave up (probes or TCP_USER_TIMEOUT), `retransmit_timeout` = the
  *  retransmission or zero-window-probe timer gave up on an established connection (unacknowledged data or FIN:
  *  tcp_retries2, tcp_orphan_retries, or TCP_USER_TIMEOUT through them), `connect_failed` = it never connected (no

@@ -1,7 +1,15 @@
 // `--fail-on` thresholds: `TYPE[:QUALIFIER]>N[/s|/min|/h]`, e.g. `rst_sent:linger>10/min`, `keepalive_timeout>0`.
-// The qualifier matches rst_sent's cause, rst_received's inferred cause or close's `how`.
+// The qualifier matches rst_sent's cause, rst_received's inferred cause (its sender's cause, or `peer_reset` when
+// the sender was not observed) or close's `how`.
 import { DURATION_UNITS_MS } from '../domain/duration.js';
-import { EVENT_TYPES, type EventType, type KaEvent } from '../domain/event.js';
+import { CLOSE_HOWS, EVENT_TYPES, RST_CAUSES, type EventType, type KaEvent } from '../domain/event.js';
+
+/** The qualifiers each event type can be matched on; a type not listed takes none. */
+const QUALIFIERS: Partial<Record<EventType, readonly string[]>> = {
+  rst_sent: RST_CAUSES,
+  rst_received: [...RST_CAUSES, 'peer_reset'],
+  close: CLOSE_HOWS,
+};
 
 export interface Threshold {
   spec: string;
@@ -19,12 +27,17 @@ export function parseThreshold(spec: string): Threshold {
   if (!(EVENT_TYPES as readonly string[]).includes(m[1]!)) {
     throw new Error(`invalid --fail-on '${spec}': unknown event type '${m[1]}' (${EVENT_TYPES.join(', ')})`);
   }
+  const allowed = QUALIFIERS[m[1] as EventType];
+  if (m[2] !== undefined && !allowed?.includes(m[2])) {
+    throw new Error(`invalid --fail-on '${spec}': ${allowed ? `unknown ${m[1]} qualifier '${m[2]}' (${allowed.join(', ')})` : `${m[1]} takes no qualifier`}`);
+  }
   return { spec, type: m[1] as EventType, qualifier: m[2] ?? null, limit: Number(m[3]), windowMs: m[4] ? DURATION_UNITS_MS[m[4]]! : null };
 }
 
 function qualifierOf(e: KaEvent): string | null {
   if (e.type === 'rst_sent') return e.cause;
-  if (e.type === 'rst_received') return e.inferredCause;
+  // 'peer_reset (sender not observed)' and the like: matched by their word
+  if (e.type === 'rst_received') return e.inferredCause.split(' ')[0]!;
   if (e.type === 'close') return e.how;
   return null;
 }

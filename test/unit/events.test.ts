@@ -329,6 +329,15 @@ describe('--fail-on thresholds', () => {
     expect(parseThreshold('keepalive_timeout>0')).toMatchObject({ limit: 0, windowMs: null });
     expect(() => parseThreshold('nope>1')).toThrow(/unknown event type/);
     expect(() => parseThreshold('rst_sent>')).toThrow(/invalid --fail-on/);
+    expect(parseThreshold('close:connect_failed>5/min')).toMatchObject({ type: 'close', qualifier: 'connect_failed' });
+    // A mistyped qualifier would never match: refused, with the ones there are.
+    expect(() => parseThreshold('close:conect_failed>5')).toThrow("invalid --fail-on 'close:conect_failed>5': unknown close qualifier 'conect_failed' (fin, rst_sent, rst_received, timeout, retransmit_timeout, connect_failed)");
+    expect(() => parseThreshold('keepalive_probe:linger>5')).toThrow(/keepalive_probe takes no qualifier/);
+  });
+  it('matches a received reset whose sender was not observed as peer_reset', () => {
+    const t = new ThresholdTracker([parseThreshold('rst_received:peer_reset>0')]);
+    expect(t.observe({ type: 'rst_received', inferredCause: 'linger' } as KaEvent, 0)).toBeNull();
+    expect(t.observe({ type: 'rst_received', inferredCause: 'peer_reset (sender not observed)' } as KaEvent, 1)?.spec).toBe('rst_received:peer_reset>0');
   });
   it('counts in a sliding window', () => {
     const t = new ThresholdTracker([parseThreshold('rst_sent:linger>1/s')]);
