@@ -16,6 +16,14 @@ describe('peers not answering', () => {
     expect(rulePeersNotAnswering(input({ connections: [healthy], events: [probe(healthy, 1)] }))).toEqual([]);
   });
 
+  it('names the peer of a connection the probes have killed already (in no inventory any more) from its probes', () => {
+    const gone = conn({ keepalive: kaOn(2) });
+    const probe = (out: number) => event('keepalive_probe', gone, { probesSent: out, probesOutstanding: out, maxProbes: 3, intervalMs: 1000, userTimeoutMs: 0, giveUpInMs: 1000 });
+    const [f] = rulePeersNotAnswering(input({ connections: [], events: [probe(1), probe(2)] }));
+    expect(f!.summary).toMatch(/^1 connection\(s\) have keepalive probes going unanswered \(peer 198\.18\.100\.7\): /);
+    expect(f!.evidence.peers).toEqual(['198.18.100.7']);
+  });
+
   it('lists at most 50 connections in its per-connection evidence; the count keeps the total', () => {
     const probing = Array.from({ length: 120 }, () => conn({ keepalive: { ...kaOn(2), timer: { remainingMs: 500, probesOutstanding: 1 } } }));
     const [f] = rulePeersNotAnswering(input({ connections: probing, events: [] }));
