@@ -3,7 +3,7 @@
 // namespace + 4-tuple (ids differ after a reboot or between hosts' recordings of one connection).
 import type { Capabilities } from '../domain/capabilities.js';
 import { activityByConnection } from './event-activity.js';
-import type { KaEvent } from '../domain/event.js';
+import { CLOSE_HOWS, type CloseHow, type KaEvent } from '../domain/event.js';
 import { matchesFilter, netnsSelected } from './filter.js';
 import type { ConnectionFilter } from '../domain/filter.js';
 import { resetKeys, resetRecordOf } from './reset-stats.js';
@@ -27,7 +27,7 @@ export interface DiffInput {
     tracing: { on: boolean };
     lostEvents: number;
     eventsDropped: number;
-    counts: { rstSentByReason: Record<string, number>; rstReceived: number } | null;
+    counts: { rstSentByReason: Record<string, number>; rstReceived: number; closesByNetns?: Record<string, Record<CloseHow, number>> } | null;
   };
 }
 
@@ -111,6 +111,8 @@ export interface SnapshotDiff {
   probes: ProbeChange[];
   /** Resets seen while each snapshot's capture ran; null = unknown (no events recorded). */
   resets: { a: ResetCounts | null; b: ResetCounts | null };
+  /** How connections ended while each snapshot's capture ran, as the kernel counted them (see closeCounts). */
+  closes: { a: Record<CloseHow, number> | null; b: Record<CloseHow, number> | null };
   namespaces: {
     new: NsRef[];
     gone: NsRef[];
@@ -225,6 +227,21 @@ export function resetCounts(d: Pick<DiffInput, 'events' | 'capture'>, only?: Rea
   return { total, byCause, exact, lostEvents: d.capture?.lostEvents ?? lostEvents, eventsDropped: d.capture?.eventsDropped ?? 0 };
 }
 
+/** How the connections of one snapshot's capture ended, summed over its namespaces (those a --netns filter
+ *  selects), as the kernel counted them. Null without those counts (no capture, or taken before they were kept), and
+ *  with any other filter: the counts are per namespace, not per connection. */
+export function closeCounts(d: Pick<DiffInput, 'capture' | 'namespaces'>, filter: ConnectionFilter): Record<CloseHow, number> | null {
+  const by = d.capture?.counts?.closesByNetns;
+  if (!by || Object.keys(filter).some((k) => k !== 'netns')) return null;
+  const names = new Map(d.namespaces.map((n) => [String(n.inode), n.name]));
+  const sum = Object.fromEntries(CLOSE_HOWS.map((h) => [h, 0])) as Record<CloseHow, number>;
+  for (const [inode, n] of Object.entries(by)) {
+    if (!netnsSelected(filter, Number(inode), names.get(inode) ?? null)) continue;
+    for (const h of CLOSE_HOWS) sum[h] += n[h] ?? 0;
+  }
+  return sum;
+}
+
 function diffNamespaces(a: readonly NetnsInfo[], b: readonly NetnsInfo[]): SnapshotDiff['namespaces'] {
   const ref = (n: NetnsInfo): NsRef => ({ inode: n.inode, name: n.name });
   const bByKey = new Map(b.map((n) => [nsKey(n), n]));
@@ -316,6 +333,7 @@ export function diffSnapshots(a: DiffInput, b: DiffInput, opts: DiffOptions = {}
     },
     probes: probes.sort((x, y) => byPosition(x.connection, y.connection)),
     resets: { a: resetCounts(a, filtered ? ids(a, connsA) : undefined), b: resetCounts(b, filtered ? ids(b, connsB) : undefined) },
+    closes: { a: closeCounts(a, filter), b: closeCounts(b, filter) },
     namespaces,
     capabilities,
   };

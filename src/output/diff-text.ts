@@ -36,6 +36,12 @@ function resetsText(r: ResetCounts | null): string {
   return parts.join(' · ');
 }
 
+function closesText(c: SnapshotDiff['closes']['a']): string {
+  if (!c) return 'unknown (take the snapshot with --capture, as root; a filter other than --netns leaves them out)';
+  const parts = Object.entries(c).filter(([, n]) => n > 0).map(([how, n]) => `${how} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
 /** `limit` bounds every list (0 = no bound); the rest is counted as "… N more". */
 export function renderDiffText(d: SnapshotDiff, limit = 20): string {
   const out: string[] = [];
@@ -71,6 +77,7 @@ export function renderDiffText(d: SnapshotDiff, limit = 20): string {
   ]);
 
   out.push('', 'Resets seen during each capture:', `  A: ${resetsText(d.resets.a)}`, `  B: ${resetsText(d.resets.b)}`);
+  out.push('', 'How connections ended during each capture (the kernel\'s counts):', `  A: ${closesText(d.closes.a)}`, `  B: ${closesText(d.closes.b)}`);
 
   const n = d.namespaces;
   out.push('', `Namespaces: ${n.new.length} new, ${n.gone.length} gone, ${n.sysctl.length} sysctl change(s)`);

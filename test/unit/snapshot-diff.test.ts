@@ -142,6 +142,22 @@ describe('snapshot diff', () => {
     expect(m.gone).toEqual([]);
   });
 
+  it('closes: the kernel\'s counts by how they ended, summed over the namespaces --netns selects; unknown otherwise', () => {
+    const b = changed();
+    const [cli, other] = [b.namespaces.find((n) => n.name === 'kat-cap-cli')!, b.namespaces.find((n) => n.name !== 'kat-cap-cli')!];
+    const row = (over: Partial<Record<string, number>>) => ({ fin: 0, rst_sent: 0, rst_received: 0, timeout: 0, retransmit_timeout: 0, connect_failed: 0, ...over });
+    const capture = { tracing: { on: true }, lostEvents: 0, eventsDropped: 0, counts: { rstSentByReason: {}, rstReceived: 0,
+      closesByNetns: { [cli.inode]: row({ fin: 10, connect_failed: 4 }), [other.inode]: row({ fin: 5, retransmit_timeout: 1 }) } } };
+    const d = diffSnapshots(a, { ...b, capture });
+    expect(d.closes).toEqual({ a: null, b: row({ fin: 15, connect_failed: 4, retransmit_timeout: 1 }) });
+    expect(validate(d)).toEqual([]);
+    const text = renderDiffText(d);
+    expect(text).toMatch(/^How connections ended during each capture \(the kernel's counts\):\n  A: unknown \(take the snapshot with --capture.*\n  B: fin 15, retransmit_timeout 1, connect_failed 4$/m);
+    expect(diffSnapshots(a, { ...b, capture }, { filter: { netns: ['kat-cap-cli'] } }).closes.b).toEqual(row({ fin: 10, connect_failed: 4 }));
+    // Per namespace, not per connection: another filter leaves them out.
+    expect(diffSnapshots(a, { ...b, capture }, { filter: { ports: [1] } }).closes.b).toBeNull();
+  });
+
   it('text output: sections with counts, bounded lists, unknown resets said so', () => {
     const b = changed();
     for (let i = 0; i < 25; i++) b.connections.push({ ...byId(b, NSDEFAULT), id: `n:${i}`, local: { address: '198.18.4.1', port: 42000 + i } });
