@@ -169,7 +169,6 @@ export async function nft(ns: string, ruleset: string): Promise<void> {
   await must('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], ruleset);
 }
 
-/** Removes every nft table of the namespace. */
 /** Runs `nft` with arguments inside the namespace and returns its stdout (e.g. `list ruleset`). */
 export async function nftCmd(ns: string, args: string[]): Promise<string> {
   checkName(ns);

@@ -120,6 +120,23 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     }
   }, 30_000);
 
+  it('data answered by ICMP host unreachable: the retransmission timer gives up with EHOSTUNREACH, not ETIMEDOUT', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
+    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'stream', '--every', '200',
+      '--user-timeout', '2000'], { netns: pair.client });
+    const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
+    // What a router says when the peer's host is gone: each segment is answered with an ICMP error, a soft error for
+    // an established connection, which the kernel hands to the application when it gives up (tcp_write_err).
+    await nft(pair.server, `table inet kaunreach {\n  chain in { type filter hook input priority -10; policy accept; tcp dport ${port} reject with icmpx type host-unreachable; }\n}\n`);
+    try {
+      const close = await watch.waitEvent((e) => e.type === 'close' && ends(e, lport, port), 15_000, 'close');
+      expect(close).toMatchObject({ how: 'retransmit_timeout', error: 'EHOSTUNREACH', netns: clientNs });
+      await client.waitFor(/^CLOSED \S+ \S+ EHOSTUNREACH/);
+    } finally {
+      await nft(pair.server, 'delete table inet kaunreach\n');
+    }
+  }, 30_000);
+
   it('connects to a silent peer: the kernel gives up (ETIMEDOUT), or the application closes first; both connect_failed', async () => {
     const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
     await setSilent(pair.server, true);
