@@ -184,6 +184,22 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     }
   }, 30_000);
 
+  it('a connect answered by ICMP host unreachable fails: connect_failed with EHOSTUNREACH', async () => {
+    const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'hold']);
+    // The first SYN is dropped and its retransmission rejected: the ICMP error then reaches the socket from the
+    // network, as a router's does, not while connect() still holds it (that would be a soft error the application
+    // reads with SO_ERROR before it closes the socket itself).
+    await nft(pair.server, `table inet kaunreach {\n  chain in { type filter hook input priority -10; policy accept;\n    tcp dport ${port} quota over 100 bytes reject with icmpx type host-unreachable\n    tcp dport ${port} drop\n  }\n}\n`);
+    try {
+      const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`], { netns: pair.client });
+      await client.waitFor(/^FAILED \S+ \d+ EHOSTUNREACH/, 10_000);
+      const close = await watch.waitEvent((e) => e.type === 'close' && e.how === 'connect_failed' && e.pid === client.pid, 10_000, 'connect_failed');
+      expect(close).toMatchObject({ error: 'EHOSTUNREACH', netns: clientNs, peer: { address: pair.serverAddr, port } });
+    } finally {
+      await nft(pair.server, 'delete table inet kaunreach\n');
+    }
+  }, 30_000);
+
   it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
     const { peer: srv, port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
     const ck = await startPeer(['checker', '--connect', `${pair.serverAddr}:${port}`, '--every', '300', '--count', '1'], { netns: pair.client });

@@ -1,13 +1,13 @@
 // Rule connect-failures: connections that never got established. Their SYNs went unanswered until the kernel gave
 // up (ETIMEDOUT), an ICMP error ended them (the host or network unreachable), or the application closed them while
-// connecting (its own connect timeout, usually shorter than the kernel's ~127 s). A service that cannot reach its
+// connecting (its own connect timeout, usually shorter than the kernel's ~127 s, or a soft error it read). A service that cannot reach its
 // upstream: a peer down or not listening, a firewall dropping SYNs, a peer's full listen backlog.
 import type { Endpoint } from '../../domain/connection.js';
 import type { KaEvent } from '../../domain/event.js';
 import type { Finding } from '../../domain/finding.js';
 import { eventSubjects, finding, type FindingsInput } from './rule-kit.js';
 
-const FIX = 'nothing answered their SYNs in time: check that the peer is up and listening on that port, and the path for a firewall or security group that drops SYNs; a peer whose listen backlog overflows drops them too (`nstat -az TcpExtListenOverflows` there). EHOSTUNREACH or ENETUNREACH come from an ICMP error: the route to the peer, or the peer host, is gone. "Closed while connecting" is the application\'s own connect timeout giving up first, for the same causes. The kernel\'s limit is net.ipv4.tcp_syn_retries (6: ~127 s) or TCP_USER_TIMEOUT on the socket.';
+const FIX = 'nothing answered their SYNs in time: check that the peer is up and listening on that port, and the path for a firewall or security group that drops SYNs; a peer whose listen backlog overflows drops them too (`nstat -az TcpExtListenOverflows` there). EHOSTUNREACH or ENETUNREACH come from an ICMP error: the route to the peer, or the peer host, is gone. "Closed while connecting" is the application giving up first, for the same causes: its own connect timeout, or an error it read while the kernel still retried. The kernel\'s limit is net.ipv4.tcp_syn_retries (6: ~127 s) or TCP_USER_TIMEOUT on the socket.';
 
 /** Destinations named in the summary at most. */
 const MAX_PEERS = 3;
