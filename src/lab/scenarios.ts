@@ -178,6 +178,39 @@ const unreadClose: Scenario = {
   },
 };
 
+const blackhole: Scenario = {
+  name: 'blackhole',
+  summary: 'a firewall drops SYNs to the backend: connects time out in the kernel (TCP_USER_TIMEOUT 2 s) or the checker',
+  namespaces: ns2('bh'),
+  async build() {
+    const p = await makePair(`${LAB_PREFIX}bh-`, 7);
+    // The backend's host firewall drops new connections to its port without a word (no reset, no ICMP), as a
+    // security group or a full SYN backlog does; segments of established flows would pass.
+    await nft(p.server, [
+      'table inet kalab_bh',
+      'delete table inet kalab_bh',
+      'table inet kalab_bh {',
+      '  chain in {',
+      '    type filter hook input priority 0; policy accept;',
+      '    tcp dport 7007 tcp flags & (syn | ack) == syn counter drop',
+      '  }',
+      '}',
+      '',
+    ].join('\n'));
+    return [
+      { role: 'server', ns: p.server, args: ['server', '--listen', v4('0.0.0.0', 7007), '--mode', 'hold'] },
+      // The kernel gives up on the SYN at its user timeout (ETIMEDOUT), then the client tries again.
+      {
+        role: 'client', ns: p.client,
+        args: ['client', '--connect', v4(p.serverAddr, 7007), '--mode', 'hold', '--reconnect', '--every', '2000',
+          '--user-timeout', '2000'],
+      },
+      // A checker's own connect timeout (5 s) gives up first: it closes the socket while it is still connecting.
+      { role: 'checker', ns: p.client, args: ['checker', '--connect', v4(p.serverAddr, 7007), '--every', '5000'] },
+    ];
+  },
+};
+
 const healthy: Scenario = {
   name: 'healthy',
   summary: 'contrast case over IPv6: long-lived connection with keepalive 5/2/4 on the socket, peer alive',
@@ -195,7 +228,7 @@ const healthy: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = [deadPeer, healthChecker, idleReclaim, userTimeout, unreadClose, healthy];
+export const SCENARIOS: readonly Scenario[] = [deadPeer, healthChecker, idleReclaim, userTimeout, unreadClose, blackhole, healthy];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -141,6 +141,18 @@ describe('snapshot --capture on the lab', () => {
     expect(f?.evidence, JSON.stringify(doc.findings!.map((x) => x.rule))).toMatchObject({ localPorts: [7005], reason: 'TCP_ABORT_ON_CLOSE' });
   });
 
+  it('blackhole: connects that never complete, the kernel\'s timeouts apart from the checker\'s own, and a finding naming them', () => {
+    const failed = doc.events!.filter((e) => e.type === 'close' && e.how === 'connect_failed' && e.peer?.port === 7007);
+    const errors = new Set(failed.map((e) => e.type === 'close' && e.error));
+    expect([...errors].sort(), JSON.stringify(doc.capture!.eventsByType)).toEqual(['ETIMEDOUT', null].sort());
+    const f = findingsNaming(['connect-failures'], 'kalab-bh-cli');
+    expect(f, JSON.stringify(doc.findings!.map((x) => x.rule))).toHaveLength(1);
+    expect(f[0]!.evidence).toMatchObject({ peers: ['198.18.14.2:7007'] });
+    expect(f[0]!.processes.map((p) => p.pid).sort()).toEqual([pidOf('blackhole', 'client'), pidOf('blackhole', 'checker')].sort());
+    const ns = String(doc.namespaces.find((n) => n.name === 'kalab-bh-cli')!.inode);
+    expect(doc.capture!.counts!.closesByNetns![ns]!.connect_failed).toBeGreaterThanOrEqual(failed.length);
+  });
+
   it('healthy: nothing flagged', () => {
     expect(findingsNaming(doc.findings!.map((x) => x.rule), 'kalab-ok-cli')).toEqual([]);
   });

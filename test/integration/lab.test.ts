@@ -143,7 +143,7 @@ describe('ka-top lab', () => {
     };
     expect(st.scenarios.map((s) => [s.name, s.status])).toEqual([
       ['dead-peer', 'up'], ['health-checker', 'up'], ['idle-reclaim', 'up'], ['user-timeout', 'up'],
-      ['unread-close', 'up'], ['healthy', 'up'],
+      ['unread-close', 'up'], ['blackhole', 'up'], ['healthy', 'up'],
     ]);
     expect(st.supervisor).toMatchObject({ alive: true, scenarios: ['dead-peer', 'user-timeout'] });
     const again = await cli('lab', 'up', '--scenario', 'healthy,dead-peer');
@@ -224,6 +224,13 @@ describe('ka-top lab', () => {
     await until('a reset seen by the unread-close client', () => log('unread-close.client').some((l) => / 7005 ECONNRESET$/.test(l)));
     expect((await counters('kalab-unread-srv')).get('TcpExtTCPAbortOnClose')!).toBeGreaterThanOrEqual(1);
     expect(log('unread-close.server').some((l) => /^CLOSED 7005 \d+ closed$/.test(l))).toBe(true);
+  });
+
+  it('blackhole: SYNs to the backend are dropped; the client\'s connects time out in the kernel, the checker gives up first', async () => {
+    await until('a connect the kernel gave up on', () => log('blackhole.client').some((l) => /^FAILED 198\.18\.14\.2 7007 ETIMEDOUT$/.test(l)));
+    await until('a connect the checker gave up on', () => log('blackhole.checker').some((l) => /^FAILED 198\.18\.14\.2 7007 ETIMEDOUT$/.test(l)));
+    expect(log('blackhole.client').some((l) => l.startsWith('CONN '))).toBe(false);
+    expect((await counters('kalab-bh-cli')).get('TcpAttemptFails')!).toBeGreaterThanOrEqual(1);
   });
 
   it('healthy: one long-lived IPv6 connection with keepalive 5/2/4 set on the socket, never dropped', async () => {
