@@ -1,6 +1,6 @@
 // The lab's scenarios: each one is a small real client/server pair (ka-peer) in its own namespaces, built so that
 // one keepalive/reset behaviour shows within ~30 s and keeps showing. The README (Scenario lab) explains what to look for.
-import { makeChain, makePair, nft, sysctlIn, type Chain, type Pair } from './topology.js';
+import { makeChain, makePair, nft, sysctlIn, tableRuleset, type Chain, type Pair } from './topology.js';
 
 /** Every lab namespace starts with this; `lab down` deletes by it. */
 export const LAB_PREFIX = 'kalab-';
@@ -96,18 +96,13 @@ const idleReclaim: Scenario = {
     // The ruleset comes first: the conntrack sysctls of a namespace appear once conntrack is in use there.
     // Packets of a flow conntrack no longer knows are "invalid" (with loose=0 a mid-stream packet never starts a
     // new entry) and are answered with a reset, as many NATs and load balancers do.
-    await nft(ch.middle, [
-      'table inet kalab_idle',
-      'delete table inet kalab_idle',
-      'table inet kalab_idle {',
-      '  chain forward {',
-      '    type filter hook forward priority 0; policy accept;',
-      '    ct state invalid tcp flags & (syn | ack) != syn counter reject with tcp reset',
-      '    ct state established counter accept',
-      '  }',
+    await nft(ch.middle, tableRuleset('kalab_idle', [
+      'chain forward {',
+      '  type filter hook forward priority 0; policy accept;',
+      '  ct state invalid tcp flags & (syn | ack) != syn counter reject with tcp reset',
+      '  ct state established counter accept',
       '}',
-      '',
-    ].join('\n'));
+    ]));
     await sysctlIn(ch.middle, 'net.netfilter.nf_conntrack_tcp_loose', 0);
     await sysctlIn(ch.middle, 'net.netfilter.nf_conntrack_tcp_timeout_established', IDLE_RECLAIM_TIMEOUT_S);
     await fastSynRetries(ch.client);
@@ -186,17 +181,12 @@ const blackhole: Scenario = {
     const p = await makePair(`${LAB_PREFIX}bh-`, 7);
     // The backend's host firewall drops new connections to its port without a word (no reset, no ICMP), as a
     // security group or a full SYN backlog does; segments of established flows would pass.
-    await nft(p.server, [
-      'table inet kalab_bh',
-      'delete table inet kalab_bh',
-      'table inet kalab_bh {',
-      '  chain in {',
-      '    type filter hook input priority 0; policy accept;',
-      '    tcp dport 7007 tcp flags & (syn | ack) == syn counter drop',
-      '  }',
+    await nft(p.server, tableRuleset('kalab_bh', [
+      'chain in {',
+      '  type filter hook input priority 0; policy accept;',
+      '  tcp dport 7007 tcp flags & (syn | ack) == syn counter drop',
       '}',
-      '',
-    ].join('\n'));
+    ]));
     return [
       { role: 'server', ns: p.server, args: ['server', '--listen', v4('0.0.0.0', 7007), '--mode', 'hold'] },
       // The kernel gives up on the SYN at its user timeout (ETIMEDOUT), then the client tries again.

@@ -175,6 +175,12 @@ export async function nftCmd(ns: string, args: string[]): Promise<string> {
   return (await must('ip', ['netns', 'exec', ns, 'nft', ...args])).stdout;
 }
 
+/** A ruleset that puts `inet <name>` in place with these chain lines, whether or not the table exists (declared,
+ *  deleted, then defined anew): building a scenario twice leaves one copy of its rules. */
+export function tableRuleset(name: string, chainLines: readonly string[]): string {
+  return [`table inet ${name}`, `delete table inet ${name}`, `table inet ${name} {`, ...chainLines.map((l) => `  ${l}`), '}', ''].join('\n');
+}
+
 /** A ruleset that drops every packet entering or leaving the namespace (it "goes silent"), in `inet <table>`. */
 export function dropAllRuleset(table: string): string {
   return [
