@@ -36,7 +36,8 @@ const CLOSE_HOW_TEXT: Readonly<Record<CloseHow, string>> = {
  *  connecting` (a connect the application gave up on). */
 export function closeHowText(e: Extract<KaEvent, { type: 'close' }>): string {
   if (e.how === 'connect_failed') {
-    if (!e.error) return e.error === null ? 'closed while connecting' : CLOSE_HOW_TEXT.connect_failed;
+    if (e.error === undefined) return CLOSE_HOW_TEXT.connect_failed; // recorded before the error was kept
+    if (e.error === null) return 'closed while connecting';
     return e.error === 'ETIMEDOUT' ? 'connect timed out' : `connect failed, ${e.error}`;
   }
   return CLOSE_HOW_TEXT[e.how] + (e.error && e.how === 'retransmit_timeout' && e.error !== 'ETIMEDOUT' ? `, ${e.error}` : '');
