@@ -49,12 +49,20 @@ run: setup build
 
 test: setup newer-bpftrace build boundaries
 	@rm -f dist/test-results*.json; rc=0; reports="tests=dist/test-results.json"; \
-	  npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json $(TESTS) || rc=$$?; \
+	  npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json \
+	    $(if $(TESTS),$(TESTS),$(addprefix --exclude ,$(ALONE_TESTS))) || rc=$$?; \
+	  [ -n "$(TESTS)" ] || { echo 'The probe tests alone on the host:'; reports="$$reports tests-alone=dist/test-results-alone.json"; \
+	    npx vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results-alone.json $(ALONE_TESTS) || rc=$$?; }; \
 	  [ -n "$(TESTS)" ] || { echo 'The generated program and its probes again, under bpftrace 0.23 (scripts/newer-bpftrace):'; \
 	    reports="$$reports tests-under-bpftrace-0.23=dist/test-results-newer-bpftrace.json"; \
 	    PATH="$(CURDIR)/scripts/newer-bpftrace:$$PATH" KA_TOP_TEST_NEWER_BPFTRACE=1 npx vitest run --reporter=default \
 	      --reporter=json --outputFile.json=dist/test-results-newer-bpftrace.json $(NEWER_BPFTRACE_TESTS) || rc=$$?; }; \
 	  node scripts/test-summary.mjs $$reports; exit $$rc
+
+# Tests that check the kernel's keepalive and retransmission timers to the probe: run alone, after the others. Next to
+# the rest of the suite the first of them failed twice in one day (a probe record missing, a timeout ~10 s late),
+# never when run alone.
+ALONE_TESTS = test/integration/probes.test.ts
 
 # Tests that load ka-top's program with bpftrace: run once more under a newer bpftrace than the host's.
 NEWER_BPFTRACE_TESTS = test/integration/bpf-program.test.ts test/integration/probes.test.ts
