@@ -31,6 +31,25 @@ async function server(addr: string, args: string[] = []): Promise<{ peer: Peer; 
   return { peer, port: Number(m[1]) };
 }
 
+/** A client streaming a line every 200 ms with TCP_USER_TIMEOUT 2 s and no keepalive: only the retransmission
+ *  timer can end its connection, at the user timeout, without sending a reset. */
+async function streamingClient(port: number): Promise<{ client: Peer; lport: number }> {
+  const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'stream', '--every', '200',
+    '--user-timeout', '2000'], { netns: pair.client });
+  return { client, lport: Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]) };
+}
+
+/** Runs `body` while the server's namespace answers segments to `port` with ICMP host unreachable, as a router
+ *  does for a host that is gone (`rules`: the nft rules, `reject` by default). */
+async function whileUnreachable(port: number, body: () => Promise<void>, rules = `tcp dport ${port} reject with icmpx type host-unreachable`): Promise<void> {
+  await nft(pair.server, `table inet kaunreach {\n  chain in { type filter hook input priority -10; policy accept;\n    ${rules.replace(/\n/g, '\n    ')}\n  }\n}\n`);
+  try {
+    await body();
+  } finally {
+    await nft(pair.server, 'delete table inet kaunreach\n');
+  }
+}
+
 beforeAll(async () => {
   await delNetnsPrefix(PREFIX);
   pair = await makePair(PREFIX, 60);
@@ -104,10 +123,7 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
 
   it('data nobody acknowledges: the retransmission timer gives up (TCP_USER_TIMEOUT 2 s), close how=retransmit_timeout', async () => {
     const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
-    // No keepalive: only the retransmission timer can end it, at the user timeout, without sending a reset.
-    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'stream', '--every', '200',
-      '--user-timeout', '2000'], { netns: pair.client });
-    const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
+    const { client, lport } = await streamingClient(port);
     await setSilent(pair.server, true);
     try {
       const mine = (e: Record<string, any>) => ends(e, lport, port);
@@ -122,19 +138,14 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
 
   it('data answered by ICMP host unreachable: the retransmission timer gives up with EHOSTUNREACH, not ETIMEDOUT', async () => {
     const { port } = await server(`${pair.serverAddr}:0`, ['--mode', 'sink']);
-    const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`, '--mode', 'stream', '--every', '200',
-      '--user-timeout', '2000'], { netns: pair.client });
-    const lport = Number((await client.waitFor(/^CONN \S+ (\d+) /))[1]);
-    // What a router says when the peer's host is gone: each segment is answered with an ICMP error, a soft error for
-    // an established connection, which the kernel hands to the application when it gives up (tcp_write_err).
-    await nft(pair.server, `table inet kaunreach {\n  chain in { type filter hook input priority -10; policy accept; tcp dport ${port} reject with icmpx type host-unreachable; }\n}\n`);
-    try {
+    const { client, lport } = await streamingClient(port);
+    // Each segment answered with an ICMP error: a soft error for an established connection, which the kernel hands
+    // to the application when it gives up (tcp_write_err).
+    await whileUnreachable(port, async () => {
       const close = await watch.waitEvent((e) => e.type === 'close' && ends(e, lport, port), 15_000, 'close');
       expect(close).toMatchObject({ how: 'retransmit_timeout', error: 'EHOSTUNREACH', netns: clientNs });
       await client.waitFor(/^CLOSED \S+ \S+ EHOSTUNREACH/);
-    } finally {
-      await nft(pair.server, 'delete table inet kaunreach\n');
-    }
+    });
   }, 30_000);
 
   it('connects to a silent peer: the kernel gives up (ETIMEDOUT), or the application closes first; both connect_failed', async () => {
@@ -189,15 +200,13 @@ describe('ka-top watch (real bpftrace, tracepoints only)', () => {
     // The first SYN is dropped and its retransmission rejected: the ICMP error then reaches the socket from the
     // network, as a router's does, not while connect() still holds it (that would be a soft error the application
     // reads with SO_ERROR before it closes the socket itself).
-    await nft(pair.server, `table inet kaunreach {\n  chain in { type filter hook input priority -10; policy accept;\n    tcp dport ${port} quota over 100 bytes reject with icmpx type host-unreachable\n    tcp dport ${port} drop\n  }\n}\n`);
-    try {
+    const rules = `tcp dport ${port} quota over 100 bytes reject with icmpx type host-unreachable\ntcp dport ${port} drop`;
+    await whileUnreachable(port, async () => {
       const client = await startPeer(['client', '--connect', `${pair.serverAddr}:${port}`], { netns: pair.client });
       await client.waitFor(/^FAILED \S+ \d+ EHOSTUNREACH/, 10_000);
       const close = await watch.waitEvent((e) => e.type === 'close' && e.how === 'connect_failed' && e.pid === client.pid, 10_000, 'connect_failed');
       expect(close).toMatchObject({ error: 'EHOSTUNREACH', netns: clientNs, peer: { address: pair.serverAddr, port } });
-    } finally {
-      await nft(pair.server, 'delete table inet kaunreach\n');
-    }
+    }, rules);
   }, 30_000);
 
   it('zero-linger close (checker): rst_sent cause linger by the checker, rst_received on the server', async () => {
